@@ -1,0 +1,2 @@
+/* gen-apps.c — (to be written) */
+int main(void) { return 0; }

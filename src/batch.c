@@ -1,0 +1,3 @@
+/* batch.c — (to be written) */
+#include "config.h"
+#include "batch.h"

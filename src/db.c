@@ -1,0 +1,3 @@
+/* db.c — (to be written) */
+#include "config.h"
+#include "db.h"

@@ -1,0 +1,3 @@
+/* dialect.c — (to be written) */
+#include "config.h"
+#include "dialect.h"

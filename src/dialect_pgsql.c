@@ -1,0 +1,3 @@
+/* dialect_pgsql.c — (to be written) */
+#include "config.h"
+#include "dialect.h"

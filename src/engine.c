@@ -1,0 +1,3 @@
+/* engine.c — (to be written) */
+#include "config.h"
+#include "engine.h"

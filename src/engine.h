@@ -1,0 +1,44 @@
+/* engine.h — the whole run: one producer thread (read -> map -> batch),
+ * a ring with one lane per worker, N inserter threads, the reject file and
+ * the accounting.  The tool calls engine_run and prints the summary from the
+ * stats it returns; the engine itself never prints. */
+#ifndef MIGRATE_ENGINE_H
+#define MIGRATE_ENGINE_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "err.h"
+#include "mapping.h"
+#include "stats.h"
+
+typedef struct engine_opts {
+    const mapping *map;
+    const char *const *inputs;   /* file names, "-" = stdin */
+    size_t ninputs;
+    const db_target *target;
+    size_t workers;              /* default 2 */
+    size_t batch_size;           /* records per batch, default 500 */
+    size_t queue_depth;          /* batches per worker lane, default 4 */
+    const char *rejects_path;    /* required */
+    const char *schema_path;     /* XSD, or NULL */
+    dup_policy on_dup;           /* DUP_DEFAULT = skip */
+    int preload_keys;
+    int create_tables;           /* create missing tables before loading */
+    /* Called from the calling thread about every progress_interval seconds
+     * while the run goes on (NULL: never). */
+    void (*progress)(stats *s, void *arg);
+    void *progress_arg;
+    double progress_interval;
+} engine_opts;
+
+/* Run the load.  *out receives the stats (caller frees with stats_free) even
+ * when the run stops on an error.  Returns 0 when the run finished (there may
+ * be rejects, malformed or unreadable inputs: see the stats), or -1 with err
+ * when it stopped (connection, mapping/schema, reject file, database). */
+int engine_run(const engine_opts *o, stats **out, mig_err *err);
+
+/* Connect and create the mapping's tables that do not exist yet. */
+int engine_init_db(const mapping *m, const db_target *t, mig_err *err);
+
+#endif

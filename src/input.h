@@ -1,0 +1,28 @@
+/* input.h — byte sources the reader parses: a plain file, a gzip stream
+ * (detected by its magic bytes, concatenated members allowed), or standard
+ * input ("-", plain or gzip).  Like Redis's rio, an input is a struct of
+ * function pointers; the reader never asks which kind it has. */
+#ifndef MIGRATE_INPUT_H
+#define MIGRATE_INPUT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+typedef struct input {
+    const char *name;   /* as given ("-" for stdin); not owned */
+    const char *kind;   /* "file", "gzip" */
+    /* Read up to len bytes; returns bytes read, 0 at end, -1 on error (err set). */
+    ssize_t (*read)(struct input *in, char *buf, size_t len, mig_err *err);
+    void (*close)(struct input *in);
+    void *impl;
+} input;
+
+/* Open name ("-" = standard input).  Returns NULL with MIG_ENOINPUT and
+ * "cannot open in.xml: No such file or directory". */
+input *input_open(const char *name, mig_err *err);
+/* Close and free. */
+void input_close(input *in);
+
+#endif

@@ -1,0 +1,3 @@
+/* keyset.c — (to be written) */
+#include "config.h"
+#include "keyset.h"

@@ -1,0 +1,3 @@
+/* mapper.c — (to be written) */
+#include "config.h"
+#include "mapper.h"

@@ -1,0 +1,3 @@
+/* mapping.c — (to be written) */
+#include "config.h"
+#include "mapping.h"

@@ -1,0 +1,3 @@
+/* path.c — (to be written) */
+#include "config.h"
+#include "path.h"

@@ -1,0 +1,3 @@
+/* reader.c — (to be written) */
+#include "config.h"
+#include "reader.h"

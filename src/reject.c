@@ -1,0 +1,3 @@
+/* reject.c — (to be written) */
+#include "config.h"
+#include "reject.h"

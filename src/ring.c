@@ -1,0 +1,3 @@
+/* ring.c — (to be written) */
+#include "config.h"
+#include "ring.h"

@@ -1,0 +1,3 @@
+/* rule.c — (to be written) */
+#include "config.h"
+#include "rule.h"

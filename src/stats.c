@@ -1,0 +1,3 @@
+/* stats.c — (to be written) */
+#include "config.h"
+#include "stats.h"

@@ -1,0 +1,93 @@
+/* stats.h — the run's accounting.  Every record read is, at the end, exactly
+ * one of: loaded, duplicate, rejected, or (only when the run was stopped by a
+ * fatal error) not loaded.  stats_check() asserts that sum per file and in
+ * total; the summary is printed from a stats_view taken after all threads
+ * have been joined.
+ *
+ * Locking: file and table counters are shared by the producer and all
+ * workers and are changed only under `stats.lock` (a few calls per batch, not
+ * per row).  stats.workers[i] is written only by worker i while it runs and
+ * read by others only after that worker is joined. */
+#ifndef MIGRATE_STATS_H
+#define MIGRATE_STATS_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum file_state {
+    FILE_PENDING = 0,
+    FILE_READING,
+    FILE_DONE,       /* read to the end */
+    FILE_MALFORMED,  /* stopped at a well-formedness error (see error) */
+    FILE_UNREADABLE, /* could not be opened or read */
+    FILE_STOPPED     /* reading stopped because the run stopped */
+} file_state;
+
+typedef struct stats_file {
+    char *name;
+    file_state state;
+    char error[512];     /* one line, for MALFORMED / UNREADABLE */
+    uint64_t read;       /* records read (the producer) */
+    uint64_t loaded;     /* committed with at least one new or updated row */
+    uint64_t duplicates; /* every row already present (skip policy) */
+    uint64_t rejected;   /* written to the reject file */
+} stats_file;
+
+typedef struct stats_table {
+    char *name;
+    uint64_t inserted;
+    uint64_t dup_keyset;  /* duplicates settled by a worker's key set */
+    uint64_t dup_db;      /* duplicates settled by the database */
+    uint64_t updated;
+} stats_table;
+
+typedef struct stats_worker {
+    uint64_t batches;     /* batches committed */
+    uint64_t reuses;      /* batches run on an already open connection */
+    uint64_t reconnects;
+    uint64_t retries;     /* batch re-runs after a deadlock or lost link */
+    uint64_t splits;      /* batch halvings to isolate failing records */
+    uint64_t keys;        /* key-set entries at the end */
+    uint64_t keyset_bytes;
+} stats_worker;
+
+typedef struct stats {
+    pthread_mutex_t lock;   /* guards files[], nfiles, tables[] */
+    size_t nfiles, cap_files;
+    stats_file *files;
+    size_t ntables;
+    stats_table *tables;
+    size_t nworkers;
+    stats_worker *workers;
+    double t_start, t_end;  /* seconds, monotonic clock */
+} stats;
+
+stats *stats_new(const char *const *table_names, size_t ntables, size_t nworkers);
+void stats_free(stats *s);
+/* Returns seconds on a monotonic clock. */
+double stats_now(void);
+
+/* Register an input; returns its index (stable for the run). */
+uint32_t stats_add_file(stats *s, const char *name);
+void stats_file_state(stats *s, uint32_t file, file_state st, const char *error);
+void stats_add_read(stats *s, uint32_t file, uint64_t n);
+void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplicates,
+                       uint64_t rejected);
+void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,
+                    uint64_t dup_db, uint64_t updated);
+
+/* Totals over all files. */
+typedef struct stats_totals {
+    uint64_t read, loaded, duplicates, rejected, unfinished;
+} stats_totals;
+
+/* Fill *t (under the lock).  unfinished = read - loaded - duplicates - rejected. */
+void stats_totals_get(stats *s, stats_totals *t);
+
+/* Returns 0 when, for every file and in total, read == loaded + duplicates +
+ * rejected (+ unfinished when allow_unfinished), else -1 with the first
+ * mismatch described in msg. */
+int stats_check(stats *s, int allow_unfinished, char *msg, size_t msglen);
+
+#endif

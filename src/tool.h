@@ -1,0 +1,3 @@
+#ifndef MIGRATE_TOOL_H
+#define MIGRATE_TOOL_H
+#endif

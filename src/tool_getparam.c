@@ -1,0 +1,3 @@
+/* tool_getparam.c */
+#include "config.h"
+#include "tool.h"

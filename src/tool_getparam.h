@@ -1,0 +1,3 @@
+#ifndef MIGRATE_TOOL_GETPARAM_H
+#define MIGRATE_TOOL_GETPARAM_H
+#endif

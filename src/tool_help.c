@@ -1,0 +1,3 @@
+/* tool_help.c */
+#include "config.h"
+#include "tool.h"

@@ -1,0 +1,3 @@
+/* tool_summary.c */
+#include "config.h"
+#include "tool.h"

@@ -1,0 +1,3 @@
+/* types.c — (to be written) */
+#include "config.h"
+#include "types.h"

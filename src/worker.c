@@ -1,0 +1,3 @@
+/* worker.c — (to be written) */
+#include "config.h"
+#include "worker.h"

@@ -1,0 +1,64 @@
+/* worker.h — an inserter thread.  Each worker owns one ODBC connection,
+ * opened once (worker_open, before any data is read) and kept for the run.
+ * It pops batches from its own lane of the ring, loads each batch in one
+ * transaction table by table (mapping order), and returns the batch to the
+ * pool.  When the database refuses some rows of a batch (DBE_DATA), it rolls
+ * back and splits the batch in halves until the failing records are alone;
+ * those go to the reject file with the database's message and the rest is
+ * committed.  Lost links and deadlocks are retried with backoff; anything
+ * else stops the run through worker_ctx.fail(). */
+#ifndef MIGRATE_WORKER_H
+#define MIGRATE_WORKER_H
+
+#include <pthread.h>
+
+#include "batch.h"
+#include "db.h"
+#include "dialect.h"
+#include "keyset.h"
+#include "mapping.h"
+#include "reject.h"
+#include "ring.h"
+#include "stats.h"
+
+/* Shared by every worker; read-only while they run, except through the
+ * functions it points to (which lock). */
+typedef struct worker_ctx {
+    const mapping *map;
+    const db_target *target;
+    dup_policy on_dup;          /* run policy (tables may override) */
+    int preload_keys;
+    ring *lanes;                /* full batches, lane i -> worker i */
+    ring *pool;                 /* empty batches back to the producer */
+    stats *stats;
+    reject_writer *rejects;
+    const char *const *file_names; /* by stats file index */
+    pthread_mutex_t *writer_lock;  /* held around each transaction when the
+                                      dialect is single_writer; else NULL */
+    int max_retries;            /* reconnect/deadlock retries per batch (5) */
+    /* Stop the run: records the first fatal error and aborts both rings. */
+    void (*fail)(struct worker_ctx *ctx, const mig_err *err);
+    void *engine;               /* for fail() */
+} worker_ctx;
+
+typedef struct worker {
+    size_t id;
+    worker_ctx *ctx;
+    db_conn conn;
+    pthread_t thread;
+    int started;
+    stats_worker *st;           /* &ctx->stats->workers[id], written only here */
+    dialect_table_state **tstate; /* per table */
+    keyset **keys;              /* per table, or NULL entries */
+} worker;
+
+/* Connect worker id (in the calling thread).  Returns 0 or -1 with err. */
+int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err);
+/* Start the thread. */
+int worker_start(worker *w, mig_err *err);
+/* Wait for the thread to end (after ring_close or ring_abort). */
+void worker_join(worker *w);
+/* Free statements, key sets, and close the connection. */
+void worker_close(worker *w);
+
+#endif

@@ -1,0 +1,3 @@
+/* dbdump.c — (to be written) */
+#include "config.h"
+int main(void) { return 0; }
