@@ -1,3 +1,465 @@
-/* engine.c — (to be written) */
+/* engine.c — the run: threads, rings, batches, and the end of the run.
+ *
+ *   producer thread:  input -> reader -> mapper -> batch (one per lane)
+ *                     -> ring lane (key-routed) ... workers -> pool -> producer
+ *   N worker threads: see worker.c
+ *   calling thread:   starts everything, reports progress, joins, cleans up.
+ *
+ * Batches circulate between the pool (empty) and the lanes (full).  The pool
+ * holds workers * (queue_depth + 2) batches: enough for one partial batch per
+ * lane, full lanes and one batch in every worker, so the producer only ever
+ * waits when a lane is full (backpressure) and memory is bounded by
+ * construction.  The engine allocated every batch and frees them all after
+ * the threads are joined, wherever they ended up.
+ *
+ * The first fatal error (a worker's, or the reject file's) is kept under
+ * `engine.lock` and aborts both rings; every thread then stops at its next
+ * hand-off. */
 #include "config.h"
 #include "engine.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <libxml/parser.h>
+
+#include "batch.h"
+#include "dialect.h"
+#include "input.h"
+#include "mapper.h"
+#include "reader.h"
+#include "reject.h"
+#include "ring.h"
+#include "worker.h"
+
+/* Set by engine_request_stop (possibly from a signal handler), read by the
+ * producer between records.  Lock-free by design: an atomic flag. */
+static atomic_int stop_requested;
+
+typedef struct engine {
+    const engine_opts *o;
+    stats *st;
+    ring *lanes;
+    ring *pool;
+    reject_writer *rw;
+    xmlSchemaPtr schema;
+    size_t nworkers;
+    worker *workers;
+    worker_ctx wctx;
+    pthread_mutex_t writer_lock; /* one write transaction at a time (single-writer targets) */
+    batch **all;                 /* every batch allocated, freed at the end */
+    size_t nall;
+
+    pthread_mutex_t lock;        /* guards the fields below */
+    pthread_cond_t cond;
+    int failed;
+    mig_err fail_err;
+    int producer_done;
+} engine;
+
+void engine_request_stop(void)
+{
+    atomic_store(&stop_requested, 1);
+}
+
+/* ---- failure ---- */
+
+/* Records the first fatal error and aborts both rings. */
+static void engine_fail(engine *e, const mig_err *err)
+{
+    pthread_mutex_lock(&e->lock);
+    if (!e->failed) {
+        e->failed = 1;
+        e->fail_err = *err;
+    }
+    pthread_cond_broadcast(&e->cond);
+    pthread_mutex_unlock(&e->lock);
+    ring_abort(e->lanes);
+    ring_abort(e->pool);
+}
+
+/* worker_ctx.fail: forwards a worker's fatal error to the engine. */
+static void worker_failed(worker_ctx *ctx, const mig_err *err)
+{
+    engine_fail(ctx->engine, err);
+}
+
+/* ---- DDL ---- */
+
+/* Returns 0 after creating the mapping's missing tables on c, or -1. */
+static int create_tables(db_conn *c, const mapping *m, mig_err *err)
+{
+    strbuf sql = STRBUF_INIT;
+    int rc = 0;
+    for (size_t t = 0; t < m->ntables && rc == 0; t++) {
+        sb_reset(&sql);
+        c->d->create_table_sql(&sql, &m->tables[t]);
+        if (db_exec(c, sb_str(&sql), err) != 0) {
+            err_prefix(err, "cannot create table %s", m->tables[t].name);
+            rc = -1;
+        }
+    }
+    if (rc == 0)
+        rc = db_commit(c, err);
+    else
+        db_rollback(c);
+    sb_free(&sql);
+    return rc;
+}
+
+int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
+{
+    db_conn c;
+    memset(&c, 0, sizeof c);
+    if (db_connect(&c, t, err) != 0)
+        return -1;
+    int rc = create_tables(&c, m, err);
+    db_disconnect(&c);
+    return rc;
+}
+
+/* ---- the producer ---- */
+
+/* Per-file counters not yet handed to the stats. */
+typedef struct pending {
+    uint64_t read, rejected;
+} pending;
+
+/* Hands pending counts of file f to the stats (read before outcome). */
+static void flush_counts(engine *e, uint32_t f, pending *p)
+{
+    if (p->read)
+        stats_add_read(e->st, f, p->read);
+    if (p->rejected)
+        stats_add_outcome(e->st, f, 0, 0, p->rejected);
+    p->read = p->rejected = 0;
+}
+
+/* Returns 0 after writing a rejected record, or -1 (run failed). */
+static int reject_record(engine *e, const char *file, const reader_record *rec, const char *why,
+                         const strbuf *xml)
+{
+    mig_err err;
+    if (reject_write(e->rw, file, rec->line, rec->seq, why, xml->buf, xml->len, &err) == 0)
+        return 0;
+    engine_fail(e, &err);
+    return -1;
+}
+
+/* Producer state across files. */
+typedef struct producer {
+    engine *e;
+    mapper *mp;
+    batch **cur;   /* per lane: the batch being filled, or NULL */
+    strbuf xml;
+    char reason[1024];
+} producer;
+
+/* Returns the batch being filled for lane, taking one from the pool if
+ * needed, or NULL when the run was aborted. */
+static batch *lane_batch(producer *p, size_t lane)
+{
+    if (!p->cur[lane]) {
+        void *item;
+        if (ring_pop(p->e->pool, 0, &item) != RING_OK)
+            return NULL;
+        p->cur[lane] = item;
+        p->cur[lane]->lane = lane;
+    }
+    return p->cur[lane];
+}
+
+/* Returns 0 after reading file f to its end or its first error; -1 when the
+ * run was aborted or stopped (f marked accordingly). */
+static int produce_file(producer *p, uint32_t f)
+{
+    engine *e = p->e;
+    const engine_opts *o = e->o;
+    const char *name = o->inputs[f];
+    mig_err err;
+    pending cnt = {0, 0};
+    int stopped = 0;
+
+    stats_file_state(e->st, f, FILE_READING, NULL);
+    input *in = input_open(name, &err);
+    if (!in) {
+        stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
+        return 0;
+    }
+    reader *r = reader_open(in, o->map, e->schema, &err);
+    if (!r) {
+        input_close(in);
+        stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
+        return 0;
+    }
+    reader_record rec;
+    int rc;
+    while ((rc = reader_next(r, &rec, &err)) == 1) {
+        if (atomic_load(&stop_requested)) {
+            stopped = 1;
+            break;
+        }
+        cnt.read++;
+        reader_record_xml(r, &rec, &p->xml);
+        if (rec.invalid) {
+            cnt.rejected++;
+            if (reject_record(e, name, &rec, rec.invalid, &p->xml) != 0) {
+                stopped = 1;
+                break;
+            }
+            continue;
+        }
+        record_ctx ctx = {name, rec.line, rec.seq};
+        uint64_t route = mapper_route(p->mp, rec.node, &ctx);
+        size_t lane = (size_t)(route % e->nworkers);
+        batch *b = lane_batch(p, lane);
+        if (!b) {
+            cnt.read--; /* never handed on: not read as far as accounting goes */
+            stopped = 1;
+            break;
+        }
+        batch_begin_record(b, f, rec.line, rec.seq, p->xml.buf, p->xml.len);
+        if (mapper_map(p->mp, rec.node, &ctx, b, p->reason, sizeof p->reason) != 0) {
+            batch_abort_record(b);
+            cnt.rejected++;
+            if (reject_record(e, name, &rec, p->reason, &p->xml) != 0) {
+                stopped = 1;
+                break;
+            }
+            continue;
+        }
+        batch_commit_record(b, route);
+        if (b->nrec == o->batch_size) {
+            flush_counts(e, f, &cnt);
+            p->cur[lane] = NULL;
+            if (ring_push(e->lanes, lane, b) != RING_OK) {
+                stopped = 1;
+                break;
+            }
+        }
+    }
+    flush_counts(e, f, &cnt);
+    if (stopped)
+        stats_file_state(e->st, f, FILE_STOPPED, NULL);
+    else if (rc < 0)
+        stats_file_state(e->st, f, err.status == MIG_EDATA ? FILE_MALFORMED : FILE_UNREADABLE,
+                         err.msg);
+    else
+        stats_file_state(e->st, f, FILE_DONE, NULL);
+    reader_close(r);
+    input_close(in);
+    return stopped ? -1 : 0;
+}
+
+/* Producer thread: reads every input, then hands on the partial batches and
+ * closes the lanes. */
+static void *producer_main(void *arg)
+{
+    engine *e = arg;
+    producer p;
+    memset(&p, 0, sizeof p);
+    p.e = e;
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    p.mp = mapper_new(e->o->map, (double)tv.tv_sec);
+    p.cur = xcalloc(e->nworkers, sizeof *p.cur);
+
+    uint32_t f = 0;
+    for (; f < e->o->ninputs; f++)
+        if (produce_file(&p, f) != 0)
+            break;
+    for (f++; f < e->o->ninputs; f++)
+        stats_file_state(e->st, f, FILE_STOPPED, NULL);
+    for (size_t lane = 0; lane < e->nworkers; lane++) {
+        batch *b = p.cur[lane];
+        if (!b)
+            continue;
+        if (b->nrec > 0 && ring_push(e->lanes, lane, b) == RING_OK)
+            continue;
+        batch_reset(b); /* empty, or aborted: stays in e->all and is freed there */
+    }
+    ring_close(e->lanes);
+
+    mapper_free(p.mp);
+    free(p.cur);
+    sb_free(&p.xml);
+    pthread_mutex_lock(&e->lock);
+    e->producer_done = 1;
+    pthread_cond_broadcast(&e->cond);
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* ---- set-up and tear-down ---- */
+
+/* Returns 0 after connecting every worker (and creating tables), or -1. */
+static int open_workers(engine *e, mig_err *err)
+{
+    e->workers = xcalloc(e->nworkers, sizeof *e->workers);
+    for (size_t i = 0; i < e->nworkers; i++)
+        if (worker_open(&e->workers[i], i, &e->wctx, err) != 0)
+            return -1;
+    db_conn *c0 = &e->workers[0].conn;
+    if (e->o->create_tables && create_tables(c0, e->o->map, err) != 0)
+        return -1;
+    if (c0->d->single_writer)
+        e->wctx.writer_lock = &e->writer_lock;
+    return 0;
+}
+
+/* Frees everything engine_run set up (threads already joined). */
+static void engine_cleanup(engine *e)
+{
+    if (e->workers)
+        for (size_t i = 0; i < e->nworkers; i++)
+            worker_close(&e->workers[i]);
+    free(e->workers);
+    for (size_t i = 0; i < e->nall; i++)
+        batch_free(e->all[i]);
+    free(e->all);
+    if (e->lanes)
+        ring_free(e->lanes);
+    if (e->pool)
+        ring_free(e->pool);
+    if (e->schema)
+        xmlSchemaFree(e->schema);
+    if (e->rw)
+        reject_close(e->rw, NULL);
+    pthread_mutex_destroy(&e->writer_lock);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->cond);
+}
+
+/* Waits for the producer, calling the progress callback on the way. */
+static void wait_producer(engine *e)
+{
+    const engine_opts *o = e->o;
+    pthread_mutex_lock(&e->lock);
+    while (!e->producer_done) {
+        if (!o->progress) {
+            pthread_cond_wait(&e->cond, &e->lock);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double iv = o->progress_interval > 0 ? o->progress_interval : 1.0;
+        ts.tv_sec += (time_t)iv;
+        ts.tv_nsec += (long)((iv - (double)(time_t)iv) * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT) {
+            pthread_mutex_unlock(&e->lock);
+            o->progress(e->st, o->progress_arg);
+            pthread_mutex_lock(&e->lock);
+        }
+    }
+    pthread_mutex_unlock(&e->lock);
+}
+
+int engine_run(const engine_opts *o, stats **out, mig_err *err)
+{
+    engine e;
+    memset(&e, 0, sizeof e);
+    e.o = o;
+    e.nworkers = o->workers ? o->workers : 2;
+    pthread_mutex_init(&e.lock, NULL);
+    pthread_mutex_init(&e.writer_lock, NULL);
+    pthread_cond_init(&e.cond, NULL);
+    atomic_store(&stop_requested, 0);
+    xmlInitParser();
+
+    const mapping *m = o->map;
+    const char **names = xcalloc(m->ntables, sizeof *names);
+    for (size_t t = 0; t < m->ntables; t++)
+        names[t] = m->tables[t].name;
+    e.st = stats_new(names, m->ntables, e.nworkers);
+    free(names);
+    *out = e.st;
+    for (size_t f = 0; f < o->ninputs; f++)
+        stats_add_file(e.st, o->inputs[f]);
+    e.st->t_start = stats_now();
+
+    int rc = -1;
+    if (o->schema_path && !(e.schema = reader_schema_load(o->schema_path, err)))
+        goto done;
+    if (!(e.rw = reject_open(o->rejects_path, m, err)))
+        goto done;
+
+    size_t depth = o->queue_depth ? o->queue_depth : 4;
+    size_t bsize = o->batch_size ? o->batch_size : 500;
+    e.lanes = ring_new(e.nworkers, depth);
+    e.nall = e.nworkers * (depth + 2);
+    e.pool = ring_new(1, e.nall);
+    e.all = xcalloc(e.nall, sizeof *e.all);
+    for (size_t i = 0; i < e.nall; i++) {
+        e.all[i] = batch_new(m, bsize);
+        int pushed = ring_push(e.pool, 0, e.all[i]);
+        assert(pushed == RING_OK);
+        (void)pushed;
+    }
+
+    e.wctx.map = m;
+    e.wctx.target = o->target;
+    e.wctx.on_dup = o->on_dup;
+    e.wctx.preload_keys = o->preload_keys;
+    e.wctx.lanes = e.lanes;
+    e.wctx.pool = e.pool;
+    e.wctx.stats = e.st;
+    e.wctx.rejects = e.rw;
+    e.wctx.file_names = o->inputs;
+    e.wctx.max_retries = 5;
+    e.wctx.fail = worker_failed;
+    e.wctx.engine = &e;
+    if (open_workers(&e, err) != 0)
+        goto done;
+
+    size_t started = 0;
+    for (; started < e.nworkers; started++)
+        if (worker_start(&e.workers[started], err) != 0)
+            break;
+    pthread_t prod;
+    int have_prod = 0;
+    if (started == e.nworkers) {
+        if (pthread_create(&prod, NULL, producer_main, &e) == 0)
+            have_prod = 1;
+        else
+            err_set(err, MIG_EINTERNAL, "cannot start the producer thread");
+    }
+    if (!have_prod) {
+        mig_err tmp = *err;
+        engine_fail(&e, &tmp);
+    } else {
+        wait_producer(&e);
+        pthread_join(prod, NULL);
+    }
+    for (size_t i = 0; i < started; i++)
+        worker_join(&e.workers[i]);
+    e.st->t_end = stats_now();
+
+    pthread_mutex_lock(&e.lock);
+    int failed = e.failed;
+    if (failed)
+        *err = e.fail_err;
+    pthread_mutex_unlock(&e.lock);
+    if (!failed) {
+        reject_writer *rw = e.rw;
+        e.rw = NULL;
+        if (reject_close(rw, err) != 0)
+            goto done;
+        rc = 0;
+    }
+done:
+    if (!e.st->t_end)
+        e.st->t_end = stats_now();
+    engine_cleanup(&e);
+    return rc;
+}

@@ -38,6 +38,10 @@ typedef struct engine_opts {
  * when it stopped (connection, mapping/schema, reject file, database). */
 int engine_run(const engine_opts *o, stats **out, mig_err *err);
 
+/* Ask a running engine_run to stop reading (safe from a signal handler):
+ * records already read are still loaded, so the accounting stays exact. */
+void engine_request_stop(void);
+
 /* Connect and create the mapping's tables that do not exist yet. */
 int engine_init_db(const mapping *m, const db_target *t, mig_err *err);
 

@@ -1,3 +1,263 @@
-/* mapper.c — (to be written) */
+/* mapper.c — one record in, rows of every table out (see mapper.h).
+ *
+ * For each table the mapper picks the row nodes (the record itself, or every
+ * element `each` selects under it), and for each column finds the raw text
+ * (path, constant or variable), trims it, applies replace-match, falls back
+ * to the default, checks required and pattern, and converts it to the
+ * column type.  Converted values go straight into the batch.  The first
+ * problem stops the record with one line naming table, column and value.
+ *
+ * Value rules: a path that matches nothing, or (for non-text types) matches
+ * an empty value, gives NULL — or the default, or a rejection when the column
+ * is required (key columns always are).  Text types keep an empty string as
+ * an empty string, except that required text columns reject it.
+ *
+ * Owns: scratch buffers and the PCRE2 match data, reused for every record;
+ * one mapper per thread (the producer). */
 #include "config.h"
 #include "mapper.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keyset.h"
+#include "rule.h"
+
+struct mapper {
+    const mapping *m;
+    char now_text[32];     /* var="now": run start, local time */
+    rule_scratch *sc;
+    strbuf raw;            /* the text a path found */
+    strbuf repl;           /* after replace-match */
+    strbuf conv;           /* converted text */
+    strbuf key;            /* routing key bytes */
+    xmlNode **nodes;       /* rows selected by `each` */
+    size_t nnodes, cap_nodes;
+    char err[512];
+};
+
+mapper *mapper_new(const mapping *m, double run_start)
+{
+    mapper *mp = xcalloc(1, sizeof *mp);
+    mp->m = m;
+    time_t t = (time_t)run_start;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(mp->now_text, sizeof mp->now_text, "%Y-%m-%d %H:%M:%S", &tm);
+    mp->sc = rule_scratch_new();
+    return mp;
+}
+
+void mapper_free(mapper *mp)
+{
+    if (!mp)
+        return;
+    rule_scratch_free(mp->sc);
+    sb_free(&mp->raw);
+    sb_free(&mp->repl);
+    sb_free(&mp->conv);
+    sb_free(&mp->key);
+    free(mp->nodes);
+    free(mp);
+}
+
+/* ---- one column ---- */
+
+/* Returns 1 for the text kinds, whose empty string is a value. */
+static int is_text_kind(col_kind k)
+{
+    return k == CK_VARCHAR || k == CK_NVARCHAR || k == CK_CHAR || k == CK_NVARCHAR_MAX;
+}
+
+/* Writes at most ~60 bytes of s as a quoted, UTF-8-safe excerpt into dst. */
+static void excerpt(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t n = len;
+    if (n > 60) {
+        n = 60;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+    }
+    snprintf(dst, cap, "\"%.*s%s\"", (int)n, s, n < len ? "..." : "");
+}
+
+/* Returns 0 with the column's final text in (*s, *len), 1 for NULL, or -1
+ * with the reason in mp->err. */
+static int column_text(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx,
+                       const char **s, size_t *len)
+{
+    int found = 0;
+    switch (c->src) {
+    case SRC_PATH:
+        found = path_value(c->path, node, &mp->raw);
+        break;
+    case SRC_VALUE:
+        sb_reset(&mp->raw);
+        sb_puts(&mp->raw, c->value);
+        found = 1;
+        break;
+    case SRC_VAR:
+        sb_reset(&mp->raw);
+        switch (c->var) {
+        case VAR_FILE: sb_puts(&mp->raw, ctx->file); break;
+        case VAR_LINE: sb_printf(&mp->raw, "%" PRIu64, ctx->line); break;
+        case VAR_RECORD: sb_printf(&mp->raw, "%" PRIu64, ctx->seq); break;
+        case VAR_NOW: sb_puts(&mp->raw, mp->now_text); break;
+        }
+        found = 1;
+        break;
+    }
+    const char *p = sb_str(&mp->raw);
+    size_t n = mp->raw.len;
+    if (found) {
+        text_trim(&p, &n);
+        if (c->replace) {
+            if (rule_replace(c->replace, mp->sc, p, n, c->replace_with ? c->replace_with : "",
+                             &mp->repl, mp->err, sizeof mp->err) != 0)
+                return -1;
+            p = sb_str(&mp->repl);
+            n = mp->repl.len;
+            text_trim(&p, &n);
+        }
+        if (n == 0 && (!is_text_kind(c->type.kind) || c->required))
+            found = 0;
+    }
+    if (!found) {
+        if (c->deflt) {
+            p = c->deflt;
+            n = strlen(p);
+        } else if (c->required) {
+            snprintf(mp->err, sizeof mp->err, "required value missing%s%s",
+                     c->src == SRC_PATH ? " at path " : "", c->src == SRC_PATH ? c->path->src : "");
+            return -1;
+        } else {
+            return 1;
+        }
+    }
+    if (c->pattern) {
+        int ok = rule_match(c->pattern, mp->sc, p, n, mp->err, sizeof mp->err);
+        if (ok < 0)
+            return -1;
+        if (!ok) {
+            char ex[96];
+            excerpt(ex, sizeof ex, p, n);
+            snprintf(mp->err, sizeof mp->err, "value %s does not match pattern %s", ex,
+                     rule_source(c->pattern));
+            return -1;
+        }
+    }
+    *s = p;
+    *len = n;
+    return 0;
+}
+
+/* Returns 0 with the converted value of column c in *out (text in mp->conv),
+ * 1 for NULL, or -1 with the reason in mp->err. */
+static int column_value(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx,
+                        conv_value *out)
+{
+    const char *s;
+    size_t n;
+    int rc = column_text(mp, c, node, ctx, &s, &n);
+    if (rc != 0)
+        return rc;
+    sb_reset(&mp->conv);
+    if (type_convert(&c->type, s, n, out, &mp->conv, mp->err, sizeof mp->err) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- rows ---- */
+
+/* Returns 0 after adding one row of table t for node, or -1 with reason set. */
+static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, batch *b,
+                   char *reason, size_t reasonlen)
+{
+    const map_table *tab = &mp->m->tables[t];
+    value *v = batch_add_row(b, t);
+    for (size_t i = 0; i < tab->ncols; i++) {
+        const map_column *c = &tab->cols[i];
+        conv_value cv;
+        int rc = column_value(mp, c, node, ctx, &cv);
+        if (rc < 0) {
+            snprintf(reason, reasonlen, "table %s, column %s: %s", tab->name, c->name, mp->err);
+            return -1;
+        }
+        if (rc == 1)
+            continue; /* stays NULL */
+        switch (cv.vclass) {
+        case VC_INT:
+            v[i].len = 0;
+            v[i].n.i = cv.i;
+            break;
+        case VC_FLOAT:
+            v[i].len = 0;
+            v[i].n.f = cv.f;
+            break;
+        case VC_TEXT:
+            v[i].off = batch_put_text(b, mp->conv.buf + cv.text_off, cv.text_len);
+            v[i].len = (int32_t)cv.text_len;
+            break;
+        }
+    }
+    return 0;
+}
+
+int mapper_map(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *reason,
+               size_t reasonlen)
+{
+    for (size_t t = 0; t < mp->m->ntables; t++) {
+        const map_table *tab = &mp->m->tables[t];
+        if (!tab->each) {
+            if (map_row(mp, t, rec, ctx, b, reason, reasonlen) != 0)
+                return -1;
+            continue;
+        }
+        mp->nnodes = 0;
+        path_select(tab->each, rec, &mp->nodes, &mp->nnodes, &mp->cap_nodes);
+        for (size_t k = 0; k < mp->nnodes; k++)
+            if (map_row(mp, t, mp->nodes[k], ctx, b, reason, reasonlen) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* ---- routing ---- */
+
+uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
+{
+    const mapping *m = mp->m;
+    sb_reset(&mp->key);
+    if (m->route) {
+        if (!path_value(m->route, rec, &mp->raw))
+            return 0;
+        const char *p = sb_str(&mp->raw);
+        size_t n = mp->raw.len;
+        text_trim(&p, &n);
+        return keyset_hash(p, n);
+    }
+    const map_table *tab = &m->tables[0];
+    xmlNode *node = rec;
+    if (tab->each) {
+        mp->nnodes = 0;
+        if (!path_select(tab->each, rec, &mp->nodes, &mp->nnodes, &mp->cap_nodes))
+            return 0;
+        node = mp->nodes[0];
+    }
+    for (size_t k = 0; k < tab->nkeys; k++) {
+        conv_value cv;
+        if (column_value(mp, &tab->cols[tab->key_cols[k]], node, ctx, &cv) != 0)
+            return 0;
+        if (cv.vclass == VC_INT)
+            sb_append(&mp->key, &cv.i, sizeof cv.i);
+        else if (cv.vclass == VC_FLOAT)
+            sb_append(&mp->key, &cv.f, sizeof cv.f);
+        else
+            sb_append(&mp->key, mp->conv.buf + cv.text_off, cv.text_len);
+        sb_putc(&mp->key, '\0');
+    }
+    return keyset_hash(sb_str(&mp->key), mp->key.len);
+}
