@@ -1,3 +1,579 @@
-/* db.c — (to be written) */
+/* db.c — one ODBC connection and the plumbing every dialect shares.
+ *
+ * Owns the environment and connection handles of a db_conn, builds the
+ * connection string (the password is appended only for the SQLDriverConnect
+ * call and wiped right after), turns ODBC diagnostics into one error line
+ * classified by the dialect, and fills / binds the column-wise parameter
+ * arrays (db_params) that carry a batch's rows to the driver.  What SQL is
+ * run, and with which SQL types, is the dialect's business (dialect*.c). */
 #include "config.h"
 #include "db.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dialect.h"
+#include "types.h"
+
+/* ---- shared with dialect*.c (declared there too; see the report: these
+ * belong in db.h) ---- */
+
+typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                            SQLULEN *size, SQLSMALLINT *digits);
+SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
+void db_stmt_free(SQLHSTMT h);
+int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
+void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                    size_t lo, size_t hi, db_ptype_fn ptype);
+int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
+                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
+                   db_ptype_fn ptype, mig_err *err);
+int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);
+
+#define SQLITE_DRIVER_LIB "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so"
+
+/* ---- targets ---- */
+
+/* Returns 1 if the driver manager lists a driver called `name`. */
+static int driver_registered(const char *name)
+{
+    SQLHENV env = SQL_NULL_HENV;
+    int found = 0;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env)))
+        return 0;
+    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
+    SQLCHAR desc[256], attrs[1024];
+    SQLSMALLINT dl, al;
+    SQLUSMALLINT dir = SQL_FETCH_FIRST;
+    while (!found && SQL_SUCCEEDED(SQLDrivers(env, dir, desc, sizeof desc, &dl, attrs,
+                                              sizeof attrs, &al))) {
+        found = strcmp((char *)desc, name) == 0;
+        dir = SQL_FETCH_NEXT;
+    }
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    return found;
+}
+
+void db_target_sqlite(db_target *t, const char *file)
+{
+    memset(t, 0, sizeof *t);
+    strbuf sb = STRBUF_INIT;
+    /* Timeout: busy timeout in ms (a second process on the file waits rather
+     * than failing); SyncPragma=NORMAL with WAL (set in after_connect) is
+     * durable across a process crash and ~2x faster than FULL. */
+    if (driver_registered("SQLite3"))
+        sb_puts(&sb, "Driver=SQLite3;");
+    else
+        sb_puts(&sb, "Driver=" SQLITE_DRIVER_LIB ";");
+    sb_printf(&sb, "Database=%s;Timeout=600000;NoWCHAR=1;SyncPragma=NORMAL", file);
+    t->connstr = sb_detach(&sb);
+    t->dialect_name = "sqlite";
+    t->connect_timeout = 30;
+    t->load = LOAD_INSERT;
+}
+
+/* Overwrite s so the password does not linger in freed memory. */
+static void wipe(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+}
+
+void db_target_free(db_target *t)
+{
+    if (!t)
+        return;
+    free(t->connstr);
+    wipe(t->password);
+    free(t->password);
+    t->connstr = t->password = NULL;
+}
+
+/* ---- diagnostics ---- */
+
+/* Append one driver message to sb as one line (newlines become spaces,
+ * trailing blanks dropped). */
+static void put_oneline(strbuf *sb, const char *msg)
+{
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
+        n--;
+    for (size_t i = 0; i < n; i++)
+        sb_putc(sb, (msg[i] == '\n' || msg[i] == '\r' || msg[i] == '\t') ? ' ' : msg[i]);
+}
+
+/* Returns the status for an error of class cls when the caller asked for st. */
+static mig_status class_status(db_errclass cls, mig_status st)
+{
+    switch (cls) {
+    case DBE_PERMISSION:
+        return st == MIG_ECONNECT ? st : MIG_EDBPERM;
+    case DBE_SCHEMA:
+        return MIG_EDBSCHEMA;
+    default:
+        return st;
+    }
+}
+
+int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
+            mig_err *err, const char *what)
+{
+    strbuf sb = STRBUF_INIT;
+    char first_state[6] = "", state[6];
+    long first_native = 0;
+    db_errclass cls = DBE_NONE;
+    int nrec = 0;
+    sb_printf(&sb, "%s: ", what);
+    for (SQLSMALLINT i = 1; i < 32; i++) {
+        SQLCHAR st[6], msg[1024];
+        SQLINTEGER native = 0;
+        SQLSMALLINT ml = 0;
+        SQLRETURN rc = SQLGetDiagRec(htype, h, i, st, &native, msg, sizeof msg, &ml);
+        if (!SQL_SUCCEEDED(rc))
+            break;
+        memcpy(state, st, 6);
+        state[5] = '\0';
+        /* informational records (01xxx) only when nothing else is said */
+        int info = state[0] == '0' && state[1] == '1';
+        if (info && nrec > 0)
+            continue;
+        if (nrec > 0 && first_state[0] == '0' && first_state[1] == '1') {
+            /* replace a leading warning by the first real error */
+            sb_reset(&sb);
+            sb_printf(&sb, "%s: ", what);
+            nrec = 0;
+        }
+        if (nrec > 0)
+            sb_puts(&sb, " / ");
+        if (nrec == 0 || strcmp(state, first_state) != 0 || native != first_native) {
+            sb_printf(&sb, "SQLSTATE %s", state);
+            if (native)
+                sb_printf(&sb, " (native %ld)", (long)native);
+            sb_puts(&sb, ": ");
+        }
+        put_oneline(&sb, (char *)msg);
+        if (nrec == 0) {
+            memcpy(first_state, state, 6);
+            first_native = native;
+        }
+        db_errclass k = c && c->d ? c->d->classify(state, native, (char *)msg) : DBE_FATAL;
+        /* the first record that says more than "fatal" decides */
+        if (cls == DBE_NONE || (cls == DBE_FATAL && k != DBE_NONE))
+            cls = k;
+        nrec++;
+    }
+    if (nrec == 0) {
+        sb_puts(&sb, "unknown error (the driver gave no diagnostics)");
+        cls = DBE_FATAL;
+    }
+    if (cls == DBE_NONE)
+        cls = DBE_FATAL;
+    if (c)
+        c->last_class = cls;
+    err_set(err, class_status(cls, status), "%s", sb_str(&sb));
+    if (err) {
+        memcpy(err->sqlstate, first_state, 6);
+        err->native = first_native;
+    }
+    sb_free(&sb);
+    return -1;
+}
+
+/* ---- connecting ---- */
+
+/* Append the password as ;PWD={...} with '}' doubled. */
+static void put_password(strbuf *sb, const char *pw)
+{
+    if (sb->len && sb->buf[sb->len - 1] != ';')
+        sb_putc(sb, ';');
+    sb_puts(sb, "PWD={");
+    for (const char *p = pw; *p; p++) {
+        if (*p == '}')
+            sb_putc(sb, '}');
+        sb_putc(sb, *p);
+    }
+    sb_putc(sb, '}');
+}
+
+/* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
+static const dialect *early_dialect(const db_target *t)
+{
+    if (t->dialect_name)
+        return dialect_by_name(t->dialect_name);
+    if (t->load == LOAD_BCP)
+        return &dialect_mssql;
+    return NULL;
+}
+
+/* Fill err for a failed SQLDriverConnect; returns -1. */
+static int connect_failed(db_conn *c, mig_err *err)
+{
+    db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot connect");
+    err->status = MIG_ECONNECT;
+    c->last_class = DBE_CONNECTION;
+    if (strcmp(err->sqlstate, "IM002") == 0 || strstr(err->msg, "Can't open lib")) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " (is the ODBC driver installed? see odbcinst -q -d)");
+    }
+    return -1;
+}
+
+int db_connect(db_conn *c, const db_target *t, mig_err *err)
+{
+    memset(c, 0, sizeof *c);
+    c->target = t;
+    if (t->dialect_name && !dialect_by_name(t->dialect_name))
+        return err_set(err, MIG_EUSAGE,
+                       "unknown dialect \"%s\" (use sqlite, postgresql or sqlserver)",
+                       t->dialect_name);
+    c->d = early_dialect(t);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env)))
+        return err_set(err, MIG_ECONNECT, "cannot connect: cannot allocate an ODBC environment");
+    SQLSetEnvAttr(c->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, c->env, &c->dbc))) {
+        db_diag(c, SQL_HANDLE_ENV, c->env, MIG_ECONNECT, err, "cannot connect");
+        db_disconnect(c);
+        return -1;
+    }
+    if (t->connect_timeout > 0) {
+        SQLPOINTER to = (SQLPOINTER)(uintptr_t)t->connect_timeout;
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT, to, 0);
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_CONNECTION_TIMEOUT, to, 0);
+    }
+    if (c->d && c->d->before_connect && c->d->before_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+
+    strbuf cs = STRBUF_INIT;
+    sb_puts(&cs, t->connstr ? t->connstr : "");
+    if (t->password)
+        put_password(&cs, t->password);
+    SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)cs.buf, SQL_NTS, NULL, 0, NULL,
+                                    SQL_DRIVER_NOPROMPT);
+    wipe(cs.buf);
+    sb_free(&cs);
+    if (!SQL_SUCCEEDED(rc)) {
+        connect_failed(c, err);
+        db_disconnect(c);
+        return -1;
+    }
+    c->connected = 1;
+
+    SQLSMALLINT nl = 0;
+    if (!SQL_SUCCEEDED(SQLGetInfo(c->dbc, SQL_DBMS_NAME, c->dbms_name, sizeof c->dbms_name, &nl)))
+        c->dbms_name[0] = '\0';
+    if (!c->d)
+        c->d = dialect_for_dbms(c->dbms_name);
+    if (!c->d) {
+        err_set(err, MIG_ECONNECT, "unsupported database \"%s\": use --dialect", c->dbms_name);
+        db_disconnect(c);
+        return -1;
+    }
+    /* session settings first: some (SQLite's journal mode) cannot change
+     * inside the transaction that autocommit off opens */
+    if (c->d->after_connect && c->d->after_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+    rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
+    if (!SQL_SUCCEEDED(rc)) {
+        db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot turn autocommit off");
+        db_disconnect(c);
+        return -1;
+    }
+    c->last_class = DBE_NONE;
+    return 0;
+}
+
+void db_disconnect(db_conn *c)
+{
+    if (c->dbc) {
+        if (c->connected) {
+            SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
+            SQLDisconnect(c->dbc);
+        }
+        SQLFreeHandle(SQL_HANDLE_DBC, c->dbc);
+    }
+    if (c->env)
+        SQLFreeHandle(SQL_HANDLE_ENV, c->env);
+    c->dbc = SQL_NULL_HDBC;
+    c->env = SQL_NULL_HENV;
+    c->connected = 0;
+}
+
+/* ---- statements and transactions ---- */
+
+SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err)
+{
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h))) {
+        db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, "cannot allocate a statement");
+        return SQL_NULL_HSTMT;
+    }
+    if (sql && !SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql, SQL_NTS))) {
+        db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "prepare");
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+        return SQL_NULL_HSTMT;
+    }
+    return h;
+}
+
+void db_stmt_free(SQLHSTMT h)
+{
+    if (h != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+}
+
+/* Returns 0 after draining every result of h (summing row counts into
+ * *rows), or -1 with err. rc is the result of the execute call. */
+static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *err,
+                 const char *what)
+{
+    SQLLEN total = 0;
+    for (;;) {
+        if (rc == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(rc) && rc != SQL_NEED_DATA) {
+            db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+            SQLFreeStmt(h, SQL_CLOSE);
+            return -1;
+        }
+        SQLLEN n = 0;
+        if (SQL_SUCCEEDED(SQLRowCount(h, &n)) && n > 0)
+            total += n;
+        rc = SQLMoreResults(h);
+    }
+    SQLFreeStmt(h, SQL_CLOSE);
+    if (rows)
+        *rows = total;
+    return 0;
+}
+
+int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what)
+{
+    return drain(c, h, SQLExecute(h), rows, err, what);
+}
+
+int db_exec(db_conn *c, const char *sql, mig_err *err)
+{
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    int r = drain(c, h, SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS), NULL, err, "execute");
+    db_stmt_free(h);
+    return r;
+}
+
+int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err)
+{
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    SQLBIGINT v = 0;
+    SQLLEN ind = 0;
+    SQLRETURN rc = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLFetch(h);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLGetData(h, 1, SQL_C_SBIGINT, &v, 0, &ind);
+    if (!SQL_SUCCEEDED(rc)) {
+        db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "query");
+        db_stmt_free(h);
+        return -1;
+    }
+    *out = ind == SQL_NULL_DATA ? 0 : (long long)v;
+    db_stmt_free(h);
+    return 0;
+}
+
+int db_begin(db_conn *c, mig_err *err)
+{
+    /* autocommit is off: the driver opens a transaction with the first
+     * statement; nothing to send. */
+    c->last_class = DBE_NONE;
+    return c->connected ? 0 : err_set(err, MIG_EDB, "not connected");
+}
+
+int db_commit(db_conn *c, mig_err *err)
+{
+    if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT)))
+        return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, "commit");
+    return 0;
+}
+
+int db_rollback(db_conn *c)
+{
+    if (!c->connected)
+        return -1;
+    return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)) ? 0 : -1;
+}
+
+/* ---- parameter arrays ---- */
+
+void db_params_free(db_params *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->ncols; i++) {
+        if (p->data)
+            free(p->data[i]);
+        if (p->ind)
+            free(p->ind[i]);
+    }
+    free(p->data);
+    free(p->ind);
+    free(p->width);
+    free(p->status);
+    memset(p, 0, sizeof *p);
+}
+
+/* Make room for nrows rows of ncols columns with the given widths (grown
+ * only, never shrunk). */
+static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_t *width)
+{
+    if (p->ncols != ncols) {
+        db_params_free(p);
+        p->ncols = ncols;
+        p->data = xcalloc(ncols, sizeof *p->data);
+        p->ind = xcalloc(ncols, sizeof *p->ind);
+        p->width = xcalloc(ncols, sizeof *p->width);
+    }
+    size_t rows = p->cap_rows;
+    if (nrows > rows) {
+        rows = rows ? rows : 16;
+        while (rows < nrows)
+            rows *= 2;
+        p->status = xrealloc(p->status, rows * sizeof *p->status);
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        if (rows != p->cap_rows || width[c] > p->width[c]) {
+            size_t w = width[c] > p->width[c] ? width[c] : p->width[c];
+            free(p->data[c]);
+            p->data[c] = xmalloc(rows * w);
+            p->width[c] = w;
+            p->ind[c] = xrealloc(p->ind[c], rows * sizeof *p->ind[c]);
+        }
+    }
+    p->cap_rows = rows;
+}
+
+/* Write the value v (class of column type t) into one element of width w as
+ * the C type ctype; returns its indicator. */
+static SQLLEN put_value(const batch *b, const value *v, const col_type *t, SQLSMALLINT ctype,
+                        char *dst, size_t w)
+{
+    if (v->len < 0)
+        return SQL_NULL_DATA;
+    val_class vc = type_class(t);
+    switch (ctype) {
+    case SQL_C_SBIGINT: {
+        SQLBIGINT i = vc == VC_FLOAT ? (SQLBIGINT)v->n.f : (SQLBIGINT)v->n.i;
+        memcpy(dst, &i, sizeof i);
+        return sizeof i;
+    }
+    case SQL_C_DOUBLE: {
+        double f = vc == VC_INT ? (double)v->n.i : v->n.f;
+        memcpy(dst, &f, sizeof f);
+        return sizeof f;
+    }
+    default: /* SQL_C_CHAR */
+        if (vc == VC_TEXT) {
+            assert((size_t)v->len < w);
+            memcpy(dst, batch_text(b, v), (size_t)v->len);
+            dst[v->len] = '\0';
+            return v->len;
+        }
+        int n = vc == VC_INT ? snprintf(dst, w, "%" PRId64, v->n.i)
+                             : snprintf(dst, w, "%.17g", v->n.f);
+        return n;
+    }
+}
+
+/* Returns the element width a column needs for rows [lo,hi) as ctype. */
+static size_t column_width(const batch *b, size_t t, size_t col, size_t lo, size_t hi,
+                           SQLSMALLINT ctype, const col_type *ty)
+{
+    if (ctype == SQL_C_SBIGINT || ctype == SQL_C_DOUBLE)
+        return 8;
+    if (type_class(ty) != VC_TEXT)
+        return 32; /* a number as text */
+    size_t w = 1;
+    for (size_t r = lo; r < hi; r++) {
+        const value *v = &batch_row(b, t, r)[col];
+        if (v->len >= 0 && (size_t)v->len + 1 > w)
+            w = (size_t)v->len + 1;
+    }
+    return w;
+}
+
+/* Returns the column index of the i-th bound column. */
+static size_t col_at(const size_t *cols, size_t i)
+{
+    return cols ? cols[i] : i;
+}
+
+void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                    size_t lo, size_t hi, db_ptype_fn ptype)
+{
+    const map_table *mt = &b->map->tables[t];
+    size_t nrows = hi - lo;
+    size_t *width = xcalloc(ncols, sizeof *width);
+    SQLSMALLINT *ctype = xcalloc(ncols, sizeof *ctype);
+    for (size_t i = 0; i < ncols; i++) {
+        SQLSMALLINT st, dg;
+        SQLULEN sz;
+        const col_type *ty = &mt->cols[col_at(cols, i)].type;
+        ptype(ty, &ctype[i], &st, &sz, &dg);
+        width[i] = column_width(b, t, col_at(cols, i), lo, hi, ctype[i], ty);
+    }
+    params_reserve(p, ncols, nrows, width);
+    for (size_t i = 0; i < ncols; i++) {
+        size_t c = col_at(cols, i), w = p->width[i];
+        const col_type *ty = &mt->cols[c].type;
+        for (size_t r = 0; r < nrows; r++)
+            p->ind[i][r] = put_value(b, &batch_row(b, t, lo + r)[c], ty, ctype[i],
+                                     (char *)p->data[i] + r * w, w);
+    }
+    free(width);
+    free(ctype);
+}
+
+int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
+                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
+                   db_ptype_fn ptype, mig_err *err)
+{
+    assert(row0 + nrows <= p->cap_rows);
+    SQLULEN setsize = as_array ? nrows : 1;
+    SQLRETURN rc = SQLSetStmtAttr(h, SQL_ATTR_PARAM_BIND_TYPE,
+                                  (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0);
+    if (SQL_SUCCEEDED(rc))
+        rc = SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)setsize, 0);
+    if (SQL_SUCCEEDED(rc) && as_array) {
+        rc = SQLSetStmtAttr(h, SQL_ATTR_PARAM_STATUS_PTR, p->status + row0, 0);
+        if (SQL_SUCCEEDED(rc))
+            rc = SQLSetStmtAttr(h, SQL_ATTR_PARAMS_PROCESSED_PTR, &p->processed, 0);
+    }
+    if (!SQL_SUCCEEDED(rc))
+        return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "set parameter array");
+    size_t per = as_array ? 1 : nrows;
+    for (size_t r = 0; r < per; r++) {
+        for (size_t i = 0; i < ncols; i++) {
+            SQLSMALLINT ctype, sqltype, digits;
+            SQLULEN size;
+            ptype(&mt->cols[col_at(cols, i)].type, &ctype, &sqltype, &size, &digits);
+            size_t row = row0 + r;
+            SQLLEN w = (SQLLEN)p->width[i];
+            SQLUSMALLINT pno = (SQLUSMALLINT)(r * ncols + i + 1);
+            rc = SQLBindParameter(h, pno, SQL_PARAM_INPUT, ctype, sqltype, size, digits,
+                                  (char *)p->data[i] + row * p->width[i], w, p->ind[i] + row);
+            if (!SQL_SUCCEEDED(rc))
+                return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "bind parameter");
+        }
+    }
+    return 0;
+}

@@ -1,3 +1,564 @@
-/* dialect.c — (to be written) */
+/* dialect.c — finding a dialect, the whole DDL of a mapping, and the
+ * loading machinery the three dialects share.
+ *
+ * The shared part is the per-connection, per-table state
+ * (dialect_table_state): prepared INSERT statements (one per duplicate
+ * policy, prepared once and reused for every batch), the worker-owned
+ * parameter buffers, and the set-based existence check (exists_sql) that
+ * tells the worker which keys of a batch are already in the table.  What
+ * SQL to run and how to type each parameter stays in the
+ * dialect files; nothing here asks which database it is. */
 #include "config.h"
 #include "dialect.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyset.h"
+
+/* ---- db.c internals (see the report: these belong in db.h) ---- */
+
+typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                            SQLULEN *size, SQLSMALLINT *digits);
+SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
+void db_stmt_free(SQLHSTMT h);
+int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
+void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                    size_t lo, size_t hi, db_ptype_fn ptype);
+int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
+                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
+                   db_ptype_fn ptype, mig_err *err);
+
+/* ---- shared with dialect_*.c and worker.c (see the report: these belong
+ * in dialect.h) ---- */
+
+typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
+                                  dup_policy p, size_t nrows);
+int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
+                         SQLLEN *changed, mig_err *err);
+void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
+int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                          const size_t *rows, size_t n, unsigned char *found, mig_err *err);
+void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
+void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
+void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
+                       const char *b);
+void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
+db_ptype_fn dialect_ptype_of(const dialect *d);
+void dialect_quote_table(strbuf *out, const dialect *d, const char *name);
+void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
+                           const char *qtable, size_t nkeys);
+void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing);
+int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                           size_t lo, size_t hi, uint64_t *n, mig_err *err);
+int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
+void dialect_sqlite_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                          SQLULEN *size, SQLSMALLINT *digits);
+void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                         SQLULEN *size, SQLSMALLINT *digits);
+void dialect_mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                         SQLULEN *size, SQLSMALLINT *digits);
+
+#define NPOLICY 4          /* DUP_DEFAULT .. DUP_ERROR */
+#define EXISTS_CHUNK 200   /* keys per existence query (SQL Server: 2100 params) */
+
+struct dialect_table_state {
+    size_t t;
+    SQLHSTMT ins[NPOLICY];     /* full-size statement per policy */
+    size_t ins_rows[NPOLICY];  /* rows it takes (1 with parameter arrays) */
+    SQLHSTMT tail;             /* multi-row remainder statement */
+    size_t tail_rows;
+    dup_policy tail_policy;
+    SQLHSTMT exists;
+    size_t exists_n;
+    db_params params;
+};
+
+/* ---- finding a dialect ---- */
+
+static const dialect *const all_dialects[] = {&dialect_sqlite, &dialect_pgsql, &dialect_mssql};
+
+const dialect *dialect_by_name(const char *name)
+{
+    static const struct {
+        const char *name;
+        const dialect *d;
+    } names[] = {
+        {"sqlite", &dialect_sqlite},  {"sqlite3", &dialect_sqlite},
+        {"postgresql", &dialect_pgsql}, {"pgsql", &dialect_pgsql},
+        {"postgres", &dialect_pgsql}, {"sqlserver", &dialect_mssql},
+        {"mssql", &dialect_mssql},
+    };
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return names[i].d;
+    return NULL;
+}
+
+db_ptype_fn dialect_ptype_of(const dialect *d)
+{
+    if (d == &dialect_pgsql)
+        return dialect_pgsql_ptype;
+    if (d == &dialect_mssql)
+        return dialect_mssql_ptype;
+    return dialect_sqlite_ptype;
+}
+
+const dialect *dialect_for_dbms(const char *dbms_name)
+{
+    if (!dbms_name)
+        return NULL;
+    for (size_t i = 0; i < sizeof all_dialects / sizeof all_dialects[0]; i++)
+        if (all_dialects[i]->matches_dbms(dbms_name))
+            return all_dialects[i];
+    return NULL;
+}
+
+void dialect_ddl(const dialect *d, const mapping *m, strbuf *out)
+{
+    /* every statement ends with ";\n": a valid script for all three
+     * (sqlcmd accepts ';'-terminated batches without GO for CREATE TABLE) */
+    for (size_t t = 0; t < m->ntables; t++) {
+        d->create_table_sql(out, &m->tables[t]);
+        sb_puts(out, ";\n");
+    }
+}
+
+/* ---- SQL pieces shared by the dialects ---- */
+
+void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix)
+{
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (c)
+            sb_puts(out, ", ");
+        if (prefix)
+            sb_puts(out, prefix);
+        d->quote_ident(out, t->cols[c].name);
+    }
+}
+
+void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
+                       const char *b)
+{
+    for (size_t k = 0; k < t->nkeys; k++) {
+        const char *name = t->cols[t->key_cols[k]].name;
+        if (k)
+            sb_puts(out, " AND ");
+        sb_printf(out, "%s.", a);
+        d->quote_ident(out, name);
+        sb_printf(out, " = %s.", b);
+        d->quote_ident(out, name);
+    }
+}
+
+void dialect_quote_table(strbuf *out, const dialect *d, const char *name)
+{
+    /* "schema.table": each part quoted on its own */
+    const char *dot = strchr(name, '.');
+    if (!dot) {
+        d->quote_ident(out, name);
+        return;
+    }
+    char *schema = xstrndup(name, (size_t)(dot - name));
+    d->quote_ident(out, schema);
+    sb_putc(out, '.');
+    d->quote_ident(out, dot + 1);
+    free(schema);
+}
+
+void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
+                           const char *qtable, size_t nkeys)
+{
+    sb_puts(out, "SELECT ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        if (k)
+            sb_puts(out, ", ");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+    }
+    sb_printf(out, " FROM %s", qtable);
+    if (nkeys == 0)
+        return; /* every key of the table (--preload-keys) */
+    sb_puts(out, " WHERE ");
+    if (t->nkeys == 1) {
+        d->quote_ident(out, t->cols[t->key_cols[0]].name);
+        sb_puts(out, " IN (");
+        for (size_t i = 0; i < nkeys; i++)
+            sb_puts(out, i ? ", ?" : "?");
+        sb_putc(out, ')');
+        return;
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        sb_puts(out, i ? " OR (" : "(");
+        for (size_t k = 0; k < t->nkeys; k++) {
+            if (k)
+                sb_puts(out, " AND ");
+            d->quote_ident(out, t->cols[t->key_cols[k]].name);
+            sb_puts(out, " = ?");
+        }
+        sb_putc(out, ')');
+    }
+}
+
+void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing)
+{
+    sb_puts(out, " ON CONFLICT (");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        if (k)
+            sb_puts(out, ", ");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+    }
+    sb_puts(out, ") DO ");
+    size_t n = 0;
+    for (size_t c = 0; c < t->ncols && !nothing; c++) {
+        if (t->cols[c].is_key)
+            continue;
+        sb_puts(out, n++ ? ", " : "UPDATE SET ");
+        d->quote_ident(out, t->cols[c].name);
+        sb_puts(out, " = excluded.");
+        d->quote_ident(out, t->cols[c].name);
+    }
+    if (n == 0)
+        sb_puts(out, "NOTHING");
+}
+
+void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows)
+{
+    for (size_t r = 0; r < nrows; r++) {
+        sb_puts(out, r ? ", (" : "(");
+        for (size_t c = 0; c < ncols; c++)
+            sb_puts(out, c ? ", ?" : "?");
+        sb_putc(out, ')');
+    }
+}
+
+/* ---- per-table state ---- */
+
+/* Returns the table state *st, created on first use. */
+static dialect_table_state *state_get(dialect_table_state **st, size_t t)
+{
+    if (!*st) {
+        *st = xcalloc(1, sizeof **st);
+        (*st)->t = t;
+    }
+    return *st;
+}
+
+void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < NPOLICY; i++)
+        db_stmt_free(st->ins[i]);
+    db_stmt_free(st->tail);
+    db_stmt_free(st->exists);
+    db_params_free(&st->params);
+    free(st);
+}
+
+/* ---- loading rows through prepared INSERTs ---- */
+
+/* Returns the statement for policy p taking nrows rows (prepared on first
+ * use and kept), or NULL with err. */
+static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table *mt,
+                            dup_policy p, size_t nrows, int full, dialect_insert_fn sqlfn,
+                            mig_err *err)
+{
+    SQLHSTMT *slot = full ? &s->ins[p] : &s->tail;
+    size_t *have = full ? &s->ins_rows[p] : &s->tail_rows;
+    if (*slot != SQL_NULL_HSTMT && *have == nrows && (full || s->tail_policy == p))
+        return *slot;
+    db_stmt_free(*slot);
+    *slot = SQL_NULL_HSTMT;
+    strbuf sql = STRBUF_INIT;
+    sqlfn(&sql, c->d, mt, p, nrows);
+    *slot = db_prepare(c, sb_str(&sql), err);
+    sb_free(&sql);
+    if (*slot == SQL_NULL_HSTMT)
+        return NULL;
+    *have = nrows;
+    if (!full)
+        s->tail_policy = p;
+    return *slot;
+}
+
+int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
+                         SQLLEN *changed, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    dialect_table_state *s = state_get(st, t);
+    size_t nrows = hi - lo;
+    *changed = 0;
+    if (nrows == 0)
+        return 0;
+    assert((int)policy >= 0 && policy < NPOLICY);
+    db_params_fill(&s->params, b, t, NULL, mt->ncols, lo, hi, ptype);
+    if (rows_per_stmt == 0) {
+        /* one statement, one parameter set per row */
+        SQLHSTMT h = insert_stmt(c, s, mt, policy, 1, 1, sqlfn, err);
+        SQLLEN n = 0;
+        if (!h ||
+            db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, 0, nrows, 1, ptype, err) < 0 ||
+            db_execute(c, h, &n, err, mt->name) < 0)
+            return -1;
+        *changed = n;
+        return 0;
+    }
+    /* multi-row VALUES, rows_per_stmt rows per statement */
+    if (max_params && rows_per_stmt * mt->ncols > max_params)
+        rows_per_stmt = max_params / mt->ncols ? max_params / mt->ncols : 1;
+    for (size_t r = 0; r < nrows; r += rows_per_stmt) {
+        size_t k = nrows - r < rows_per_stmt ? nrows - r : rows_per_stmt;
+        SQLHSTMT h = insert_stmt(c, s, mt, policy, k, k == rows_per_stmt, sqlfn, err);
+        SQLLEN n = 0;
+        if (!h || db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, r, k, 0, ptype, err) < 0 ||
+            db_execute(c, h, &n, err, mt->name) < 0)
+            return -1;
+        *changed += n;
+    }
+    return 0;
+}
+
+/* ---- key bytes and the existence check ---- */
+
+/* Append one key value as bytes: int64 little-endian, double, or the text
+ * with a 4-byte length prefix. */
+static void put_key_value(strbuf *out, val_class vc, int64_t i, double f, const char *s,
+                          size_t len)
+{
+    unsigned char buf[8];
+    if (vc == VC_TEXT) {
+        uint32_t n = (uint32_t)len;
+        for (int k = 0; k < 4; k++)
+            buf[k] = (unsigned char)(n >> (8 * k));
+        sb_append(out, buf, 4);
+        sb_append(out, s, len);
+        return;
+    }
+    uint64_t u;
+    if (vc == VC_INT)
+        u = (uint64_t)i;
+    else
+        memcpy(&u, &f, sizeof u);
+    for (int k = 0; k < 8; k++)
+        buf[k] = (unsigned char)(u >> (8 * k));
+    sb_append(out, buf, 8);
+}
+
+void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row)
+{
+    const map_table *mt = &b->map->tables[t];
+    const value *v = batch_row(b, t, row);
+    for (size_t k = 0; k < mt->nkeys; k++) {
+        const value *kv = &v[mt->key_cols[k]];
+        val_class vc = type_class(&mt->cols[mt->key_cols[k]].type);
+        if (kv->len < 0) {
+            sb_putc(out, '\0'); /* a NULL key never matches a stored one */
+            continue;
+        }
+        put_key_value(out, vc, kv->n.i, kv->n.f, vc == VC_TEXT ? batch_text(b, kv) : NULL,
+                      vc == VC_TEXT ? (size_t)kv->len : 0);
+    }
+}
+
+/* Append the key bytes of the current row of h (the key columns, in key
+ * order); returns 0, or -1 when a value cannot be read back. Text comes back
+ * in the server's spelling and is made canonical again with type_convert. */
+static int fetched_key_bytes(SQLHSTMT h, const map_table *mt, strbuf *out, strbuf *tmp)
+{
+    for (size_t k = 0; k < mt->nkeys; k++) {
+        const col_type *ty = &mt->cols[mt->key_cols[k]].type;
+        val_class vc = type_class(ty);
+        SQLLEN ind = 0;
+        SQLUSMALLINT col = (SQLUSMALLINT)(k + 1);
+        if (vc == VC_INT) {
+            SQLBIGINT i = 0;
+            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_SBIGINT, &i, 0, &ind)))
+                return -1;
+            put_key_value(out, vc, i, 0, NULL, 0);
+        } else if (vc == VC_FLOAT) {
+            double f = 0;
+            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_DOUBLE, &f, 0, &ind)))
+                return -1;
+            put_key_value(out, vc, 0, f, NULL, 0);
+        } else {
+            char buf[512];
+            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_CHAR, buf, sizeof buf, &ind)) ||
+                ind == SQL_NULL_DATA || ind >= (SQLLEN)sizeof buf)
+                return -1;
+            conv_value cv;
+            char why[128];
+            sb_reset(tmp);
+            const char *s = buf;
+            size_t len = (size_t)ind;
+            text_trim(&s, &len);
+            if (type_convert(ty, s, len, &cv, tmp, why, sizeof why) < 0)
+                return -1;
+            put_key_value(out, VC_TEXT, 0, 0, tmp->buf + cv.text_off, cv.text_len);
+        }
+    }
+    return 0;
+}
+
+/* Run one existence query over rows[0..n) and add the keys found to `seen`;
+ * returns 0 or -1 with err. */
+static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size_t t,
+                        const size_t *rows, size_t n, keyset *seen, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    db_ptype_fn ptype = dialect_ptype_of(c->d);
+    if (s->exists == SQL_NULL_HSTMT || s->exists_n != n) {
+        db_stmt_free(s->exists);
+        strbuf sql = STRBUF_INIT;
+        c->d->exists_sql(&sql, mt, n);
+        s->exists = db_prepare(c, sb_str(&sql), err);
+        sb_free(&sql);
+        if (s->exists == SQL_NULL_HSTMT)
+            return -1;
+        s->exists_n = n;
+    }
+    /* bind each key of each row straight from the batch values */
+    strbuf keys = STRBUF_INIT, tmp = STRBUF_INIT;
+    size_t nk = mt->nkeys;
+    SQLLEN *ind = xcalloc(n * nk, sizeof *ind);
+    SQLBIGINT *ints = xcalloc(n * nk, sizeof *ints);
+    double *flts = xcalloc(n * nk, sizeof *flts);
+    char **texts = xcalloc(n * nk, sizeof *texts);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const value *v = batch_row(b, t, rows[i]);
+        for (size_t k = 0; k < nk; k++) {
+            size_t j = i * nk + k;
+            const value *kv = &v[mt->key_cols[k]];
+            const col_type *ty = &mt->cols[mt->key_cols[k]].type;
+            SQLSMALLINT ctype, sqltype, digits;
+            SQLULEN size;
+            ptype(ty, &ctype, &sqltype, &size, &digits);
+            val_class vc = type_class(ty);
+            void *data;
+            SQLLEN w = 0;
+            ind[j] = kv->len < 0 ? SQL_NULL_DATA : 0;
+            if (vc == VC_INT && ctype == SQL_C_SBIGINT) {
+                ints[j] = kv->n.i;
+                data = &ints[j];
+                ind[j] = kv->len < 0 ? SQL_NULL_DATA : (SQLLEN)sizeof ints[j];
+            } else if (vc == VC_FLOAT) {
+                flts[j] = kv->n.f;
+                data = &flts[j];
+                ctype = SQL_C_DOUBLE;
+                ind[j] = kv->len < 0 ? SQL_NULL_DATA : (SQLLEN)sizeof flts[j];
+            } else {
+                sb_reset(&tmp);
+                if (vc == VC_INT)
+                    sb_printf(&tmp, "%lld", (long long)kv->n.i);
+                else if (kv->len >= 0)
+                    sb_append(&tmp, batch_text(b, kv), (size_t)kv->len);
+                texts[j] = xstrndup(sb_str(&tmp), tmp.len);
+                data = texts[j];
+                w = (SQLLEN)tmp.len + 1;
+                ctype = SQL_C_CHAR;
+                if (kv->len >= 0)
+                    ind[j] = (SQLLEN)tmp.len;
+            }
+            if (!SQL_SUCCEEDED(SQLBindParameter(s->exists, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT,
+                                                ctype, sqltype, size, digits, data, w, &ind[j])))
+                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+        }
+    }
+    if (rc == 0) {
+        SQLSetStmtAttr(s->exists, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
+        SQLRETURN r = SQLExecute(s->exists);
+        if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+        while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {
+            sb_reset(&keys);
+            if (fetched_key_bytes(s->exists, mt, &keys, &tmp) == 0)
+                keyset_insert(seen, keys.buf, keys.len);
+        }
+        if (rc == 0 && r != SQL_NO_DATA)
+            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+        SQLFreeStmt(s->exists, SQL_CLOSE);
+    }
+    SQLFreeStmt(s->exists, SQL_RESET_PARAMS);
+    for (size_t j = 0; j < n * nk; j++)
+        free(texts[j]);
+    free(texts);
+    free(flts);
+    free(ints);
+    free(ind);
+    sb_free(&keys);
+    sb_free(&tmp);
+    return rc;
+}
+
+int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                          const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    dialect_table_state *s = state_get(st, t);
+    memset(found, 0, n);
+    if (n == 0 || mt->nkeys == 0)
+        return 0;
+    keyset *seen = keyset_new(0);
+    size_t chunk = EXISTS_CHUNK / mt->nkeys ? EXISTS_CHUNK / mt->nkeys : 1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += chunk)
+        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, seen, err);
+    strbuf kb = STRBUF_INIT;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sb_reset(&kb);
+        dialect_key_bytes(&kb, b, t, rows[i]);
+        found[i] = (unsigned char)keyset_contains(seen, kb.buf, kb.len);
+    }
+    sb_free(&kb);
+    keyset_free(seen);
+    return rc;
+}
+
+int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                           size_t lo, size_t hi, uint64_t *n, mig_err *err)
+{
+    size_t cnt = hi - lo;
+    size_t *rows = xcalloc(cnt, sizeof *rows);
+    unsigned char *found = xcalloc(cnt, 1);
+    for (size_t i = 0; i < cnt; i++)
+        rows[i] = lo + i;
+    int rc = dialect_find_existing(c, st, b, t, rows, cnt, found, err);
+    *n = 0;
+    for (size_t i = 0; i < cnt && rc == 0; i++)
+        *n += found[i];
+    free(rows);
+    free(found);
+    return rc;
+}
+
+int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err)
+{
+    strbuf sql = STRBUF_INIT, key = STRBUF_INIT, tmp = STRBUF_INIT;
+    c->d->exists_sql(&sql, mt, 0);
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    int rc = h == SQL_NULL_HSTMT ? -1 : 0;
+    SQLRETURN r = SQL_SUCCESS;
+    if (rc == 0)
+        r = SQLExecDirect(h, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+    if (rc == 0 && !SQL_SUCCEEDED(r))
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+    while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
+        sb_reset(&key);
+        if (fetched_key_bytes(h, mt, &key, &tmp) == 0)
+            keyset_insert(ks, key.buf, key.len);
+    }
+    if (rc == 0 && r != SQL_NO_DATA)
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+    db_stmt_free(h);
+    sb_free(&sql);
+    sb_free(&key);
+    sb_free(&tmp);
+    return rc;
+}

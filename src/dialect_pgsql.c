@@ -1,3 +1,303 @@
-/* dialect_pgsql.c — (to be written) */
+/* dialect_pgsql.c — PostgreSQL through psqlODBC ("PostgreSQL Unicode").
+ *
+ * "x" quoting, native types (tinyint widens to smallint, bit is boolean,
+ * decimal is numeric(p,s), datetime is timestamp), ON CONFLICT for the skip
+ * and update policies.  Every parameter is bound with the SQL type of its
+ * column so that the server receives typed parameters (a varchar parameter
+ * would not be assigned to a date or uuid column); bit values travel as the
+ * text "1"/"0", which boolean accepts and an integer parameter is not. */
 #include "config.h"
 #include "dialect.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- shared machinery (dialect.c / db.c; see the report) ---- */
+
+typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                            SQLULEN *size, SQLSMALLINT *digits);
+typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
+                                  dup_policy p, size_t nrows);
+int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
+                         SQLLEN *changed, mig_err *err);
+void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
+int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                           size_t lo, size_t hi, uint64_t *n, mig_err *err);
+void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
+void dialect_quote_table(strbuf *out, const dialect *d, const char *name);
+void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
+void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
+                           const char *qtable, size_t nkeys);
+void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing);
+void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                         SQLULEN *size, SQLSMALLINT *digits);
+void dialect_pgsql_insert_sql(strbuf *out, const dialect *d, const map_table *t,
+                              dup_policy p, size_t nrows);
+
+/* Rows per INSERT statement: 0 = one statement with a parameter array,
+ * N = multi-row VALUES of N rows.  Measured (50000 rows, 8 columns, medians
+ * of 3): parameter array 37k rows/s, 50 rows 110k, 100 rows 98k, 200 rows
+ * 123k; psqlODBC runs a parameter array as one round trip per row.  Capped
+ * so that a statement has at most PGSQL_MAX_PARAMS parameters. */
+#ifndef PGSQL_ROWS_PER_STMT
+#define PGSQL_ROWS_PER_STMT 200
+#endif
+#define PGSQL_MAX_PARAMS 32767
+
+/* ---- session ---- */
+
+/* Returns 1 for PostgreSQL's SQL_DBMS_NAME. */
+static int pgsql_matches(const char *dbms)
+{
+    return strstr(dbms, "PostgreSQL") != NULL;
+}
+
+/* ---- names and types ---- */
+
+/* Quote with double quotes, doubling embedded ones. */
+static void pgsql_quote(strbuf *out, const char *name)
+{
+    sb_putc(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sb_putc(out, '"');
+        sb_putc(out, *p);
+    }
+    sb_putc(out, '"');
+}
+
+static void pgsql_type_ddl(strbuf *out, const col_type *t)
+{
+    switch (t->kind) {
+    case CK_TINYINT:
+    case CK_SMALLINT:
+        sb_puts(out, "smallint");
+        break;
+    case CK_INT:
+        sb_puts(out, "integer");
+        break;
+    case CK_BIGINT:
+        sb_puts(out, "bigint");
+        break;
+    case CK_BIT:
+        sb_puts(out, "boolean");
+        break;
+    case CK_DECIMAL:
+        sb_printf(out, "numeric(%d,%d)", t->precision, t->scale);
+        break;
+    case CK_FLOAT:
+        sb_puts(out, "double precision");
+        break;
+    case CK_VARCHAR:
+    case CK_NVARCHAR:
+        sb_printf(out, "varchar(%d)", t->length);
+        break;
+    case CK_CHAR:
+        sb_printf(out, "char(%d)", t->length);
+        break;
+    case CK_NVARCHAR_MAX:
+        sb_puts(out, "text");
+        break;
+    case CK_DATE:
+        sb_puts(out, "date");
+        break;
+    case CK_TIME:
+        sb_puts(out, "time"); /* microseconds: a 7th fraction digit is rounded */
+        break;
+    case CK_DATETIME:
+        sb_puts(out, "timestamp");
+        break;
+    case CK_UUID:
+        sb_puts(out, "uuid");
+        break;
+    }
+}
+
+static void pgsql_create_table(strbuf *out, const map_table *t)
+{
+    const dialect *d = &dialect_pgsql;
+    sb_puts(out, "CREATE TABLE IF NOT EXISTS ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    for (size_t c = 0; c < t->ncols; c++) {
+        sb_puts(out, c ? ",\n    " : "\n    ");
+        d->quote_ident(out, t->cols[c].name);
+        sb_putc(out, ' ');
+        d->type_ddl(out, &t->cols[c].type);
+        if (t->cols[c].is_key || t->cols[c].required)
+            sb_puts(out, " NOT NULL");
+    }
+    if (t->nkeys) {
+        sb_puts(out, ",\n    PRIMARY KEY (");
+        for (size_t k = 0; k < t->nkeys; k++) {
+            if (k)
+                sb_puts(out, ", ");
+            d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        }
+        sb_putc(out, ')');
+    }
+    sb_puts(out, "\n)");
+}
+
+static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
+{
+    strbuf q = STRBUF_INIT;
+    dialect_quote_table(&q, &dialect_pgsql, t->name);
+    dialect_exists_common(out, &dialect_pgsql, t, sb_str(&q), nkeys);
+    sb_free(&q);
+}
+
+/* ---- loading ---- */
+
+void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                         SQLULEN *size, SQLSMALLINT *digits)
+{
+    *digits = 0;
+    *ctype = SQL_C_CHAR;
+    *size = t->length > 0 ? (SQLULEN)t->length : 0;
+    switch (t->kind) {
+    case CK_TINYINT:
+    case CK_SMALLINT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_SMALLINT;
+        *size = 5;
+        break;
+    case CK_INT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_INTEGER;
+        *size = 10;
+        break;
+    case CK_BIGINT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_BIGINT;
+        *size = 19;
+        break;
+    case CK_BIT:
+        *sqltype = SQL_BIT; /* "1"/"0" as text: boolean refuses an integer */
+        *size = 1;
+        break;
+    case CK_DECIMAL:
+        *sqltype = SQL_NUMERIC;
+        *size = (SQLULEN)t->precision;
+        *digits = (SQLSMALLINT)t->scale;
+        break;
+    case CK_FLOAT:
+        *ctype = SQL_C_DOUBLE;
+        *sqltype = SQL_DOUBLE;
+        *size = 15;
+        break;
+    case CK_VARCHAR:
+    case CK_NVARCHAR:
+    case CK_CHAR:
+        *sqltype = SQL_VARCHAR;
+        break;
+    case CK_NVARCHAR_MAX:
+        *sqltype = SQL_LONGVARCHAR;
+        *size = 1u << 30;
+        break;
+    case CK_DATE:
+        *sqltype = SQL_TYPE_DATE;
+        *size = 10;
+        break;
+    case CK_TIME:
+        *sqltype = SQL_TYPE_TIME;
+        *size = 16;
+        *digits = 7;
+        break;
+    case CK_DATETIME:
+        *sqltype = SQL_TYPE_TIMESTAMP;
+        *size = 27;
+        *digits = 7;
+        break;
+    case CK_UUID:
+        *sqltype = SQL_GUID;
+        *size = 36;
+        break;
+    }
+}
+
+void dialect_pgsql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
+                              size_t nrows)
+{
+    sb_puts(out, "INSERT INTO ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") VALUES ");
+    dialect_values_rows(out, t->ncols, nrows);
+    if (p == DUP_UPDATE || p == DUP_SKIP)
+        dialect_upsert_set(out, d, t, p == DUP_SKIP);
+}
+
+static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                           size_t lo, size_t hi, dup_policy policy, load_result *res,
+                           mig_err *err)
+{
+    uint64_t existing = 0;
+    SQLLEN changed = 0;
+    memset(res, 0, sizeof *res);
+    if (policy == DUP_UPDATE &&
+        dialect_count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
+        return -1;
+    if (dialect_load_generic(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT, PGSQL_MAX_PARAMS,
+                             dialect_pgsql_insert_sql, dialect_pgsql_ptype, &changed, err) < 0)
+        return -1;
+    uint64_t n = hi - lo, ch = (uint64_t)changed;
+    if (policy == DUP_SKIP) {
+        res->inserted = ch;
+        res->dup_db = n - ch;
+    } else if (policy == DUP_UPDATE) {
+        res->updated = existing;
+        res->inserted = n - existing;
+    } else {
+        res->inserted = n;
+    }
+    return 0;
+}
+
+/* ---- errors ---- */
+
+/* psqlODBC passes the server's SQLSTATE through; lost links come back as
+ * 08S01 or HY000 with libpq's text. */
+static db_errclass pgsql_classify(const char *state, long native, const char *msg)
+{
+    if (strcmp(state, "23505") == 0)
+        return DBE_DUPLICATE;
+    /* 21000: one upsert statement met the same key twice; split apart */
+    if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0 ||
+        strcmp(state, "21000") == 0)
+        return DBE_DATA;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return DBE_RETRY;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+        strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)
+        return DBE_CONNECTION;
+    if (strstr(msg, "could not send") || strstr(msg, "server closed the connection") ||
+        strstr(msg, "no connection to the server") || strstr(msg, "terminating connection") ||
+        strstr(msg, "connection not open"))
+        return DBE_CONNECTION;
+    if (strcmp(state, "42501") == 0 || strcmp(state, "28000") == 0 ||
+        strcmp(state, "28P01") == 0)
+        return DBE_PERMISSION;
+    if (strcmp(state, "42P01") == 0 || strcmp(state, "42703") == 0 ||
+        strcmp(state, "3F000") == 0)
+        return DBE_SCHEMA;
+    return DBE_FATAL;
+}
+
+const dialect dialect_pgsql = {
+    .name = "postgresql",
+    .single_writer = 0,
+    .matches_dbms = pgsql_matches,
+    .before_connect = NULL,
+    .after_connect = NULL,
+    .quote_ident = pgsql_quote,
+    .type_ddl = pgsql_type_ddl,
+    .create_table_sql = pgsql_create_table,
+    .load_rows = pgsql_load_rows,
+    .table_state_free = dialect_state_free_generic,
+    .exists_sql = pgsql_exists_sql,
+    .classify = pgsql_classify,
+};

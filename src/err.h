@@ -21,6 +21,7 @@ typedef enum mig_status {
     MIG_ECONNECT,   /* database cannot be reached / login refused / no driver */
     MIG_EDBPERM,    /* database refused for lack of permission */
     MIG_EDBSCHEMA,  /* missing table or column in the target */
+    MIG_ETEMPFAIL,  /* link lost / deadlocks: retries exhausted */
     MIG_EDB,        /* any other database error that stopped the run */
     MIG_ENOMEM,
     MIG_EINTERNAL

@@ -19,9 +19,11 @@
 #include "config.h"
 #include "reader.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/xmlreader.h>
 
@@ -370,6 +372,10 @@ static void schema_error_cb(void *ctx, xmlErrorPtr e)
 xmlSchemaPtr reader_schema_load(const char *file, mig_err *err)
 {
     char msg[768] = "";
+    if (access(file, R_OK) != 0) {
+        err_set(err, MIG_ECONFIG, "cannot read schema %s: %s", file, strerror(errno));
+        return NULL;
+    }
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(file);
     if (!pc) {
         err_set(err, MIG_ECONFIG, "cannot read schema %s", file);

@@ -1,3 +1,189 @@
-/* stats.c — (to be written) */
+/* stats.c — the run's accounting (see stats.h).
+ *
+ * A stats record owns its file table (grown as inputs are registered), its
+ * table and worker counters and copies of every name.  The producer adds
+ * records read; workers add outcomes and row counts, a few calls per batch,
+ * always under `lock`.  After the threads are joined, the tool reads totals
+ * and stats_check() proves every record read was settled exactly once. */
 #include "config.h"
 #include "stats.h"
+#include "err.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- life cycle ---- */
+
+stats *stats_new(const char *const *table_names, size_t ntables, size_t nworkers)
+{
+    stats *s = xcalloc(1, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+    s->ntables = ntables;
+    s->tables = xcalloc(ntables, sizeof *s->tables);
+    for (size_t i = 0; i < ntables; i++)
+        s->tables[i].name = xstrdup(table_names[i]);
+    s->nworkers = nworkers;
+    s->workers = xcalloc(nworkers, sizeof *s->workers);
+    s->t_start = stats_now();
+    s->t_end = s->t_start;
+    return s;
+}
+
+void stats_free(stats *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(s->files[i].name);
+    for (size_t i = 0; i < s->ntables; i++)
+        free(s->tables[i].name);
+    free(s->files);
+    free(s->tables);
+    free(s->workers);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+double stats_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- files ---- */
+
+uint32_t stats_add_file(stats *s, const char *name)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->nfiles == s->cap_files) {
+        s->cap_files = s->cap_files ? s->cap_files * 2 : 8;
+        s->files = xrealloc(s->files, s->cap_files * sizeof *s->files);
+    }
+    assert(s->nfiles < UINT32_MAX);
+    uint32_t idx = (uint32_t)s->nfiles++;
+    stats_file *f = &s->files[idx];
+    memset(f, 0, sizeof *f);
+    f->name = xstrdup(name);
+    f->state = FILE_PENDING;
+    pthread_mutex_unlock(&s->lock);
+    return idx;
+}
+
+void stats_file_state(stats *s, uint32_t file, file_state st, const char *error)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    stats_file *f = &s->files[file];
+    f->state = st;
+    if (error) {
+        /* one line: stop at the first line break */
+        size_t n = strcspn(error, "\r\n");
+        if (n >= sizeof f->error)
+            n = sizeof f->error - 1;
+        memcpy(f->error, error, n);
+        f->error[n] = '\0';
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stats_add_read(stats *s, uint32_t file, uint64_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    s->files[file].read += n;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplicates,
+                       uint64_t rejected)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    stats_file *f = &s->files[file];
+    f->loaded += loaded;
+    f->duplicates += duplicates;
+    f->rejected += rejected;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- tables ---- */
+
+void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,
+                    uint64_t dup_db, uint64_t updated)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(table < s->ntables);
+    stats_table *t = &s->tables[table];
+    t->inserted += inserted;
+    t->dup_keyset += dup_keyset;
+    t->dup_db += dup_db;
+    t->updated += updated;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- totals and the check ---- */
+
+/* Returns 0 when read and its outcomes add up (allowing records not yet
+ * settled when allow_unfinished), else -1 with the mismatch in msg. */
+static int check_one(const char *what, uint64_t read, uint64_t loaded, uint64_t dup,
+                     uint64_t rej, int allow_unfinished, char *msg, size_t msglen)
+{
+    uint64_t settled = loaded + dup + rej;
+    if (settled == read || (allow_unfinished && settled < read))
+        return 0;
+    if (msg && msglen)
+        snprintf(msg, msglen,
+                 "%s: read %" PRIu64 " %s loaded %" PRIu64 " + duplicates %" PRIu64
+                 " + rejected %" PRIu64,
+                 what, read, allow_unfinished ? "<" : "!=", loaded, dup, rej);
+    return -1;
+}
+
+/* Returns nothing: sums the file counters into *t (lock held). */
+static void totals_locked(const stats *s, stats_totals *t)
+{
+    memset(t, 0, sizeof *t);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        t->read += s->files[i].read;
+        t->loaded += s->files[i].loaded;
+        t->duplicates += s->files[i].duplicates;
+        t->rejected += s->files[i].rejected;
+    }
+    uint64_t settled = t->loaded + t->duplicates + t->rejected;
+    /* more settled than read is a bookkeeping bug that stats_check reports;
+     * do not let it wrap around here */
+    t->unfinished = settled < t->read ? t->read - settled : 0;
+}
+
+void stats_totals_get(stats *s, stats_totals *t)
+{
+    pthread_mutex_lock(&s->lock);
+    totals_locked(s, t);
+    pthread_mutex_unlock(&s->lock);
+}
+
+int stats_check(stats *s, int allow_unfinished, char *msg, size_t msglen)
+{
+    int rc = 0;
+    stats_totals t;
+    if (msg && msglen)
+        msg[0] = '\0';
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nfiles && rc == 0; i++) {
+        const stats_file *f = &s->files[i];
+        rc = check_one(f->name, f->read, f->loaded, f->duplicates, f->rejected,
+                       allow_unfinished, msg, msglen);
+    }
+    if (rc == 0) {
+        totals_locked(s, &t);
+        rc = check_one("total", t.read, t.loaded, t.duplicates, t.rejected,
+                       allow_unfinished, msg, msglen);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}

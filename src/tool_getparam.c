@@ -1,3 +1,571 @@
-/* tool_getparam.c */
+/* tool_getparam.c — the command line, parsed and checked.
+ *
+ * Reads argv with getopt_long into a `struct tool_config` (tool_getparam.h):
+ * numbers in range, enums by name, one target only, a mapping, inputs that
+ * fit the command.  It builds the db_target the engine connects with: the
+ * connection string without any password, the password (from
+ * --password-file, MIGRATE_PASSWORD or the string's own PWD=) in
+ * target.password.  A password written in --connect is overwritten in argv
+ * so that `ps` shows PWD=***.  Nothing here prints: the caller gets an exit
+ * code and one line of reason. */
 #include "config.h"
+#include "tool_getparam.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dialect.h"
+#include "err.h"
+#include "strbuf.h"
 #include "tool.h"
+
+/* ---- the options ---- */
+
+enum {
+    OPT_DB = 256,
+    OPT_CONNECT,
+    OPT_DSN,
+    OPT_DIALECT,
+    OPT_PASSWORD_FILE,
+    OPT_CONNECT_TIMEOUT,
+    OPT_LOAD,
+    OPT_CREATE_TABLES,
+    OPT_ON_DUPLICATE,
+    OPT_PRELOAD_KEYS,
+    OPT_SCHEMA,
+    OPT_PROGRESS,
+    OPT_QUIET,
+    OPT_PRINT_DDL
+};
+
+static const struct option long_options[] = {
+    {"mapping", required_argument, NULL, 'm'},
+    {"db", required_argument, NULL, OPT_DB},
+    {"connect", required_argument, NULL, OPT_CONNECT},
+    {"dsn", required_argument, NULL, OPT_DSN},
+    {"dialect", required_argument, NULL, OPT_DIALECT},
+    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"load", required_argument, NULL, OPT_LOAD},
+    {"create-tables", no_argument, NULL, OPT_CREATE_TABLES},
+    {"workers", required_argument, NULL, 'w'},
+    {"batch-size", required_argument, NULL, 'b'},
+    {"queue-depth", required_argument, NULL, 'q'},
+    {"on-duplicate", required_argument, NULL, OPT_ON_DUPLICATE},
+    {"preload-keys", no_argument, NULL, OPT_PRELOAD_KEYS},
+    {"schema", required_argument, NULL, OPT_SCHEMA},
+    {"rejects", required_argument, NULL, 'r'},
+    {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}
+};
+
+/* Leading ':' : a missing argument returns ':' instead of '?'. */
+static const char short_options[] = ":m:w:b:q:r:hV";
+
+/* ---- small helpers ---- */
+
+/* Writes a printf-formatted reason into msg; returns code. */
+__attribute__((format(printf, 4, 5)))
+static int fail(int code, char *msg, size_t msglen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* Returns 0 with the value of the decimal text s in *out when it lies in
+ * [lo, hi], else EXIT_USAGE with the reason in msg. */
+static int parse_num(const char *opt, const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out, char *msg, size_t msglen)
+{
+    unsigned long v = 0;
+    const char *p = s;
+    if (!*p)
+        return fail(EXIT_USAGE, msg, msglen, "%s: empty number", opt);
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return fail(EXIT_USAGE, msg, msglen, "%s: \"%s\" is not a number", opt, s);
+        if (v <= hi)
+            v = v * 10 + (unsigned long)(*p - '0');
+    }
+    if (v < lo || v > hi)
+        return fail(EXIT_USAGE, msg, msglen, "%s: %s is out of range (%lu..%lu)", opt, s,
+                    lo, hi);
+    *out = v;
+    return 0;
+}
+
+/* Returns 1 if key[0..len), spaces trimmed, is "PWD" or "Password" (any case). */
+static int key_is_password(const char *key, size_t len)
+{
+    while (len && *key == ' ') {
+        key++;
+        len--;
+    }
+    while (len && key[len - 1] == ' ')
+        len--;
+    return (len == 3 && strncasecmp(key, "pwd", 3) == 0) ||
+           (len == 8 && strncasecmp(key, "password", 8) == 0);
+}
+
+/* Returns the end of the connection-string value that starts at v: after
+ * its {...} block ("}}" is an escaped brace), else at ';' or the end. */
+static char *value_end(char *v)
+{
+    if (*v != '{')
+        return v + strcspn(v, ";");
+    char *p = v + 1;
+    for (;;) {
+        if (!*p)
+            return p;
+        if (*p == '}') {
+            if (p[1] != '}')
+                return p + 1;
+            p++;
+        }
+        p++;
+    }
+}
+
+/* One key=value item of a connection string. */
+typedef struct cs_item {
+    char *start;   /* first byte of the item */
+    char *value;   /* first byte of the value (spaces skipped), or NULL */
+    char *vend;    /* end of the value */
+    char *next;    /* start of the next item (after ';'), or the final NUL */
+    int password;  /* the key is PWD or Password */
+} cs_item;
+
+/* Returns 1 and fills *it with the item starting at p, or 0 at the end. */
+static int cs_next(char *p, cs_item *it)
+{
+    if (!*p)
+        return 0;
+    size_t klen = strcspn(p, "=;");
+    it->start = p;
+    it->value = it->vend = NULL;
+    it->password = 0;
+    if (p[klen] != '=') {
+        it->next = p[klen] ? p + klen + 1 : p + klen;
+        return 1;
+    }
+    it->password = key_is_password(p, klen);
+    char *v = p + klen + 1;
+    while (*v == ' ')
+        v++;
+    it->value = v;
+    it->vend = value_end(v);
+    char *e = it->vend + strcspn(it->vend, ";");
+    it->next = *e ? e + 1 : e;
+    return 1;
+}
+
+int tool_mask_password(char *s)
+{
+    int n = 0;
+    cs_item it;
+    for (char *p = s; cs_next(p, &it); p = it.next) {
+        if (!it.password)
+            continue;
+        memset(it.value, '*', (size_t)(it.vend - it.value));
+        n++;
+    }
+    return n;
+}
+
+/* Returns a copy of the value v[0..end): braces removed, "}}" -> "}". */
+static char *value_copy(const char *v, const char *end)
+{
+    if (*v != '{')
+        return xstrndup(v, (size_t)(end - v));
+    strbuf sb = STRBUF_INIT;
+    sb_grow(&sb, (size_t)(end - v));
+    for (const char *p = v + 1; p < end; p++) {
+        if (*p == '}') {
+            if (p + 1 < end && p[1] == '}')
+                p++;
+            else
+                break;
+        }
+        sb_putc(&sb, *p);
+    }
+    return sb_detach(&sb);
+}
+
+void tool_take_password(char *s, char **pw)
+{
+    strbuf out = STRBUF_INIT;
+    cs_item it;
+    sb_grow(&out, strlen(s));
+    for (char *p = s; cs_next(p, &it); p = it.next) {
+        if (!it.password) {
+            sb_append(&out, it.start, (size_t)(it.next - it.start));
+            continue;
+        }
+        if (pw) {
+            if (*pw) {
+                explicit_bzero(*pw, strlen(*pw));
+                free(*pw);
+            }
+            *pw = value_copy(it.value, it.vend);
+        }
+    }
+    /* "A=1;PWD=x" leaves "A=1;": drop the dangling separator. */
+    if (out.len && out.buf[out.len - 1] == ';' && s[strlen(s) - 1] != ';')
+        out.buf[--out.len] = '\0';
+    memcpy(s, sb_str(&out), out.len + 1);
+    explicit_bzero(out.buf, out.cap);
+    sb_free(&out);
+}
+
+char *tool_default_rejects(const char *db_file)
+{
+    size_t n = strlen(db_file);
+    strbuf sb = STRBUF_INIT;
+    if (n > 3 && strcmp(db_file + n - 3, ".db") == 0 && db_file[n - 4] != '/')
+        n -= 3;
+    sb_append(&sb, db_file, n);
+    sb_puts(&sb, ".rejects.xml");
+    return sb_detach(&sb);
+}
+
+/* Returns 0 with the first line of file (newline stripped) in *pw, else
+ * EXIT_NOINPUT naming the file. */
+static int read_password_file(const char *file, char **pw, char *msg, size_t msglen)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return fail(EXIT_NOINPUT, msg, msglen, "cannot read password file %s: %s", file,
+                    strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    errno = 0;
+    ssize_t n = getline(&line, &cap, f);
+    int rerr = ferror(f) ? errno : 0;
+    fclose(f);
+    if (rerr) {
+        if (line) {
+            explicit_bzero(line, cap);
+            free(line);
+        }
+        return fail(EXIT_NOINPUT, msg, msglen, "cannot read password file %s: %s", file,
+                    strerror(rerr));
+    }
+    if (n < 0)
+        n = 0;
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    *pw = xstrndup(line ? line : "", (size_t)n);
+    if (line) {
+        explicit_bzero(line, cap);
+        free(line);
+    }
+    return 0;
+}
+
+/* ---- parsing ---- */
+
+/* Returns 0 after one option was stored in cfg, else an exit code. */
+static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl,
+                       char *msg, size_t msglen)
+{
+    unsigned long v;
+    int rc;
+    switch (c) {
+    case 'm':
+        cfg->mapping_path = arg;
+        return 0;
+    case OPT_DB:
+        if (!*arg)
+            return fail(EXIT_USAGE, msg, msglen, "--db: empty file name");
+        cfg->db_file = arg;
+        return 0;
+    case OPT_CONNECT:
+        if (!*arg)
+            return fail(EXIT_USAGE, msg, msglen, "--connect: empty connection string");
+        free(cfg->target.connstr);
+        cfg->target.connstr = xstrdup(arg);
+        tool_mask_password(arg); /* after the copy: `ps` shows PWD=*** */
+        cfg->have_connect = 1;
+        return 0;
+    case OPT_DSN:
+        if (!*arg || strpbrk(arg, ";{}"))
+            return fail(EXIT_USAGE, msg, msglen, "--dsn: bad data source name \"%s\"", arg);
+        cfg->dsn = arg;
+        return 0;
+    case OPT_DIALECT:
+        if (!dialect_by_name(arg))
+            return fail(EXIT_USAGE, msg, msglen,
+                        "--dialect: unknown database \"%s\" (sqlserver, postgresql, sqlite)",
+                        arg);
+        cfg->dialect = arg;
+        return 0;
+    case OPT_PASSWORD_FILE:
+        cfg->password_file = arg;
+        return 0;
+    case OPT_CONNECT_TIMEOUT:
+        if ((rc = parse_num("--connect-timeout", arg, 1, TOOL_TIMEOUT_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->connect_timeout = (int)v;
+        return 0;
+    case OPT_LOAD:
+        if (strcmp(arg, "insert") == 0)
+            cfg->load = LOAD_INSERT;
+        else if (strcmp(arg, "bcp") == 0)
+            cfg->load = LOAD_BCP;
+        else
+            return fail(EXIT_USAGE, msg, msglen, "--load: \"%s\" is not insert or bcp", arg);
+        return 0;
+    case OPT_CREATE_TABLES:
+        cfg->create_tables = 1;
+        return 0;
+    case 'w':
+        if ((rc = parse_num("--workers", arg, 1, TOOL_WORKERS_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->workers = v;
+        return 0;
+    case 'b':
+        if ((rc = parse_num("--batch-size", arg, 1, TOOL_BATCH_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->batch_size = v;
+        return 0;
+    case 'q':
+        if ((rc = parse_num("--queue-depth", arg, 1, TOOL_QUEUE_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->queue_depth = v;
+        return 0;
+    case OPT_ON_DUPLICATE:
+        if (strcmp(arg, "skip") == 0)
+            cfg->on_dup = DUP_SKIP;
+        else if (strcmp(arg, "update") == 0)
+            cfg->on_dup = DUP_UPDATE;
+        else if (strcmp(arg, "error") == 0)
+            cfg->on_dup = DUP_ERROR;
+        else
+            return fail(EXIT_USAGE, msg, msglen,
+                        "--on-duplicate: \"%s\" is not skip, update or error", arg);
+        return 0;
+    case OPT_PRELOAD_KEYS:
+        cfg->preload_keys = 1;
+        return 0;
+    case OPT_SCHEMA:
+        if (!*arg)
+            return fail(EXIT_USAGE, msg, msglen, "--schema: empty file name");
+        cfg->schema_path = arg;
+        return 0;
+    case 'r':
+        if (!*arg)
+            return fail(EXIT_USAGE, msg, msglen, "--rejects: empty file name");
+        free(cfg->rejects_path);
+        cfg->rejects_path = xstrdup(arg);
+        return 0;
+    case OPT_PROGRESS:
+        cfg->progress = 1;
+        return 0;
+    case OPT_QUIET:
+        cfg->quiet = 1;
+        return 0;
+    case OPT_PRINT_DDL:
+        *print_ddl = 1;
+        return 0;
+    default:
+        return fail(EXIT_SOFTWARE, msg, msglen, "unhandled option %d", c);
+    }
+}
+
+/* Returns 0 when the command, target and inputs fit together, else 64. */
+static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
+{
+    if (cfg->db_file && cfg->have_connect)
+        return fail(EXIT_USAGE, msg, msglen, "--db and --connect cannot be used together");
+    if (cfg->db_file && cfg->dsn)
+        return fail(EXIT_USAGE, msg, msglen, "--db and --dsn cannot be used together");
+    if (cfg->have_connect && cfg->dsn)
+        return fail(EXIT_USAGE, msg, msglen, "--connect and --dsn cannot be used together");
+    if (!cfg->mapping_path || !*cfg->mapping_path)
+        return fail(EXIT_USAGE, msg, msglen, "no mapping file given (-m MAPPING)");
+
+    const dialect *d = cfg->dialect ? dialect_by_name(cfg->dialect) : NULL;
+    if (cfg->load == LOAD_BCP && d && strcmp(d->name, "sqlserver") != 0)
+        return fail(EXIT_USAGE, msg, msglen, "--load bcp needs --dialect sqlserver, not %s",
+                    d->name);
+
+    switch (cfg->cmd) {
+    case CMD_PRINT_DDL:
+        if (cfg->ninputs)
+            return fail(EXIT_USAGE, msg, msglen, "--print-ddl takes no input files");
+        return 0;
+    case CMD_INIT_DB:
+        if (cfg->ninputs)
+            return fail(EXIT_USAGE, msg, msglen, "init-db takes no input files");
+        break;
+    case CMD_LOAD: {
+        if (!cfg->ninputs)
+            return fail(EXIT_USAGE, msg, msglen, "no input files given");
+        int stdin_seen = 0;
+        for (size_t i = 0; i < cfg->ninputs; i++) {
+            if (!*cfg->inputs[i])
+                return fail(EXIT_USAGE, msg, msglen, "empty input file name");
+            if (strcmp(cfg->inputs[i], "-") == 0 && stdin_seen++)
+                return fail(EXIT_USAGE, msg, msglen, "standard input (-) given twice");
+        }
+        break;
+    }
+    default:
+        break;
+    }
+
+    if (cfg->sqlite_target) {
+        if (d && strcmp(d->name, "sqlite") != 0)
+            return fail(EXIT_USAGE, msg, msglen,
+                        "--dialect %s does not fit an SQLite database file (--db)", d->name);
+        if (cfg->load == LOAD_BCP)
+            return fail(EXIT_USAGE, msg, msglen,
+                        "--load bcp needs a SQL Server target (--connect or --dsn)");
+        if (cfg->password_file)
+            return fail(EXIT_USAGE, msg, msglen,
+                        "--password-file needs a server target (--connect or --dsn)");
+    }
+    return 0;
+}
+
+/* Returns 0 after building cfg->target (connection string, password,
+ * dialect, timeout, load method), else 66 for an unreadable password file. */
+static int build_target(struct tool_config *cfg, char *msg, size_t msglen)
+{
+    db_target *t = &cfg->target;
+    if (cfg->sqlite_target) {
+        db_target_sqlite(t, cfg->db_file ? cfg->db_file : TOOL_DEFAULT_DB);
+    } else {
+        char *pw = NULL;
+        if (cfg->dsn) {
+            strbuf sb = STRBUF_INIT;
+            sb_printf(&sb, "DSN=%s", cfg->dsn);
+            t->connstr = sb_detach(&sb);
+        }
+        /* The string's own PWD= is the last choice; it never stays in connstr. */
+        tool_take_password(t->connstr, &pw);
+        const char *env = getenv("MIGRATE_PASSWORD");
+        if (cfg->password_file || env) {
+            if (pw) {
+                explicit_bzero(pw, strlen(pw));
+                free(pw);
+                pw = NULL;
+            }
+            if (cfg->password_file) {
+                int rc = read_password_file(cfg->password_file, &pw, msg, msglen);
+                if (rc)
+                    return rc;
+            } else {
+                pw = xstrdup(env);
+            }
+        }
+        t->password = pw;
+    }
+    if (cfg->dialect)
+        t->dialect_name = cfg->dialect;
+    t->connect_timeout = cfg->connect_timeout;
+    t->load = cfg->load;
+    return 0;
+}
+
+/* Returns the error for getopt_long's '?' or ':' at argv[optind - 1]. */
+static int bad_option(int c, int argc, char **argv, char *msg, size_t msglen)
+{
+    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    if (c == ':')
+        return fail(EXIT_USAGE, msg, msglen, "option '%s' needs a value", word);
+    if (optopt && optopt < 256)
+        return fail(EXIT_USAGE, msg, msglen, "unknown option '-%c'", optopt);
+    if (optopt)
+        return fail(EXIT_USAGE, msg, msglen, "option '%s' takes no value", word);
+    return fail(EXIT_USAGE, msg, msglen, "unknown or ambiguous option '%s'", word);
+}
+
+int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, size_t msglen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->cmd = CMD_LOAD;
+    cfg->connect_timeout = TOOL_TIMEOUT_DEF;
+    cfg->load = LOAD_DEFAULT;
+    cfg->workers = TOOL_WORKERS_DEF;
+    cfg->batch_size = TOOL_BATCH_DEF;
+    cfg->queue_depth = TOOL_QUEUE_DEF;
+    cfg->on_dup = DUP_DEFAULT;
+    msg[0] = '\0';
+
+    int print_ddl = 0, c, rc;
+    optind = 0; /* GNU: full re-initialisation (tests parse several times) */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        if (c == 'h') {
+            cfg->cmd = CMD_HELP;
+            return 0;
+        }
+        if (c == 'V') {
+            cfg->cmd = CMD_VERSION;
+            return 0;
+        }
+        if (c == '?' || c == ':')
+            return bad_option(c, argc, argv, msg, msglen);
+        if ((rc = take_option(cfg, c, optarg, &print_ddl, msg, msglen)))
+            return rc;
+    }
+
+    /* Positional words: [init-db] INPUT... */
+    int first = optind;
+    if (first < argc && strcmp(argv[first], "init-db") == 0) {
+        cfg->cmd = CMD_INIT_DB;
+        first++;
+    }
+    if (print_ddl) {
+        if (cfg->cmd == CMD_INIT_DB)
+            return fail(EXIT_USAGE, msg, msglen, "--print-ddl and init-db exclude each other");
+        cfg->cmd = CMD_PRINT_DDL;
+    }
+    cfg->inputs = xcalloc((size_t)(argc - first) + 1, sizeof *cfg->inputs);
+    for (int i = first; i < argc; i++)
+        cfg->inputs[cfg->ninputs++] = argv[i];
+
+    cfg->sqlite_target = !cfg->have_connect && !cfg->dsn;
+    if ((rc = check_combination(cfg, msg, msglen)))
+        return rc;
+    if (cfg->sqlite_target)
+        cfg->create_tables = 1;
+    if (cfg->cmd == CMD_PRINT_DDL)
+        return 0; /* no connection: no target, no reject file */
+
+    if ((rc = build_target(cfg, msg, msglen)))
+        return rc;
+    if (!cfg->rejects_path)
+        cfg->rejects_path = cfg->sqlite_target
+            ? tool_default_rejects(cfg->db_file ? cfg->db_file : TOOL_DEFAULT_DB)
+            : xstrdup(TOOL_DEFAULT_REJECTS);
+    return 0;
+}
+
+void tool_config_free(struct tool_config *cfg)
+{
+    free(cfg->inputs);
+    free(cfg->rejects_path);
+    /* The connection string may still hold a PWD= (when the target was
+     * never built): wipe both before they are freed. */
+    if (cfg->target.password)
+        explicit_bzero(cfg->target.password, strlen(cfg->target.password));
+    if (cfg->target.connstr)
+        explicit_bzero(cfg->target.connstr, strlen(cfg->target.connstr));
+    if (cfg->target.connstr || cfg->target.password)
+        db_target_free(&cfg->target);
+    memset(cfg, 0, sizeof *cfg);
+}

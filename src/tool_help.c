@@ -1,3 +1,120 @@
-/* tool_help.c */
+/* tool_help.c — the --help and --version texts.  The help is grouped as in
+ * cli.md (commands, target, loading, output, exit status); --version names
+ * the package and the libraries it runs on.  Owns no state. */
 #include "config.h"
 #include "tool.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <libxml/xmlversion.h>
+#include <pcre2.h>
+#include <sql.h>
+#include <sqlext.h>
+#include <stdio.h>
+
+/* ---- --help ---- */
+
+static const char help_text[] =
+"Usage:\n"
+"  migrate [OPTIONS] -m MAPPING INPUT...         load INPUTs (\"-\" = stdin;\n"
+"                                                gzip read transparently)\n"
+"  migrate init-db -m MAPPING [TARGET]           create the mapped tables\n"
+"                                                that do not exist\n"
+"  migrate --print-ddl -m MAPPING [--dialect D]  print the DDL, no connection\n"
+"                                                (default dialect sqlite, or\n"
+"                                                sqlserver with --load bcp)\n"
+"\n"
+"Stream the records of large XML files into an ODBC database as a mapping\n"
+"file says: one or more rows in one or more tables per record.\n"
+"\n"
+"  -m, --mapping FILE        the mapping file (required)\n"
+"\n"
+"Target (default: SQLite file migrate.db through the SQLite3 ODBC driver):\n"
+"      --db FILE             SQLite database file (default migrate.db);\n"
+"                            tables created if missing\n"
+"      --connect STRING      any ODBC connection string\n"
+"                            (\"Driver=PostgreSQL Unicode;Server=...;...\")\n"
+"      --dsn NAME            an ODBC data source (= --connect \"DSN=NAME\")\n"
+"      --dialect NAME        sqlserver | postgresql | sqlite\n"
+"                            (default: from the driver's DBMS name)\n"
+"      --password-file FILE  password from the first line of FILE (else env\n"
+"                            MIGRATE_PASSWORD, else the connection string's\n"
+"                            PWD; prefer these two to PWD=). Never printed.\n"
+"      --connect-timeout SEC login and query timeout, 1..3600 (default 15)\n"
+"      --load insert|bcp     load method (bcp: SQL Server bulk copy;\n"
+"                            default insert)\n"
+"      --create-tables       create missing tables before loading\n"
+"                            (always on for --db)\n"
+"\n"
+"Loading:\n"
+"  -w, --workers N           inserter threads, each with its own\n"
+"                            connection, 1..64 (default 2)\n"
+"  -b, --batch-size N        records per batch, 1..100000 (default 500)\n"
+"  -q, --queue-depth N       batches queued per worker, 1..1024 (default 4)\n"
+"      --on-duplicate P      skip | update | error (default skip)\n"
+"      --preload-keys        read existing keys into the workers' key sets\n"
+"                            at start\n"
+"      --schema FILE.xsd     validate every record against this XSD\n"
+"  -r, --rejects FILE        reject file (default: next to the --db file,\n"
+"                            \"<db without .db>.rejects.xml\"; for\n"
+"                            --connect/--dsn: ./migrate-rejects.xml)\n"
+"\n"
+"Output:\n"
+"      --progress            a progress line on stderr every second\n"
+"      --quiet               no summary\n"
+"  -h, --help                this text\n"
+"  -V, --version             versions of migrate and its libraries\n"
+"\n"
+"Exit status (when several apply, the first of: a fatal error 69-78/70,\n"
+"then 66, 65, 1, 0):\n"
+"    0  every record loaded (or already present: duplicates)\n"
+"    1  finished, but some records were rejected (see the reject file)\n"
+"   64  usage error\n"
+"   65  an input was not well-formed: read up to the error, the run went on\n"
+"   66  an input file (or the password file) missing or unreadable\n"
+"   69  database unreachable, login refused, driver or DSN unknown\n"
+"   70  internal error\n"
+"   73  reject file cannot be created\n"
+"   75  connection lost or deadlocks, retries exhausted\n"
+"   76  database error during the load, e.g. missing table or column\n"
+"   77  permission denied by the database\n"
+"   78  mapping or schema file wrong\n"
+"  130  interrupted twice (the first SIGINT/SIGTERM stops the run cleanly)\n"
+"\n"
+"See migrate(1) for the mapping file format.\n";
+
+void tool_help(FILE *out)
+{
+    fputs(help_text, out);
+}
+
+/* ---- --version ---- */
+
+/* Returns the unixODBC driver manager version into buf ("" if unknown). */
+static const char *odbc_version(char *buf, size_t len)
+{
+    SQLHENV env = SQL_NULL_HENV;
+    SQLHDBC dbc = SQL_NULL_HDBC;
+    SQLSMALLINT n = 0;
+    buf[0] = '\0';
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env)))
+        return buf;
+    SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
+    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc))) {
+        if (!SQL_SUCCEEDED(SQLGetInfo(dbc, SQL_DM_VER, buf, (SQLSMALLINT)len, &n)))
+            buf[0] = '\0';
+        SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    }
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    return buf;
+}
+
+void tool_version(FILE *out)
+{
+    char pcre[64] = "", odbc[64];
+    pcre2_config(PCRE2_CONFIG_VERSION, pcre);
+    fprintf(out, "%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+    fprintf(out, "libxml2 %s, PCRE2 %s", LIBXML_DOTTED_VERSION, pcre);
+    if (*odbc_version(odbc, sizeof odbc))
+        fprintf(out, ", unixODBC %s", odbc);
+    fputc('\n', out);
+}

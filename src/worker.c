@@ -1,3 +1,443 @@
-/* worker.c — (to be written) */
+/* worker.c — an inserter thread (see worker.h).
+ *
+ * A worker owns one connection, the dialect's per-table statements on it,
+ * and one key set per table.  It pops a batch from its lane, loads it in one
+ * transaction table by table, commits, accounts, and hands the batch back to
+ * the pool.  The records of a batch are the unit of everything here: a
+ * failing range [lo, hi) of records is rolled back and split in halves
+ * until each failing record is alone and rejected with the database's
+ * message; lost links and deadlocks re-run the uncommitted range with
+ * backoff; anything else stops the run through ctx->fail.
+ *
+ * Duplicates under the skip policy are settled in three places, cheapest
+ * first: the worker's key set (keys this worker committed or found), the
+ * set-based existence check for the first table (so each record's fate is
+ * known row by row), and the dialect's INSERT-or-ignore for the rest. */
 #include "config.h"
 #include "worker.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- dialect.c helpers (see the report: these belong in dialect.h) ---- */
+
+int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                          const size_t *rows, size_t n, unsigned char *found, mig_err *err);
+void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
+int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
+
+/* State of a running worker thread beyond struct worker. */
+typedef struct run {
+    worker *w;
+    int conn_used;      /* a batch was committed on the current connection */
+    int preloaded;      /* key sets filled from the database (--preload-keys) */
+    strbuf key;         /* scratch: one key's bytes */
+} run;
+
+/* Per-table result of one attempt at a record range. */
+typedef struct range_result {
+    load_result *rows;       /* per table */
+    uint64_t *dup_keyset;    /* per table */
+    unsigned char *rec_dup;  /* per record of the range: duplicate */
+} range_result;
+
+/* ---- helpers ---- */
+
+/* Returns the policy in force for table t. */
+static dup_policy table_policy(const worker_ctx *ctx, size_t t)
+{
+    dup_policy p = ctx->map->tables[t].on_dup;
+    if (p == DUP_DEFAULT)
+        p = ctx->on_dup;
+    if (p == DUP_DEFAULT)
+        p = DUP_SKIP;
+    return p;
+}
+
+/* Returns 1 if table t uses a key set (skip policy, has a key). */
+static int uses_keyset(const worker_ctx *ctx, size_t t)
+{
+    return table_policy(ctx, t) == DUP_SKIP && ctx->map->tables[t].nkeys > 0;
+}
+
+/* Returns the fixed key width for table t's key set, or 0 (variable). */
+static size_t key_width(const map_table *mt)
+{
+    if (mt->nkeys == 0 || mt->nkeys > 2)
+        return 0;
+    for (size_t k = 0; k < mt->nkeys; k++)
+        if (type_class(&mt->cols[mt->key_cols[k]].type) != VC_INT)
+            return 0;
+    return 8 * mt->nkeys;
+}
+
+/* Sleep for 0.1 s * 2^k. */
+static void backoff(int k)
+{
+    double s = 0.1 * (double)(1u << (k < 10 ? k : 10));
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+/* Build the key of row `row` of table t into r->key; returns 1 when it can
+ * go in the table's key set (right width), else 0. */
+static int row_key(run *r, const batch *b, size_t t, size_t row)
+{
+    keyset *ks = r->w->keys[t];
+    sb_reset(&r->key);
+    dialect_key_bytes(&r->key, b, t, row);
+    size_t fw = key_width(&b->map->tables[t]);
+    return ks && (fw == 0 || r->key.len == fw);
+}
+
+/* ---- loading one attempt ---- */
+
+/* Returns 0 after loading rows [lo,hi) of table t except those marked in
+ * skip (skip may be NULL), adding the counts to *res; -1 with err. */
+static int load_runs(run *r, const batch *b, size_t t, size_t lo, size_t hi,
+                     const unsigned char *skip, dup_policy p, load_result *res, mig_err *err)
+{
+    worker *w = r->w;
+    const dialect *d = w->conn.d;
+    size_t i = lo;
+    while (i < hi) {
+        while (i < hi && skip && skip[i - lo])
+            i++;
+        size_t j = i;
+        while (j < hi && !(skip && skip[j - lo]))
+            j++;
+        if (j > i) {
+            load_result lr;
+            if (d->load_rows(&w->conn, &w->tstate[t], b, t, i, j, p, &lr, err) < 0)
+                return -1;
+            res->inserted += lr.inserted;
+            res->dup_db += lr.dup_db;
+            res->updated += lr.updated;
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* Returns 0 after marking in skip[] the rows of table t in [lo,hi) that are
+ * settled already: in the key set, repeated in this range (first table), or
+ * found in the table by the existence check (first table).  Counts them. */
+static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
+                      unsigned char *skip, range_result *rr, mig_err *err)
+{
+    worker *w = r->w;
+    size_t n = hi - lo, nask = 0;
+    keyset *seen = t == 0 ? keyset_new(key_width(&b->map->tables[t])) : NULL;
+    size_t *ask = xcalloc(n ? n : 1, sizeof *ask);
+    for (size_t i = 0; i < n; i++) {
+        if (!row_key(r, b, t, lo + i)) {
+            ask[nask++] = lo + i;
+            continue;
+        }
+        if (keyset_contains(w->keys[t], r->key.buf, r->key.len) ||
+            (seen && !keyset_insert(seen, r->key.buf, r->key.len))) {
+            skip[i] = 1;
+            rr->dup_keyset[t]++;
+        } else {
+            ask[nask++] = lo + i;
+        }
+    }
+    keyset_free(seen);
+    int rc = 0;
+    if (t == 0 && nask > 0 && !r->preloaded) {
+        unsigned char *found = xcalloc(nask, 1);
+        rc = dialect_find_existing(&w->conn, &w->tstate[t], b, t, ask, nask, found, err);
+        for (size_t i = 0; i < nask && rc == 0; i++)
+            if (found[i]) {
+                skip[ask[i] - lo] = 1;
+                rr->rows[t].dup_db++;
+            }
+        free(found);
+    }
+    free(ask);
+    return rc;
+}
+
+/* Returns 0 after loading records [lo,hi) of b into every table inside the
+ * open transaction, filling rr; -1 with err (class in conn.last_class). */
+static int load_tables(run *r, const batch *b, size_t lo, size_t hi, range_result *rr,
+                       mig_err *err)
+{
+    const worker_ctx *ctx = r->w->ctx;
+    for (size_t t = 0; t < b->ntables; t++) {
+        size_t rlo = batch_first_row(b, t, lo), rhi = batch_first_row(b, t, hi);
+        dup_policy p = table_policy(ctx, t);
+        unsigned char *skip = NULL;
+        int rc = 0;
+        if (uses_keyset(ctx, t) && rhi > rlo) {
+            skip = xcalloc(rhi - rlo, 1);
+            rc = mark_known(r, b, t, rlo, rhi, skip, rr, err);
+        }
+        if (rc == 0)
+            rc = load_runs(r, b, t, rlo, rhi, skip, p, &rr->rows[t], err);
+        if (rc == 0 && t == 0 && skip) {
+            /* a record is a duplicate when every row it has in the first
+             * table was settled as existing; rows the database ignored are
+             * not known one by one and leave their record "loaded" */
+            for (size_t rec = lo; rec < hi; rec++) {
+                size_t a = batch_first_row(b, 0, rec), z = batch_first_row(b, 0, rec + 1);
+                int dup = a < z;
+                for (size_t i = a; i < z && dup; i++)
+                    dup = skip[i - rlo];
+                rr->rec_dup[rec - lo] = (unsigned char)dup;
+            }
+        }
+        free(skip);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- accounting ---- */
+
+/* Hand the committed range's counts to the stats and its keys to the key
+ * sets. */
+static void account(run *r, const batch *b, size_t lo, size_t hi, const range_result *rr)
+{
+    worker *w = r->w;
+    const worker_ctx *ctx = w->ctx;
+    for (size_t t = 0; t < b->ntables; t++) {
+        stats_add_rows(ctx->stats, t, rr->rows[t].inserted, rr->dup_keyset[t],
+                       rr->rows[t].dup_db, rr->rows[t].updated);
+        if (!w->keys[t])
+            continue;
+        /* every key of a committed range is in the table now */
+        for (size_t row = batch_first_row(b, t, lo); row < batch_first_row(b, t, hi); row++)
+            if (row_key(r, b, t, row))
+                keyset_insert(w->keys[t], r->key.buf, r->key.len);
+    }
+    size_t rec = lo;
+    while (rec < hi) {
+        uint32_t file = b->recs[rec].file;
+        uint64_t loaded = 0, dups = 0;
+        for (; rec < hi && b->recs[rec].file == file; rec++) {
+            if (rr->rec_dup[rec - lo])
+                dups++;
+            else
+                loaded++;
+        }
+        stats_add_outcome(ctx->stats, file, loaded, dups, 0);
+    }
+}
+
+/* Returns 0 after writing record rec to the reject file with the
+ * database's reason, or -1 (reject file error, err set). */
+static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why, mig_err *err)
+{
+    const worker_ctx *ctx = r->w->ctx;
+    const batch_rec *br = &b->recs[rec];
+    char reason[sizeof why->msg + 32];
+    snprintf(reason, sizeof reason, "database refused: %s", why->msg);
+    const char *file = ctx->file_names ? ctx->file_names[br->file] : "-";
+    if (reject_write(ctx->rejects, file, br->line, br->seq, reason, b->arena + br->xml_off,
+                     br->xml_len, err) < 0)
+        return -1;
+    stats_add_outcome(ctx->stats, br->file, 0, 0, 1);
+    return 0;
+}
+
+/* ---- transactions, retries and splits ---- */
+
+/* Returns 0 after committing records [lo,hi) (or, on -1, with the
+ * transaction rolled back and err / conn.last_class saying why). */
+static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
+{
+    worker *w = r->w;
+    size_t nt = b->ntables;
+    range_result rr;
+    rr.rows = xcalloc(nt, sizeof *rr.rows);
+    rr.dup_keyset = xcalloc(nt, sizeof *rr.dup_keyset);
+    rr.rec_dup = xcalloc(hi - lo, 1);
+    pthread_mutex_t *lock = w->ctx->writer_lock;
+    if (lock)
+        pthread_mutex_lock(lock);
+    int rc = db_begin(&w->conn, err);
+    if (rc == 0)
+        rc = load_tables(r, b, lo, hi, &rr, err);
+    if (rc == 0)
+        rc = db_commit(&w->conn, err);
+    if (rc < 0)
+        db_rollback(&w->conn);
+    if (lock)
+        pthread_mutex_unlock(lock);
+    if (rc == 0) {
+        account(r, b, lo, hi, &rr);
+        w->st->batches++;
+        if (r->conn_used)
+            w->st->reuses++;
+        r->conn_used = 1;
+    }
+    free(rr.rows);
+    free(rr.dup_keyset);
+    free(rr.rec_dup);
+    return rc;
+}
+
+/* Drop the statements of the old connection and connect again; returns 0
+ * or -1 with err. */
+static int reconnect(run *r, mig_err *err)
+{
+    worker *w = r->w;
+    for (size_t t = 0; t < w->ctx->map->ntables; t++) {
+        if (w->tstate[t] && w->conn.d)
+            w->conn.d->table_state_free(&w->conn, w->tstate[t]);
+        w->tstate[t] = NULL;
+    }
+    db_disconnect(&w->conn);
+    w->st->reconnects++;
+    r->conn_used = 0;
+    return db_connect(&w->conn, w->ctx->target, err);
+}
+
+/* Returns 0 when every record of [lo,hi) is committed or rejected; -1 on a
+ * fatal error (err set). */
+static int load_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
+{
+    worker *w = r->w;
+    if (lo >= hi)
+        return 0;
+    for (int attempt = 0;; attempt++) {
+        if (try_range(r, b, lo, hi, err) == 0)
+            return 0;
+        db_errclass cls = w->conn.last_class;
+        if (cls == DBE_DATA || cls == DBE_DUPLICATE) {
+            if (hi - lo == 1)
+                return reject_record(r, b, lo, err, err);
+            w->st->splits++;
+            size_t mid = lo + (hi - lo) / 2;
+            if (load_range(r, b, lo, mid, err) < 0)
+                return -1;
+            return load_range(r, b, mid, hi, err);
+        }
+        if (cls != DBE_RETRY && cls != DBE_CONNECTION)
+            return -1;
+        if (attempt >= w->ctx->max_retries) {
+            err->status = MIG_ETEMPFAIL;
+            return err_prefix(err, "gave up after %d retries", attempt);
+        }
+        w->st->retries++;
+        backoff(attempt);
+        if (cls == DBE_CONNECTION) {
+            /* keep trying to reconnect within the same retry budget */
+            while (reconnect(r, err) < 0) {
+                if (++attempt >= w->ctx->max_retries) {
+                    err->status = MIG_ETEMPFAIL;
+                    return err_prefix(err, "connection lost and not regained");
+                }
+                backoff(attempt);
+            }
+        }
+    }
+}
+
+/* ---- the thread ---- */
+
+/* Returns 0 after filling the key sets from the tables (--preload-keys). */
+static int preload(run *r, mig_err *err)
+{
+    worker *w = r->w;
+    for (size_t t = 0; t < w->ctx->map->ntables; t++) {
+        if (!w->keys[t])
+            continue;
+        if (dialect_preload_keys(&w->conn, &w->ctx->map->tables[t], w->keys[t], err) < 0)
+            return -1;
+    }
+    db_rollback(&w->conn); /* end the read transaction */
+    r->preloaded = 1;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    r.w = arg;
+    worker *w = r.w;
+    worker_ctx *ctx = w->ctx;
+    mig_err err;
+    err_clear(&err);
+    if (ctx->preload_keys && preload(&r, &err) < 0) {
+        ctx->fail(ctx, &err);
+        sb_free(&r.key);
+        return NULL;
+    }
+    for (;;) {
+        void *item = NULL;
+        if (ring_pop(ctx->lanes, w->id, &item) != RING_OK)
+            break;
+        batch *b = item;
+        int rc = load_range(&r, b, 0, b->nrec, &err);
+        batch_reset(b);
+        /* aborted: the engine owns every batch and frees it */
+        ring_push(ctx->pool, 0, b);
+        if (rc < 0) {
+            ctx->fail(ctx, &err);
+            break;
+        }
+    }
+    for (size_t t = 0; t < ctx->map->ntables; t++)
+        if (w->keys[t]) {
+            w->st->keys += keyset_size(w->keys[t]);
+            w->st->keyset_bytes += keyset_memory(w->keys[t]);
+        }
+    sb_free(&r.key);
+    return NULL;
+}
+
+/* ---- public ---- */
+
+int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->ctx = ctx;
+    w->st = &ctx->stats->workers[id];
+    size_t nt = ctx->map->ntables;
+    w->tstate = xcalloc(nt, sizeof *w->tstate);
+    w->keys = xcalloc(nt, sizeof *w->keys);
+    for (size_t t = 0; t < nt; t++)
+        if (uses_keyset(ctx, t))
+            w->keys[t] = keyset_new(key_width(&ctx->map->tables[t]));
+    return db_connect(&w->conn, ctx->target, err);
+}
+
+int worker_start(worker *w, mig_err *err)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return err_set(err, MIG_EINTERNAL, "cannot start worker thread %zu", w->id + 1);
+    w->started = 1;
+    return 0;
+}
+
+void worker_join(worker *w)
+{
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+void worker_close(worker *w)
+{
+    if (!w->ctx)
+        return;
+    size_t nt = w->ctx->map->ntables;
+    for (size_t t = 0; t < nt; t++) {
+        if (w->tstate && w->tstate[t] && w->conn.d)
+            w->conn.d->table_state_free(&w->conn, w->tstate[t]);
+        if (w->keys)
+            keyset_free(w->keys[t]);
+    }
+    free(w->tstate);
+    free(w->keys);
+    w->tstate = NULL;
+    w->keys = NULL;
+    db_disconnect(&w->conn);
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# ci.sh — build migrate and run every test, on a fresh Debian 12.
+#
+#   1. install the build and test packages (apt-get; as root or through sudo;
+#      skipped when they are all installed already)
+#   2. autoreconf -fi
+#   3. AddressSanitizer + UBSan build in build-asan/ (a VPATH build):
+#      unit tests and integration tests against SQLite only
+#   4. the normal build in the source tree: ./configure && make -j2;
+#      the unit tests under valgrind (no leaks, no errors)
+#   5. make check against SQLite and a throwaway PostgreSQL 15
+#      (tests/with-postgres.sh); its automake summary is printed last
+#   6. make distcheck, only when MIGRATE_CI_DISTCHECK=1 (a few minutes more)
+#
+# The postgresql package may create and start its own cluster 15/main on
+# port 5432: nothing here uses or touches it.  Any failure stops the run with
+# a non-zero status and the failing test's log.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+export LC_ALL=C.UTF-8
+jobs=${MIGRATE_CI_JOBS:-2}
+t0=$(date +%s)
+
+# Print a stage banner with the elapsed time.
+stage() {
+    printf '\n==== [%4ds] %s ====\n' $(( $(date +%s) - t0 )) "$*"
+}
+
+# Print the test-suite.log of build dir $1 (after a failed make check) and fail.
+check_failed() {
+    echo "ci: make check failed in $1" >&2
+    if [ -f "$1/test-suite.log" ]; then
+        echo "---- $1/test-suite.log ----" >&2
+        cat "$1/test-suite.log" >&2
+    fi
+    exit 1
+}
+
+# ---- 1. packages ----
+packages=(build-essential autoconf automake libtool pkg-config
+    libxml2-dev libxml2-utils unixodbc-dev unixodbc odbcinst libsqliteodbc
+    libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
+    postgresql odbc-postgresql sqlite3 valgrind gzip
+    coreutils procps util-linux)
+
+stage "packages"
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "all ${#packages[@]} packages installed"
+else
+    echo "installing: ${missing[*]}"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "ci: not root and no sudo: install ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo -E)
+    fi
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+# ---- 2. autotools ----
+stage "autoreconf"
+if [ -f config.status ]; then
+    # An in-tree configure blocks VPATH builds: start from a clean tree.
+    echo "the source tree was configured: make distclean"
+    make distclean >/dev/null 2>&1 || true
+fi
+autoreconf -fi
+
+# LeakSanitizer: ignore what the ODBC driver manager and drivers keep.
+lsan_supp=$(mktemp "${TMPDIR:-/tmp}/migrate-lsan.XXXXXX")
+trap 'rm -f "$lsan_supp"' EXIT
+printf '%s\n' 'leak:libodbc.so' 'leak:libodbcinst.so' 'leak:libltdl.so' \
+    'leak:libsqlite3odbc.so' 'leak:libsqliteodbc.so' 'leak:libsqlite3.so' \
+    'leak:psqlodbcw.so' 'leak:libpq.so' 'leak:libtdsodbc.so' > "$lsan_supp"
+
+# ---- 3. sanitizers: VPATH build, SQLite only ----
+# LeakSanitizer needs ptrace-like rights some containers lack: probe first.
+leaks=1
+probe=$(mktemp -d "${TMPDIR:-/tmp}/migrate-asan.XXXXXX")
+printf "#include <stdlib.h>\nvoid *p;\nint main(void) { p = malloc(7); p = 0; return 0; }\n" > "$probe/p.c"
+probe_out=""
+if cc -fsanitize=address -o "$probe/p" "$probe/p.c" 2>/dev/null; then
+    probe_out=$("$probe/p" 2>&1 || true)
+fi
+if ! grep -q "detected memory leaks" <<< "$probe_out"; then
+    echo "LeakSanitizer unusable here: leak detection off in the sanitizer build"
+    leaks=0
+fi
+rm -rf "$probe"
+stage "sanitizer build (build-asan)"
+rm -rf build-asan
+mkdir build-asan
+(
+    cd build-asan
+    ../configure --enable-sanitizers --quiet
+    make -j"$jobs" >/dev/null
+) || { echo "ci: sanitizer build failed" >&2; exit 1; }
+stage "sanitizer tests (SQLite)"
+(
+    cd build-asan
+    unset MIGRATE_TEST_PG MIGRATE_TEST_PG_PSQL
+    export ASAN_OPTIONS=detect_leaks=$leaks:abort_on_error=0:halt_on_error=1:strict_string_checks=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    export LSAN_OPTIONS="suppressions=$lsan_supp:print_suppressions=0"
+    make -j"$jobs" check VERBOSE=1
+) || check_failed build-asan
+
+# ---- 4. the normal build ----
+stage "configure && make"
+./configure --quiet
+make -j"$jobs"
+
+stage "unit tests under valgrind"
+make -j"$jobs" check TESTS= >/dev/null   # builds the check programs only
+vg_failed=0
+for t in tests/unit/test_*; do
+    case $t in *.c|*.o|*.log|*.trs) continue ;; esac
+    [ -x "$t" ] || continue
+    if valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --error-exitcode=9 "$t" > "$t.valgrind.out" 2>&1; then
+        echo "valgrind clean: $t"
+    else
+        echo "valgrind FAILED: $t" >&2
+        cat "$t.valgrind.out" >&2
+        vg_failed=1
+    fi
+    rm -f "$t.valgrind.out"
+done
+[ "$vg_failed" -eq 0 ] || { echo "ci: valgrind found errors" >&2; exit 1; }
+
+# ---- 5. make check with PostgreSQL ----
+stage "make check (SQLite + PostgreSQL)"
+bash tests/with-postgres.sh make -j"$jobs" check VERBOSE=1 || check_failed .
+
+# ---- 6. optional distcheck ----
+if [ "${MIGRATE_CI_DISTCHECK:-0}" = 1 ]; then
+    stage "make distcheck"
+    make distcheck
+else
+    echo "(make distcheck skipped: set MIGRATE_CI_DISTCHECK=1 to run it)"
+fi
+
+stage "done"
+echo "sanitizer build (SQLite only):"
+sed -n '/^# TOTAL/,/^# ERROR/p' build-asan/test-suite.log
+echo "normal build (SQLite + PostgreSQL):"
+sed -n '/^# TOTAL/,/^# ERROR/p' test-suite.log

@@ -1,3 +1,360 @@
-/* dbdump.c — (to be written) */
+/* dbdump.c — print the mapped tables of a database in one canonical text
+ * form, so that one expected file serves every target (test tool).
+ *
+ *   dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]
+ *
+ * For every table of the mapping (or only those named, in the order named)
+ * it prints a line "# TABLE", then one line per row: the mapped columns in
+ * mapping order, joined by TAB, rows in key order (ORDER BY the key columns).
+ * Values are fetched as SQL_C_CHAR text and put through type_convert() of
+ * the column's mapping type, so that "1234.5" (SQLite) and "1234.50"
+ * (PostgreSQL) both print as 1234.50, booleans as 1/0 and timestamps as
+ * "YYYY-MM-DD hh:mm:ss".  NULL prints as \N; a backslash, TAB, CR or LF
+ * inside a value prints as \\, \t, \r, \n.  A value that does not convert is
+ * printed as the database returned it, with a warning on stderr.
+ *
+ * It owns its one connection (db_connect, the engine's own) and one
+ * statement at a time; nothing is written to the database.
+ * Exit status: 0 ok, 1 database error, 2 usage, 3 mapping error. */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "db.h"
+#include "dialect.h"
+#include "err.h"
+#include "mapping.h"
+#include "strbuf.h"
+#include "types.h"
+
+/* ---- command line ---- */
+
+typedef struct options {
+    const char *db_file;
+    const char *connstr;
+    const char *mapping_file;
+    char **tables;
+    int ntables;
+} options;
+
+/* Returns 0 after printing the usage line to stderr with status 2. */
+static int usage(void)
+{
+    fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n");
+    return 2;
+}
+
+/* Returns 0 when argv parsed into *o, else 2 (usage printed). */
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->tables = xcalloc((size_t)argc, sizeof *o->tables);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((!strcmp(a, "--db") || !strcmp(a, "--connect") || !strcmp(a, "-m")
+             || !strcmp(a, "--mapping")) && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(a, "--db"))
+                o->db_file = v;
+            else if (!strcmp(a, "--connect"))
+                o->connstr = v;
+            else
+                o->mapping_file = v;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "dbdump: unknown option or missing value: %s\n", a);
+            return usage();
+        } else {
+            o->tables[o->ntables++] = argv[i];
+        }
+    }
+    if (!o->mapping_file || (!o->db_file == !o->connstr))
+        return usage();
+    return 0;
+}
+
+/* ---- connection string: keep the password out of connstr ---- */
+
+/* Returns the length of key k if the attribute at p is "k=" (any case), else 0. */
+static size_t attr_key(const char *p, const char *k)
+{
+    size_t n = strlen(k);
+    while (*p == ' ')
+        p++;
+    return (!strncasecmp(p, k, n) && p[n] == '=') ? n : 0;
+}
+
+/* Fill t from an ODBC connection string, moving PWD=/Password= into
+ * t->password as db.h wants (value up to ';' or inside {...}). */
+static void target_from_connstr(db_target *t, const char *cs)
+{
+    strbuf out = STRBUF_INIT;
+    const char *p = cs;
+    memset(t, 0, sizeof *t);
+    while (*p) {
+        const char *start = p;
+        int brace = 0;
+        while (*p && (brace || *p != ';')) {
+            if (*p == '{')
+                brace = 1;
+            else if (*p == '}')
+                brace = 0;
+            p++;
+        }
+        size_t n = (size_t)(p - start);
+        const char *eq = memchr(start, '=', n);
+        if (eq && (attr_key(start, "PWD") || attr_key(start, "Password"))) {
+            const char *v = eq + 1, *e = p;
+            if (v < e && *v == '{' && e[-1] == '}') {
+                v++;
+                e--;
+            }
+            free(t->password);
+            t->password = xstrndup(v, (size_t)(e - v));
+        } else if (n > 0) {
+            if (out.len > 0)
+                sb_putc(&out, ';');
+            sb_append(&out, start, n);
+        }
+        if (*p == ';')
+            p++;
+    }
+    t->connstr = sb_detach(&out);
+    if (!t->connstr)
+        t->connstr = xstrdup("");
+    t->connect_timeout = 15;
+    t->load = LOAD_INSERT;
+}
+
+/* ---- fetching and printing ---- */
+
+/* Print the diagnostics of a statement handle to stderr; returns 1. */
+static int stmt_fail(SQLHSTMT st, const char *what)
+{
+    SQLCHAR state[6] = "", msg[1024] = "";
+    SQLINTEGER native = 0;
+    SQLSMALLINT len = 0;
+    SQLGetDiagRec(SQL_HANDLE_STMT, st, 1, state, &native, msg, sizeof msg, &len);
+    fprintf(stderr, "dbdump: %s: SQLSTATE %s (native %ld): %s\n", what,
+            (char *)state, (long)native, (char *)msg);
+    return 1;
+}
+
+/* Returns 1 and the whole value of column col (1-based) in *val, 0 when it
+ * is NULL, -1 on error (printed). */
+static int fetch_text(SQLHSTMT st, SQLUSMALLINT col, strbuf *val)
+{
+    char buf[4096];
+    SQLLEN ind = 0;
+    sb_reset(val);
+    for (;;) {
+        SQLRETURN r = SQLGetData(st, col, SQL_C_CHAR, buf, sizeof buf, &ind);
+        if (r == SQL_NO_DATA)
+            return 1;
+        if (!SQL_SUCCEEDED(r)) {
+            stmt_fail(st, "SQLGetData");
+            return -1;
+        }
+        if (ind == SQL_NULL_DATA)
+            return 0;
+        size_t got = (ind == SQL_NO_TOTAL || ind >= (SQLLEN)sizeof buf)
+                         ? sizeof buf - 1 : (size_t)ind;
+        sb_append(val, buf, got);
+        if (r == SQL_SUCCESS)
+            return 1;
+        /* SQL_SUCCESS_WITH_INFO: truncated (01004), more to come. */
+        if (got < sizeof buf - 1)
+            return 1;
+    }
+}
+
+/* Print s[0..n) with backslash, TAB, CR and LF escaped. */
+static void put_escaped(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '\\': fputs("\\\\", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        default: putchar(s[i]);
+        }
+    }
+}
+
+/* Returns the text to convert for a raw database value of column c:
+ * PostgreSQL booleans t/f become 1/0, char(n) padding is dropped. */
+static void prepare_raw(const map_column *c, const char **s, size_t *n)
+{
+    if (c->type.kind == CK_BIT && *n == 1 && (**s == 't' || **s == 'f'))
+        *s = (**s == 't') ? "1" : "0";
+    if (c->type.kind == CK_CHAR)
+        while (*n > 0 && (*s)[*n - 1] == ' ')
+            (*n)--;
+}
+
+/* Print one value of column c in its canonical form. */
+static void put_value(const map_table *t, const map_column *c, const strbuf *raw,
+                      strbuf *text)
+{
+    const char *s = sb_str(raw);
+    size_t n = raw->len;
+    conv_value v;
+    char why[256];
+
+    prepare_raw(c, &s, &n);
+    sb_reset(text);
+    if (type_convert(&c->type, s, n, &v, text, why, sizeof why) != 0) {
+        fprintf(stderr, "dbdump: warning: %s.%s: %s (printed as stored)\n",
+                t->name, c->name, why);
+        put_escaped(sb_str(raw), raw->len);
+        return;
+    }
+    switch (v.vclass) {
+    case VC_INT:
+        printf("%lld", (long long)v.i);
+        break;
+    case VC_FLOAT:
+        printf("%.15g", v.f);
+        break;
+    case VC_TEXT:
+        put_escaped(text->buf + v.text_off, v.text_len);
+        break;
+    }
+}
+
+/* Append the quoted name to sql (the dialect's quoting, else "..."). */
+static void quote(const db_conn *c, strbuf *sql, const char *name)
+{
+    if (c->d && c->d->quote_ident) {
+        c->d->quote_ident(sql, name);
+        return;
+    }
+    sb_putc(sql, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sb_putc(sql, '"');
+        sb_putc(sql, *p);
+    }
+    sb_putc(sql, '"');
+}
+
+/* Returns 0 after printing table t, 1 on a database error (printed). */
+static int dump_table(db_conn *c, const map_table *t)
+{
+    strbuf sql = STRBUF_INIT, raw = STRBUF_INIT, text = STRBUF_INIT;
+    SQLHSTMT st = SQL_NULL_HSTMT;
+    int rc = 0;
+
+    sb_puts(&sql, "SELECT ");
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (i)
+            sb_puts(&sql, ", ");
+        quote(c, &sql, t->cols[i].name);
+    }
+    sb_puts(&sql, " FROM ");
+    quote(c, &sql, t->name);
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(&sql, k ? ", " : " ORDER BY ");
+        quote(c, &sql, t->cols[t->key_cols[k]].name);
+    }
+
+    printf("# %s\n", t->name);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+        fprintf(stderr, "dbdump: cannot allocate a statement\n");
+        rc = 1;
+        goto out;
+    }
+    if (!SQL_SUCCEEDED(SQLExecDirect(st, (SQLCHAR *)sql.buf, SQL_NTS))) {
+        rc = stmt_fail(st, t->name);
+        goto out;
+    }
+    for (;;) {
+        SQLRETURN r = SQLFetch(st);
+        if (r == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(r)) {
+            rc = stmt_fail(st, "SQLFetch");
+            goto out;
+        }
+        for (size_t i = 0; i < t->ncols; i++) {
+            if (i)
+                putchar('\t');
+            int got = fetch_text(st, (SQLUSMALLINT)(i + 1), &raw);
+            if (got < 0) {
+                rc = 1;
+                goto out;
+            }
+            if (got == 0)
+                fputs("\\N", stdout);
+            else
+                put_value(t, &t->cols[i], &raw, &text);
+        }
+        putchar('\n');
+    }
+out:
+    if (st != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    sb_free(&sql);
+    sb_free(&raw);
+    sb_free(&text);
+    return rc;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    options o;
+    mig_err err;
+    db_target target;
+    db_conn conn;
+    mapping *m;
+    int rc = 0;
+
+    err_clear(&err);
+    if (parse_args(argc, argv, &o) != 0) {
+        free(o.tables);
+        return 2;
+    }
+    m = mapping_load(o.mapping_file, &err);
+    if (!m) {
+        fprintf(stderr, "dbdump: %s\n", err.msg);
+        free(o.tables);
+        return 3;
+    }
+    for (int i = 0; i < o.ntables; i++) {
+        if (mapping_table_index(m, o.tables[i]) < 0) {
+            fprintf(stderr, "dbdump: no table \"%s\" in %s\n", o.tables[i], o.mapping_file);
+            mapping_free(m);
+            free(o.tables);
+            return 2;
+        }
+    }
+
+    if (o.db_file)
+        db_target_sqlite(&target, o.db_file);
+    else
+        target_from_connstr(&target, o.connstr);
+    memset(&conn, 0, sizeof conn);
+    if (db_connect(&conn, &target, &err) != 0) {
+        fprintf(stderr, "dbdump: %s\n", err.msg);
+        rc = 1;
+    } else {
+        if (o.ntables == 0) {
+            for (size_t t = 0; t < m->ntables && rc == 0; t++)
+                rc = dump_table(&conn, &m->tables[t]);
+        } else {
+            for (int i = 0; i < o.ntables && rc == 0; i++)
+                rc = dump_table(&conn, &m->tables[mapping_table_index(m, o.tables[i])]);
+        }
+        db_disconnect(&conn);
+    }
+    fflush(stdout);
+    db_target_free(&target);
+    mapping_free(m);
+    free(o.tables);
+    return rc;
+}

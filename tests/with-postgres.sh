@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions reached only through trap
+# with-postgres.sh CMD [ARG...] — run CMD next to a throwaway PostgreSQL server.
+#
+# Starts a private PostgreSQL (Debian's postgresql package, version 15 unless
+# PGBIN names another bin directory) on 127.0.0.1 at a free port, in a fresh
+# mktemp -d directory (data, log, socket), with its own superuser `migrate`
+# (random password) and a database `migrate_test`.  It never touches the
+# package's own cluster (15/main on port 5432).  For CMD it exports
+#
+#   MIGRATE_TEST_PG       ODBC connection string for the "PostgreSQL Unicode" driver
+#   MIGRATE_TEST_PG_PSQL  a psql command line for the same database
+#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
+#
+# then stops the server and removes the directory on every exit path, and
+# exits with CMD's status.  As root the server runs as the OS user postgres
+# (initdb refuses root); otherwise as the current user.
+set -euo pipefail
+
+if [ $# -eq 0 ]; then
+    echo "usage: $0 CMD [ARG...]" >&2
+    exit 64
+fi
+
+# ---- locate the server binaries ----
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+if [ ! -x "$PGBIN/initdb" ]; then
+    for d in /usr/lib/postgresql/*/bin; do
+        [ -x "$d/initdb" ] && PGBIN=$d
+    done
+fi
+if [ ! -x "$PGBIN/initdb" ]; then
+    echo "with-postgres: no PostgreSQL server binaries (apt-get install postgresql)" >&2
+    exit 69
+fi
+PSQL="$PGBIN/psql"
+[ -x "$PSQL" ] || PSQL=psql
+
+# ---- who runs the server ----
+as_server() { "$@"; }
+server_user=$(id -un)
+if [ "$(id -u)" -eq 0 ]; then
+    if ! id postgres >/dev/null 2>&1; then
+        echo "with-postgres: running as root but there is no OS user postgres" >&2
+        exit 69
+    fi
+    server_user=postgres
+    if command -v runuser >/dev/null 2>&1; then
+        as_server() { runuser -u postgres -- "$@"; }
+    else
+        as_server() {
+            setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+        }
+    fi
+fi
+
+# ---- scratch directory and cleanup on every exit path ----
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/migrate-pg.XXXXXX")
+data="$tmp/data"
+sock="$tmp/sock"
+log="$tmp/server.log"
+started=0
+
+# Stop the server (fast shutdown, then by PID) and remove the directory.
+cleanup() {
+    local pid=""
+    if [ "$started" -eq 1 ] && [ -d "$data" ]; then
+        (cd "$tmp" && as_server "$PGBIN/pg_ctl" -D "$data" -m fast -w -t 20 stop) \
+            >/dev/null 2>&1 || true
+        if [ -f "$data/postmaster.pid" ]; then
+            pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+                kill -TERM "$pid" 2>/dev/null || true
+                for _ in 1 2 3 4 5 6 7 8 9 10; do
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 0.5
+                done
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        fi
+    fi
+    rm -rf "$tmp"
+}
+on_exit() {
+    local rc=$?
+    trap - EXIT INT TERM
+    cleanup
+    exit "$rc"
+}
+on_signal() {
+    trap - EXIT INT TERM
+    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+        kill -"$2" "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    cleanup
+    exit "$1"
+}
+trap on_exit EXIT
+child=""
+trap 'on_signal 130 INT' INT
+trap 'on_signal 143 TERM' TERM
+
+mkdir -p "$sock"
+password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$password" > "$tmp/pwfile"
+chmod 700 "$tmp"
+chmod 600 "$tmp/pwfile"
+if [ "$server_user" = postgres ] && [ "$(id -un)" != postgres ]; then
+    chown -R postgres: "$tmp"
+fi
+
+# Print the server log and fail.
+die_with_log() {
+    echo "with-postgres: $*" >&2
+    if [ -f "$log" ]; then
+        echo "---- $log ----" >&2
+        tail -n 40 "$log" >&2 || true
+    fi
+    exit 69
+}
+
+# ---- initdb: superuser migrate, password auth only ----
+if ! (cd "$tmp" && as_server "$PGBIN/initdb" -D "$data" -U migrate \
+        --pwfile="$tmp/pwfile" --auth=scram-sha-256 -E UTF8 --locale=C \
+        --no-sync) > "$tmp/initdb.log" 2>&1; then
+    cat "$tmp/initdb.log" >&2
+    die_with_log "initdb failed"
+fi
+rm -f "$tmp/pwfile"
+
+cat >> "$data/postgresql.conf" <<EOF
+# ---- with-postgres.sh: a throwaway test server ----
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$sock'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 50
+shared_buffers = 32MB
+logging_collector = off
+EOF
+
+# Returns success when something already listens on 127.0.0.1:$1.
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Returns (prints) the first port from $1 upward where nothing listens.
+free_port() {
+    local p=$1
+    while [ "$p" -lt $(($1 + 500)) ]; do
+        if ! port_busy "$p" && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+            echo "$p"
+            return 0
+        fi
+        p=$((p + 1))
+    done
+    return 1
+}
+
+# ---- start, retrying on another port if the one we picked was taken ----
+port=""
+base=${MIGRATE_TEST_PG_PORT_BASE:-15432}
+for attempt in 1 2 3 4 5; do
+    port=$(free_port "$base") || die_with_log "no free port from $base"
+    started=1
+    (cd "$tmp" && as_server "$PGBIN/pg_ctl" -D "$data" -l "$log" -W \
+        -o "-p $port" start) >/dev/null 2>&1 || true
+    ready=0
+    for i in $(seq 1 60); do   # 60 * 0.5 s = 30 s
+        if "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$port" -t 1 2>/dev/null; then
+            ready=1
+            break
+        fi
+        # The postmaster gave up (e.g. port taken meanwhile): try the next port.
+        if [ -f "$log" ] && grep -q "could not create any TCP/IP sockets\|Address already in use" "$log"; then
+            break
+        fi
+        # The postmaster died (bad setting, no shared memory ...): stop waiting.
+        if [ "$i" -ge 6 ] && ! (cd "$tmp" && as_server "$PGBIN/pg_ctl" -D "$data" status) >/dev/null 2>&1; then
+            break
+        fi
+        sleep 0.5
+    done
+    [ "$ready" -eq 1 ] && break
+    if grep -q "Address already in use" "$log" 2>/dev/null && [ "$attempt" -lt 5 ]; then
+        (cd "$tmp" && as_server "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop) \
+            >/dev/null 2>&1 || true
+        : > "$log"
+        base=$((port + 1))
+        continue
+    fi
+    die_with_log "server did not become ready on 127.0.0.1:$port within 30 s"
+done
+
+export PGHOST=127.0.0.1 PGPORT="$port" PGUSER=migrate PGPASSWORD="$password"
+export PGDATABASE=migrate_test
+unset PGSERVICE PGSERVICEFILE PGPASSFILE PGSSLMODE PGOPTIONS
+export PGCONNECT_TIMEOUT=10
+
+if ! "$PSQL" -X -q -d postgres -v ON_ERROR_STOP=1 \
+        -c "CREATE DATABASE migrate_test ENCODING 'UTF8' TEMPLATE template0" >/dev/null; then
+    die_with_log "cannot create database migrate_test"
+fi
+
+export MIGRATE_TEST_PG="Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$port;Database=migrate_test;UID=migrate;PWD=$password"
+export MIGRATE_TEST_PG_PSQL="$PSQL -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $port -U migrate -d migrate_test"
+echo "with-postgres: PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}') on 127.0.0.1:$port (data in $tmp)" >&2
+
+# ---- run the command; the EXIT trap stops the server ----
+# In the background (stdin kept) so that a signal to us runs the trap at once.
+set +e
+"$@" <&0 &
+child=$!
+wait "$child"
+rc=$?
+child=""
+set -e
+exit "$rc"
