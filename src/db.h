@@ -73,6 +73,28 @@ int db_rollback(db_conn *c);
 int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
             mig_err *err, const char *what);
 
+/* ---- statements (for the dialect layer) ---- */
+
+/* Returns a new statement on c, prepared with sql unless sql is NULL (then
+ * only allocated, for SQLExecDirect), or SQL_NULL_HSTMT with err set. */
+SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
+/* Free a statement from db_prepare; SQL_NULL_HSTMT is ignored. */
+void db_stmt_free(SQLHSTMT h);
+/* Execute the prepared h and drain all its results, summing their row counts
+ * into *rows (may be NULL); returns 0, or -1 with err ("what: SQLSTATE ..."). */
+int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
+/* Run sql and store the first column of its first row in *out (NULL reads
+ * as 0); returns 0, or -1 with err. */
+int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);
+
+/* ---- parameter arrays ---- */
+
+/* How a parameter of column type t is bound: the C type of the buffer
+ * (SQL_C_SBIGINT, SQL_C_DOUBLE or SQL_C_CHAR), the SQL type, the column size
+ * and the decimal digits.  Each dialect has one (dialect->ptype). */
+typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                            SQLULEN *size, SQLSMALLINT *digits);
+
 /* Column-wise parameter-array buffers for one table, owned by a worker and
  * reused for every batch (grown as needed, never shrunk). */
 typedef struct db_params {
@@ -85,6 +107,17 @@ typedef struct db_params {
     SQLULEN processed;
 } db_params;
 
+/* Fill p with rows [lo,hi) of table t of b, columns cols[0..ncols) (cols
+ * NULL: columns 0..ncols-1), each converted to the C type ptype gives it. */
+void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                    size_t lo, size_t hi, db_ptype_fn ptype);
+/* Bind rows [row0, row0+nrows) of p (filled by db_params_fill) to h: as
+ * nrows parameter sets of ncols (as_array), else as one set of nrows*ncols
+ * parameters (multi-row VALUES); returns 0, or -1 with err. */
+int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
+                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
+                   db_ptype_fn ptype, mig_err *err);
+/* Free p's buffers and leave it empty. */
 void db_params_free(db_params *p);
 
 #endif

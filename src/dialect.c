@@ -15,53 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyset.h"
-
-/* ---- db.c internals (see the report: these belong in db.h) ---- */
-
-typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                            SQLULEN *size, SQLSMALLINT *digits);
-SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
-void db_stmt_free(SQLHSTMT h);
-int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
-void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
-                    size_t lo, size_t hi, db_ptype_fn ptype);
-int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
-                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
-                   db_ptype_fn ptype, mig_err *err);
-
-/* ---- shared with dialect_*.c and worker.c (see the report: these belong
- * in dialect.h) ---- */
-
-typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
-                                  dup_policy p, size_t nrows);
-int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
-                         SQLLEN *changed, mig_err *err);
-void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
-int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                          const size_t *rows, size_t n, unsigned char *found, mig_err *err);
-void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
-void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
-void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
-                       const char *b);
-void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
-db_ptype_fn dialect_ptype_of(const dialect *d);
-void dialect_quote_table(strbuf *out, const dialect *d, const char *name);
-void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
-                           const char *qtable, size_t nkeys);
-void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing);
-int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                           size_t lo, size_t hi, uint64_t *n, mig_err *err);
-int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
-void dialect_sqlite_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                          SQLULEN *size, SQLSMALLINT *digits);
-void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits);
-void dialect_mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits);
-
 #define NPOLICY 4          /* DUP_DEFAULT .. DUP_ERROR */
 #define EXISTS_CHUNK 200   /* keys per existence query (SQL Server: 2100 params) */
 
@@ -98,15 +51,6 @@ const dialect *dialect_by_name(const char *name)
         if (strcmp(names[i].name, name) == 0)
             return names[i].d;
     return NULL;
-}
-
-db_ptype_fn dialect_ptype_of(const dialect *d)
-{
-    if (d == &dialect_pgsql)
-        return dialect_pgsql_ptype;
-    if (d == &dialect_mssql)
-        return dialect_mssql_ptype;
-    return dialect_sqlite_ptype;
 }
 
 const dialect *dialect_for_dbms(const char *dbms_name)
@@ -288,11 +232,13 @@ static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table 
 
 int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                          size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
-                         SQLLEN *changed, mig_err *err)
+                         size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
+                         mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
     dialect_table_state *s = state_get(st, t);
+    assert(c->d && c->d->ptype);
+    db_ptype_fn ptype = c->d->ptype;
     size_t nrows = hi - lo;
     *changed = 0;
     if (nrows == 0)
@@ -412,7 +358,7 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
                         const size_t *rows, size_t n, keyset *seen, mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
-    db_ptype_fn ptype = dialect_ptype_of(c->d);
+    db_ptype_fn ptype = c->d->ptype;
     if (s->exists == SQL_NULL_HSTMT || s->exists_n != n) {
         db_stmt_free(s->exists);
         strbuf sql = STRBUF_INIT;

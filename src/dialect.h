@@ -8,6 +8,7 @@
 
 #include "batch.h"
 #include "db.h"
+#include "keyset.h"
 #include "mapping.h"
 #include "strbuf.h"
 
@@ -38,6 +39,11 @@ typedef struct dialect {
     void (*quote_ident)(strbuf *out, const char *name);
     /* The DDL type of a mapping type. */
     void (*type_ddl)(strbuf *out, const col_type *t);
+    /* How a parameter of type t is bound: C type, SQL type, column size and
+     * decimal digits (a db_ptype_fn; used for every parameter the shared
+     * machinery binds on this dialect's connections). */
+    void (*ptype)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype, SQLULEN *size,
+                  SQLSMALLINT *digits);
     /* CREATE TABLE (if it does not exist) for table t, primary key = t's key. */
     void (*create_table_sql)(strbuf *out, const map_table *t);
 
@@ -51,8 +57,10 @@ typedef struct dialect {
                      load_result *res, mig_err *err);
     void (*table_state_free)(db_conn *c, dialect_table_state *st);
 
-    /* SQL that selects which of n keys (as parameters) exist in table t,
-     * returning the key columns (set-based existence check). */
+    /* SQL that selects which of nkeys keys (as parameters) exist in table t,
+     * returning the key columns (set-based existence check).  nkeys == 0
+     * means every key of the table: no WHERE clause, no parameters (used to
+     * preload the key sets, dialect_preload_keys). */
     void (*exists_sql)(strbuf *out, const map_table *t, size_t nkeys);
 
     /* Classify a failure by SQLSTATE and native error. */
@@ -71,5 +79,90 @@ const dialect *dialect_for_dbms(const char *dbms_name);
 
 /* The whole DDL for a mapping (every table, in mapping order). */
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out);
+
+/* ---- key sets and the existence check (dialect.c, for the worker) ---- */
+
+/* Append the key of row `row` of table t as key-set bytes (int64 / double
+ * little-endian, text with a 4-byte length; a NULL key part is one 0 byte). */
+void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
+/* Set found[i] to 1 when the key of row rows[i] of table t is already in the
+ * database (set-based, through c->d->exists_sql); returns 0, or -1 with err. */
+int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                          const size_t *rows, size_t n, unsigned char *found, mig_err *err);
+/* Add every key stored in table mt to ks (exists_sql with nkeys 0); returns
+ * 0, or -1 with err. */
+int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
+
+/* ---- shared machinery of the dialect files (dialect.c) ---- */
+
+/* Writes the INSERT for policy p taking nrows rows (a dialect's statement
+ * builder for dialect_load_generic). */
+typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
+                                  dup_policy p, size_t nrows);
+
+/* Load rows [lo,hi) of table t through the statements sqlfn writes (prepared
+ * once per policy and kept in *st), rows_per_stmt rows per multi-row VALUES
+ * statement (0: one statement run as a parameter array), at most max_params
+ * parameters per statement (0: no limit), parameters typed by c->d->ptype.
+ * Stores the driver's count of changed rows in *changed; returns 0, or -1
+ * with err. */
+int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                         size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
+                         mig_err *err);
+/* load_rows for targets with INSERT ... ON CONFLICT (SQLite, PostgreSQL):
+ * dialect_load_generic with dialect_insert_on_conflict_sql, and the result
+ * counted from the changed rows (skip) or an existence check (update);
+ * returns 0, or -1 with err. */
+int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                             size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                             size_t max_params, load_result *res, mig_err *err);
+/* Free a table state of the shared machinery (table_state_free). */
+void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
+
+/* Quote with double quotes, doubling embedded ones (SQLite, PostgreSQL). */
+void dialect_quote_double(strbuf *out, const char *name);
+/* Append name quoted by d, "schema.table" as two quoted parts. */
+void dialect_quote_table(strbuf *out, const dialect *d, const char *name);
+/* Append t's column names quoted by d, comma-separated, each after prefix
+ * (may be NULL). */
+void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
+/* Append "a.k1 = b.k1 AND a.k2 = b.k2 ..." over t's key columns. */
+void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
+                       const char *b);
+/* Append nrows groups "(?, ..., ?)" of ncols markers, comma-separated. */
+void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
+/* Append the exists_sql statement for t on the already quoted table name
+ * qtable (nkeys == 0: every key of the table). */
+void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
+                           const char *qtable, size_t nkeys);
+/* Append "CREATE TABLE IF NOT EXISTS t (columns, PRIMARY KEY (keys))" with
+ * d's quoting and types (SQLite, PostgreSQL). */
+void dialect_create_table_common(strbuf *out, const dialect *d, const map_table *t);
+/* Append the multi-row INSERT of nrows rows into t, with ON CONFLICT (keys)
+ * DO NOTHING for DUP_SKIP and DO UPDATE SET ... for DUP_UPDATE (a
+ * dialect_insert_fn; SQLite, PostgreSQL). */
+void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
+                                    dup_policy p, size_t nrows);
+
+/* ---- per-dialect internals, exposed for the unit tests ---- */
+
+/* SQL Server: append the table name as [schema].[table] ([dbo] by default). */
+void dialect_mssql_table(strbuf *out, const char *name);
+/* SQL Server: append the plain INSERT of nrows rows (a dialect_insert_fn;
+ * the skip and update policies go through the #stage). */
+void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
+                              size_t nrows);
+/* SQL Server: append staging statement `which` for t: 0 create or empty the
+ * #stage, 1 fill it, 2 insert new keys (skip), 3 update existing keys, 4
+ * insert the remaining new keys (update); see the enum in dialect_mssql.c. */
+void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which);
+/* SQL Server bulk copy: how a column of type t is bound (bcp_bind arguments). */
+void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
+                              int *termlen);
+/* SQL Server bulk copy: write v into buf (int64 length prefix, -1 = NULL,
+ * then the bytes); returns 0, or -1 when it does not fit in cap bytes. */
+int dialect_mssql_bcp_value(const batch *b, const value *v, const col_type *t,
+                            unsigned char *buf, size_t cap);
 
 #endif

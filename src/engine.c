@@ -411,6 +411,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.target = o->target;
     e.wctx.on_dup = o->on_dup;
     e.wctx.preload_keys = o->preload_keys;
+    e.wctx.key_budget = o->key_memory ? o->key_memory / e.nworkers : 0;
     e.wctx.lanes = e.lanes;
     e.wctx.pool = e.pool;
     e.wctx.stats = e.st;

@@ -24,6 +24,7 @@ typedef struct engine_opts {
     const char *schema_path;     /* XSD, or NULL */
     dup_policy on_dup;           /* DUP_DEFAULT = skip */
     int preload_keys;
+    size_t key_memory;           /* bytes for all key sets together; 0 = no limit */
     int create_tables;           /* create missing tables before loading */
     /* Called from the calling thread about every progress_interval seconds
      * while the run goes on (NULL: never). */

@@ -523,6 +523,122 @@ static int mapping_build(loader *ld, xmlDoc *doc)
     return 0;
 }
 
+/* ---- routing analysis ----
+ *
+ * Records are routed to workers by their routing key (route="..." or the key
+ * of the first table).  A table whose key contains every part of the routing
+ * key has each of its keys on one worker only; for another table two workers
+ * may meet the same key, so its duplicates must be settled by the database.
+ * A part is identified by where its value comes from: the column's path,
+ * joined to its table's `each` path and normalised (`.` dropped, `..` folded
+ * into the step before it), relative to the record. */
+
+/* A normalised record-relative path: the steps it keeps, in order. */
+typedef struct npath {
+    size_t n;
+    const path_step *steps[64];
+    int valid;  /* 0: cannot be compared (too long, or above the record) */
+} npath;
+
+/* Appends the steps of p to np, folding "." and "..". */
+static void npath_add(npath *np, const path *p)
+{
+    for (size_t i = 0; p && i < p->nsteps && np->valid; i++) {
+        const path_step *s = &p->steps[i];
+        if (s->kind == STEP_SELF)
+            continue;
+        if (s->kind == STEP_PARENT) {
+            if (np->n == 0 || np->steps[np->n - 1]->kind != STEP_ELEMENT)
+                np->valid = 0; /* above the record: not comparable */
+            else
+                np->n--;
+            continue;
+        }
+        if (np->n == sizeof np->steps / sizeof np->steps[0])
+            np->valid = 0;
+        else
+            np->steps[np->n++] = s;
+    }
+}
+
+/* Returns 1 if both strings are NULL or equal. */
+static int str_same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Returns 1 if two steps select the same nodes. */
+static int step_same(const path_step *a, const path_step *b)
+{
+    return a->kind == b->kind && str_same(a->ns_uri, b->ns_uri) && str_same(a->local, b->local) &&
+           a->pred == b->pred && str_same(a->pred_ns_uri, b->pred_ns_uri) &&
+           str_same(a->pred_local, b->pred_local) && str_same(a->pred_value, b->pred_value) &&
+           a->pred_pos == b->pred_pos;
+}
+
+/* Returns 1 if two normalised paths are comparable and equal. */
+static int npath_same(const npath *a, const npath *b)
+{
+    if (!a->valid || !b->valid || a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!step_same(a->steps[i], b->steps[i]))
+            return 0;
+    return 1;
+}
+
+/* Fills np with where column c of table t takes its value from. */
+static void column_npath(const map_table *t, const map_column *c, npath *np)
+{
+    np->n = 0;
+    np->valid = c->src == SRC_PATH;
+    npath_add(np, t->each);
+    npath_add(np, c->path);
+}
+
+/* Returns 1 if table t's key contains every part of the routing key. */
+static int key_contains_route(const mapping *m, const map_table *t)
+{
+    npath part, col;
+    size_t nparts = m->route ? 1 : m->tables[0].nkeys;
+    for (size_t i = 0; i < nparts; i++) {
+        if (m->route) {
+            part.n = 0;
+            part.valid = 1;
+            npath_add(&part, m->route);
+        } else {
+            const map_table *t0 = &m->tables[0];
+            column_npath(t0, &t0->cols[t0->key_cols[i]], &part);
+        }
+        int found = 0;
+        for (size_t k = 0; k < t->nkeys && !found; k++) {
+            column_npath(t, &t->cols[t->key_cols[k]], &col);
+            found = npath_same(&part, &col);
+        }
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
+/* Marks each table routed or not, with a warning for the ones that are not. */
+static void routing_analyse(mapping *m)
+{
+    for (size_t t = 0; t < m->ntables; t++) {
+        map_table *tab = &m->tables[t];
+        tab->routed = (t == 0 && !m->route) || key_contains_route(m, tab);
+        if (tab->routed)
+            continue;
+        char buf[512];
+        snprintf(buf, sizeof buf,
+                 "%s:%d: table %s: its key does not contain the routing key, so two workers may "
+                 "meet the same key; its duplicates are settled by the database, not the key sets",
+                 m->file, tab->line, tab->name);
+        m->warnings = xrealloc(m->warnings, (m->nwarnings + 1) * sizeof *m->warnings);
+        m->warnings[m->nwarnings++] = xstrdup(buf);
+    }
+}
+
 /* ---- public ---- */
 
 mapping *mapping_load_memory(const char *buf, size_t len, const char *name, mig_err *err)
@@ -557,6 +673,8 @@ mapping *mapping_load_memory(const char *buf, size_t len, const char *name, mig_
     ld.m->file = xstrdup(name);
     int rc = mapping_build(&ld, doc);
     xmlFreeDoc(doc);
+    if (rc == 0)
+        routing_analyse(ld.m);
     if (rc < 0) {
         mapping_free(ld.m);
         return NULL;
@@ -624,6 +742,9 @@ void mapping_free(mapping *m)
     free(m->ns.v);
     record_path_free(m->record);
     path_free(m->route);
+    for (size_t i = 0; i < m->nwarnings; i++)
+        free(m->warnings[i]);
+    free(m->warnings);
     free(m->file);
     free(m);
 }

@@ -60,6 +60,9 @@ typedef struct map_table {
     size_t nkeys;
     size_t *key_cols;  /* indexes into cols, in the order of key="" */
     dup_policy on_dup; /* DUP_DEFAULT: use the run's policy */
+    int routed;        /* the key contains the routing key: every occurrence of
+                          a key reaches the same worker, so a worker's key set
+                          is exact for it; else the database check decides */
     int line;
 } map_table;
 
@@ -71,6 +74,8 @@ typedef struct mapping {
     dup_policy on_dup; /* DUP_DEFAULT unless given on <mapping> */
     size_t ntables;
     map_table *tables; /* in file order: that is also the insert order */
+    size_t nwarnings;
+    char **warnings;   /* "FILE:LINE: ..." lines for the tool to print */
 } mapping;
 
 /* Load and check a mapping file.  Returns NULL with MIG_ECONFIG and

@@ -49,7 +49,8 @@ typedef struct stats_worker {
     uint64_t retries;     /* batch re-runs after a deadlock or lost link */
     uint64_t splits;      /* batch halvings to isolate failing records */
     uint64_t keys;        /* key-set entries at the end */
-    uint64_t keyset_bytes;
+    uint64_t keyset_bytes;  /* at the end */
+    uint64_t keyset_resets; /* times the sets were emptied to stay in budget */
 } stats_worker;
 
 typedef struct stats {

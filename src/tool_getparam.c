@@ -40,7 +40,8 @@ enum {
     OPT_SCHEMA,
     OPT_PROGRESS,
     OPT_QUIET,
-    OPT_PRINT_DDL
+    OPT_PRINT_DDL,
+    OPT_KEY_MEMORY
 };
 
 static const struct option long_options[] = {
@@ -58,6 +59,7 @@ static const struct option long_options[] = {
     {"queue-depth", required_argument, NULL, 'q'},
     {"on-duplicate", required_argument, NULL, OPT_ON_DUPLICATE},
     {"preload-keys", no_argument, NULL, OPT_PRELOAD_KEYS},
+    {"key-memory", required_argument, NULL, OPT_KEY_MEMORY},
     {"schema", required_argument, NULL, OPT_SCHEMA},
     {"rejects", required_argument, NULL, 'r'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -359,6 +361,11 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
     case OPT_PRELOAD_KEYS:
         cfg->preload_keys = 1;
         return 0;
+    case OPT_KEY_MEMORY:
+        if ((rc = parse_num("--key-memory", arg, 0, 1024 * 1024, &v, msg, msglen)))
+            return rc;
+        cfg->key_memory_mb = v;
+        return 0;
     case OPT_SCHEMA:
         if (!*arg)
             return fail(EXIT_USAGE, msg, msglen, "--schema: empty file name");
@@ -500,6 +507,7 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
     cfg->connect_timeout = TOOL_TIMEOUT_DEF;
     cfg->load = LOAD_DEFAULT;
     cfg->workers = TOOL_WORKERS_DEF;
+    cfg->key_memory_mb = TOOL_KEY_MEMORY_DEF;
     cfg->batch_size = TOOL_BATCH_DEF;
     cfg->queue_depth = TOOL_QUEUE_DEF;
     cfg->on_dup = DUP_DEFAULT;

@@ -23,6 +23,7 @@ typedef enum tool_cmd {
 
 /* Defaults and ranges of the numeric options. */
 #define TOOL_WORKERS_DEF 2
+#define TOOL_KEY_MEMORY_DEF 16UL /* MB: keeps peak RSS flat on any input size */
 #define TOOL_WORKERS_MAX 64
 #define TOOL_BATCH_DEF 500
 #define TOOL_BATCH_MAX 100000
@@ -54,6 +55,7 @@ struct tool_config {
     size_t workers, batch_size, queue_depth;
     dup_policy on_dup;
     int preload_keys;
+    unsigned long key_memory_mb; /* all key sets together; 0 = no limit */
     const char *schema_path;    /* --schema, or NULL */
     char *rejects_path;         /* -r, or the default (owned) */
 

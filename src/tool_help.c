@@ -52,6 +52,8 @@ static const char help_text[] =
 "  -q, --queue-depth N       batches queued per worker, 1..1024 (default 4)\n"
 "      --on-duplicate P      skip | update | error (default skip)\n"
 "      --preload-keys        read existing keys into the workers' key sets\n"
+"      --key-memory MB       memory for all key sets together (default 16;\n"
+"                            0 = no limit); past it the sets start over\n"
 "                            at start\n"
 "      --schema FILE.xsd     validate every record against this XSD\n"
 "  -r, --rejects FILE        reject file (default: next to the --db file,\n"

@@ -182,7 +182,10 @@ static mapping *load_mapping(const struct tool_config *cfg, int *code)
     if (!m) {
         say(err.msg);
         *code = tool_status_exit(&err);
+        return NULL;
     }
+    for (size_t i = 0; i < m->nwarnings; i++)
+        fprintf(stderr, "migrate: warning: %s\n", m->warnings[i]);
     return m;
 }
 
@@ -241,6 +244,7 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
     o->schema_path = cfg->schema_path;
     o->on_dup = cfg->on_dup;
     o->preload_keys = cfg->preload_keys;
+    o->key_memory = (size_t)cfg->key_memory_mb * 1024 * 1024;
     o->create_tables = cfg->create_tables;
 }
 

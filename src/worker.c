@@ -56,10 +56,12 @@ static dup_policy table_policy(const worker_ctx *ctx, size_t t)
     return p;
 }
 
-/* Returns 1 if table t uses a key set (skip policy, has a key). */
+/* Returns 1 if table t uses a key set (skip policy, a key that contains the
+ * routing key: otherwise another worker may insert the same key). */
 static int uses_keyset(const worker_ctx *ctx, size_t t)
 {
-    return table_policy(ctx, t) == DUP_SKIP && ctx->map->tables[t].nkeys > 0;
+    const map_table *mt = &ctx->map->tables[t];
+    return table_policy(ctx, t) == DUP_SKIP && mt->nkeys > 0 && mt->routed;
 }
 
 /* Returns the fixed key width for table t's key set, or 0 (variable). */
@@ -198,6 +200,30 @@ static int load_tables(run *r, const batch *b, size_t lo, size_t hi, range_resul
 
 /* ---- accounting ---- */
 
+/* Empties every key set of the worker when together they outgrow its
+ * budget.  The sets only save lookups: without them the set-based check
+ * settles duplicates, so starting over is always correct — but a set that
+ * no longer holds every key cannot stand in for that check (preloaded). */
+static void keep_in_budget(run *r)
+{
+    worker *w = r->w;
+    size_t budget = w->ctx->key_budget, used = 0;
+    if (!budget)
+        return;
+    for (size_t t = 0; t < w->ctx->map->ntables; t++)
+        if (w->keys[t])
+            used += keyset_memory(w->keys[t]);
+    if (used <= budget)
+        return;
+    for (size_t t = 0; t < w->ctx->map->ntables; t++)
+        if (w->keys[t]) {
+            keyset_free(w->keys[t]);
+            w->keys[t] = keyset_new(key_width(&w->ctx->map->tables[t]));
+        }
+    r->preloaded = 0;
+    w->st->keyset_resets++;
+}
+
 /* Hand the committed range's counts to the stats and its keys to the key
  * sets. */
 static void account(run *r, const batch *b, size_t lo, size_t hi, const range_result *rr)
@@ -214,6 +240,7 @@ static void account(run *r, const batch *b, size_t lo, size_t hi, const range_re
             if (row_key(r, b, t, row))
                 keyset_insert(w->keys[t], r->key.buf, r->key.len);
     }
+    keep_in_budget(r);
     size_t rec = lo;
     while (rec < hi) {
         uint32_t file = b->recs[rec].file;
@@ -352,6 +379,7 @@ static int preload(run *r, mig_err *err)
     }
     db_rollback(&w->conn); /* end the read transaction */
     r->preloaded = 1;
+    keep_in_budget(r); /* too many keys for the budget: back to asking */
     return 0;
 }
 

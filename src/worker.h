@@ -28,6 +28,7 @@ typedef struct worker_ctx {
     const db_target *target;
     dup_policy on_dup;          /* run policy (tables may override) */
     int preload_keys;
+    size_t key_budget;          /* bytes for one worker's key sets; 0 = no limit */
     ring *lanes;                /* full batches, lane i -> worker i */
     ring *pool;                 /* empty batches back to the producer */
     stats *stats;

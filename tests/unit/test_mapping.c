@@ -471,9 +471,45 @@ static void test_semantic_errors(void)
                "m.xml:2: missing attribute \"uri\" on <namespace>");
 }
 
+/* Tables whose key contains the routing key are "routed"; others warned. */
+static void test_routing_analysis(void)
+{
+    static const char xml[] =
+        "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/a:r/a:app\">\n"
+        "<namespace prefix=\"a\" uri=\"urn:a\"/>\n"
+        "<table name=\"app\" key=\"id\"><column name=\"id\" path=\"@id\" type=\"int\"/></table>\n"
+        "<table name=\"con\" each=\"a:c\" key=\"cid id\">"
+        "<column name=\"cid\" path=\"@cid\" type=\"int\"/>"
+        "<column name=\"id\" path=\"./../@id\" type=\"int\"/></table>\n"
+        "<table name=\"adr\" each=\"a:c/a:ad[@t='C']\" key=\"cid id\">"
+        "<column name=\"cid\" path=\"../@cid\" type=\"int\"/>"
+        "<column name=\"id\" path=\"../../@id\" type=\"int\"/></table>\n"
+        "<table name=\"only\" each=\"a:c\" key=\"cid\">"
+        "<column name=\"cid\" path=\"@cid\" type=\"int\"/></table>\n"
+        "<table name=\"other\" key=\"id\"><column name=\"id\" path=\"a:x/@id\" type=\"int\"/>"
+        "</table>\n"
+        "</mapping>";
+    mig_err err;
+    mapping *m = load(xml, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->tables[0].routed, 1);
+    CU_ASSERT_EQUAL(m->tables[1].routed, 1);
+    CU_ASSERT_EQUAL(m->tables[2].routed, 1);
+    CU_ASSERT_EQUAL(m->tables[3].routed, 0);
+    CU_ASSERT_EQUAL(m->tables[4].routed, 0);
+    CU_ASSERT_EQUAL_FATAL(m->nwarnings, 2);
+    CU_ASSERT_STRING_EQUAL(m->warnings[0],
+                           "m.xml:6: table only: its key does not contain the routing key, so two "
+                           "workers may meet the same key; its duplicates are settled by the "
+                           "database, not the key sets");
+    CU_ASSERT_PTR_NOT_NULL(strstr(m->warnings[1], "m.xml:7: table other:"));
+    mapping_free(m);
+}
+
 int main(void)
 {
     UNIT_BEGIN("mapping");
+    UNIT_TEST(test_routing_analysis);
     UNIT_TEST(test_example);
     UNIT_TEST(test_optional_attributes);
     UNIT_TEST(test_load_file);
