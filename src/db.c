@@ -18,21 +18,6 @@
 #include "dialect.h"
 #include "types.h"
 
-/* ---- shared with dialect*.c (declared there too; see the report: these
- * belong in db.h) ---- */
-
-typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                            SQLULEN *size, SQLSMALLINT *digits);
-SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
-void db_stmt_free(SQLHSTMT h);
-int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
-void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
-                    size_t lo, size_t hi, db_ptype_fn ptype);
-int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
-                   const size_t *cols, size_t ncols, size_t row0, size_t nrows, int as_array,
-                   db_ptype_fn ptype, mig_err *err);
-int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);
-
 #define SQLITE_DRIVER_LIB "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so"
 
 /* ---- targets ---- */

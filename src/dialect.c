@@ -75,6 +75,17 @@ void dialect_ddl(const dialect *d, const mapping *m, strbuf *out)
 
 /* ---- SQL pieces shared by the dialects ---- */
 
+void dialect_quote_double(strbuf *out, const char *name)
+{
+    sb_putc(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            sb_putc(out, '"');
+        sb_putc(out, *p);
+    }
+    sb_putc(out, '"');
+}
+
 void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix)
 {
     for (size_t c = 0; c < t->ncols; c++) {
@@ -148,7 +159,34 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
     }
 }
 
-void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing)
+void dialect_create_table_common(strbuf *out, const dialect *d, const map_table *t)
+{
+    sb_puts(out, "CREATE TABLE IF NOT EXISTS ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    for (size_t c = 0; c < t->ncols; c++) {
+        sb_puts(out, c ? ",\n    " : "\n    ");
+        d->quote_ident(out, t->cols[c].name);
+        sb_putc(out, ' ');
+        d->type_ddl(out, &t->cols[c].type);
+        if (t->cols[c].is_key || t->cols[c].required)
+            sb_puts(out, " NOT NULL");
+    }
+    if (t->nkeys) {
+        sb_puts(out, ",\n    PRIMARY KEY (");
+        for (size_t k = 0; k < t->nkeys; k++) {
+            if (k)
+                sb_puts(out, ", ");
+            d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        }
+        sb_putc(out, ')');
+    }
+    sb_puts(out, "\n)");
+}
+
+/* Append " ON CONFLICT (keys) DO UPDATE SET col = excluded.col, ...", or DO
+ * NOTHING when `nothing` is set or every column is a key. */
+static void upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing)
 {
     sb_puts(out, " ON CONFLICT (");
     for (size_t k = 0; k < t->nkeys; k++) {
@@ -178,6 +216,22 @@ void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows)
             sb_puts(out, c ? ", ?" : "?");
         sb_putc(out, ')');
     }
+}
+
+void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
+                                    dup_policy p, size_t nrows)
+{
+    /* not INSERT OR IGNORE (SQLite): that would also drop rows failing a
+     * CHECK or NOT NULL constraint without a word; ON CONFLICT covers the
+     * key only */
+    sb_puts(out, "INSERT INTO ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") VALUES ");
+    dialect_values_rows(out, t->ncols, nrows);
+    if (p == DUP_UPDATE || p == DUP_SKIP)
+        upsert_set(out, d, t, p == DUP_SKIP);
 }
 
 /* ---- per-table state ---- */
@@ -467,8 +521,10 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     return rc;
 }
 
-int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                           size_t lo, size_t hi, uint64_t *n, mig_err *err)
+/* Store in *n how many rows of [lo,hi) of table t have a key already in the
+ * database; returns 0, or -1 with err. */
+static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                          size_t lo, size_t hi, uint64_t *n, mig_err *err)
 {
     size_t cnt = hi - lo;
     size_t *rows = xcalloc(cnt, sizeof *rows);
@@ -483,6 +539,35 @@ int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b,
     free(found);
     return rc;
 }
+
+/* ---- loading with INSERT ... ON CONFLICT ---- */
+
+int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                             size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
+                             size_t max_params, load_result *res, mig_err *err)
+{
+    uint64_t existing = 0;
+    SQLLEN changed = 0;
+    memset(res, 0, sizeof *res);
+    if (policy == DUP_UPDATE && count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
+        return -1;
+    if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params,
+                             dialect_insert_on_conflict_sql, &changed, err) < 0)
+        return -1;
+    uint64_t n = hi - lo, ch = (uint64_t)changed;
+    if (policy == DUP_SKIP) {
+        res->inserted = ch;
+        res->dup_db = n - ch;
+    } else if (policy == DUP_UPDATE) {
+        res->updated = existing;
+        res->inserted = n - existing;
+    } else {
+        res->inserted = n;
+    }
+    return 0;
+}
+
+/* ---- preloading the key sets ---- */
 
 int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err)
 {

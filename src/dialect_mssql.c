@@ -20,34 +20,6 @@
 
 #include "types.h"
 
-/* ---- shared machinery (dialect.c / db.c; see the report) ---- */
-
-typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                            SQLULEN *size, SQLSMALLINT *digits);
-typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
-                                  dup_policy p, size_t nrows);
-int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
-                         SQLLEN *changed, mig_err *err);
-void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
-void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
-void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
-void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
-                       const char *b);
-void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
-                           const char *qtable, size_t nkeys);
-void dialect_mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits);
-void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t,
-                              dup_policy p, size_t nrows);
-void dialect_mssql_table(strbuf *out, const char *name);
-void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which);
-void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
-                              int *termlen);
-int dialect_mssql_bcp_value(const batch *b, const value *v, const col_type *t,
-                            unsigned char *buf, size_t cap);
-
 /* Which staging statement dialect_mssql_stage_sql writes. */
 enum {
     STAGE_PREPARE = 0, /* create the #stage once per session, else empty it */
@@ -82,6 +54,7 @@ static int mssql_before_connect(db_conn *c, mig_err *err)
     return 0;
 }
 
+/* Returns 0 after setting NOCOUNT, XACT_ABORT and ARITHABORT on, or -1. */
 static int mssql_after_connect(db_conn *c, mig_err *err)
 {
     if (db_exec(c, "SET NOCOUNT ON; SET XACT_ABORT ON; SET ARITHABORT ON", err) < 0)
@@ -105,17 +78,9 @@ static void mssql_quote(strbuf *out, const char *name)
 
 void dialect_mssql_table(strbuf *out, const char *name)
 {
-    const char *dot = strchr(name, '.');
-    if (!dot) {
+    if (!strchr(name, '.'))
         sb_puts(out, "[dbo].");
-        mssql_quote(out, name);
-        return;
-    }
-    char *schema = xstrndup(name, (size_t)(dot - name));
-    mssql_quote(out, schema);
-    sb_putc(out, '.');
-    mssql_quote(out, dot + 1);
-    free(schema);
+    dialect_quote_table(out, &dialect_mssql, name);
 }
 
 /* Returns the table name without its schema. */
@@ -125,6 +90,7 @@ static const char *bare_name(const char *name)
     return dot ? dot + 1 : name;
 }
 
+/* Append SQL Server's DDL type for t. */
 static void mssql_type_ddl(strbuf *out, const col_type *t)
 {
     switch (t->kind) {
@@ -186,6 +152,7 @@ static void put_literal(strbuf *out, const char *s)
     }
 }
 
+/* CREATE TABLE guarded by IF OBJECT_ID(...) IS NULL, named primary key. */
 static void mssql_create_table(strbuf *out, const map_table *t)
 {
     strbuf q = STRBUF_INIT;
@@ -218,6 +185,7 @@ static void mssql_create_table(strbuf *out, const map_table *t)
     sb_free(&q);
 }
 
+/* The existence check on [schema].[table] (exists_sql). */
 static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 {
     strbuf q = STRBUF_INIT;
@@ -228,8 +196,10 @@ static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 
 /* ---- statements ---- */
 
-void dialect_mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits)
+/* Every parameter typed as its column (FreeTDS has no SQLDescribeParam):
+ * integers and bit as int64, float as double, the rest as UTF-8 text. */
+static void mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                        SQLULEN *size, SQLSMALLINT *digits)
 {
     *ctype = SQL_C_CHAR;
     *digits = 0;
@@ -601,9 +571,11 @@ static int put_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t
     SQLLEN changed = 0;
     return dialect_load_generic(c, st, b, t, lo, hi, stage ? STAGE_SLOT : DUP_ERROR, 0, 0,
                                 stage ? mssql_stage_fill_sql : dialect_mssql_insert_sql,
-                                dialect_mssql_ptype, &changed, err);
+                                &changed, err);
 }
 
+/* Plain INSERT (or bcp) for the error policy; the #stage and set-based
+ * statements for skip and update. */
 static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
@@ -654,6 +626,7 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
 
 /* ---- errors ---- */
 
+/* Classify mainly by SQL Server's native error number, then by SQLSTATE. */
 static db_errclass mssql_classify(const char *state, long native, const char *msg)
 {
     switch (native) {
@@ -705,6 +678,7 @@ const dialect dialect_mssql = {
     .after_connect = mssql_after_connect,
     .quote_ident = mssql_quote,
     .type_ddl = mssql_type_ddl,
+    .ptype = mssql_ptype,
     .create_table_sql = mssql_create_table,
     .load_rows = mssql_load_rows,
     .table_state_free = dialect_state_free_generic,

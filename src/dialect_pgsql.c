@@ -12,30 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- shared machinery (dialect.c / db.c; see the report) ---- */
-
-typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                            SQLULEN *size, SQLSMALLINT *digits);
-typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
-                                  dup_policy p, size_t nrows);
-int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                         size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                         size_t max_params, dialect_insert_fn sqlfn, db_ptype_fn ptype,
-                         SQLLEN *changed, mig_err *err);
-void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
-int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                           size_t lo, size_t hi, uint64_t *n, mig_err *err);
-void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, const char *prefix);
-void dialect_quote_table(strbuf *out, const dialect *d, const char *name);
-void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
-void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
-                           const char *qtable, size_t nkeys);
-void dialect_upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing);
-void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits);
-void dialect_pgsql_insert_sql(strbuf *out, const dialect *d, const map_table *t,
-                              dup_policy p, size_t nrows);
-
 /* Rows per INSERT statement: 0 = one statement with a parameter array,
  * N = multi-row VALUES of N rows.  Measured (50000 rows, 8 columns, medians
  * of 3): parameter array 37k rows/s, 50 rows 110k, 100 rows 98k, 200 rows
@@ -56,18 +32,7 @@ static int pgsql_matches(const char *dbms)
 
 /* ---- names and types ---- */
 
-/* Quote with double quotes, doubling embedded ones. */
-static void pgsql_quote(strbuf *out, const char *name)
-{
-    sb_putc(out, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            sb_putc(out, '"');
-        sb_putc(out, *p);
-    }
-    sb_putc(out, '"');
-}
-
+/* Append PostgreSQL's native DDL type for t. */
 static void pgsql_type_ddl(strbuf *out, const col_type *t)
 {
     switch (t->kind) {
@@ -115,32 +80,13 @@ static void pgsql_type_ddl(strbuf *out, const col_type *t)
     }
 }
 
+/* CREATE TABLE IF NOT EXISTS with PostgreSQL's types. */
 static void pgsql_create_table(strbuf *out, const map_table *t)
 {
-    const dialect *d = &dialect_pgsql;
-    sb_puts(out, "CREATE TABLE IF NOT EXISTS ");
-    dialect_quote_table(out, d, t->name);
-    sb_puts(out, " (");
-    for (size_t c = 0; c < t->ncols; c++) {
-        sb_puts(out, c ? ",\n    " : "\n    ");
-        d->quote_ident(out, t->cols[c].name);
-        sb_putc(out, ' ');
-        d->type_ddl(out, &t->cols[c].type);
-        if (t->cols[c].is_key || t->cols[c].required)
-            sb_puts(out, " NOT NULL");
-    }
-    if (t->nkeys) {
-        sb_puts(out, ",\n    PRIMARY KEY (");
-        for (size_t k = 0; k < t->nkeys; k++) {
-            if (k)
-                sb_puts(out, ", ");
-            d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        }
-        sb_putc(out, ')');
-    }
-    sb_puts(out, "\n)");
+    dialect_create_table_common(out, &dialect_pgsql, t);
 }
 
+/* The existence check on the quoted table (exists_sql). */
 static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 {
     strbuf q = STRBUF_INIT;
@@ -151,8 +97,10 @@ static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 
 /* ---- loading ---- */
 
-void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
-                         SQLULEN *size, SQLSMALLINT *digits)
+/* Every parameter typed as its column: integers as int64 (bit as the text
+ * "1"/"0"), float as double, the rest as text the server converts. */
+static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                        SQLULEN *size, SQLSMALLINT *digits)
 {
     *digits = 0;
     *ctype = SQL_C_CHAR;
@@ -218,43 +166,13 @@ void dialect_pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sql
     }
 }
 
-void dialect_pgsql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                              size_t nrows)
-{
-    sb_puts(out, "INSERT INTO ");
-    dialect_quote_table(out, d, t->name);
-    sb_puts(out, " (");
-    dialect_column_list(out, d, t, NULL);
-    sb_puts(out, ") VALUES ");
-    dialect_values_rows(out, t->ncols, nrows);
-    if (p == DUP_UPDATE || p == DUP_SKIP)
-        dialect_upsert_set(out, d, t, p == DUP_SKIP);
-}
-
+/* Loads through INSERT ... ON CONFLICT (dialect_load_on_conflict). */
 static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
 {
-    uint64_t existing = 0;
-    SQLLEN changed = 0;
-    memset(res, 0, sizeof *res);
-    if (policy == DUP_UPDATE &&
-        dialect_count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
-        return -1;
-    if (dialect_load_generic(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT, PGSQL_MAX_PARAMS,
-                             dialect_pgsql_insert_sql, dialect_pgsql_ptype, &changed, err) < 0)
-        return -1;
-    uint64_t n = hi - lo, ch = (uint64_t)changed;
-    if (policy == DUP_SKIP) {
-        res->inserted = ch;
-        res->dup_db = n - ch;
-    } else if (policy == DUP_UPDATE) {
-        res->updated = existing;
-        res->inserted = n - existing;
-    } else {
-        res->inserted = n;
-    }
-    return 0;
+    return dialect_load_on_conflict(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT,
+                                    PGSQL_MAX_PARAMS, res, err);
 }
 
 /* ---- errors ---- */
@@ -293,8 +211,9 @@ const dialect dialect_pgsql = {
     .matches_dbms = pgsql_matches,
     .before_connect = NULL,
     .after_connect = NULL,
-    .quote_ident = pgsql_quote,
+    .quote_ident = dialect_quote_double,
     .type_ddl = pgsql_type_ddl,
+    .ptype = pgsql_ptype,
     .create_table_sql = pgsql_create_table,
     .load_rows = pgsql_load_rows,
     .table_state_free = dialect_state_free_generic,

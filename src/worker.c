@@ -21,13 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- dialect.c helpers (see the report: these belong in dialect.h) ---- */
-
-int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                          const size_t *rows, size_t n, unsigned char *found, mig_err *err);
-void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
-int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
-
 /* State of a running worker thread beyond struct worker. */
 typedef struct run {
     worker *w;

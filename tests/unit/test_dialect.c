@@ -15,20 +15,6 @@
 #include "mapping.h"
 #include "strbuf.h"
 
-/* statement builders and helpers that are not in the headers (see the report) */
-void dialect_sqlite_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                               size_t nrows);
-void dialect_pgsql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                              size_t nrows);
-void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                              size_t nrows);
-void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which);
-void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
-                              int *termlen);
-int dialect_mssql_bcp_value(const batch *b, const value *v, const col_type *t,
-                            unsigned char *buf, size_t cap);
-void dialect_mssql_table(strbuf *out, const char *name);
-
 /* ---- fixtures ---- */
 
 static const char *MAP =
@@ -158,6 +144,79 @@ static void test_types_mssql(void)
     check_types(&dialect_mssql, want);
 }
 
+/* ---- parameter types ---- */
+
+/* How one column type is bound: C type, SQL type, column size, digits. */
+typedef struct ptype_want {
+    SQLSMALLINT ctype, sqltype;
+    SQLULEN size;
+    SQLSMALLINT digits;
+} ptype_want;
+
+/* Check that d->ptype binds every ALL_TYPES entry as want[i]. */
+static void check_ptypes(const dialect *d, const ptype_want *want)
+{
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d->ptype);
+    for (size_t i = 0; i < NTYPES; i++) {
+        SQLSMALLINT ctype = -1, sqltype = -1, digits = -1;
+        SQLULEN size = 12345;
+        d->ptype(&ALL_TYPES[i], &ctype, &sqltype, &size, &digits);
+        CU_ASSERT_EQUAL(ctype, want[i].ctype);
+        CU_ASSERT_EQUAL(sqltype, want[i].sqltype);
+        CU_ASSERT_EQUAL(size, want[i].size);
+        CU_ASSERT_EQUAL(digits, want[i].digits);
+        if (ctype != want[i].ctype || sqltype != want[i].sqltype || size != want[i].size ||
+            digits != want[i].digits)
+            fprintf(stderr, "\n%s: type %zu: %d %d %lu %d", d->name, i, ctype, sqltype,
+                    (unsigned long)size, digits);
+    }
+}
+
+static void test_ptype_sqlite(void)
+{
+    /* integers and bit as int64, float as double, all else as text */
+    static const ptype_want want[NTYPES] = {
+        {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},  {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},
+        {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},  {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},
+        {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},  {SQL_C_CHAR, SQL_VARCHAR, 65535, 0},
+        {SQL_C_DOUBLE, SQL_DOUBLE, 15, 0},   {SQL_C_CHAR, SQL_VARCHAR, 64, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 160, 0},   {SQL_C_CHAR, SQL_VARCHAR, 8, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 65535, 0}, {SQL_C_CHAR, SQL_VARCHAR, 65535, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 65535, 0}, {SQL_C_CHAR, SQL_VARCHAR, 65535, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 65535, 0}};
+    check_ptypes(&dialect_sqlite, want);
+}
+
+static void test_ptype_pgsql(void)
+{
+    /* typed as the column; bit travels as the text "1"/"0" */
+    static const ptype_want want[NTYPES] = {
+        {SQL_C_SBIGINT, SQL_SMALLINT, 5, 0},     {SQL_C_SBIGINT, SQL_SMALLINT, 5, 0},
+        {SQL_C_SBIGINT, SQL_INTEGER, 10, 0},     {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},
+        {SQL_C_CHAR, SQL_BIT, 1, 0},             {SQL_C_CHAR, SQL_NUMERIC, 12, 2},
+        {SQL_C_DOUBLE, SQL_DOUBLE, 15, 0},       {SQL_C_CHAR, SQL_VARCHAR, 16, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 40, 0},        {SQL_C_CHAR, SQL_VARCHAR, 2, 0},
+        {SQL_C_CHAR, SQL_LONGVARCHAR, 1u << 30, 0}, {SQL_C_CHAR, SQL_TYPE_DATE, 10, 0},
+        {SQL_C_CHAR, SQL_TYPE_TIME, 16, 7},      {SQL_C_CHAR, SQL_TYPE_TIMESTAMP, 27, 7},
+        {SQL_C_CHAR, SQL_GUID, 36, 0}};
+    check_ptypes(&dialect_pgsql, want);
+}
+
+static void test_ptype_mssql(void)
+{
+    /* typed as the column (FreeTDS cannot describe parameters) */
+    static const ptype_want want[NTYPES] = {
+        {SQL_C_SBIGINT, SQL_TINYINT, 3, 0},  {SQL_C_SBIGINT, SQL_SMALLINT, 5, 0},
+        {SQL_C_SBIGINT, SQL_INTEGER, 10, 0}, {SQL_C_SBIGINT, SQL_BIGINT, 19, 0},
+        {SQL_C_SBIGINT, SQL_BIT, 1, 0},      {SQL_C_CHAR, SQL_DECIMAL, 12, 2},
+        {SQL_C_DOUBLE, SQL_DOUBLE, 15, 0},   {SQL_C_CHAR, SQL_VARCHAR, 16, 0},
+        {SQL_C_CHAR, SQL_WVARCHAR, 40, 0},   {SQL_C_CHAR, SQL_CHAR, 2, 0},
+        {SQL_C_CHAR, SQL_WLONGVARCHAR, 1073741823, 0}, {SQL_C_CHAR, SQL_TYPE_DATE, 10, 0},
+        {SQL_C_CHAR, SQL_TYPE_TIME, 16, 7},  {SQL_C_CHAR, SQL_TYPE_TIMESTAMP, 27, 7},
+        {SQL_C_CHAR, SQL_GUID, 36, 0}};
+    check_ptypes(&dialect_mssql, want);
+}
+
 /* ---- DDL and statements ---- */
 
 static void test_create_table(void)
@@ -220,8 +279,15 @@ static void test_exists_sql(void)
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT [app_id], [seq] FROM [dbo].[contact] WHERE "
                                         "([app_id] = ? AND [seq] = ?)");
     sb_reset(&sb);
+    /* nkeys 0: every key of the table (--preload-keys) */
     dialect_mssql.exists_sql(&sb, &m->tables[0], 0);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT [id] FROM [dbo].[app]");
+    sb_reset(&sb);
+    dialect_sqlite.exists_sql(&sb, &m->tables[1], 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT \"app_id\", \"seq\" FROM \"contact\"");
+    sb_reset(&sb);
+    dialect_pgsql.exists_sql(&sb, &m->tables[0], 0);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT \"id\" FROM \"app\"");
     sb_free(&sb);
     mapping_free(m);
 }
@@ -231,34 +297,34 @@ static void test_insert_sql(void)
     mapping *m = test_mapping();
     const map_table *t = &m->tables[1];
     strbuf sb = STRBUF_INIT;
-    dialect_sqlite_insert_sql(&sb, &dialect_sqlite, t, DUP_ERROR, 2);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_ERROR, 2);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", "
                                         "\"note\") VALUES (?, ?, ?, ?), (?, ?, ?, ?)");
     sb_reset(&sb);
-    dialect_sqlite_insert_sql(&sb, &dialect_sqlite, t, DUP_SKIP, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_SKIP, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", "
                                         "\"phone\", \"note\") VALUES (?, ?, ?, ?) ON CONFLICT "
                                         "(\"app_id\", \"seq\") DO NOTHING");
     sb_reset(&sb);
-    dialect_sqlite_insert_sql(&sb, &dialect_sqlite, t, DUP_UPDATE, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_UPDATE, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") DO UPDATE SET "
                            "\"phone\" = excluded.\"phone\", \"note\" = excluded.\"note\"");
     sb_reset(&sb);
-    dialect_pgsql_insert_sql(&sb, &dialect_pgsql, t, DUP_SKIP, 2);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_SKIP, 2);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?), (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") "
                            "DO NOTHING");
     sb_reset(&sb);
-    dialect_pgsql_insert_sql(&sb, &dialect_pgsql, t, DUP_UPDATE, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_UPDATE, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") DO UPDATE SET "
                            "\"phone\" = excluded.\"phone\", \"note\" = excluded.\"note\"");
     sb_reset(&sb);
-    dialect_pgsql_insert_sql(&sb, &dialect_pgsql, t, DUP_ERROR, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_ERROR, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", "
                                         "\"note\") VALUES (?, ?, ?, ?)");
     sb_reset(&sb);
@@ -648,6 +714,9 @@ int main(void)
     UNIT_TEST(test_types_sqlite);
     UNIT_TEST(test_types_pgsql);
     UNIT_TEST(test_types_mssql);
+    UNIT_TEST(test_ptype_sqlite);
+    UNIT_TEST(test_ptype_pgsql);
+    UNIT_TEST(test_ptype_mssql);
     UNIT_TEST(test_create_table);
     UNIT_TEST(test_exists_sql);
     UNIT_TEST(test_insert_sql);
