@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <odbcinst.h>
 
 #include "dialect.h"
 #include "types.h"
@@ -207,6 +210,72 @@ static int connect_failed(db_conn *c, mig_err *err)
     return -1;
 }
 
+/* Returns 1 if the connection string s has the key `key` (case-insensitive). */
+static int has_key(const char *s, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *p = s; *p; p++)
+        if ((p == s || p[-1] == ';' || p[-1] == ' ') && strncasecmp(p, key, kl) == 0) {
+            const char *q = p + kl;
+            while (*q == ' ')
+                q++;
+            if (*q == '=')
+                return 1;
+        }
+    return 0;
+}
+
+/* Copies the value of `key` in connection string s into out (empty if absent). */
+static void key_value(const char *s, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    out[0] = '\0';
+    for (const char *p = s; *p; p++) {
+        if (!((p == s || p[-1] == ';' || p[-1] == ' ') && strncasecmp(p, key, kl) == 0))
+            continue;
+        const char *q = p + kl;
+        while (*q == ' ')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        size_t n = strcspn(q, ";");
+        snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), q);
+        return;
+    }
+}
+
+/* Returns 1 if the driver named in s (directly, or through its DSN) is FreeTDS
+ * and nothing sets its ClientCharset. */
+static int freetds_without_charset(const char *s)
+{
+    char drv[256], dsn[256], cs[64];
+    if (has_key(s, "ClientCharset"))
+        return 0;
+    key_value(s, "Driver", drv, sizeof drv);
+    key_value(s, "DSN", dsn, sizeof dsn);
+    if (!drv[0] && dsn[0]) {
+        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
+        SQLGetPrivateProfileString(dsn, "ClientCharset", "", cs, sizeof cs, "odbc.ini");
+        if (cs[0])
+            return 0;
+    }
+    return strcasestr(drv, "freetds") != NULL || strcasestr(drv, "tdsodbc") != NULL;
+}
+
+void db_connstr(const db_target *t, strbuf *out)
+{
+    sb_reset(out);
+    sb_puts(out, t->connstr ? t->connstr : "");
+    /* FreeTDS reads SQL_C_CHAR text in the client charset, which follows the
+     * process locale unless set: our text is UTF-8 whatever the locale. */
+    if (freetds_without_charset(sb_str(out))) {
+        if (out->len && out->buf[out->len - 1] != ';')
+            sb_putc(out, ';');
+        sb_puts(out, "ClientCharset=UTF-8");
+    }
+}
+
 int db_connect(db_conn *c, const db_target *t, mig_err *err)
 {
     memset(c, 0, sizeof *c);
@@ -235,7 +304,7 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
     }
 
     strbuf cs = STRBUF_INIT;
-    sb_puts(&cs, t->connstr ? t->connstr : "");
+    db_connstr(t, &cs);
     if (t->password)
         put_password(&cs, t->password);
     SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)cs.buf, SQL_NTS, NULL, 0, NULL,

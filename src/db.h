@@ -60,6 +60,10 @@ typedef struct db_conn {
  * [FreeTDS][SQL Server]Unable to connect to data source". */
 int db_connect(db_conn *c, const db_target *t, mig_err *err);
 void db_disconnect(db_conn *c);
+/* The connection string db_connect uses, without the password: the target's,
+ * plus ClientCharset=UTF-8 for a FreeTDS driver (named, or behind a DSN) that
+ * does not set one. */
+void db_connstr(const db_target *t, strbuf *out);
 
 /* Run SQL text (DDL, BEGIN ...).  Returns 0 or -1 (err set, class in c->last_class). */
 int db_exec(db_conn *c, const char *sql, mig_err *err);

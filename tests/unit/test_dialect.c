@@ -706,9 +706,37 @@ static void test_connect_errors(void)
     db_target_free(&t);
 }
 
+/* FreeTDS connections get ClientCharset=UTF-8 unless they set one. */
+static void test_connstr_freetds_charset(void)
+{
+    strbuf sb = STRBUF_INIT;
+    db_target t = {0};
+    t.connstr = "Driver=FreeTDS;Server=127.0.0.1;Port=1433;TDS_Version=7.4";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "Driver=FreeTDS;Server=127.0.0.1;Port=1433;TDS_Version=7.4;"
+                           "ClientCharset=UTF-8");
+    t.connstr = "driver={FreeTDS};Server=h;clientcharset=ISO-8859-1";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "driver={FreeTDS};Server=h;clientcharset=ISO-8859-1");
+    t.connstr = "Driver=/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so;Server=h;";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "Driver=/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so;Server=h;"
+                           "ClientCharset=UTF-8");
+    t.connstr = "Driver=PostgreSQL Unicode;Server=h";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "Driver=PostgreSQL Unicode;Server=h");
+    t.connstr = "DSN=no-such-dsn-here";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "DSN=no-such-dsn-here");
+    sb_free(&sb);
+}
+
 int main(void)
 {
     UNIT_BEGIN("dialect");
+    UNIT_TEST(test_connstr_freetds_charset);
     UNIT_TEST(test_lookup);
     UNIT_TEST(test_quoting);
     UNIT_TEST(test_types_sqlite);
