@@ -106,6 +106,8 @@ static mig_status class_status(db_errclass cls, mig_status st)
     }
 }
 
+static int connection_dead(db_conn *c);
+
 int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
             mig_err *err, const char *what)
 {
@@ -159,6 +161,10 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
     }
     if (cls == DBE_NONE)
         cls = DBE_FATAL;
+    /* drivers report a lost link under many SQLSTATEs (psqlODBC: HY000
+     * "internal SAVEPOINT failed"): ask the driver whether the link is dead */
+    if (cls == DBE_FATAL && c && c->connected && connection_dead(c))
+        cls = DBE_CONNECTION;
     if (c)
         c->last_class = cls;
     err_set(err, class_status(cls, status), "%s", sb_str(&sb));
@@ -168,6 +174,14 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
     }
     sb_free(&sb);
     return -1;
+}
+
+/* Returns 1 if the driver says the connection is dead (SQL_ATTR_CONNECTION_DEAD). */
+static int connection_dead(db_conn *c)
+{
+    SQLUINTEGER dead = SQL_CD_FALSE;
+    SQLRETURN rc = SQLGetConnectAttr(c->dbc, SQL_ATTR_CONNECTION_DEAD, &dead, 0, NULL);
+    return SQL_SUCCEEDED(rc) && dead == SQL_CD_TRUE;
 }
 
 /* ---- connecting ---- */

@@ -532,9 +532,18 @@ static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     for (size_t i = 0; i < cnt; i++)
         rows[i] = lo + i;
     int rc = dialect_find_existing(c, st, b, t, rows, cnt, found, err);
+    /* a key met earlier in the range exists by the time its copy is upserted */
+    keyset *seen = keyset_new(0);
+    strbuf kb = STRBUF_INIT;
     *n = 0;
-    for (size_t i = 0; i < cnt && rc == 0; i++)
-        *n += found[i];
+    for (size_t i = 0; i < cnt && rc == 0; i++) {
+        sb_reset(&kb);
+        dialect_key_bytes(&kb, b, t, lo + i);
+        int repeat = !keyset_insert(seen, kb.buf, kb.len);
+        *n += found[i] || repeat;
+    }
+    sb_free(&kb);
+    keyset_free(seen);
     free(rows);
     free(found);
     return rc;

@@ -194,7 +194,8 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
         return DBE_CONNECTION;
     if (strstr(msg, "could not send") || strstr(msg, "server closed the connection") ||
         strstr(msg, "no connection to the server") || strstr(msg, "terminating connection") ||
-        strstr(msg, "connection not open"))
+        strstr(msg, "connection not open") || strstr(msg, "connection has been lost") ||
+        strstr(msg, "SAVEPOINT failed"))
         return DBE_CONNECTION;
     if (strcmp(state, "42501") == 0 || strcmp(state, "28000") == 0 ||
         strcmp(state, "28P01") == 0)

@@ -309,7 +309,11 @@ static int open_workers(engine *e, mig_err *err)
     db_conn *c0 = &e->workers[0].conn;
     if (e->o->create_tables && create_tables(c0, e->o->map, err) != 0)
         return -1;
-    if (c0->d->single_writer)
+    /* One write transaction at a time when the target takes one writer, or
+     * when the first table's key is not the routing key: two workers could
+     * then settle the same top-row key at once, and each record's fate
+     * (loaded or duplicate) must stay exact. */
+    if (c0->d->single_writer || !e->o->map->tables[0].routed)
         e->wctx.writer_lock = &e->writer_lock;
     return 0;
 }

@@ -629,11 +629,13 @@ static void routing_analyse(mapping *m)
         tab->routed = (t == 0 && !m->route) || key_contains_route(m, tab);
         if (tab->routed)
             continue;
-        char buf[512];
+        char buf[640];
         snprintf(buf, sizeof buf,
                  "%s:%d: table %s: its key does not contain the routing key, so two workers may "
-                 "meet the same key; its duplicates are settled by the database, not the key sets",
-                 m->file, tab->line, tab->name);
+                 "meet the same key; its duplicates are settled by the database, not the key "
+                 "sets%s",
+                 m->file, tab->line, tab->name,
+                 t == 0 ? ", and the workers' transactions run one at a time" : "");
         m->warnings = xrealloc(m->warnings, (m->nwarnings + 1) * sizeof *m->warnings);
         m->warnings[m->nwarnings++] = xstrdup(buf);
     }

@@ -29,8 +29,10 @@ typedef struct stats_file {
     file_state state;
     char error[512];     /* one line, for MALFORMED / UNREADABLE */
     uint64_t read;       /* records read (the producer) */
-    uint64_t loaded;     /* committed with at least one new or updated row */
-    uint64_t duplicates; /* every row already present (skip policy) */
+    uint64_t loaded;     /* committed, its top row new (or updated) */
+    uint64_t duplicates; /* its top row (first table) already present under the
+                            skip policy: a later occurrence; any new child
+                            rows it brings are still inserted */
     uint64_t rejected;   /* written to the reject file */
 } stats_file;
 

@@ -43,6 +43,8 @@ static dup_policy table_policy(const worker_ctx *ctx, size_t t)
 {
     dup_policy p = ctx->map->tables[t].on_dup;
     if (p == DUP_DEFAULT)
+        p = ctx->map->on_dup;
+    if (p == DUP_DEFAULT)
         p = ctx->on_dup;
     if (p == DUP_DEFAULT)
         p = DUP_SKIP;
@@ -124,14 +126,11 @@ static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
 {
     worker *w = r->w;
     size_t n = hi - lo, nask = 0;
-    keyset *seen = t == 0 ? keyset_new(key_width(&b->map->tables[t])) : NULL;
+    keyset *seen = t == 0 ? keyset_new(0) : NULL;
     size_t *ask = xcalloc(n ? n : 1, sizeof *ask);
     for (size_t i = 0; i < n; i++) {
-        if (!row_key(r, b, t, lo + i)) {
-            ask[nask++] = lo + i;
-            continue;
-        }
-        if (keyset_contains(w->keys[t], r->key.buf, r->key.len) ||
+        int fits = row_key(r, b, t, lo + i);
+        if ((fits && keyset_contains(w->keys[t], r->key.buf, r->key.len)) ||
             (seen && !keyset_insert(seen, r->key.buf, r->key.len))) {
             skip[i] = 1;
             rr->dup_keyset[t]++;
@@ -141,7 +140,8 @@ static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
     }
     keyset_free(seen);
     int rc = 0;
-    if (t == 0 && nask > 0 && !r->preloaded) {
+    /* a preloaded key set holds every key: what it lacks is new */
+    if (t == 0 && nask > 0 && !(r->preloaded && w->keys[t])) {
         unsigned char *found = xcalloc(nask, 1);
         rc = dialect_find_existing(&w->conn, &w->tstate[t], b, t, ask, nask, found, err);
         for (size_t i = 0; i < nask && rc == 0; i++)
@@ -166,7 +166,11 @@ static int load_tables(run *r, const batch *b, size_t lo, size_t hi, range_resul
         dup_policy p = table_policy(ctx, t);
         unsigned char *skip = NULL;
         int rc = 0;
-        if (uses_keyset(ctx, t) && rhi > rlo) {
+        /* the first table's rows are settled one by one (key set, then the
+         * database) even without a key set: that decides each record's fate */
+        int settle = uses_keyset(ctx, t) ||
+                     (t == 0 && p == DUP_SKIP && ctx->map->tables[0].nkeys > 0);
+        if (settle && rhi > rlo) {
             skip = xcalloc(rhi - rlo, 1);
             rc = mark_known(r, b, t, rlo, rhi, skip, rr, err);
         }
