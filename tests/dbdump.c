@@ -40,7 +40,7 @@ typedef struct options {
     int ntables;
 } options;
 
-/* Returns 0 after printing the usage line to stderr with status 2. */
+/* Returns 2 (the usage status) after printing the usage line to stderr. */
 static int usage(void)
 {
     fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n");

@@ -41,6 +41,8 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
+top_srcdir=$(cd "$top_srcdir" && pwd)       # absolute: cases run elsewhere
+top_builddir=$(cd "$top_builddir" && pwd)
 MIGRATE=${MIGRATE:-$top_builddir/migrate}
 DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
 cases_dir="$top_srcdir/tests/integration/cases"
