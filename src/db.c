@@ -161,6 +161,9 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
     }
     if (cls == DBE_NONE)
         cls = DBE_FATAL;
+    /* HYT00: the query timeout expired (ODBC's own state, any driver) */
+    if (cls == DBE_FATAL && strcmp(first_state, "HYT00") == 0)
+        cls = DBE_RETRY;
     /* drivers report a lost link under many SQLSTATEs (psqlODBC: HY000
      * "internal SAVEPOINT failed"): ask the driver whether the link is dead */
     if (cls == DBE_FATAL && c && c->connected && connection_dead(c))
@@ -383,6 +386,11 @@ SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err)
         db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, "cannot allocate a statement");
         return SQL_NULL_HSTMT;
     }
+    /* no statement waits forever (a lock, a stuck server): it times out
+     * (HYT00 / the server's cancel), and the batch is retried */
+    if (c->target && c->target->connect_timeout > 0)
+        SQLSetStmtAttr(h, SQL_ATTR_QUERY_TIMEOUT,
+                       (SQLPOINTER)(uintptr_t)c->target->connect_timeout, 0);
     if (sql && !SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql, SQL_NTS))) {
         db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "prepare");
         SQLFreeHandle(SQL_HANDLE_STMT, h);

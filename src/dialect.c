@@ -18,13 +18,15 @@
 #define NPOLICY 4          /* DUP_DEFAULT .. DUP_ERROR */
 #define EXISTS_CHUNK 200   /* keys per existence query (SQL Server: 2100 params) */
 
+#define POW2_SLOTS 16 /* remainders of up to 2^16 - 1 rows */
+
 struct dialect_table_state {
     size_t t;
     SQLHSTMT ins[NPOLICY];     /* full-size statement per policy */
     size_t ins_rows[NPOLICY];  /* rows it takes (1 with parameter arrays) */
-    SQLHSTMT tail;             /* multi-row remainder statement */
-    size_t tail_rows;
-    dup_policy tail_policy;
+    /* multi-row remainders go in power-of-two pieces, one statement per
+     * size, so a few prepared statements serve every remainder */
+    SQLHSTMT pow2[NPOLICY][POW2_SLOTS];
     SQLHSTMT exists;
     size_t exists_n;
     db_params params;
@@ -252,7 +254,9 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
         return;
     for (int i = 0; i < NPOLICY; i++)
         db_stmt_free(st->ins[i]);
-    db_stmt_free(st->tail);
+    for (int i = 0; i < NPOLICY; i++)
+        for (int k = 0; k < POW2_SLOTS; k++)
+            db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
     db_params_free(&st->params);
     free(st);
@@ -260,16 +264,27 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
 
 /* ---- loading rows through prepared INSERTs ---- */
 
-/* Returns the statement for policy p taking nrows rows (prepared on first
- * use and kept), or NULL with err. */
+/* Returns the statement for policy p taking nrows rows — the full-size one,
+ * or (full == 0) the power-of-two piece nrows == 2^k — prepared on first use
+ * and kept, or NULL with err. */
 static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table *mt,
                             dup_policy p, size_t nrows, int full, dialect_insert_fn sqlfn,
                             mig_err *err)
 {
-    SQLHSTMT *slot = full ? &s->ins[p] : &s->tail;
-    size_t *have = full ? &s->ins_rows[p] : &s->tail_rows;
-    if (*slot != SQL_NULL_HSTMT && *have == nrows && (full || s->tail_policy == p))
-        return *slot;
+    SQLHSTMT *slot;
+    if (full) {
+        slot = &s->ins[p];
+        if (*slot != SQL_NULL_HSTMT && s->ins_rows[p] == nrows)
+            return *slot;
+    } else {
+        size_t k = 0;
+        while (((size_t)1 << (k + 1)) <= nrows)
+            k++;
+        assert(((size_t)1 << k) == nrows && k < POW2_SLOTS);
+        slot = &s->pow2[p][k];
+        if (*slot != SQL_NULL_HSTMT)
+            return *slot;
+    }
     db_stmt_free(*slot);
     *slot = SQL_NULL_HSTMT;
     strbuf sql = STRBUF_INIT;
@@ -278,9 +293,8 @@ static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table 
     sb_free(&sql);
     if (*slot == SQL_NULL_HSTMT)
         return NULL;
-    *have = nrows;
-    if (!full)
-        s->tail_policy = p;
+    if (full)
+        s->ins_rows[p] = nrows;
     return *slot;
 }
 
@@ -313,9 +327,16 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     /* multi-row VALUES, rows_per_stmt rows per statement */
     if (max_params && rows_per_stmt * mt->ncols > max_params)
         rows_per_stmt = max_params / mt->ncols ? max_params / mt->ncols : 1;
-    for (size_t r = 0; r < nrows; r += rows_per_stmt) {
-        size_t k = nrows - r < rows_per_stmt ? nrows - r : rows_per_stmt;
-        SQLHSTMT h = insert_stmt(c, s, mt, policy, k, k == rows_per_stmt, sqlfn, err);
+    for (size_t r = 0, k; r < nrows; r += k) {
+        size_t left = nrows - r;
+        int full = left >= rows_per_stmt;
+        if (full) {
+            k = rows_per_stmt;
+        } else { /* the largest power of two that fits */
+            for (k = 1; k * 2 <= left; k *= 2)
+                ;
+        }
+        SQLHSTMT h = insert_stmt(c, s, mt, policy, k, full, sqlfn, err);
         SQLLEN n = 0;
         if (!h || db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, r, k, 0, ptype, err) < 0 ||
             db_execute(c, h, &n, err, mt->name) < 0)

@@ -386,9 +386,9 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which)
  * result set into *n (the statements end with SELECT @@ROWCOUNT), or -1. */
 static int exec_count(db_conn *c, const char *sql, const char *what, uint64_t *n, mig_err *err)
 {
-    SQLHSTMT h = SQL_NULL_HSTMT;
-    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h)))
-        return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, what);
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
     int got = 0, rc = 0;
     SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
     while (r != SQL_NO_DATA) {

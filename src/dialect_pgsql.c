@@ -187,7 +187,9 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
     if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0 ||
         strcmp(state, "21000") == 0)
         return DBE_DATA;
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+    /* 57014: the statement was cancelled (our query timeout): retry it */
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+        strcmp(state, "57014") == 0)
         return DBE_RETRY;
     if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
         strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0)

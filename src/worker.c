@@ -92,29 +92,47 @@ static int row_key(run *r, const batch *b, size_t t, size_t row)
 /* ---- loading one attempt ---- */
 
 /* Returns 0 after loading rows [lo,hi) of table t except those marked in
- * skip (skip may be NULL), adding the counts to *res; -1 with err. */
+ * skip (skip may be NULL), adding the counts to *res; -1 with err.
+ *
+ * The rows to load go to the dialect in one call, whatever gaps the skipped
+ * rows leave: through a view of the batch whose table t holds only those
+ * rows.  The view borrows everything else (arena, records) from b and owns
+ * only its table array and the compacted values, freed here. */
 static int load_runs(run *r, const batch *b, size_t t, size_t lo, size_t hi,
                      const unsigned char *skip, dup_policy p, load_result *res, mig_err *err)
 {
     worker *w = r->w;
     const dialect *d = w->conn.d;
-    size_t i = lo;
-    while (i < hi) {
-        while (i < hi && skip && skip[i - lo])
-            i++;
-        size_t j = i;
-        while (j < hi && !(skip && skip[j - lo]))
-            j++;
-        if (j > i) {
-            load_result lr;
-            if (d->load_rows(&w->conn, &w->tstate[t], b, t, i, j, p, &lr, err) < 0)
-                return -1;
-            res->inserted += lr.inserted;
-            res->dup_db += lr.dup_db;
-            res->updated += lr.updated;
-        }
-        i = j;
+    size_t nskip = 0;
+    for (size_t i = 0; skip && i < hi - lo; i++)
+        nskip += skip[i];
+    load_result lr;
+    int rc;
+    if (nskip == 0) {
+        rc = d->load_rows(&w->conn, &w->tstate[t], b, t, lo, hi, p, &lr, err);
+    } else if (nskip == hi - lo) {
+        return 0;
+    } else {
+        size_t ncols = b->tabs[t].ncols, n = 0;
+        batch view = *b;
+        view.tabs = xcalloc(b->ntables, sizeof *view.tabs);
+        memcpy(view.tabs, b->tabs, b->ntables * sizeof *view.tabs);
+        value *vals = xmalloc((hi - lo - nskip) * ncols * sizeof *vals);
+        for (size_t i = lo; i < hi; i++)
+            if (!skip[i - lo])
+                memcpy(vals + ncols * n++, batch_row(b, t, i), ncols * sizeof *vals);
+        view.tabs[t].vals = vals;
+        view.tabs[t].nrows = view.tabs[t].cap_rows = n;
+        view.tabs[t].first = NULL; /* record ranges do not apply to the view */
+        rc = d->load_rows(&w->conn, &w->tstate[t], &view, t, 0, n, p, &lr, err);
+        free(vals);
+        free(view.tabs);
     }
+    if (rc < 0)
+        return -1;
+    res->inserted += lr.inserted;
+    res->dup_db += lr.dup_db;
+    res->updated += lr.updated;
     return 0;
 }
 
