@@ -213,20 +213,6 @@ static const dialect *early_dialect(const db_target *t)
     return NULL;
 }
 
-/* Fill err for a failed SQLDriverConnect; returns -1. */
-static int connect_failed(db_conn *c, mig_err *err)
-{
-    db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot connect");
-    err->status = MIG_ECONNECT;
-    c->last_class = DBE_CONNECTION;
-    if (strcmp(err->sqlstate, "IM002") == 0 || strstr(err->msg, "Can't open lib")) {
-        size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n,
-                 " (is the ODBC driver installed? see odbcinst -q -d)");
-    }
-    return -1;
-}
-
 /* Returns 1 if the connection string s has the key `key` (case-insensitive). */
 static int has_key(const char *s, const char *key)
 {
@@ -260,6 +246,37 @@ static void key_value(const char *s, const char *key, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), q);
         return;
     }
+}
+
+/* Fill err for a failed SQLDriverConnect, naming where it tried to connect
+ * (DSN, server, port, database: never the password); returns -1. */
+static int connect_failed(db_conn *c, mig_err *err)
+{
+    db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot connect");
+    err->status = MIG_ECONNECT;
+    c->last_class = DBE_CONNECTION;
+    size_t n = strlen(err->msg);
+    if (strcmp(err->sqlstate, "IM002") == 0 || strstr(err->msg, "Can't open lib")) {
+        snprintf(err->msg + n, sizeof err->msg - n,
+                 " (is the ODBC driver installed? see odbcinst -q -d)");
+        n = strlen(err->msg);
+    }
+    static const char *const keys[] = {"DSN", "Server", "Port", "Database"};
+    const char *cs = c->target && c->target->connstr ? c->target->connstr : "";
+    const char *sep = " [";
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char v[200];
+        key_value(cs, keys[i], v, sizeof v);
+        if (!v[0])
+            continue;
+        snprintf(err->msg + n, sizeof err->msg - n, "%s%s=%s", sep, keys[i], v);
+        n = strlen(err->msg);
+        sep = ", ";
+    }
+    if (sep[0] == ',')
+        snprintf(err->msg + n, sizeof err->msg - n, "]");
+    err_redact(err->msg);
+    return -1;
 }
 
 /* Returns 1 if the driver named in s (directly, or through its DSN) is FreeTDS

@@ -395,9 +395,6 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     int rc = -1;
     if (o->schema_path && !(e.schema = reader_schema_load(o->schema_path, err)))
         goto done;
-    if (!(e.rw = reject_open(o->rejects_path, m, err)))
-        goto done;
-
     size_t depth = o->queue_depth ? o->queue_depth : 4;
     size_t bsize = o->batch_size ? o->batch_size : 500;
     e.lanes = ring_new(e.nworkers, depth);
@@ -419,13 +416,17 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.lanes = e.lanes;
     e.wctx.pool = e.pool;
     e.wctx.stats = e.st;
-    e.wctx.rejects = e.rw;
     e.wctx.file_names = o->inputs;
     e.wctx.max_retries = 5;
     e.wctx.fail = worker_failed;
     e.wctx.engine = &e;
+    /* the database first: a target that cannot be reached is the error to
+     * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
+    if (!(e.rw = reject_open(o->rejects_path, m, err)))
+        goto done;
+    e.wctx.rejects = e.rw;
 
     size_t started = 0;
     for (; started < e.nworkers; started++)
@@ -449,6 +450,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     for (size_t i = 0; i < started; i++)
         worker_join(&e.workers[i]);
     e.st->t_end = stats_now();
+    ring_counters(e.lanes, &e.st->lane_full_waits, &e.st->lane_empty_waits);
 
     pthread_mutex_lock(&e.lock);
     int failed = e.failed;

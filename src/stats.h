@@ -64,6 +64,8 @@ typedef struct stats {
     size_t nworkers;
     stats_worker *workers;
     double t_start, t_end;  /* seconds, monotonic clock */
+    uint64_t lane_full_waits;  /* the producer waited for room in a worker's lane */
+    uint64_t lane_empty_waits; /* a worker waited for a batch */
 } stats;
 
 stats *stats_new(const char *const *table_names, size_t ntables, size_t nworkers);

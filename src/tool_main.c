@@ -329,6 +329,8 @@ static int cmd_load(const struct tool_config *cfg)
 
 /* ---- main ---- */
 
+int main(int argc, char **argv); /* declared: the unit test renames it */
+
 int main(int argc, char **argv)
 {
     struct tool_config cfg;

@@ -167,6 +167,10 @@ void tool_summary(FILE *out, stats *s, const char *rejects_path)
     fputc('\n', out);
     fprintf(out, "elapsed %.2f s, %s rec/min\n", elapsed,
             tool_thousands(rate, sizeof rate, tool_rec_per_min(t.read, elapsed)));
+    /* who waited for whom: a producer that often finds a lane full is ahead
+     * of the database; workers that often find theirs empty wait for input */
+    fprintf(out, "waits: producer on a full lane %" PRIu64 ", workers on an empty lane %" PRIu64
+                 "\n", s->lane_full_waits, s->lane_empty_waits);
     if (t.unfinished)
         fprintf(out, "not loaded: %" PRIu64 " record%s (the run stopped)\n", t.unfinished,
                 t.unfinished == 1 ? "" : "s");

@@ -347,6 +347,7 @@ static void test_summary(void)
         "0              1        0           0        0       0         0           0\n"
         "\n"
         "elapsed 0.12 s, 2,500 rec/min\n"
+        "waits: producer on a full lane 0, workers on an empty lane 0\n"
         "rejects: 2 records in migrate.rejects.xml\n";
     CU_ASSERT_STRING_EQUAL(out, want);
     if (strcmp(out, want) != 0)
@@ -374,7 +375,8 @@ static void test_summary(void)
         "0              2        0           0        0       0         3           2\n"
         "1              0        0           0        0       0         0           0\n"
         "\n"
-        "elapsed 2.00 s, 90 rec/min\n";
+        "elapsed 2.00 s, 90 rec/min\n"
+        "waits: producer on a full lane 0, workers on an empty lane 0\n";
     CU_ASSERT_STRING_EQUAL(out, want);
     if (strcmp(out, want) != 0)
         fprintf(stderr, "\n%s", out);
