@@ -236,6 +236,84 @@ void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_tab
         upsert_set(out, d, t, p == DUP_SKIP);
 }
 
+/* ---- parameter types ---- */
+
+void dialect_ptype_standard(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                        SQLULEN *size, SQLSMALLINT *digits)
+{
+    *ctype = SQL_C_CHAR;
+    *digits = 0;
+    *size = t->length > 0 ? (SQLULEN)t->length : 1;
+    switch (t->kind) {
+    case CK_TINYINT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_TINYINT;
+        *size = 3;
+        break;
+    case CK_SMALLINT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_SMALLINT;
+        *size = 5;
+        break;
+    case CK_INT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_INTEGER;
+        *size = 10;
+        break;
+    case CK_BIGINT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_BIGINT;
+        *size = 19;
+        break;
+    case CK_BIT:
+        *ctype = SQL_C_SBIGINT;
+        *sqltype = SQL_BIT;
+        *size = 1;
+        break;
+    case CK_DECIMAL:
+        *sqltype = SQL_DECIMAL;
+        *size = (SQLULEN)t->precision;
+        *digits = (SQLSMALLINT)t->scale;
+        break;
+    case CK_FLOAT:
+        *ctype = SQL_C_DOUBLE;
+        *sqltype = SQL_DOUBLE;
+        *size = 15;
+        break;
+    case CK_VARCHAR:
+        *sqltype = SQL_VARCHAR;
+        break;
+    case CK_CHAR:
+        *sqltype = SQL_CHAR;
+        break;
+    case CK_NVARCHAR:
+        *sqltype = SQL_WVARCHAR;
+        break;
+    case CK_NVARCHAR_MAX:
+        *sqltype = SQL_WLONGVARCHAR;
+        *size = 1073741823;
+        break;
+    case CK_DATE:
+        *sqltype = SQL_TYPE_DATE;
+        *size = 10;
+        break;
+    case CK_TIME:
+        *sqltype = SQL_TYPE_TIME;
+        *size = 16;
+        *digits = 7;
+        break;
+    case CK_DATETIME:
+        *sqltype = SQL_TYPE_TIMESTAMP;
+        *size = 27;
+        *digits = 7;
+        break;
+    case CK_UUID:
+        *sqltype = SQL_GUID;
+        *size = 36;
+        break;
+    }
+}
+
 /* ---- per-table state ---- */
 
 /* Returns the table state *st, created on first use. */

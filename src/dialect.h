@@ -145,6 +145,14 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
 void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
                                     dup_policy p, size_t nrows);
 
+/* The standard ODBC parameter type of a column: integers and bit as int64
+ * (SQL_TINYINT .. SQL_BIGINT, SQL_BIT), float as double, everything else as
+ * UTF-8 text typed as its column (SQL_DECIMAL(p,s), SQL_VARCHAR, SQL_CHAR,
+ * SQL_WVARCHAR, SQL_WLONGVARCHAR, SQL_TYPE_DATE/TIME/TIMESTAMP, SQL_GUID).
+ * Each dialect's ptype starts from it and changes what its target wants. */
+void dialect_ptype_standard(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
+                            SQLULEN *size, SQLSMALLINT *digits);
+
 /* ---- per-dialect internals, exposed for the unit tests ---- */
 
 /* SQL Server: append the table name as [schema].[table] ([dbo] by default). */

@@ -197,82 +197,13 @@ static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 /* ---- statements ---- */
 
 /* Every parameter typed as its column (FreeTDS has no SQLDescribeParam):
- * integers and bit as int64, float as double, the rest as UTF-8 text. */
+ * the standard mapping is SQL Server's own.  Text for nvarchar goes as UTF-8
+ * in SQL_C_CHAR typed SQL_WVARCHAR: it arrives intact with
+ * ClientCharset=UTF-8 (SQLSERVER-NOTES). */
 static void mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
                         SQLULEN *size, SQLSMALLINT *digits)
 {
-    *ctype = SQL_C_CHAR;
-    *digits = 0;
-    *size = t->length > 0 ? (SQLULEN)t->length : 1;
-    switch (t->kind) {
-    case CK_TINYINT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_TINYINT;
-        *size = 3;
-        break;
-    case CK_SMALLINT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_SMALLINT;
-        *size = 5;
-        break;
-    case CK_INT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_INTEGER;
-        *size = 10;
-        break;
-    case CK_BIGINT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_BIGINT;
-        *size = 19;
-        break;
-    case CK_BIT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_BIT;
-        *size = 1;
-        break;
-    case CK_DECIMAL:
-        *sqltype = SQL_DECIMAL;
-        *size = (SQLULEN)t->precision;
-        *digits = (SQLSMALLINT)t->scale;
-        break;
-    case CK_FLOAT:
-        *ctype = SQL_C_DOUBLE;
-        *sqltype = SQL_DOUBLE;
-        *size = 15;
-        break;
-    case CK_VARCHAR:
-        *sqltype = SQL_VARCHAR;
-        break;
-    case CK_CHAR:
-        *sqltype = SQL_CHAR;
-        break;
-    case CK_NVARCHAR:
-        /* UTF-8 in SQL_C_CHAR, typed nvarchar: arrives intact (ClientCharset=UTF-8) */
-        *sqltype = SQL_WVARCHAR;
-        break;
-    case CK_NVARCHAR_MAX:
-        *sqltype = SQL_WLONGVARCHAR;
-        *size = 1073741823;
-        break;
-    case CK_DATE:
-        *sqltype = SQL_TYPE_DATE;
-        *size = 10;
-        break;
-    case CK_TIME:
-        *sqltype = SQL_TYPE_TIME;
-        *size = 16;
-        *digits = 7;
-        break;
-    case CK_DATETIME:
-        *sqltype = SQL_TYPE_TIMESTAMP;
-        *size = 27;
-        *digits = 7;
-        break;
-    case CK_UUID:
-        *sqltype = SQL_GUID;
-        *size = 36;
-        break;
-    }
+    dialect_ptype_standard(t, ctype, sqltype, size, digits);
 }
 
 void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,

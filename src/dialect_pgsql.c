@@ -97,46 +97,24 @@ static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 
 /* ---- loading ---- */
 
-/* Every parameter typed as its column: integers as int64 (bit as the text
- * "1"/"0"), float as double, the rest as text the server converts. */
+/* The standard types, except: tinyint goes as smallint (PostgreSQL has no
+ * tinyint); bit as the text "1"/"0" (boolean refuses an integer
+ * parameter); decimal as SQL_NUMERIC; every text kind as varchar. */
 static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
                         SQLULEN *size, SQLSMALLINT *digits)
 {
-    *digits = 0;
-    *ctype = SQL_C_CHAR;
-    *size = t->length > 0 ? (SQLULEN)t->length : 0;
+    dialect_ptype_standard(t, ctype, sqltype, size, digits);
     switch (t->kind) {
     case CK_TINYINT:
-    case CK_SMALLINT:
-        *ctype = SQL_C_SBIGINT;
         *sqltype = SQL_SMALLINT;
         *size = 5;
         break;
-    case CK_INT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_INTEGER;
-        *size = 10;
-        break;
-    case CK_BIGINT:
-        *ctype = SQL_C_SBIGINT;
-        *sqltype = SQL_BIGINT;
-        *size = 19;
-        break;
     case CK_BIT:
-        *sqltype = SQL_BIT; /* "1"/"0" as text: boolean refuses an integer */
-        *size = 1;
+        *ctype = SQL_C_CHAR;
         break;
     case CK_DECIMAL:
         *sqltype = SQL_NUMERIC;
-        *size = (SQLULEN)t->precision;
-        *digits = (SQLSMALLINT)t->scale;
         break;
-    case CK_FLOAT:
-        *ctype = SQL_C_DOUBLE;
-        *sqltype = SQL_DOUBLE;
-        *size = 15;
-        break;
-    case CK_VARCHAR:
     case CK_NVARCHAR:
     case CK_CHAR:
         *sqltype = SQL_VARCHAR;
@@ -145,23 +123,7 @@ static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqlt
         *sqltype = SQL_LONGVARCHAR;
         *size = 1u << 30;
         break;
-    case CK_DATE:
-        *sqltype = SQL_TYPE_DATE;
-        *size = 10;
-        break;
-    case CK_TIME:
-        *sqltype = SQL_TYPE_TIME;
-        *size = 16;
-        *digits = 7;
-        break;
-    case CK_DATETIME:
-        *sqltype = SQL_TYPE_TIMESTAMP;
-        *size = 27;
-        *digits = 7;
-        break;
-    case CK_UUID:
-        *sqltype = SQL_GUID;
-        *size = 36;
+    default:
         break;
     }
 }

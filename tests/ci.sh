@@ -43,7 +43,7 @@ check_failed() {
 packages=(build-essential autoconf automake libtool pkg-config
     libxml2-dev libxml2-utils unixodbc-dev unixodbc odbcinst libsqliteodbc
     libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
-    postgresql odbc-postgresql sqlite3 valgrind gzip
+    postgresql odbc-postgresql sqlite3 valgrind gzip netcat-openbsd
     coreutils procps util-linux)
 
 stage "packages"

@@ -306,30 +306,14 @@ else
 fi
 
 # ---- PostgreSQL ----
-# Prints the value of attribute $1 (any case) of MIGRATE_TEST_PG.
-pg_attr() {
-    printf '%s\n' "$MIGRATE_TEST_PG" | tr ';' '\n' \
-        | sed -n "s/^ *$1 *= *//Ip" | sed 's/^{\(.*\)}$/\1/' | head -n 1
-}
-# Run psql as the test superuser on the test database.
-pg() {
-    PGOPTIONS='-c client_min_messages=warning' "${psql_cmd[@]}" "$@"
-}
+# shellcheck source=tests/integration/pg-env.sh
+. "$here/pg-env.sh"
 
 if [ -z "${MIGRATE_TEST_PG:-}" ]; then
     echo "SKIP postgresql checks: MIGRATE_TEST_PG unset (run under tests/with-postgres.sh)"
 else
-    pg_password=$(pg_attr PWD)
-    [ -n "$pg_password" ] || pg_password=$(pg_attr Password)
-    : "${PGHOST:=$(pg_attr Server)}" "${PGPORT:=$(pg_attr Port)}"
-    : "${PGDATABASE:=$(pg_attr Database)}" "${PGUSER:=$(pg_attr UID)}"
-    : "${PGPASSWORD:=$pg_password}"
-    export PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD
-    if [ -n "${MIGRATE_TEST_PG_PSQL:-}" ]; then
-        read -r -a psql_cmd <<< "$MIGRATE_TEST_PG_PSQL"
-    else
-        psql_cmd=(psql -X -q -v ON_ERROR_STOP=1)
-    fi
+    pg_env_setup
+    pg_own_database migrate_test_connfail || { echo "ERROR: cannot create a database" >&2; exit 99; }
     # the connection string without its password
     pg_nopw=$(printf '%s' "$MIGRATE_TEST_PG" | tr ';' '\n' | grep -viE '^ *(pwd|password) *=' \
         | paste -sd ';')

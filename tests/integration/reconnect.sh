@@ -46,11 +46,8 @@ for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
 done
 
 # ---- psql on the test database ----
-# Prints the value of attribute $1 (any case) of the connection string.
-pg_attr() {
-    printf '%s\n' "$MIGRATE_TEST_PG" | tr ';' '\n' \
-        | sed -n "s/^ *$1 *= *//Ip" | sed 's/^{\(.*\)}$/\1/' | head -n 1
-}
+# shellcheck source=tests/integration/pg-env.sh
+. "$here/pg-env.sh"
 case $(pg_attr 'Database') in
 *test*) ;;
 *)
@@ -58,18 +55,11 @@ case $(pg_attr 'Database') in
          "this test drops its schema public" >&2
     exit 99 ;;
 esac
-pg_password=$(pg_attr 'PWD')
-[ -n "$pg_password" ] || pg_password=$(pg_attr 'Password')
-: "${PGHOST:=$(pg_attr 'Server')}" "${PGPORT:=$(pg_attr 'Port')}"
-: "${PGDATABASE:=$(pg_attr 'Database')}" "${PGUSER:=$(pg_attr 'UID')}"
-: "${PGPASSWORD:=$pg_password}"
-export PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD
-if [ -n "${MIGRATE_TEST_PG_PSQL:-}" ]; then
-    read -r -a psql_cmd <<< "$MIGRATE_TEST_PG_PSQL"
-else
-    psql_cmd=(psql -X -q -v ON_ERROR_STOP=1)
-fi
+pg_env_setup
 command -v "${psql_cmd[0]}" >/dev/null 2>&1 || { echo "ERROR: no psql" >&2; exit 99; }
+
+# a database of its own: run.sh empties schema public of the shared one
+pg_own_database migrate_test_reconnect || { echo "ERROR: cannot create a database" >&2; exit 99; }
 
 # Run psql on the test database (bounded), unaligned tuples only.
 pg() {

@@ -64,15 +64,10 @@ trap 'exit 143' TERM
 # ---- targets ----
 targets=(sqlite)
 pg_password=""
-# Prints the value of attribute $1 (any case) of the connection string.
-pg_attr() {
-    printf '%s\n' "$MIGRATE_TEST_PG" | tr ';' '\n' \
-        | sed -n "s/^ *$1 *= *//Ip" | sed 's/^{\(.*\)}$/\1/' | head -n 1
-}
+# shellcheck source=tests/integration/pg-env.sh
+. "$here/pg-env.sh"
 if [ -n "${MIGRATE_TEST_PG:-}" ]; then
     targets+=(postgresql)
-    pg_password=$(pg_attr 'PWD')
-    [ -n "$pg_password" ] || pg_password=$(pg_attr 'Password')
     # Every case empties schema public: only ever do that to a test database.
     case $(pg_attr 'Database') in
     *test*) ;;
@@ -83,25 +78,11 @@ if [ -n "${MIGRATE_TEST_PG:-}" ]; then
             exit 99
         fi ;;
     esac
-    # psql's connection: the PG* variables (tests/with-postgres.sh sets
-    # them), else what the connection string says.
-    : "${PGHOST:=$(pg_attr 'Server')}" "${PGPORT:=$(pg_attr 'Port')}"
-    : "${PGDATABASE:=$(pg_attr 'Database')}" "${PGUSER:=$(pg_attr 'UID')}"
-    : "${PGPASSWORD:=$pg_password}"
-    export PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD
-    if [ -n "${MIGRATE_TEST_PG_PSQL:-}" ]; then
-        read -r -a psql_cmd <<< "$MIGRATE_TEST_PG_PSQL"
-    else
-        psql_cmd=(psql -X -q -v ON_ERROR_STOP=1)
-    fi
+    pg_env_setup
 else
     echo "SKIP postgresql: MIGRATE_TEST_PG unset"
 fi
 
-# Run psql quietly on the test database (extra arguments appended).
-pg() {
-    PGOPTIONS='-c client_min_messages=warning' "${psql_cmd[@]}" "$@"
-}
 
 # Prints the file to use for $1 under target $2 ($1.$2 if present), or nothing.
 variant() {
