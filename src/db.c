@@ -452,6 +452,48 @@ int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *w
     return drain(c, h, SQLExecute(h), rows, err, what);
 }
 
+int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN *rows,
+                     mig_err *err, const char *what)
+{
+    assert(nrows <= p->cap_rows);
+    for (size_t i = 0; i < nrows; i++)
+        p->status[i] = SQL_PARAM_UNUSED;
+    p->processed = 0;
+    SQLRETURN rc = SQLExecute(h);
+    mig_err info;
+    int have_info = 0;
+    db_errclass info_class = DBE_NONE;
+    if (rc == SQL_SUCCESS_WITH_INFO) {
+        /* the refused rows' messages, if any: draining discards them */
+        db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, &info, what);
+        info_class = c->last_class;
+        have_info = 1;
+    }
+    if (drain(c, h, rc, rows, err, what) < 0)
+        return -1;
+    /* FreeTDS answers SQL_SUCCESS_WITH_INFO when some parameter sets failed:
+     * only the status array tells (a driver that fills neither it nor the
+     * processed count leaves rc the judge) */
+    size_t bad = nrows;
+    for (size_t i = 0; i < nrows && bad == nrows; i++)
+        if (p->status[i] == SQL_PARAM_ERROR || p->status[i] == SQL_PARAM_DIAG_UNAVAILABLE)
+            bad = i;
+    if (bad == nrows && p->processed > 0 && p->processed < nrows)
+        bad = p->processed;
+    c->last_class = DBE_NONE;
+    if (bad == nrows)
+        return 0;
+    if (have_info)
+        *err = info;
+    else
+        err_set(err, MIG_EDB, "%s: the driver gave no message", what);
+    err_prefix(err, "%s: parameter set %zu of %zu refused", what, bad + 1, nrows);
+    c->last_class = have_info && info_class != DBE_FATAL && info_class != DBE_NONE
+                        ? info_class
+                        : DBE_DATA;
+    return -1;
+}
+
 int db_exec(db_conn *c, const char *sql, mig_err *err)
 {
     SQLHSTMT h = db_prepare(c, NULL, err);

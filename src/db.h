@@ -99,6 +99,15 @@ int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);
 typedef void (*db_ptype_fn)(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
                             SQLULEN *size, SQLSMALLINT *digits);
 
+struct db_params;
+/* Execute h bound to a parameter array of nrows sets (db_params_bind with
+ * as_array) and check every set: a driver may answer SQL_SUCCESS_WITH_INFO
+ * while some sets failed (FreeTDS).  A refused set fails the call with the
+ * driver's message and class (DBE_DATA when it gives none), so the worker
+ * isolates the record.  Returns 0 or -1. */
+int db_execute_array(db_conn *c, SQLHSTMT h, struct db_params *p, size_t nrows, SQLLEN *rows,
+                     mig_err *err, const char *what);
+
 /* Column-wise parameter-array buffers for one table, owned by a worker and
  * reused for every batch (grown as needed, never shrunk). */
 typedef struct db_params {

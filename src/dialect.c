@@ -397,7 +397,7 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
         SQLLEN n = 0;
         if (!h ||
             db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, 0, nrows, 1, ptype, err) < 0 ||
-            db_execute(c, h, &n, err, mt->name) < 0)
+            db_execute_array(c, h, &s->params, nrows, &n, err, mt->name) < 0)
             return -1;
         *changed = n;
         return 0;

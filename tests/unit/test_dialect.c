@@ -620,6 +620,21 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
     CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
     CU_ASSERT_EQUAL(db_rollback(&c), 0);
 
+    /* one refused row inside a parameter array (the SQL Server load path):
+     * the whole call fails as a data error, so the worker isolates it */
+    CU_ASSERT_EQUAL(db_exec(&c, "DELETE FROM contact", &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    CU_ASSERT_EQUAL(db_exec(&c, "INSERT INTO contact (app_id, seq) VALUES (3, 1)", &err), 0);
+    dialect_table_state *arr = NULL;
+    SQLLEN changed = 0;
+    rc = dialect_load_generic(&c, &arr, b, 1, 0, 3, DUP_ERROR, 0, 0,
+                              dialect_insert_on_conflict_sql, &changed, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT(c.last_class == DBE_DUPLICATE || c.last_class == DBE_DATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "contact"));
+    CU_ASSERT_EQUAL(db_rollback(&c), 0);
+    c.d->table_state_free(&c, arr);
+
     /* a missing table is a schema error */
     CU_ASSERT_EQUAL(db_exec(&c, "SELECT * FROM no_such_table", &err), -1);
     CU_ASSERT_EQUAL(c.last_class, DBE_SCHEMA);
