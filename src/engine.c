@@ -51,6 +51,7 @@ typedef struct engine {
     reject_writer *rw;
     xmlSchemaPtr schema;
     size_t nworkers;
+    size_t batch_size;           /* records per batch (o->batch_size or 500) */
     worker *workers;
     worker_ctx wctx;
     pthread_mutex_t writer_lock; /* one write transaction at a time (single-writer targets) */
@@ -209,11 +210,11 @@ static int produce_file(producer *p, uint32_t f)
         cnt.read++;
         reader_record_xml(r, &rec, &p->xml);
         if (rec.invalid) {
-            cnt.rejected++;
             if (reject_record(e, name, &rec, rec.invalid, &p->xml) != 0) {
-                stopped = 1;
+                stopped = 1; /* not written: the record stays unfinished */
                 break;
             }
+            cnt.rejected++;
             continue;
         }
         record_ctx ctx = {name, rec.line, rec.seq};
@@ -228,15 +229,15 @@ static int produce_file(producer *p, uint32_t f)
         batch_begin_record(b, f, rec.line, rec.seq, p->xml.buf, p->xml.len);
         if (mapper_map(p->mp, rec.node, &ctx, b, p->reason, sizeof p->reason) != 0) {
             batch_abort_record(b);
-            cnt.rejected++;
             if (reject_record(e, name, &rec, p->reason, &p->xml) != 0) {
-                stopped = 1;
+                stopped = 1; /* not written: the record stays unfinished */
                 break;
             }
+            cnt.rejected++;
             continue;
         }
         batch_commit_record(b, route);
-        if (b->nrec == o->batch_size) {
+        if (b->nrec == e->batch_size) {
             flush_counts(e, f, &cnt);
             p->cur[lane] = NULL;
             if (ring_push(e->lanes, lane, b) != RING_OK) {
@@ -397,6 +398,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
         goto done;
     size_t depth = o->queue_depth ? o->queue_depth : 4;
     size_t bsize = o->batch_size ? o->batch_size : 500;
+    e.batch_size = bsize;
     e.lanes = ring_new(e.nworkers, depth);
     e.nall = e.nworkers * (depth + 2);
     e.pool = ring_new(1, e.nall);

@@ -49,6 +49,9 @@ struct reader {
     size_t nsalvage, salvage_pos;
     mig_err salvage_err;
     xmlDocPtr salvage_doc;   /* xmlTextReaderCurrentDoc makes it ours to free */
+    xmlNodePtr *open_at_err; /* elements still open at the first fatal error */
+    size_t nopen_at_err;
+    int have_open;           /* open_at_err was taken from the parser */
     xmlBufferPtr dump;       /* reused for reader_record_xml */
 };
 
@@ -88,6 +91,16 @@ static void parse_error_cb(void *ctx, xmlErrorPtr e)
     one_line(msg, sizeof msg, e->message);
     snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, e->line, e->int2,
              msg);
+    /* which elements were still open: the parser stops building here, so
+     * every element not on this stack is complete */
+    xmlParserCtxtPtr pc = e->ctxt;
+    if (pc && e->domain == XML_FROM_PARSER && pc->nodeNr >= 0) {
+        r->nopen_at_err = (size_t)pc->nodeNr;
+        r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
+        for (int i = 0; i < pc->nodeNr; i++)
+            r->open_at_err[i] = pc->nodeTab[i];
+        r->have_open = 1;
+    }
 }
 
 /* Keeps the first schema validation error of the current record. */
@@ -139,6 +152,7 @@ void reader_close(reader *r)
         xmlSchemaFreeValidCtxt(r->vctx);
     xmlBufferFree(r->dump);
     free(r->salvage);
+    free(r->open_at_err);
     free(r->ok);
     free(r);
 }
@@ -184,9 +198,20 @@ static int node_is(xmlNodePtr n, const char *uri, const char *local)
     return n->ns && n->ns->href && strcmp((const char *)n->ns->href, uri) == 0;
 }
 
+/* Returns 1 if node n was complete when parsing stopped: not on the parser's
+ * open-element stack (or, when that stack is unknown, followed by a sibling). */
+static int complete_at_error(const reader *r, xmlNodePtr n)
+{
+    if (!r->have_open)
+        return n->next != NULL;
+    for (size_t i = 0; i < r->nopen_at_err; i++)
+        if (r->open_at_err[i] == n)
+            return 0;
+    return 1;
+}
+
 /* Collects, in document order, the complete record elements under n (at
- * depth d) that were not handed out yet.  A node is complete once libxml2
- * added something after it (a next sibling). */
+ * depth d) that were not handed out yet. */
 static void salvage_walk(reader *r, xmlNodePtr n, size_t d, size_t *cap)
 {
     const record_path *rp = r->rp;
@@ -201,7 +226,7 @@ static void salvage_walk(reader *r, xmlNodePtr n, size_t d, size_t *cap)
             is_record = descend && d == rp->nsteps - 1;
         }
         if (is_record) {
-            if (n->_private != &returned_marker && n->next) {
+            if (n->_private != &returned_marker && complete_at_error(r, n)) {
                 if (r->nsalvage == *cap) {
                     *cap = *cap ? *cap * 2 : 16;
                     r->salvage = xrealloc(r->salvage, *cap * sizeof *r->salvage);

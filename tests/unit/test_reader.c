@@ -147,6 +147,23 @@ static void test_malformed_same_line(void)
     mapping_free(m);
 }
 
+/* The last record before the error is complete with nothing after it: it is
+ * handed out too (the parser's open-element stack says it was closed). */
+static void test_malformed_right_after_record(void)
+{
+    mapping *m = map_for("/a:root/a:x");
+    char out[512];
+    mig_err err;
+    const char *bad = "<a:root xmlns:a='urn:a'><a:x id='1'/><a:x id='2'><a:v/></a:x></oops>";
+    CU_ASSERT_EQUAL(read_all(put("bad2.xml", bad), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(out, "1@1#1,2@1#2,");
+    const char *cut = "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:v/></a:x>";
+    CU_ASSERT_EQUAL(read_all(put("cut.xml", cut), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(out, "1@2#1,2@3#2,");
+    CU_ASSERT_EQUAL(err.status, MIG_EDATA);
+    mapping_free(m);
+}
+
 static void test_truncated_input(void)
 {
     mapping *m = map_for("/a:root/a:x");
@@ -295,6 +312,7 @@ int main(void)
     UNIT_TEST(test_default_namespace);
     UNIT_TEST(test_malformed_after_records);
     UNIT_TEST(test_malformed_same_line);
+    UNIT_TEST(test_malformed_right_after_record);
     UNIT_TEST(test_truncated_input);
     UNIT_TEST(test_gzip);
     UNIT_TEST(test_missing_file);
