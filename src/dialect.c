@@ -5,7 +5,8 @@
  * (dialect_table_state): prepared INSERT statements (one per duplicate
  * policy, prepared once and reused for every batch), the worker-owned
  * parameter buffers, and the set-based existence check (exists_sql) that
- * tells the worker which keys of a batch are already in the table.  What
+ * tells the worker which rows of a batch have a key already in the table,
+ * as the server compares keys (its collation, not our bytes).  What
  * SQL to run and how to type each parameter stays in the
  * dialect files; nothing here asks which database it is. */
 #include "config.h"
@@ -129,36 +130,52 @@ void dialect_quote_table(strbuf *out, const dialect *d, const char *name)
 }
 
 void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
-                           const char *qtable, size_t nkeys)
+                           const char *qtable, size_t nkeys, unsigned flags)
 {
-    sb_puts(out, "SELECT ");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        if (k)
-            sb_puts(out, ", ");
-        d->quote_ident(out, t->cols[t->key_cols[k]].name);
-    }
-    sb_printf(out, " FROM %s", qtable);
-    if (nkeys == 0)
-        return; /* every key of the table (--preload-keys) */
-    sb_puts(out, " WHERE ");
-    if (t->nkeys == 1) {
-        d->quote_ident(out, t->cols[t->key_cols[0]].name);
-        sb_puts(out, " IN (");
-        for (size_t i = 0; i < nkeys; i++)
-            sb_puts(out, i ? ", ?" : "?");
-        sb_putc(out, ')');
-        return;
-    }
-    for (size_t i = 0; i < nkeys; i++) {
-        sb_puts(out, i ? " OR (" : "(");
+    if (nkeys == 0) { /* every key of the table (--preload-keys) */
+        sb_puts(out, "SELECT ");
         for (size_t k = 0; k < t->nkeys; k++) {
             if (k)
-                sb_puts(out, " AND ");
+                sb_puts(out, ", ");
             d->quote_ident(out, t->cols[t->key_cols[k]].name);
-            sb_puts(out, " = ?");
         }
-        sb_putc(out, ')');
+        sb_printf(out, " FROM %s", qtable);
+        return;
     }
+    /* v(o, k1, k2, ...): generated names, so no key column can clash */
+    strbuf cols = STRBUF_INIT, rows = STRBUF_INIT;
+    sb_puts(&cols, "v(o");
+    for (size_t k = 0; k < t->nkeys; k++)
+        sb_printf(&cols, ", k%zu", k + 1);
+    sb_putc(&cols, ')');
+    sb_puts(&rows, "(VALUES ");
+    for (size_t i = 0; i < nkeys; i++) {
+        sb_printf(&rows, i ? ", (%zu" : "(%zu", i + 1);
+        for (size_t k = 0; k < t->nkeys; k++) {
+            if (!(flags & DIALECT_EXISTS_CAST)) {
+                sb_puts(&rows, ", ?");
+                continue;
+            }
+            sb_puts(&rows, ", CAST(? AS ");
+            d->type_ddl(&rows, &t->cols[t->key_cols[k]].type);
+            sb_putc(&rows, ')');
+        }
+        sb_putc(&rows, ')');
+    }
+    sb_putc(&rows, ')');
+    if (flags & DIALECT_EXISTS_CTE)
+        sb_printf(out, "WITH %s AS %s SELECT v.o FROM v", sb_str(&cols), sb_str(&rows));
+    else
+        sb_printf(out, "SELECT v.o FROM %s AS %s", sb_str(&rows), sb_str(&cols));
+    sb_printf(out, " WHERE EXISTS (SELECT 1 FROM %s x WHERE ", qtable);
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        sb_printf(out, " = v.k%zu", k + 1);
+    }
+    sb_putc(out, ')');
+    sb_free(&cols);
+    sb_free(&rows);
 }
 
 void dialect_create_table_common(strbuf *out, const dialect *d, const map_table *t)
@@ -221,7 +238,7 @@ void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows)
 }
 
 void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
-                                    dup_policy p, size_t nrows)
+                                    size_t tindex, dup_policy p, size_t nrows)
 {
     /* not INSERT OR IGNORE (SQLite): that would also drop rows failing a
      * CHECK or NOT NULL constraint without a word; ON CONFLICT covers the
@@ -366,7 +383,7 @@ static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table 
     db_stmt_free(*slot);
     *slot = SQL_NULL_HSTMT;
     strbuf sql = STRBUF_INIT;
-    sqlfn(&sql, c->d, mt, p, nrows);
+    sqlfn(&sql, c->d, mt, s->t, p, nrows);
     *slot = db_prepare(c, sb_str(&sql), err);
     sb_free(&sql);
     if (*slot == SQL_NULL_HSTMT)
@@ -383,7 +400,7 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
 {
     const map_table *mt = &b->map->tables[t];
     dialect_table_state *s = state_get(st, t);
-    assert(c->d && c->d->ptype);
+    assert(s->t == t && c->d && c->d->ptype);
     db_ptype_fn ptype = c->d->ptype;
     size_t nrows = hi - lo;
     *changed = 0;
@@ -505,10 +522,10 @@ static int fetched_key_bytes(SQLHSTMT h, const map_table *mt, strbuf *out, strbu
     return 0;
 }
 
-/* Run one existence query over rows[0..n) and add the keys found to `seen`;
- * returns 0 or -1 with err. */
+/* Run one existence query over rows[0..n) and set found[i] for each row the
+ * server names by its ordinal i + 1; returns 0 or -1 with err. */
 static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size_t t,
-                        const size_t *rows, size_t n, keyset *seen, mig_err *err)
+                        const size_t *rows, size_t n, unsigned char *found, mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
     db_ptype_fn ptype = c->d->ptype;
@@ -523,7 +540,7 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
         s->exists_n = n;
     }
     /* bind each key of each row straight from the batch values */
-    strbuf keys = STRBUF_INIT, tmp = STRBUF_INIT;
+    strbuf tmp = STRBUF_INIT;
     size_t nk = mt->nkeys;
     SQLLEN *ind = xcalloc(n * nk, sizeof *ind);
     SQLBIGINT *ints = xcalloc(n * nk, sizeof *ints);
@@ -576,9 +593,17 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
         if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
             rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
         while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {
-            sb_reset(&keys);
-            if (fetched_key_bytes(s->exists, mt, &keys, &tmp) == 0)
-                keyset_insert(seen, keys.buf, keys.len);
+            SQLBIGINT ord = 0;
+            SQLLEN oind = 0;
+            r = SQLGetData(s->exists, 1, SQL_C_SBIGINT, &ord, 0, &oind);
+            if (!SQL_SUCCEEDED(r))
+                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+            else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > n) {
+                c->last_class = DBE_FATAL; /* exists_sql broke its contract */
+                rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu",
+                             mt->name, (long long)ord, n);
+            } else
+                found[ord - 1] = 1;
         }
         if (rc == 0 && r != SQL_NO_DATA)
             rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
@@ -591,7 +616,6 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
     free(flts);
     free(ints);
     free(ind);
-    sb_free(&keys);
     sb_free(&tmp);
     return rc;
 }
@@ -604,19 +628,12 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     memset(found, 0, n);
     if (n == 0 || mt->nkeys == 0)
         return 0;
-    keyset *seen = keyset_new(0);
+    /* the server decides what matches (its collation, its trailing-space
+     * rule): it names the matching rows, no key bytes are compared here */
     size_t chunk = EXISTS_CHUNK / mt->nkeys ? EXISTS_CHUNK / mt->nkeys : 1;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += chunk)
-        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, seen, err);
-    strbuf kb = STRBUF_INIT;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        sb_reset(&kb);
-        dialect_key_bytes(&kb, b, t, rows[i]);
-        found[i] = (unsigned char)keyset_contains(seen, kb.buf, kb.len);
-    }
-    sb_free(&kb);
-    keyset_free(seen);
+        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, found + i, err);
     return rc;
 }
 

@@ -57,9 +57,15 @@ typedef struct dialect {
                      load_result *res, mig_err *err);
     void (*table_state_free)(db_conn *c, dialect_table_state *st);
 
-    /* SQL that selects which of nkeys keys (as parameters) exist in table t,
-     * returning the key columns (set-based existence check).  nkeys == 0
-     * means every key of the table: no WHERE clause, no parameters (used to
+    /* SQL for the set-based existence check on table t.  nkeys > 0: the
+     * statement takes nkeys parameter rows of t->nkeys parameters each (the
+     * key columns in key order, row after row) and selects one column, the
+     * 1-based ordinals of the parameter rows whose key matches a stored row
+     * under the server's own comparison (collation, trailing spaces), e.g.
+     * SELECT v.o FROM (VALUES (1, ?), (2, ?)) AS v(o, k1) WHERE EXISTS
+     * (SELECT 1 FROM t x WHERE x.id = v.k1).  The ordinals are integers
+     * written into the SQL text.  nkeys == 0 means every key of the table:
+     * selects the key columns, no WHERE clause, no parameters (used to
      * preload the key sets, dialect_preload_keys). */
     void (*exists_sql)(strbuf *out, const map_table *t, size_t nkeys);
 
@@ -95,10 +101,11 @@ int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *e
 
 /* ---- shared machinery of the dialect files (dialect.c) ---- */
 
-/* Writes the INSERT for policy p taking nrows rows (a dialect's statement
- * builder for dialect_load_generic). */
+/* Writes the INSERT for policy p taking nrows rows into t, the table with
+ * index tindex in its mapping (a dialect's statement builder for
+ * dialect_load_generic). */
 typedef void (*dialect_insert_fn)(strbuf *out, const dialect *d, const map_table *t,
-                                  dup_policy p, size_t nrows);
+                                  size_t tindex, dup_policy p, size_t nrows);
 
 /* Load rows [lo,hi) of table t through the statements sqlfn writes (prepared
  * once per policy and kept in *st), rows_per_stmt rows per multi-row VALUES
@@ -132,10 +139,20 @@ void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const 
                        const char *b);
 /* Append nrows groups "(?, ..., ?)" of ncols markers, comma-separated. */
 void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
+/* How dialect_exists_common writes the parameter rows: by default a derived
+ * table "(VALUES (1, ?), ...) AS v(o, k1, ...)" (SQL Server). */
+enum {
+    DIALECT_EXISTS_CTE = 1, /* "WITH v(o, k1, ...) AS (VALUES ...)" (SQLite:
+                               no column names on a derived table) */
+    DIALECT_EXISTS_CAST = 2 /* each marker as CAST(? AS type) in d's DDL type
+                               (PostgreSQL: VALUES gives a parameter no type,
+                               and an untyped one becomes text) */
+};
 /* Append the exists_sql statement for t on the already quoted table name
- * qtable (nkeys == 0: every key of the table). */
+ * qtable (nkeys == 0: every key of the table), the parameter rows written as
+ * flags (DIALECT_EXISTS_*) say. */
 void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
-                           const char *qtable, size_t nkeys);
+                           const char *qtable, size_t nkeys, unsigned flags);
 /* Append "CREATE TABLE IF NOT EXISTS t (columns, PRIMARY KEY (keys))" with
  * d's quoting and types (SQLite, PostgreSQL). */
 void dialect_create_table_common(strbuf *out, const dialect *d, const map_table *t);
@@ -143,7 +160,7 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
  * DO NOTHING for DUP_SKIP and DO UPDATE SET ... for DUP_UPDATE (a
  * dialect_insert_fn; SQLite, PostgreSQL). */
 void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
-                                    dup_policy p, size_t nrows);
+                                    size_t tindex, dup_policy p, size_t nrows);
 
 /* The standard ODBC parameter type of a column: integers and bit as int64
  * (SQL_TINYINT .. SQL_BIGINT, SQL_BIT), float as double, everything else as
@@ -159,12 +176,21 @@ void dialect_ptype_standard(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *
 void dialect_mssql_table(strbuf *out, const char *name);
 /* SQL Server: append the plain INSERT of nrows rows (a dialect_insert_fn;
  * the skip and update policies go through the #stage). */
-void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                              size_t nrows);
-/* SQL Server: append staging statement `which` for t: 0 create or empty the
- * #stage, 1 fill it, 2 insert new keys (skip), 3 update existing keys, 4
- * insert the remaining new keys (update); see the enum in dialect_mssql.c. */
-void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which);
+void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, size_t tindex,
+                              dup_policy p, size_t nrows);
+/* SQL Server: append the name of the #stage of table t, the table's index
+ * tindex in its mapping: [#stage_<tindex>_<bare name>] (a.items and b.items
+ * get stages of their own). */
+void dialect_mssql_stage_name(strbuf *out, const map_table *t, size_t tindex);
+/* SQL Server: append staging statement `which` for t (index tindex in its
+ * mapping): 0 create or empty the #stage, 1 fill it, 2 insert new keys
+ * (skip), 3 update existing keys, 4 insert the remaining new keys (update);
+ * see the enum in dialect_mssql.c. */
+void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int which);
+/* SQL Server bulk copy: the hint given to every copy (bcp_control
+ * BCPHINTS), "CHECK_CONSTRAINTS": without it the server skips CHECK and
+ * FOREIGN KEY constraints for a bulk copy. */
+const char *dialect_mssql_bcp_hints(void);
 /* SQL Server bulk copy: how a column of type t is bound (bcp_bind arguments). */
 void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
                               int *termlen);

@@ -3,7 +3,8 @@
  * [x] quoting, dbo as the default schema, and two load paths: parameter
  * arrays with explicit SQL types (FreeTDS has no SQLDescribeParam), or bulk
  * copy (--load bcp, SQL_COPT_SS_BCP set before connecting).  The skip and
- * update policies go through a per-connection #stage table: the batch is
+ * update policies go through a per-connection #stage table for each table
+ * of the mapping ([#stage_<table index>_<name>]): the batch is
  * loaded into the stage, deduplicated there (ROW_NUMBER over an IDENTITY
  * ordinal), and merged into the target with set-based NOT EXISTS / UPDATE
  * JOIN statements (no MERGE: see SQLSERVER-NOTES).  The session runs with
@@ -190,7 +191,7 @@ static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 {
     strbuf q = STRBUF_INIT;
     dialect_mssql_table(&q, t->name);
-    dialect_exists_common(out, &dialect_mssql, t, sb_str(&q), nkeys);
+    dialect_exists_common(out, &dialect_mssql, t, sb_str(&q), nkeys, 0);
     sb_free(&q);
 }
 
@@ -199,15 +200,27 @@ static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 /* Every parameter typed as its column (FreeTDS has no SQLDescribeParam):
  * the standard mapping is SQL Server's own.  Text for nvarchar goes as UTF-8
  * in SQL_C_CHAR typed SQL_WVARCHAR: it arrives intact with
- * ClientCharset=UTF-8 (SQLSERVER-NOTES). */
+ * ClientCharset=UTF-8 (SQLSERVER-NOTES).
+ *
+ * varchar and char columns are bound as SQL_VARCHAR / SQL_CHAR, so the
+ * server converts the text to the column's code page.  Text that the code
+ * page cannot hold (non-ASCII UTF-8 into a varchar column on a non-UTF-8
+ * collation) is refused by the server with native error 2402 ("Error
+ * converting characters into server's character set"); mssql_classify
+ * makes that a data error, so that record alone is rejected, with the
+ * server's message.  Nothing is transliterated or dropped on the way:
+ * nvarchar is the column type for Unicode text (or a UTF-8 collation,
+ * _UTF8, SQL Server 2019 and later).  On the bulk copy path FreeTDS
+ * converts the SQLCHAR text to the column's code page itself; how it
+ * reports a character that does not fit was not seen (no server here). */
 static void mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
                         SQLULEN *size, SQLSMALLINT *digits)
 {
     dialect_ptype_standard(t, ctype, sqltype, size, digits);
 }
 
-void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, dup_policy p,
-                              size_t nrows)
+void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, size_t tindex,
+                              dup_policy p, size_t nrows)
 {
     sb_puts(out, "INSERT INTO ");
     dialect_mssql_table(out, t->name);
@@ -217,18 +230,32 @@ void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t,
     dialect_values_rows(out, t->ncols, nrows);
 }
 
-/* Append the stage's name: [#stage_<table>]. */
-static void stage_name(strbuf *out, const map_table *t)
+/* At most this many bytes of the table's name go into its stage's name:
+ * with "#stage_", 20 digits and "_" that keeps within the 116 characters
+ * SQL Server allows a #temp name. */
+#define STAGE_NAME_MAX 80
+
+void dialect_mssql_stage_name(strbuf *out, const map_table *t, size_t tindex)
 {
+    /* the index keeps a.items and b.items apart (and makes a cut name
+     * unique); the name is for whoever reads the server's messages, cut
+     * on a UTF-8 character boundary */
+    const char *name = bare_name(t->name);
+    size_t len = strlen(name);
+    if (len > STAGE_NAME_MAX) {
+        len = STAGE_NAME_MAX;
+        while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80)
+            len--;
+    }
     strbuf n = STRBUF_INIT;
-    sb_printf(&n, "#stage_%s", bare_name(t->name));
+    sb_printf(&n, "#stage_%zu_%.*s", tindex, (int)len, name);
     mssql_quote(out, sb_str(&n));
     sb_free(&n);
 }
 
 /* Append the deduplicated stage: one row per key, the first (asc) or last
  * occurrence, as a derived table aliased s. */
-static void stage_dedup(strbuf *out, const map_table *t, int last)
+static void stage_dedup(strbuf *out, const map_table *t, size_t tindex, int last)
 {
     sb_puts(out, "(SELECT ");
     dialect_column_list(out, &dialect_mssql, t, NULL);
@@ -239,12 +266,12 @@ static void stage_dedup(strbuf *out, const map_table *t, int last)
         mssql_quote(out, t->cols[t->key_cols[k]].name);
     }
     sb_printf(out, " ORDER BY [__ord]%s) AS [__rn] FROM ", last ? " DESC" : "");
-    stage_name(out, t);
+    dialect_mssql_stage_name(out, t, tindex);
     sb_puts(out, ") s");
 }
 
 /* Append the INSERT of the stage's new keys (first or last occurrence). */
-static void stage_insert_new(strbuf *out, const map_table *t, int last)
+static void stage_insert_new(strbuf *out, const map_table *t, size_t tindex, int last)
 {
     sb_puts(out, "INSERT INTO ");
     dialect_mssql_table(out, t->name);
@@ -253,7 +280,7 @@ static void stage_insert_new(strbuf *out, const map_table *t, int last)
     sb_puts(out, ") SELECT ");
     dialect_column_list(out, &dialect_mssql, t, "s.");
     sb_puts(out, " FROM ");
-    stage_dedup(out, t, last);
+    stage_dedup(out, t, tindex, last);
     sb_puts(out, " WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM ");
     dialect_mssql_table(out, t->name);
     sb_puts(out, " t WITH (UPDLOCK, HOLDLOCK) WHERE ");
@@ -261,10 +288,10 @@ static void stage_insert_new(strbuf *out, const map_table *t, int last)
     sb_puts(out, "); SELECT @@ROWCOUNT");
 }
 
-void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which)
+void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int which)
 {
     strbuf st = STRBUF_INIT;
-    stage_name(&st, t);
+    dialect_mssql_stage_name(&st, t, tindex);
     switch (which) {
     case STAGE_PREPARE:
         sb_puts(out, "IF OBJECT_ID(N'tempdb..");
@@ -283,7 +310,7 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which)
         dialect_values_rows(out, t->ncols, 1);
         break;
     case STAGE_SKIP:
-        stage_insert_new(out, t, 0);
+        stage_insert_new(out, t, tindex, 0);
         break;
     case STAGE_UPDATE: {
         size_t n = 0;
@@ -300,14 +327,14 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, int which)
         sb_puts(out, " FROM ");
         dialect_mssql_table(out, t->name);
         sb_puts(out, " t JOIN ");
-        stage_dedup(out, t, 1);
+        stage_dedup(out, t, tindex, 1);
         sb_puts(out, " ON ");
         dialect_key_match(out, &dialect_mssql, t, "t", "s");
         sb_puts(out, " WHERE s.[__rn] = 1; SELECT @@ROWCOUNT");
         break;
     }
     case STAGE_INSERT_REST:
-        stage_insert_new(out, t, 1);
+        stage_insert_new(out, t, tindex, 1);
         break;
     }
     sb_free(&st);
@@ -353,6 +380,15 @@ static int exec_count(db_conn *c, const char *sql, const char *what, uint64_t *n
 /* ---- bulk copy ---- */
 
 #define BCP_PREFIX 8 /* every bound value is preceded by an int64 length, -1 = NULL */
+
+/* A bulk copy skips CHECK and FOREIGN KEY constraints unless told to check
+ * them: rows that an INSERT would refuse must be refused here too. */
+#define BCP_HINTS "CHECK_CONSTRAINTS"
+
+const char *dialect_mssql_bcp_hints(void)
+{
+    return BCP_HINTS;
+}
 
 void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
                               int *termlen)
@@ -432,6 +468,9 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
     size_t *cap = xcalloc(mt->ncols, sizeof *cap);
     unsigned char **buf = xcalloc(mt->ncols, sizeof *buf);
     int rc = 0;
+    /* FreeTDS copies the hint; it goes out as INSERT BULK ... WITH (hint) */
+    if (bcp_control(c->dbc, BCPHINTS, (void *)dialect_mssql_bcp_hints()) != SUCCEED)
+        rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
     for (size_t col = 0; col < mt->ncols && rc == 0; col++) {
         size_t w = 16;
         for (size_t r = lo; r < hi; r++) {
@@ -475,9 +514,9 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
 
 /* Writes the INSERT into the #stage (a dialect_insert_fn). */
 static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table *t,
-                                 dup_policy p, size_t nrows)
+                                 size_t tindex, dup_policy p, size_t nrows)
 {
-    dialect_mssql_stage_sql(out, t, STAGE_FILL);
+    dialect_mssql_stage_sql(out, t, tindex, STAGE_FILL);
 }
 
 /* Returns 0 after loading rows [lo,hi) into `into` (the table itself when
@@ -488,9 +527,11 @@ static int put_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t
     const map_table *mt = &b->map->tables[t];
     if (c->target && c->target->load == LOAD_BCP) {
         strbuf name = STRBUF_INIT;
-        /* bcp wants schema.table unbracketed */
+        /* the target as schema.table (SQLSERVER-NOTES); FreeTDS puts the
+         * name into its statements as given, so the bracketed stage name
+         * is the very one the staging statements use */
         if (stage)
-            sb_printf(&name, "#stage_%s", bare_name(mt->name));
+            dialect_mssql_stage_name(&name, mt, t);
         else if (strchr(mt->name, '.'))
             sb_puts(&name, mt->name);
         else
@@ -524,14 +565,14 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
     }
     strbuf sql = STRBUF_INIT;
     int rc = 0;
-    dialect_mssql_stage_sql(&sql, mt, STAGE_PREPARE);
+    dialect_mssql_stage_sql(&sql, mt, t, STAGE_PREPARE);
     rc = db_exec(c, sb_str(&sql), err);
     if (rc == 0)
         rc = put_rows(c, st, b, t, lo, hi, 1, err);
     if (rc == 0 && policy == DUP_SKIP) {
         uint64_t ins = 0;
         sb_reset(&sql);
-        dialect_mssql_stage_sql(&sql, mt, STAGE_SKIP);
+        dialect_mssql_stage_sql(&sql, mt, t, STAGE_SKIP);
         rc = exec_count(c, sb_str(&sql), mt->name, &ins, err);
         res->inserted = ins;
         res->dup_db = n - ins;
@@ -539,12 +580,12 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
         uint64_t ins = 0, upd = 0;
         if (mt->nkeys < mt->ncols) {
             sb_reset(&sql);
-            dialect_mssql_stage_sql(&sql, mt, STAGE_UPDATE);
+            dialect_mssql_stage_sql(&sql, mt, t, STAGE_UPDATE);
             rc = exec_count(c, sb_str(&sql), mt->name, &upd, err);
         }
         if (rc == 0) {
             sb_reset(&sql);
-            dialect_mssql_stage_sql(&sql, mt, STAGE_INSERT_REST);
+            dialect_mssql_stage_sql(&sql, mt, t, STAGE_INSERT_REST);
             rc = exec_count(c, sb_str(&sql), mt->name, &ins, err);
         }
         /* repeated keys inside the batch count as updates of the first */
@@ -564,16 +605,18 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
     case 2627:
     case 2601:
         return DBE_DUPLICATE;
-    case 547:
-    case 8152:
-    case 2628:
-    case 245:
-    case 8114:
-    case 241:
-    case 242:
-    case 515:
-    case 8115:
-    case 2402:
+    case 547:  /* CHECK or FOREIGN KEY constraint */
+    case 8152: /* string or binary data would be truncated */
+    case 2628: /* the same, naming table and column */
+    case 245:  /* conversion failed */
+    case 8114: /* error converting data type */
+    case 241:  /* conversion failed (date/time from string) */
+    case 242:  /* date/time out of range */
+    case 515:  /* NULL into a NOT NULL column */
+    case 8115: /* arithmetic overflow */
+    case 2402: /* characters not in the server's character set (varchar) */
+    case 4815: /* bulk copy: invalid column length */
+    case 4816: /* bulk copy: invalid column type / data */
         return DBE_DATA;
     case 1205:
         return DBE_RETRY;

@@ -86,12 +86,14 @@ static void pgsql_create_table(strbuf *out, const map_table *t)
     dialect_create_table_common(out, &dialect_pgsql, t);
 }
 
-/* The existence check on the quoted table (exists_sql). */
+/* The existence check on the quoted table (exists_sql); each parameter in
+ * the VALUES is cast to its column's type, since nothing else there gives it
+ * one (psqlODBC leaves it to the server, which would make it text). */
 static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 {
     strbuf q = STRBUF_INIT;
     dialect_quote_table(&q, &dialect_pgsql, t->name);
-    dialect_exists_common(out, &dialect_pgsql, t, sb_str(&q), nkeys);
+    dialect_exists_common(out, &dialect_pgsql, t, sb_str(&q), nkeys, DIALECT_EXISTS_CAST);
     sb_free(&q);
 }
 

@@ -78,12 +78,13 @@ static void sqlite_create_table(strbuf *out, const map_table *t)
     dialect_create_table_common(out, &dialect_sqlite, t);
 }
 
-/* The existence check on the quoted table (exists_sql). */
+/* The existence check on the quoted table (exists_sql); the parameter rows
+ * go in a CTE, since SQLite names no columns of a derived table. */
 static void sqlite_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 {
     strbuf q = STRBUF_INIT;
     dialect_quote_table(&q, &dialect_sqlite, t->name);
-    dialect_exists_common(out, &dialect_sqlite, t, sb_str(&q), nkeys);
+    dialect_exists_common(out, &dialect_sqlite, t, sb_str(&q), nkeys, DIALECT_EXISTS_CTE);
     sb_free(&q);
 }
 

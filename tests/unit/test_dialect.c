@@ -267,17 +267,41 @@ static void test_exists_sql(void)
 {
     mapping *m = test_mapping();
     strbuf sb = STRBUF_INIT;
+    /* the server names the matching parameter rows by ordinal */
     dialect_sqlite.exists_sql(&sb, &m->tables[1], 2);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT \"app_id\", \"seq\" FROM \"contact\" WHERE "
-                                        "(\"app_id\" = ? AND \"seq\" = ?) OR "
-                                        "(\"app_id\" = ? AND \"seq\" = ?)");
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "WITH v(o, k1, k2) AS (VALUES (1, ?, ?), (2, ?, ?)) SELECT v.o FROM v "
+                           "WHERE EXISTS (SELECT 1 FROM \"contact\" x WHERE x.\"app_id\" = v.k1 "
+                           "AND x.\"seq\" = v.k2)");
+    sb_reset(&sb);
+    dialect_sqlite.exists_sql(&sb, &m->tables[0], 1);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "WITH v(o, k1) AS (VALUES (1, ?)) SELECT v.o FROM v WHERE EXISTS "
+                           "(SELECT 1 FROM \"app\" x WHERE x.\"id\" = v.k1)");
     sb_reset(&sb);
     dialect_pgsql.exists_sql(&sb, &m->tables[0], 3);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT \"id\" FROM \"app\" WHERE \"id\" IN (?, ?, ?)");
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "SELECT v.o FROM (VALUES (1, CAST(? AS integer)), (2, CAST(? AS "
+                           "integer)), (3, CAST(? AS integer))) AS v(o, k1) WHERE EXISTS (SELECT "
+                           "1 FROM \"app\" x WHERE x.\"id\" = v.k1)");
+    sb_reset(&sb);
+    dialect_pgsql.exists_sql(&sb, &m->tables[1], 2);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "SELECT v.o FROM (VALUES (1, CAST(? AS bigint), CAST(? AS integer)), "
+                           "(2, CAST(? AS bigint), CAST(? AS integer))) AS v(o, k1, k2) WHERE "
+                           "EXISTS (SELECT 1 FROM \"contact\" x WHERE x.\"app_id\" = v.k1 AND "
+                           "x.\"seq\" = v.k2)");
     sb_reset(&sb);
     dialect_mssql.exists_sql(&sb, &m->tables[1], 1);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "SELECT [app_id], [seq] FROM [dbo].[contact] WHERE "
-                                        "([app_id] = ? AND [seq] = ?)");
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "SELECT v.o FROM (VALUES (1, ?, ?)) AS v(o, k1, k2) WHERE EXISTS "
+                           "(SELECT 1 FROM [dbo].[contact] x WHERE x.[app_id] = v.k1 AND "
+                           "x.[seq] = v.k2)");
+    sb_reset(&sb);
+    dialect_mssql.exists_sql(&sb, &m->tables[0], 2);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "SELECT v.o FROM (VALUES (1, ?), (2, ?)) AS v(o, k1) WHERE EXISTS "
+                           "(SELECT 1 FROM [dbo].[app] x WHERE x.[id] = v.k1)");
     sb_reset(&sb);
     /* nkeys 0: every key of the table (--preload-keys) */
     dialect_mssql.exists_sql(&sb, &m->tables[0], 0);
@@ -297,38 +321,38 @@ static void test_insert_sql(void)
     mapping *m = test_mapping();
     const map_table *t = &m->tables[1];
     strbuf sb = STRBUF_INIT;
-    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_ERROR, 2);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, 1, DUP_ERROR, 2);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", "
                                         "\"note\") VALUES (?, ?, ?, ?), (?, ?, ?, ?)");
     sb_reset(&sb);
-    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_SKIP, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, 1, DUP_SKIP, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", "
                                         "\"phone\", \"note\") VALUES (?, ?, ?, ?) ON CONFLICT "
                                         "(\"app_id\", \"seq\") DO NOTHING");
     sb_reset(&sb);
-    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, DUP_UPDATE, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_sqlite, t, 1, DUP_UPDATE, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") DO UPDATE SET "
                            "\"phone\" = excluded.\"phone\", \"note\" = excluded.\"note\"");
     sb_reset(&sb);
-    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_SKIP, 2);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, 1, DUP_SKIP, 2);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?), (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") "
                            "DO NOTHING");
     sb_reset(&sb);
-    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_UPDATE, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, 1, DUP_UPDATE, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") DO UPDATE SET "
                            "\"phone\" = excluded.\"phone\", \"note\" = excluded.\"note\"");
     sb_reset(&sb);
-    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, DUP_ERROR, 1);
+    dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, 1, DUP_ERROR, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", "
                                         "\"note\") VALUES (?, ?, ?, ?)");
     sb_reset(&sb);
-    dialect_mssql_insert_sql(&sb, &dialect_mssql, t, DUP_ERROR, 1);
+    dialect_mssql_insert_sql(&sb, &dialect_mssql, t, 1, DUP_ERROR, 1);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], "
                                         "[note]) VALUES (?, ?, ?, ?)");
     sb_free(&sb);
@@ -340,34 +364,109 @@ static void test_mssql_staging(void)
     mapping *m = test_mapping();
     const map_table *t = &m->tables[1];
     static const char *const want[] = {
-        "IF OBJECT_ID(N'tempdb..[#stage_contact]') IS NULL BEGIN SELECT TOP 0 [app_id], [seq], "
-        "[phone], [note] INTO [#stage_contact] FROM [dbo].[contact]; ALTER TABLE "
-        "[#stage_contact] ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE "
-        "[#stage_contact]",
-        "INSERT INTO [#stage_contact] ([app_id], [seq], [phone], [note]) VALUES (?, ?, ?, ?)",
+        "IF OBJECT_ID(N'tempdb..[#stage_1_contact]') IS NULL BEGIN SELECT TOP 0 [app_id], [seq], "
+        "[phone], [note] INTO [#stage_1_contact] FROM [dbo].[contact]; ALTER TABLE "
+        "[#stage_1_contact] ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE "
+        "[#stage_1_contact]",
+        "INSERT INTO [#stage_1_contact] ([app_id], [seq], [phone], [note]) VALUES (?, ?, ?, ?)",
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
         "s.[seq], s.[phone], s.[note] FROM (SELECT [app_id], [seq], [phone], [note], "
         "ROW_NUMBER() OVER (PARTITION BY [app_id], [seq] ORDER BY [__ord]) AS [__rn] FROM "
-        "[#stage_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
+        "[#stage_1_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
         "t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); "
         "SELECT @@ROWCOUNT",
         "UPDATE t SET [phone] = s.[phone], [note] = s.[note] FROM [dbo].[contact] t JOIN "
         "(SELECT [app_id], [seq], [phone], [note], ROW_NUMBER() OVER (PARTITION BY [app_id], "
-        "[seq] ORDER BY [__ord] DESC) AS [__rn] FROM [#stage_contact]) s ON t.[app_id] = "
+        "[seq] ORDER BY [__ord] DESC) AS [__rn] FROM [#stage_1_contact]) s ON t.[app_id] = "
         "s.[app_id] AND t.[seq] = s.[seq] WHERE s.[__rn] = 1; SELECT @@ROWCOUNT",
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
         "s.[seq], s.[phone], s.[note] FROM (SELECT [app_id], [seq], [phone], [note], "
         "ROW_NUMBER() OVER (PARTITION BY [app_id], [seq] ORDER BY [__ord] DESC) AS [__rn] FROM "
-        "[#stage_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
+        "[#stage_1_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
         "t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); "
         "SELECT @@ROWCOUNT",
     };
     for (int i = 0; i < 5; i++) {
         strbuf sb = STRBUF_INIT;
-        dialect_mssql_stage_sql(&sb, t, i);
+        dialect_mssql_stage_sql(&sb, t, 1, i);
         CU_ASSERT_STRING_EQUAL(sb_str(&sb), want[i]);
         sb_free(&sb);
     }
+    mapping_free(m);
+}
+
+/* Two tables with the same bare name in different schemas get stages of
+ * their own, named by table index. */
+static void test_mssql_stage_names(void)
+{
+    static const char *const map2 =
+        "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+        "<table name=\"a.items\" key=\"id\">"
+        "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+        "</table>"
+        "<table name=\"b.items\" key=\"id\">"
+        "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+        "</table>"
+        "<table name=\"we]ird\" key=\"id\">"
+        "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+        "</table></mapping>";
+    mig_err err;
+    mapping *m = mapping_load_memory(map2, strlen(map2), "two.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL_FATAL(m->ntables, 3);
+    static const char *const want_name[] = {"[#stage_0_items]", "[#stage_1_items]",
+                                            "[#stage_2_we]]ird]"};
+    static const char *const want_prepare[] = {
+        "IF OBJECT_ID(N'tempdb..[#stage_0_items]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
+        "[#stage_0_items] FROM [a].[items]; ALTER TABLE [#stage_0_items] ADD [__ord] int "
+        "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_0_items]",
+        "IF OBJECT_ID(N'tempdb..[#stage_1_items]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
+        "[#stage_1_items] FROM [b].[items]; ALTER TABLE [#stage_1_items] ADD [__ord] int "
+        "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_1_items]",
+        "IF OBJECT_ID(N'tempdb..[#stage_2_we]]ird]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
+        "[#stage_2_we]]ird] FROM [dbo].[we]]ird]; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
+        "int IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_2_we]]ird]",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        strbuf sb = STRBUF_INIT;
+        dialect_mssql_stage_name(&sb, &m->tables[i], i);
+        CU_ASSERT_STRING_EQUAL(sb_str(&sb), want_name[i]);
+        sb_reset(&sb);
+        dialect_mssql_stage_sql(&sb, &m->tables[i], i, 0);
+        CU_ASSERT_STRING_EQUAL(sb_str(&sb), want_prepare[i]);
+        sb_reset(&sb);
+        dialect_mssql_stage_sql(&sb, &m->tables[i], i, 1);
+        strbuf want = STRBUF_INIT;
+        sb_printf(&want, "INSERT INTO %s ([id]) VALUES (?)", want_name[i]);
+        CU_ASSERT_STRING_EQUAL(sb_str(&sb), sb_str(&want));
+        sb_free(&want);
+        sb_free(&sb);
+    }
+    /* a long name is cut to at most 80 bytes, never inside a character
+     * (#temp names have at most 116 characters); the index keeps it unique */
+    strbuf name = STRBUF_INIT, sb = STRBUF_INIT, want = STRBUF_INIT;
+    char xs[81];
+    memset(xs, 'x', 80);
+    xs[80] = '\0';
+    map_table lt = m->tables[0];
+    sb_printf(&name, "s.%.79sé%s", xs, xs); /* the é takes bytes 80 and 81 */
+    lt.name = name.buf;
+    dialect_mssql_stage_name(&sb, &lt, 12);
+    sb_printf(&want, "[#stage_12_%.79s]", xs);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), sb_str(&want));
+    sb_reset(&name);
+    sb_reset(&sb);
+    sb_reset(&want);
+    sb_printf(&name, "%sé", xs); /* the é starts at byte 81 */
+    lt.name = name.buf;
+    dialect_mssql_stage_name(&sb, &lt, 3);
+    sb_printf(&want, "[#stage_3_%s]", xs);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), sb_str(&want));
+    sb_free(&name);
+    sb_free(&sb);
+    sb_free(&want);
+    /* bulk copy checks CHECK and FOREIGN KEY constraints */
+    CU_ASSERT_STRING_EQUAL(dialect_mssql_bcp_hints(), "CHECK_CONSTRAINTS");
     mapping_free(m);
 }
 
@@ -414,6 +513,24 @@ static void test_classify(void)
     CU_ASSERT_EQUAL(q->classify("22018", 245, "Conversion failed"), DBE_DATA);
     CU_ASSERT_EQUAL(q->classify("42000", 8114, "Error converting data type"), DBE_DATA);
     CU_ASSERT_EQUAL(q->classify("22007", 241, "Conversion failed date"), DBE_DATA);
+    /* with SQLSTATEs that alone would not say "data" */
+    CU_ASSERT_EQUAL(q->classify("HY000", 4815, "Received an invalid column length from the bcp "
+                                               "client for colid 2."),
+                    DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("HY000", 4816, "Invalid column type from bcp client for colid "
+                                               "3."),
+                    DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("42000", 2402, "Error converting characters into server's "
+                                               "character set. Some received characters will "
+                                               "be lost."),
+                    DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("HY000", 2402, "Error converting characters"), DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("42000", 515, "Cannot insert the value NULL into column"),
+                    DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("42000", 8115, "Arithmetic overflow error converting"),
+                    DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("HY000", 4815, ""), DBE_DATA);
+    CU_ASSERT_EQUAL(q->classify("HY000", 4814, ""), DBE_FATAL);
     CU_ASSERT_EQUAL(q->classify("22003", 0, "out of range"), DBE_DATA);
     CU_ASSERT_EQUAL(q->classify("23000", 0, "integrity"), DBE_DATA);
     CU_ASSERT_EQUAL(q->classify("40001", 1205, "deadlock victim"), DBE_RETRY);
@@ -648,6 +765,160 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
     mapping_free(m);
 }
 
+/* A table keyed by (code, n) for the existence check; its code column is
+ * made case-insensitive by the caller's DDL. */
+static const char *MAP_FX =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"fx\" key=\"code n\">"
+    "<column name=\"code\" path=\"@c\" type=\"varchar(10)\"/>"
+    "<column name=\"n\" path=\"@n\" type=\"int\"/>"
+    "</table></mapping>";
+
+/* dialect_find_existing over 250 rows (three chunks of up to 100, asked in
+ * reverse order) against a table whose key text compares case-insensitively
+ * (ddl: the statements that create it): the server decides what matches,
+ * so "abc" finds the stored "ABC". */
+static void live_find_existing(const db_target *t, const char *const *ddl)
+{
+    static const char *const codes[] = {"abc", "ABC", "x y", "ABC", NULL, "ZOë", "abc", "nope"};
+    static const int ns[] = {1, 2, 2, 1, 1, 3, 1, 1};
+    enum { NROWS = 250 };
+    mig_err err;
+    db_conn c;
+    mapping *m = mapping_load_memory(MAP_FX, strlen(MAP_FX), "fx.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int rc = db_connect(&c, t, &err);
+    if (rc != 0)
+        fprintf(stderr, "connect: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    for (size_t i = 0; ddl[i]; i++) {
+        rc = db_exec(&c, ddl[i], &err);
+        if (rc != 0)
+            fprintf(stderr, "\n%s: %s\n", ddl[i], err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+    }
+    CU_ASSERT_EQUAL(db_exec(&c, "INSERT INTO fx (code, n) VALUES ('ABC', 1), ('x y', 2), "
+                                "('Zoë', 3), ('k100', 100), ('K150', 150), ('k249', 249)",
+                            &err),
+                    0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+
+    batch *b = batch_new(m, NROWS);
+    for (int r = 0; r < NROWS; r++) {
+        char code[16];
+        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+        value *v = batch_add_row(b, 0);
+        v[1].len = 0;
+        v[1].n.i = r < 8 ? ns[r] : r;
+        snprintf(code, sizeof code, r == 150 ? "k%d" : "K%d", r);
+        if (r >= 8 || codes[r])
+            put_text(b, &v[0], r < 8 ? codes[r] : code);
+        batch_commit_record(b, 0);
+    }
+    size_t rows[NROWS];
+    unsigned char found[NROWS];
+    for (size_t i = 0; i < NROWS; i++)
+        rows[i] = NROWS - 1 - i;
+    memset(found, 7, sizeof found);
+    dialect_table_state *st = NULL;
+    CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
+    rc = dialect_find_existing(&c, &st, b, 0, rows, NROWS, found, &err);
+    if (rc != 0)
+        fprintf(stderr, "\nfind_existing: %s\n", err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    strbuf got = STRBUF_INIT;
+    for (size_t i = 0; i < NROWS; i++)
+        if (found[i])
+            sb_printf(&got, "%zu=%u ", rows[i], found[i]);
+    /* rows 0 (abc/1), 3 (ABC/1), 6 (abc/1), 2 (x y/2), 5 (ZOë/3), and the
+     * K100 / k150 / K249 rows, one in each chunk; not 1 (ABC/2), 4 (NULL),
+     * 7 (nope) */
+    CU_ASSERT_STRING_EQUAL(sb_str(&got), "249=1 150=1 100=1 6=1 5=1 3=1 2=1 0=1 ");
+    if (strcmp(sb_str(&got), "249=1 150=1 100=1 6=1 5=1 3=1 2=1 0=1 ") != 0)
+        fprintf(stderr, "\nfound: %s\n", sb_str(&got));
+    /* a short call reuses nothing it should not: rows 7, 0, 1 */
+    size_t three[] = {7, 0, 1};
+    memset(found, 7, 3);
+    CU_ASSERT_EQUAL(dialect_find_existing(&c, &st, b, 0, three, 3, found, &err), 0);
+    CU_ASSERT_EQUAL(found[0], 0);
+    CU_ASSERT_EQUAL(found[1], 1);
+    CU_ASSERT_EQUAL(found[2], 0);
+    CU_ASSERT_EQUAL(db_rollback(&c), 0);
+    sb_free(&got);
+    c.d->table_state_free(&c, st);
+    batch_free(b);
+    db_disconnect(&c);
+    mapping_free(m);
+}
+
+/* A table keyed by one column of every other kind. */
+static const char *MAP_FT =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"ft\" key=\"t b d f c day tm at u s\">"
+    "<column name=\"t\" path=\"@t\" type=\"tinyint\"/>"
+    "<column name=\"b\" path=\"@b\" type=\"bit\"/>"
+    "<column name=\"d\" path=\"@d\" type=\"decimal(12,2)\"/>"
+    "<column name=\"f\" path=\"@f\" type=\"float\"/>"
+    "<column name=\"c\" path=\"@c\" type=\"char(2)\"/>"
+    "<column name=\"day\" path=\"@day\" type=\"date\"/>"
+    "<column name=\"tm\" path=\"@tm\" type=\"time\"/>"
+    "<column name=\"at\" path=\"@at\" type=\"datetime\"/>"
+    "<column name=\"u\" path=\"@u\" type=\"uniqueidentifier\"/>"
+    "<column name=\"s\" path=\"@s\" type=\"nvarchar(max)\"/>"
+    "</table></mapping>";
+
+/* The existence check with a key of every type: row 0 is stored, row 1
+ * differs from it in the last key part only. */
+static void live_find_typed(const db_target *t)
+{
+    mig_err err;
+    db_conn c;
+    mapping *m = mapping_load_memory(MAP_FT, strlen(MAP_FT), "ft.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL_FATAL(db_connect(&c, t, &err), 0);
+    db_exec(&c, "DROP TABLE IF EXISTS ft", &err);
+    strbuf sb = STRBUF_INIT;
+    c.d->create_table_sql(&sb, &m->tables[0]);
+    CU_ASSERT_EQUAL(db_exec(&c, sb_str(&sb), &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    sb_free(&sb);
+    batch *b = batch_new(m, 2);
+    for (int r = 0; r < 2; r++) {
+        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+        value *v = batch_add_row(b, 0);
+        v[0].len = v[1].len = v[3].len = 0;
+        v[0].n.i = 7;
+        v[1].n.i = 1;
+        v[3].n.f = -2.5;
+        put_text(b, &v[2], "12.30");
+        put_text(b, &v[4], "ab");
+        put_text(b, &v[5], "2024-02-29");
+        put_text(b, &v[6], "12:34:56");
+        put_text(b, &v[7], "2024-02-29 12:34:56.123456");
+        put_text(b, &v[8], "0123abcd-0000-4000-8000-00000000abcd");
+        put_text(b, &v[9], r ? "Zoë 2" : "Zoë 漢字");
+        batch_commit_record(b, 0);
+    }
+    dialect_table_state *st = NULL;
+    load_result res;
+    CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
+    CU_ASSERT_EQUAL(c.d->load_rows(&c, &st, b, 0, 0, 1, DUP_ERROR, &res, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    size_t rows[] = {1, 0};
+    unsigned char found[2] = {7, 7};
+    int rc = dialect_find_existing(&c, &st, b, 0, rows, 2, found, &err);
+    if (rc != 0)
+        fprintf(stderr, "\nfind_existing: %s\n", err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(found[0], 0);
+    CU_ASSERT_EQUAL(found[1], 1);
+    db_rollback(&c);
+    c.d->table_state_free(&c, st);
+    batch_free(b);
+    db_disconnect(&c);
+    mapping_free(m);
+}
+
 static void test_live_sqlite(void)
 {
     char file[] = "/tmp/test_dialect_XXXXXX";
@@ -664,6 +935,13 @@ static void test_live_sqlite(void)
               "3|plain|99999999.99|0|2024-02-29|1999-12-31 23:59:59|"
               "0123abcd-0000-4000-8000-00000000abcd|2.5\n",
               "1|1|555-0100|-\n1|2|+49 30 1234|-\n3|1|555-0100|-\n");
+    static const char *const ddl[] = {
+        "DROP TABLE IF EXISTS fx",
+        "CREATE TABLE fx (code VARCHAR(10) COLLATE NOCASE, n INTEGER NOT NULL, "
+        "PRIMARY KEY (code, n))",
+        NULL};
+    live_find_existing(&t, ddl);
+    live_find_typed(&t);
     db_target_free(&t);
     char wal[64];
     unlink(file);
@@ -693,6 +971,18 @@ static void test_live_pgsql(void)
               "3|plain|99999999.99|0|2024-02-29|1999-12-31 23:59:59|"
               "0123ABCD-0000-4000-8000-00000000ABCD|2.5\n",
               "1|1|555-0100|-\n1|2|+49 30 1234|-\n3|1|555-0100|-\n");
+    /* a nondeterministic ICU collation: case-insensitive like SQL Server's
+     * default */
+    static const char *const ddl[] = {
+        "DROP TABLE IF EXISTS fx",
+        "DROP COLLATION IF EXISTS mig_ci",
+        "CREATE COLLATION mig_ci (provider = icu, locale = 'und-u-ks-level2', "
+        "deterministic = false)",
+        "CREATE TABLE fx (code varchar(10) COLLATE mig_ci, n integer NOT NULL, "
+        "PRIMARY KEY (code, n))",
+        NULL};
+    live_find_existing(&t, ddl);
+    live_find_typed(&t);
     db_target_free(&t);
 }
 
@@ -764,6 +1054,7 @@ int main(void)
     UNIT_TEST(test_exists_sql);
     UNIT_TEST(test_insert_sql);
     UNIT_TEST(test_mssql_staging);
+    UNIT_TEST(test_mssql_stage_names);
     UNIT_TEST(test_classify);
     UNIT_TEST(test_bcp_binding);
     UNIT_TEST(test_connect_errors);
