@@ -91,54 +91,22 @@ static const char *bare_name(const char *name)
     return dot ? dot + 1 : name;
 }
 
-/* Append SQL Server's DDL type for t. */
+/* Append SQL Server's DDL type for t: the mapping's own spelling (its types
+ * are SQL Server's), but time and datetime at full precision as time(7) and
+ * datetime2(7). */
 static void mssql_type_ddl(strbuf *out, const col_type *t)
 {
+    char buf[64];
     switch (t->kind) {
-    case CK_TINYINT:
-        sb_puts(out, "tinyint");
-        break;
-    case CK_SMALLINT:
-        sb_puts(out, "smallint");
-        break;
-    case CK_INT:
-        sb_puts(out, "int");
-        break;
-    case CK_BIGINT:
-        sb_puts(out, "bigint");
-        break;
-    case CK_BIT:
-        sb_puts(out, "bit");
-        break;
-    case CK_DECIMAL:
-        sb_printf(out, "decimal(%d,%d)", t->precision, t->scale);
-        break;
-    case CK_FLOAT:
-        sb_puts(out, "float");
-        break;
-    case CK_VARCHAR:
-        sb_printf(out, "varchar(%d)", t->length);
-        break;
-    case CK_NVARCHAR:
-        sb_printf(out, "nvarchar(%d)", t->length);
-        break;
-    case CK_CHAR:
-        sb_printf(out, "char(%d)", t->length);
-        break;
-    case CK_NVARCHAR_MAX:
-        sb_puts(out, "nvarchar(max)");
-        break;
-    case CK_DATE:
-        sb_puts(out, "date");
-        break;
     case CK_TIME:
         sb_puts(out, "time(7)");
         break;
     case CK_DATETIME:
         sb_puts(out, "datetime2(7)");
         break;
-    case CK_UUID:
-        sb_puts(out, "uniqueidentifier");
+    default:
+        type_format(t, buf, sizeof buf);
+        sb_puts(out, buf);
         break;
     }
 }
