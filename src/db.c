@@ -213,39 +213,125 @@ static const dialect *early_dialect(const db_target *t)
     return NULL;
 }
 
-/* Returns 1 if the connection string s has the key `key` (case-insensitive). */
-static int has_key(const char *s, const char *key)
+/* ---- connection strings ---- */
+
+/* Returns 1 if key[0..len), spaces trimmed, is `name` (any case). */
+static int key_is(const char *key, size_t len, const char *name)
 {
-    size_t kl = strlen(key);
-    for (const char *p = s; *p; p++)
-        if ((p == s || p[-1] == ';' || p[-1] == ' ') && strncasecmp(p, key, kl) == 0) {
-            const char *q = p + kl;
-            while (*q == ' ')
-                q++;
-            if (*q == '=')
-                return 1;
+    while (len && *key == ' ') {
+        key++;
+        len--;
+    }
+    while (len && key[len - 1] == ' ')
+        len--;
+    return len == strlen(name) && strncasecmp(key, name, len) == 0;
+}
+
+/* Returns the end of the connection-string value that starts at v: after
+ * its {...} block ("}}" is an escaped brace), else at ';' or the end. */
+static const char *value_end(const char *v)
+{
+    if (*v != '{')
+        return v + strcspn(v, ";");
+    const char *p = v + 1;
+    for (;;) {
+        if (!*p)
+            return p;
+        if (*p == '}') {
+            if (p[1] != '}')
+                return p + 1;
+            p++;
         }
+        p++;
+    }
+}
+
+int db_connstr_next(const char *p, db_cs_item *it)
+{
+    if (!*p)
+        return 0;
+    size_t klen = strcspn(p, "=;");
+    it->start = p;
+    it->klen = klen;
+    it->value = it->vend = NULL;
+    it->password = 0;
+    if (p[klen] != '=') {
+        it->next = p[klen] ? p + klen + 1 : p + klen;
+        return 1;
+    }
+    it->password = key_is(p, klen, "PWD") || key_is(p, klen, "Password");
+    const char *v = p + klen + 1;
+    while (*v == ' ')
+        v++;
+    it->value = v;
+    it->vend = value_end(v);
+    const char *e = it->vend + strcspn(it->vend, ";");
+    it->next = *e ? e + 1 : e;
+    return 1;
+}
+
+/* Returns a copy of the value v[0..end): braces removed, "}}" -> "}". */
+static char *value_copy(const char *v, const char *end)
+{
+    if (*v != '{')
+        return xstrndup(v, (size_t)(end - v));
+    strbuf sb = STRBUF_INIT;
+    sb_grow(&sb, (size_t)(end - v));
+    for (const char *p = v + 1; p < end; p++) {
+        if (*p == '}') {
+            if (p + 1 < end && p[1] == '}')
+                p++;
+            else
+                break;
+        }
+        sb_putc(&sb, *p);
+    }
+    return sb_detach(&sb);
+}
+
+void db_connstr_take_password(char *s, char **pw)
+{
+    strbuf out = STRBUF_INIT;
+    db_cs_item it;
+    sb_grow(&out, strlen(s));
+    for (const char *p = s; db_connstr_next(p, &it); p = it.next) {
+        if (!it.password) {
+            sb_append(&out, it.start, (size_t)(it.next - it.start));
+            continue;
+        }
+        if (pw) {
+            if (*pw) {
+                explicit_bzero(*pw, strlen(*pw));
+                free(*pw);
+            }
+            *pw = value_copy(it.value, it.vend);
+        }
+    }
+    /* "A=1;PWD=x" leaves "A=1;": drop the dangling separator. */
+    if (out.len && out.buf[out.len - 1] == ';' && s[strlen(s) - 1] != ';')
+        out.buf[--out.len] = '\0';
+    memcpy(s, sb_str(&out), out.len + 1);
+    explicit_bzero(out.buf, out.cap);
+    sb_free(&out);
+}
+
+/* Returns the item of connection string s whose key is `key` (any case),
+ * filling *it, or 0 when there is none. */
+static int find_key(const char *s, const char *key, db_cs_item *it)
+{
+    for (const char *p = s; db_connstr_next(p, it); p = it->next)
+        if (key_is(it->start, it->klen, key))
+            return 1;
     return 0;
 }
 
 /* Copies the value of `key` in connection string s into out (empty if absent). */
 static void key_value(const char *s, const char *key, char *out, size_t cap)
 {
-    size_t kl = strlen(key);
+    db_cs_item it;
     out[0] = '\0';
-    for (const char *p = s; *p; p++) {
-        if (!((p == s || p[-1] == ';' || p[-1] == ' ') && strncasecmp(p, key, kl) == 0))
-            continue;
-        const char *q = p + kl;
-        while (*q == ' ')
-            q++;
-        if (*q != '=')
-            continue;
-        q++;
-        size_t n = strcspn(q, ";");
-        snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), q);
-        return;
-    }
+    if (find_key(s, key, &it) && it.value)
+        snprintf(out, cap, "%.*s", (int)(it.vend - it.value), it.value);
 }
 
 /* Fill err for a failed SQLDriverConnect, naming where it tried to connect
@@ -284,7 +370,8 @@ static int connect_failed(db_conn *c, mig_err *err)
 static int freetds_without_charset(const char *s)
 {
     char drv[256], dsn[256], cs[64];
-    if (has_key(s, "ClientCharset"))
+    db_cs_item it;
+    if (find_key(s, "ClientCharset", &it))
         return 0;
     key_value(s, "Driver", drv, sizeof drv);
     key_value(s, "DSN", dsn, sizeof dsn);

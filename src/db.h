@@ -60,6 +60,25 @@ typedef struct db_conn {
  * [FreeTDS][SQL Server]Unable to connect to data source". */
 int db_connect(db_conn *c, const db_target *t, mig_err *err);
 void db_disconnect(db_conn *c);
+/* One key=value item of an ODBC connection string. */
+typedef struct db_cs_item {
+    const char *start; /* first byte of the item (its key) */
+    size_t klen;       /* bytes of the key, up to '=' or ';' */
+    const char *value; /* first byte of the value (spaces skipped), or NULL */
+    const char *vend;  /* end of the value (after its {...} block, if braced) */
+    const char *next;  /* start of the next item (after ';'), or the final NUL */
+    int password;      /* the key is PWD or Password (any case) */
+} db_cs_item;
+
+/* Returns 1 and fills *it with the item starting at p, or 0 at the end:
+ *   for (p = s; db_connstr_next(p, &it); p = it.next) ... */
+int db_connstr_next(const char *p, db_cs_item *it);
+
+/* Remove every PWD=/Password= item from connection string s (in place) and
+ * hand the last one's value to *pw (braces removed, "}}" as "}"), wiping
+ * the old *pw. */
+void db_connstr_take_password(char *s, char **pw);
+
 /* The connection string db_connect uses, without the password: the target's,
  * plus ClientCharset=UTF-8 for a FreeTDS driver (named, or behind a DSN) that
  * does not set one. */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "db.h"
 #include "dialect.h"
 #include "err.h"
 #include "strbuf.h"
@@ -108,127 +109,17 @@ static int parse_num(const char *opt, const char *s, unsigned long lo, unsigned 
     return 0;
 }
 
-/* Returns 1 if key[0..len), spaces trimmed, is "PWD" or "Password" (any case). */
-static int key_is_password(const char *key, size_t len)
-{
-    while (len && *key == ' ') {
-        key++;
-        len--;
-    }
-    while (len && key[len - 1] == ' ')
-        len--;
-    return (len == 3 && strncasecmp(key, "pwd", 3) == 0) ||
-           (len == 8 && strncasecmp(key, "password", 8) == 0);
-}
-
-/* Returns the end of the connection-string value that starts at v: after
- * its {...} block ("}}" is an escaped brace), else at ';' or the end. */
-static char *value_end(char *v)
-{
-    if (*v != '{')
-        return v + strcspn(v, ";");
-    char *p = v + 1;
-    for (;;) {
-        if (!*p)
-            return p;
-        if (*p == '}') {
-            if (p[1] != '}')
-                return p + 1;
-            p++;
-        }
-        p++;
-    }
-}
-
-/* One key=value item of a connection string. */
-typedef struct cs_item {
-    char *start;   /* first byte of the item */
-    char *value;   /* first byte of the value (spaces skipped), or NULL */
-    char *vend;    /* end of the value */
-    char *next;    /* start of the next item (after ';'), or the final NUL */
-    int password;  /* the key is PWD or Password */
-} cs_item;
-
-/* Returns 1 and fills *it with the item starting at p, or 0 at the end. */
-static int cs_next(char *p, cs_item *it)
-{
-    if (!*p)
-        return 0;
-    size_t klen = strcspn(p, "=;");
-    it->start = p;
-    it->value = it->vend = NULL;
-    it->password = 0;
-    if (p[klen] != '=') {
-        it->next = p[klen] ? p + klen + 1 : p + klen;
-        return 1;
-    }
-    it->password = key_is_password(p, klen);
-    char *v = p + klen + 1;
-    while (*v == ' ')
-        v++;
-    it->value = v;
-    it->vend = value_end(v);
-    char *e = it->vend + strcspn(it->vend, ";");
-    it->next = *e ? e + 1 : e;
-    return 1;
-}
-
 int tool_mask_password(char *s)
 {
     int n = 0;
-    cs_item it;
-    for (char *p = s; cs_next(p, &it); p = it.next) {
+    db_cs_item it;
+    for (const char *p = s; db_connstr_next(p, &it); p = it.next) {
         if (!it.password)
             continue;
-        memset(it.value, '*', (size_t)(it.vend - it.value));
+        memset(s + (it.value - s), '*', (size_t)(it.vend - it.value));
         n++;
     }
     return n;
-}
-
-/* Returns a copy of the value v[0..end): braces removed, "}}" -> "}". */
-static char *value_copy(const char *v, const char *end)
-{
-    if (*v != '{')
-        return xstrndup(v, (size_t)(end - v));
-    strbuf sb = STRBUF_INIT;
-    sb_grow(&sb, (size_t)(end - v));
-    for (const char *p = v + 1; p < end; p++) {
-        if (*p == '}') {
-            if (p + 1 < end && p[1] == '}')
-                p++;
-            else
-                break;
-        }
-        sb_putc(&sb, *p);
-    }
-    return sb_detach(&sb);
-}
-
-void tool_take_password(char *s, char **pw)
-{
-    strbuf out = STRBUF_INIT;
-    cs_item it;
-    sb_grow(&out, strlen(s));
-    for (char *p = s; cs_next(p, &it); p = it.next) {
-        if (!it.password) {
-            sb_append(&out, it.start, (size_t)(it.next - it.start));
-            continue;
-        }
-        if (pw) {
-            if (*pw) {
-                explicit_bzero(*pw, strlen(*pw));
-                free(*pw);
-            }
-            *pw = value_copy(it.value, it.vend);
-        }
-    }
-    /* "A=1;PWD=x" leaves "A=1;": drop the dangling separator. */
-    if (out.len && out.buf[out.len - 1] == ';' && s[strlen(s) - 1] != ';')
-        out.buf[--out.len] = '\0';
-    memcpy(s, sb_str(&out), out.len + 1);
-    explicit_bzero(out.buf, out.cap);
-    sb_free(&out);
 }
 
 char *tool_default_rejects(const char *db_file)
@@ -462,7 +353,7 @@ static int build_target(struct tool_config *cfg, char *msg, size_t msglen)
             t->connstr = sb_detach(&sb);
         }
         /* The string's own PWD= is the last choice; it never stays in connstr. */
-        tool_take_password(t->connstr, &pw);
+        db_connstr_take_password(t->connstr, &pw);
         const char *env = getenv("MIGRATE_PASSWORD");
         if (cfg->password_file || env) {
             if (pw) {

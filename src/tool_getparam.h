@@ -79,10 +79,6 @@ void tool_config_free(struct tool_config *cfg);
  * place, keeping the length.  Returns the number of values masked. */
 int tool_mask_password(char *s);
 
-/* Remove every PWD=/Password= item from connection string s in place.  If
- * pw is non-NULL, *pw receives a copy of the last value (braces removed,
- * "}}" unescaped), or stays untouched when there is none. */
-void tool_take_password(char *s, char **pw);
 
 /* Returns the default reject file for an SQLite database file: "x.db" ->
  * "x.rejects.xml", "x.sqlite" -> "x.sqlite.rejects.xml" (caller frees). */

@@ -77,53 +77,13 @@ static int parse_args(int argc, char **argv, options *o)
 
 /* ---- connection string: keep the password out of connstr ---- */
 
-/* Returns the length of key k if the attribute at p is "k=" (any case), else 0. */
-static size_t attr_key(const char *p, const char *k)
-{
-    size_t n = strlen(k);
-    while (*p == ' ')
-        p++;
-    return (!strncasecmp(p, k, n) && p[n] == '=') ? n : 0;
-}
-
 /* Fill t from an ODBC connection string, moving PWD=/Password= into
- * t->password as db.h wants (value up to ';' or inside {...}). */
+ * t->password as db.h wants. */
 static void target_from_connstr(db_target *t, const char *cs)
 {
-    strbuf out = STRBUF_INIT;
-    const char *p = cs;
     memset(t, 0, sizeof *t);
-    while (*p) {
-        const char *start = p;
-        int brace = 0;
-        while (*p && (brace || *p != ';')) {
-            if (*p == '{')
-                brace = 1;
-            else if (*p == '}')
-                brace = 0;
-            p++;
-        }
-        size_t n = (size_t)(p - start);
-        const char *eq = memchr(start, '=', n);
-        if (eq && (attr_key(start, "PWD") || attr_key(start, "Password"))) {
-            const char *v = eq + 1, *e = p;
-            if (v < e && *v == '{' && e[-1] == '}') {
-                v++;
-                e--;
-            }
-            free(t->password);
-            t->password = xstrndup(v, (size_t)(e - v));
-        } else if (n > 0) {
-            if (out.len > 0)
-                sb_putc(&out, ';');
-            sb_append(&out, start, n);
-        }
-        if (*p == ';')
-            p++;
-    }
-    t->connstr = sb_detach(&out);
-    if (!t->connstr)
-        t->connstr = xstrdup("");
+    t->connstr = xstrdup(cs);
+    db_connstr_take_password(t->connstr, &t->password);
     t->connect_timeout = 15;
     t->load = LOAD_INSERT;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "tool.h"
 #include "tool_getparam.h"
 #include "unit.h"
@@ -71,19 +72,19 @@ static void test_take_password(void)
 {
     char s1[] = "Driver=X;PWD={a;b}}c};Server=h";
     char *pw = NULL;
-    tool_take_password(s1, &pw);
+    db_connstr_take_password(s1, &pw);
     CU_ASSERT_STRING_EQUAL(s1, "Driver=X;Server=h");
     CU_ASSERT_STRING_EQUAL(pw, "a;b}c");
     free(pw);
     pw = NULL;
     char s2[] = "DSN=x;Password=p";
-    tool_take_password(s2, &pw);
+    db_connstr_take_password(s2, &pw);
     CU_ASSERT_STRING_EQUAL(s2, "DSN=x");
     CU_ASSERT_STRING_EQUAL(pw, "p");
     free(pw);
     pw = NULL;
     char s3[] = "DSN=x;";
-    tool_take_password(s3, &pw);
+    db_connstr_take_password(s3, &pw);
     CU_ASSERT_STRING_EQUAL(s3, "DSN=x;");
     CU_ASSERT_PTR_NULL(pw);
 }
