@@ -106,7 +106,13 @@ static mig_status class_status(db_errclass cls, mig_status st)
     }
 }
 
-static int connection_dead(db_conn *c);
+/* Returns 1 if the driver says the connection is dead (SQL_ATTR_CONNECTION_DEAD). */
+static int connection_dead(db_conn *c)
+{
+    SQLUINTEGER dead = SQL_CD_FALSE;
+    SQLRETURN rc = SQLGetConnectAttr(c->dbc, SQL_ATTR_CONNECTION_DEAD, &dead, 0, NULL);
+    return SQL_SUCCEEDED(rc) && dead == SQL_CD_TRUE;
+}
 
 int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
             mig_err *err, const char *what)
@@ -179,13 +185,6 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
     return -1;
 }
 
-/* Returns 1 if the driver says the connection is dead (SQL_ATTR_CONNECTION_DEAD). */
-static int connection_dead(db_conn *c)
-{
-    SQLUINTEGER dead = SQL_CD_FALSE;
-    SQLRETURN rc = SQLGetConnectAttr(c->dbc, SQL_ATTR_CONNECTION_DEAD, &dead, 0, NULL);
-    return SQL_SUCCEEDED(rc) && dead == SQL_CD_TRUE;
-}
 
 /* ---- connecting ---- */
 
