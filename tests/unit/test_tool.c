@@ -276,10 +276,13 @@ static void test_password_sources(void)
     av_free(&a);
 
     /* The password file wins over both; first line, CR LF stripped. */
-    FILE *f = fopen("/tmp/tooltest/pw.txt", "w");
+    char pwfile[4200];
+    snprintf(pwfile, sizeof pwfile, "%s/pw.txt", unit_tmpdir());
+    FILE *f = fopen(pwfile, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("filepw\r\nsecond line\n", f);
     fclose(f);
-    av_make(&a, W("-m", "m", "--dsn", "x", "--password-file", "/tmp/tooltest/pw.txt",
+    av_make(&a, W("-m", "m", "--dsn", "x", "--password-file", pwfile,
                   "--dialect", "sqlserver", "--load", "bcp", "--connect-timeout", "3",
                   "in.xml"));
     CU_ASSERT_EQUAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);

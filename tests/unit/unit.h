@@ -8,6 +8,34 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Returns a new private directory for this test program ($TMPDIR or /tmp,
+ * made with mkdtemp), removed with its files when the program exits.  Tests
+ * never assume a directory of their own exists: a fresh machine has none. */
+static const char *unit_tmpdir_path_;
+static void unit_tmpdir_rm_(void)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmpdir_path_);
+    if (system(cmd) != 0)
+        fprintf(stderr, "unit: cannot remove %s\n", unit_tmpdir_path_);
+}
+static inline const char *unit_tmpdir(void)
+{
+    static char path[4096];
+    if (!unit_tmpdir_path_) {
+        const char *base = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/migrate-unit.XXXXXX", base && *base ? base : "/tmp");
+        if (!mkdtemp(path)) {
+            perror("unit: mkdtemp");
+            exit(2);
+        }
+        unit_tmpdir_path_ = path;
+        atexit(unit_tmpdir_rm_);
+    }
+    return unit_tmpdir_path_;
+}
 
 #define UNIT_BEGIN(name)                                                   \
     CU_pSuite unit_suite_;                                                 \
