@@ -188,7 +188,9 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
 
 /* ---- connecting ---- */
 
-/* Append the password as ;PWD={...} with '}' doubled. */
+/* Append the password as ;PWD={...}; with '}' doubled.  The closing ';'
+ * matters: FreeTDS 1.3.17 mis-reads a braced value that ends the string
+ * ("...;PWD={secret}" logs in with a wrong password). */
 static void put_password(strbuf *sb, const char *pw)
 {
     if (sb->len && sb->buf[sb->len - 1] != ';')
@@ -199,7 +201,7 @@ static void put_password(strbuf *sb, const char *pw)
             sb_putc(sb, '}');
         sb_putc(sb, *p);
     }
-    sb_putc(sb, '}');
+    sb_puts(sb, "};");
 }
 
 /* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
