@@ -37,6 +37,7 @@
 #include "reader.h"
 #include "reject.h"
 #include "ring.h"
+#include "settle.h"
 #include "worker.h"
 
 /* Set by engine_request_stop (possibly from a signal handler), read by the
@@ -219,7 +220,7 @@ static int produce_file(producer *p, uint32_t f)
         }
         record_ctx ctx = {name, rec.line, rec.seq};
         uint64_t route = mapper_route(p->mp, rec.node, &ctx);
-        size_t lane = (size_t)(route % e->nworkers);
+        size_t lane = settle_lane(route, e->nworkers);
         batch *b = lane_batch(p, lane);
         if (!b) {
             cnt.read--; /* never handed on: not read as far as accounting goes */
@@ -415,6 +416,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.on_dup = o->on_dup;
     e.wctx.preload_keys = o->preload_keys;
     e.wctx.key_budget = o->key_memory ? o->key_memory / e.nworkers : 0;
+    e.wctx.nworkers = e.nworkers;
     e.wctx.lanes = e.lanes;
     e.wctx.pool = e.pool;
     e.wctx.stats = e.st;

@@ -28,8 +28,11 @@ typedef struct record_ctx {
     uint64_t seq;
 } record_ctx;
 
-/* Returns the routing hash of a record: the hash of its converted routing
- * key (mapping route, else the key of the first table).  Records whose key
+/* Returns the routing hash of a record (settle_route_hash): the key bytes
+ * of its converted routing key — the key of the first table, or the value
+ * route="..." finds converted by the rules of the key column that holds it —
+ * so that "7" and "07" in an int key go to the same worker, the one whose
+ * key set holds 7 (and that settle_preload gives 7 to).  Records whose key
  * does not convert get 0 (they will be rejected by mapper_map anyway). */
 uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx);
 
