@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NPOLICY 4          /* DUP_DEFAULT .. DUP_ERROR */
 #define EXISTS_CHUNK 200   /* keys per existence query (SQL Server: 2100 params) */
@@ -143,9 +144,16 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
         sb_printf(out, " FROM %s", qtable);
         return;
     }
-    /* v(o, k1, k2, ...): generated names, so no key column can clash */
+    /* v(o, k1, k2, ...): generated names, so no key column can clash; a CTE
+     * named like the table would hide it (a table "v"): then v_, v__ ... */
+    char v[64] = "v";
+    const char *bare = strrchr(t->name, '.') ? strrchr(t->name, '.') + 1 : t->name;
+    for (size_t n = 1; (flags & DIALECT_EXISTS_CTE) && strncasecmp(bare, v, strlen(bare) + 1) == 0 &&
+                       n + 1 < sizeof v;
+         n++)
+        v[n] = '_';
     strbuf cols = STRBUF_INIT, rows = STRBUF_INIT;
-    sb_puts(&cols, "v(o");
+    sb_printf(&cols, "%s(o", v);
     for (size_t k = 0; k < t->nkeys; k++)
         sb_printf(&cols, ", k%zu", k + 1);
     sb_putc(&cols, ')');
@@ -165,14 +173,14 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
     }
     sb_putc(&rows, ')');
     if (flags & DIALECT_EXISTS_CTE)
-        sb_printf(out, "WITH %s AS %s SELECT v.o FROM v", sb_str(&cols), sb_str(&rows));
+        sb_printf(out, "WITH %s AS %s SELECT %s.o FROM %s", sb_str(&cols), sb_str(&rows), v, v);
     else
         sb_printf(out, "SELECT v.o FROM %s AS %s", sb_str(&rows), sb_str(&cols));
     sb_printf(out, " WHERE EXISTS (SELECT 1 FROM %s x WHERE ", qtable);
     for (size_t k = 0; k < t->nkeys; k++) {
         sb_puts(out, k ? " AND x." : "x.");
         d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        sb_printf(out, " = v.k%zu", k + 1);
+        sb_printf(out, " = %s.k%zu", v, k + 1);
     }
     sb_putc(out, ')');
     sb_free(&cols);

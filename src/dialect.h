@@ -27,6 +27,10 @@ typedef struct dialect_table_state dialect_table_state;
 typedef struct dialect {
     const char *name;  /* "sqlite", "postgresql", "sqlserver" */
     int single_writer; /* only one write transaction at a time (SQLite) */
+    /* Fractional second digits its time and datetime columns keep; 0: all
+     * that a mapping value can have (7).  A value with more is rejected
+     * rather than stored rounded (mapper_limit_fraction). */
+    int frac_digits;
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);

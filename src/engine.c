@@ -271,6 +271,7 @@ static void *producer_main(void *arg)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     p.mp = mapper_new(e->o->map, (double)tv.tv_sec);
+    mapper_limit_fraction(p.mp, e->workers[0].conn.d->frac_digits);
     p.cur = xcalloc(e->nworkers, sizeof *p.cur);
 
     uint32_t f = 0;

@@ -36,6 +36,7 @@ struct mapper {
     strbuf key;            /* routing key bytes */
     xmlNode **nodes;       /* rows selected by `each` */
     size_t nnodes, cap_nodes;
+    int frac_digits;       /* time/datetime fraction the target keeps; 0: all */
     char err[512];
 };
 
@@ -62,6 +63,11 @@ void mapper_free(mapper *mp)
     sb_free(&mp->key);
     free(mp->nodes);
     free(mp);
+}
+
+void mapper_limit_fraction(mapper *mp, int digits)
+{
+    mp->frac_digits = digits;
 }
 
 /* ---- one column ---- */
@@ -175,6 +181,18 @@ static int column_value(mapper *mp, const map_column *c, xmlNode *node, const re
     sb_reset(&mp->conv);
     if (type_convert(&c->type, s, n, out, &mp->conv, mp->err, sizeof mp->err) != 0)
         return -1;
+    if (mp->frac_digits > 0 && (c->type.kind == CK_TIME || c->type.kind == CK_DATETIME) &&
+        type_fraction_digits(mp->conv.buf + out->text_off, out->text_len) > mp->frac_digits) {
+        /* exact or refused: the target would round it (23:59:59.9999999
+         * would become 24:00:00), and a loader must not change a value */
+        char ex[96];
+        excerpt(ex, sizeof ex, s, n);
+        snprintf(mp->err, sizeof mp->err,
+                 "value %s has more fractional second digits than the target keeps (%d): "
+                 "it would be stored rounded",
+                 ex, mp->frac_digits);
+        return -1;
+    }
     return 0;
 }
 

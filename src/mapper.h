@@ -36,6 +36,11 @@ typedef struct record_ctx {
  * does not convert get 0 (they will be rejected by mapper_map anyway). */
 uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx);
 
+/* Reject time and datetime values with more than digits fractional second
+ * digits (the target's dialect frac_digits; 0: no limit), since the target
+ * would store them rounded. */
+void mapper_limit_fraction(mapper *mp, int digits);
+
 /* Map rec into the open record of b.  Returns 0, or -1 with the reason in
  * reason ("table contact_base, column phone: value \"...\" is longer than
  * varchar(16)"); the caller then aborts the record in the batch. */

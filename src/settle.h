@@ -52,7 +52,9 @@ typedef struct settle_preload_result {
 
 /* Add to ks every key stored in table mt (c->d->exists_sql with nkeys 0)
  * that routes to lane `lane` of nlanes (mt must be routed; nroute parts),
- * until ks holds more than budget bytes (0: no limit).  Returns 0 with *res
+ * until ks would hold more than budget bytes (0: no limit).  A table with a
+ * float key part is not read (complete 0): a driver may round a double on
+ * the way back, and a rounded key could match another.  Returns 0 with *res
  * filled, or -1 with err. */
 int settle_preload(db_conn *c, const map_table *mt, size_t nroute, keyset *ks, size_t lane,
                    size_t nlanes, size_t budget, settle_preload_result *res, mig_err *err);

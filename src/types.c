@@ -893,3 +893,9 @@ int type_convert(const col_type *t, const char *s, size_t len,
     out->text_len = (size_t)n;
     return 0;
 }
+
+int type_fraction_digits(const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len);
+    return dot ? (int)(len - (size_t)(dot + 1 - s)) : 0;
+}

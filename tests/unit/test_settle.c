@@ -227,6 +227,33 @@ static void test_preload_unreadable(void)
     mapping_free(m);
 }
 
+/* Float keys are not preloaded: read back through the SQLite ODBC driver,
+ * 0.30000000000000004 comes back as 0.3, which would then pass an incoming
+ * 0.3 off as a duplicate. */
+static void test_preload_float_key(void)
+{
+    static const char map[] =
+        "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/a/r\">"
+        "<table name=\"fk\" key=\"x\"><column name=\"x\" path=\"@x\" type=\"float\"/>"
+        "</table></mapping>";
+    mapping *m = load_map(map);
+    static const char *const sql[] = {"CREATE TABLE fk (x REAL PRIMARY KEY)",
+                                      "INSERT INTO fk VALUES (0.30000000000000004)", NULL};
+    db_conn c;
+    db_target t;
+    open_db(&c, &t, "floatkey.db", sql);
+    keyset *ks = keyset_new(8);
+    settle_preload_result res;
+    mig_err err;
+    CU_ASSERT_EQUAL(settle_preload(&c, &m->tables[0], m->nroute, ks, 0, 1, 0, &res, &err), 0);
+    CU_ASSERT_EQUAL(res.complete, 0);
+    CU_ASSERT_EQUAL(keyset_size(ks), 0);
+    keyset_free(ks);
+    db_disconnect(&c);
+    db_target_free(&t);
+    mapping_free(m);
+}
+
 int main(void)
 {
     UNIT_BEGIN("settle");
@@ -234,5 +261,6 @@ int main(void)
     UNIT_TEST(test_preload_split);
     UNIT_TEST(test_preload_budget);
     UNIT_TEST(test_preload_unreadable);
+    UNIT_TEST(test_preload_float_key);
     UNIT_END();
 }
