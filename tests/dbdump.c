@@ -200,11 +200,12 @@ static int sqlite_exact_double(db_conn *c, const map_table *t, size_t col, long 
     return rc;
 }
 
-/* Print f exactly: the fewest significant digits that read back as f. */
+/* Print f exactly: with 15 significant digits (%g) when they read back as
+ * f, else 16, else 17 (always enough). */
 static void put_double(double f)
 {
     char buf[64];
-    for (int prec = 1; prec <= 17; prec++) {
+    for (int prec = 15; prec <= 17; prec++) {
         snprintf(buf, sizeof buf, "%.*g", prec, f);
         if (strtod(buf, NULL) == f)
             break;
