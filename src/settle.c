@@ -8,6 +8,7 @@
 #include "settle.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dialect.h"
@@ -75,8 +76,9 @@ uint64_t settle_key_route(const map_table *mt, size_t nroute, const void *key, s
 {
     assert(mt->route_keys && nroute <= mt->nkeys);
     const unsigned char *p = key;
-    size_t off[16], plen[16];
-    size_t nk = mt->nkeys < 16 ? mt->nkeys : 16;
+    size_t off_s[16], plen_s[16], nk = mt->nkeys;
+    size_t *off = nk <= 16 ? off_s : xcalloc(nk, sizeof *off);
+    size_t *plen = nk <= 16 ? plen_s : xcalloc(nk, sizeof *plen);
     for (size_t k = 0, at = 0; k < nk; k++) {
         off[k] = at;
         plen[k] = part_len(type_class(&mt->cols[mt->key_cols[k]].type), p + at, len - at);
@@ -90,6 +92,10 @@ uint64_t settle_key_route(const map_table *mt, size_t nroute, const void *key, s
     }
     uint64_t h = settle_route_hash(rb.buf ? rb.buf : "", rb.len);
     sb_free(&rb);
+    if (off != off_s) {
+        free(off);
+        free(plen);
+    }
     return h;
 }
 
