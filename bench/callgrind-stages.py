@@ -8,7 +8,8 @@ Reads a callgrind profile (instruction counts, Ir: they do not depend on the
 machine's load) and splits the program's total into stages that add up to
 100%.  Every function belongs to a group by its ELF object and, inside
 migrate, by its source file; the C library's cost (malloc, memcpy, strlen,
-snprintf, ...) is charged to the group of the function that called it.
+snprintf, ...) and strbuf.c's are charged to the group of the function that
+called them.
 
   read            input.c (and zlib), reader.c's read callback
   parse+expand    libxml2 under the reader (tokenizing and building the
@@ -17,7 +18,7 @@ snprintf, ...) is charged to the group of the function that called it.
                   reject file (xmlNodeDump)
   path eval       path.c
   conversion      types.c, rule.c and PCRE2
-  batch building  mapper.c glue, batch.c, strbuf.c
+  batch building  mapper.c glue, batch.c
   keys            keyset.c
   SQL + binding   worker.c, dialect*.c, db.c (our side of ODBC)
   driver manager  libodbc (unixODBC)
@@ -74,12 +75,15 @@ def parse(path):
             key, _, val = line.partition("=")
             if key == "ob":
                 ob = resolve("ob", val)
-            elif key in ("fl", "fi", "fe"):
+            elif key == "fl":
                 fl = resolve("fl", val)
+            elif key in ("fi", "fe"):
+                resolve("fl", val)   # inlined code's file: names it, but the
+                                     # function's own file stays fl
             elif key == "fn":
                 name = resolve("fn", val)
                 fn = (ob, name)
-                fn_info.setdefault(fn, (ob, fl, name))
+                fn_info[fn] = (ob, fl, name)   # its own file (a call may have named it first)
                 cob = None
             elif key == "cob":
                 cob = resolve("ob", val)
@@ -117,7 +121,9 @@ def group_of(ob, fl, name):
         return "path eval"
     if fl.endswith("/types.c") or fl.endswith("/rule.c") or base.startswith("libpcre2"):
         return "conversion"
-    if fl.endswith(("/mapper.c", "/batch.c", "/strbuf.c", "/batch.h")):
+    if fl.endswith("/strbuf.c"):
+        return "libc"   # a helper like libc: charged to whoever calls it
+    if fl.endswith(("/mapper.c", "/batch.c", "/batch.h")):
         return "batch building"
     if fl.endswith("/keyset.c"):
         return "keys"

@@ -307,17 +307,21 @@ class Sweep:
             return False
         lo, hi = (int(x) for x in os.environ.get("BENCH_TDS_PORTS", "14900-14999").split("-"))
         d = os.path.join(self.work, "tds")
+        # as root the script runs the server as its own user: it must reach d
+        os.chmod(self.work, 0o755)
+        why = ""
         for port in range(lo, hi, 2):   # the server also takes port+1
             if port_busy(port) or port_busy(port + 1):
                 continue
             p = subprocess.run([script, "start", "--port", str(port), "--dir", d],
                                capture_output=True, text=True)
+            why = (p.stderr.strip().splitlines() or [""])[-1]
             if p.returncode == 0 and p.stdout.strip():
                 self.tds = {"script": script, "port": port, "dir": d,
                             "cs": p.stdout.strip().splitlines()[-1]}
                 say("TDS server on 127.0.0.1:%d" % port)
                 return True
-        self.skip("tds: the TDS server did not start on any port %d-%d" % (lo, hi))
+        self.skip("tds: the TDS server did not start on any port %d-%d: %s" % (lo, hi, why))
         return False
 
     def tds_stop(self):
