@@ -11,6 +11,8 @@
 #      for each input with the rows migrate loaded (the exact row counts of
 #      those inputs: 1620 clean, 1542 with 5% duplicates, 1594 with 2%
 #      invalid records);
+#      migrate's --summary-json (tests/bench/summary-sample.json, the layout
+#      of packaging/summary.schema.json) read for records, rows and latency;
 #   2. the plot: a PNG when gnuplot is installed, else the line saying so;
 #   3. bench/compare on crafted files: a 20% drop with a small spread fails
 #      (exit 1, REGRESSION), a 15% drop inside the spread passes (exit 0),
@@ -112,6 +114,19 @@ EOF
 
 check "sweep prints a table row per configuration" \
     test "$(grep -c '^sqlite ' "$work/sweep.out")" -eq 16
+
+check "reads --summary-json: read, rows inserted, commit latency" python3 - "$top_srcdir/bench" \
+    "$top_srcdir/tests/bench/summary-sample.json" <<'EOF'
+import json, sys
+sys.dont_write_bytecode = True   # the source tree may be read-only (distcheck)
+sys.path.insert(0, sys.argv[1])
+import sweep
+got = sweep.parse_summary_json(json.load(open(sys.argv[2])))
+want = (2000, 7960, {"p50": 12.25, "p95": 30.0, "p99": 31.5})
+if got != want:
+    print("  got %r, want %r" % (got, want))
+    sys.exit(1)
+EOF
 
 # ---- 2. the plot ----
 if command -v gnuplot >/dev/null; then
