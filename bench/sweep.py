@@ -689,8 +689,8 @@ def plot(result, png, work):
     cols = 2 if len(scenarios) > 1 else 1
     rows = (len(scenarios) + cols - 1) // cols
     m = result["machine"]
-    gp = ["set terminal pngcairo size %d,%d font ',9'" % (640 * cols, 480 * rows + 40)
-          if gnuplot_has_cairo() else "set terminal png size %d,%d" % (640 * cols, 480 * rows + 40),
+    gp = ["set terminal pngcairo size %d,%d font ',9'" % (860 * cols, 440 * rows + 40)
+          if gnuplot_has_cairo() else "set terminal png size %d,%d" % (860 * cols, 440 * rows + 40),
           "set output '%s'" % png.replace("'", ""),
           "set multiplot layout %d,%d title '%s'" % (
               rows, cols, ("migrate: rec/min by batch size, %d records, median of %d runs "
@@ -699,7 +699,7 @@ def plot(result, png, work):
                                                         m.get("cpu") or "?", m.get("nproc")))
               .replace("'", "")),
           "set logscale x", "set xlabel 'batch size (records)'",
-          "set ylabel 'M rec/min'", "set key below font ',8'", "set grid",
+          "set ylabel 'M rec/min'", "set key outside right top font ',8'", "set grid",
           "set yrange [0:*]"]
     sizes = [c["batch_size"] for c in result["configs"]] or [1]
     gp.append("set xrange [%g:%g]" % (min(sizes) / 1.5, max(sizes) * 1.5))

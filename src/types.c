@@ -357,10 +357,19 @@ static size_t trail_ws_len(const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Returns 1 if byte c cannot begin or end a white-space character: an ASCII
+ * byte other than space, tab, CR and LF. */
+static inline int not_ws_edge(unsigned char c)
+{
+    return c > ' ' && c < 0x80;
+}
+
 void text_trim(const char **s, size_t *len)
 {
     const unsigned char *p = (const unsigned char *)*s;
     size_t n = *len, k;
+    if (n && not_ws_edge(p[0]) && not_ws_edge(p[n - 1]))
+        return; /* the common case: nothing to trim */
     while (n && (k = lead_ws_len(p, n)) != 0) {
         p += k;
         n -= k;
