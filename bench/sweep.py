@@ -309,10 +309,13 @@ class Sweep:
         d = os.path.join(self.work, "tds")
         # as root the script runs the server as its own user: it must reach d
         os.chmod(self.work, 0o755)
-        why = ""
+        why, tries = "", 0
         for port in range(lo, hi, 2):   # the server also takes port+1
             if port_busy(port) or port_busy(port + 1):
                 continue
+            if tries == 3:              # not a busy port: it will not start
+                break
+            tries += 1
             p = subprocess.run([script, "start", "--port", str(port), "--dir", d],
                                capture_output=True, text=True)
             why = (p.stderr.strip().splitlines() or [""])[-1]
