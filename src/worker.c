@@ -301,6 +301,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     pthread_mutex_t *lock = w->ctx->writer_lock;
     if (lock)
         pthread_mutex_lock(lock);
+    double t0 = stats_now(); /* the transaction's latency, for the report */
     int rc = db_begin(&w->conn, err);
     if (rc == 0)
         rc = load_tables(r, b, lo, hi, &rr, err);
@@ -311,6 +312,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     if (lock)
         pthread_mutex_unlock(lock);
     if (rc == 0) {
+        stats_latency_add(&w->st->commit, stats_now() - t0);
         account(r, b, lo, hi, &rr);
         w->st->batches++;
         if (r->conn_used)

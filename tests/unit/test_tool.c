@@ -310,11 +310,81 @@ static void test_numbers(void)
     CU_ASSERT_EQUAL(tool_rec_per_min(5, 0.12), 2500);
     CU_ASSERT_EQUAL(tool_rec_per_min(5, 0.0), 0);
     CU_ASSERT_EQUAL(tool_rec_per_min(120000, 160.0), 45000);
-    stats_totals t = {120000, 119500, 0, 12, 488};
-    CU_ASSERT_STRING_EQUAL(tool_progress_line(b, sizeof b, &t, 160.0), "read 120,000  loaded 119,500  r");
-    char line[160];
-    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &t, 160.0),
-                           "read 120,000  loaded 119,500  rejected 12  45,000 rec/min");
+}
+
+/* ---- the progress display ---- */
+
+static void test_progress_lines(void)
+{
+    char b[32], line[256];
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 999), "999 B");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 23916), "23.9 kB");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 17588782), "17.6 MB");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 4000000000ULL), "4.0 GB");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 0.4), "0:00");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 65.6), "1:06");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 3 * 3600 + 62), "3:01:02");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, -5), "0:00");
+
+    /* a quarter read in 160 s: 480 s left */
+    tool_progress_view v = {.t = {120000, 119500, 0, 12, 488}, .bytes = 25000000,
+                            .total_bytes = 100000000, .size_known = 1, .elapsed = 160.0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &v),
+                           "progress: 25% of 100.0 MB read, 120,000 records (loaded 119,500, "
+                           "duplicate 0, rejected 12), 750 rec/s, ETA 8:00");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &v),
+                           "[#####...............]  25%  120,000 records  750 rec/s  ETA 8:00");
+    /* truncated, never overrun */
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(b, sizeof b, &v), "progress: 25% of 100.0 MB read,");
+
+    /* the end of the run */
+    v.done = 1;
+    v.bytes = v.total_bytes;
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &v),
+                           "progress: 100% of 100.0 MB read, 120,000 records (loaded 119,500, "
+                           "duplicate 0, rejected 12), 750 rec/s, done in 2:40");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &v),
+                           "[####################] 100%  120,000 records  750 rec/s  took 2:40");
+
+    /* standard input: no size, no percentage, no estimate */
+    tool_progress_view u = {.t = {5, 5, 0, 0, 0}, .bytes = 1234, .elapsed = 2.0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &u),
+                           "progress: 1.2 kB read, 5 records (loaded 5, duplicate 0, rejected 0), "
+                           "3 rec/s");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &u), "5 records  3 rec/s");
+
+    /* nothing read yet: no estimate */
+    tool_progress_view z = {.total_bytes = 10, .size_known = 1, .elapsed = 0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &z),
+                           "progress: 0% of 10 B read, 0 records (loaded 0, duplicate 0, "
+                           "rejected 0), 0 rec/s");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &z),
+                           "[....................]   0%  0 records  0 rec/s  ETA -");
+}
+
+/* The display's sizes come from the inputs (a missing one or "-": unknown). */
+static void test_progress_sizes(void)
+{
+    char a[4200], bpath[4200];
+    snprintf(a, sizeof a, "%s/p1.xml", unit_tmpdir());
+    snprintf(bpath, sizeof bpath, "%s/p2.xml", unit_tmpdir());
+    FILE *f = fopen(a, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("0123456789", f);
+    fclose(f);
+    f = fopen(bpath, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("abc", f);
+    fclose(f);
+    tool_progress p;
+    const char *two[] = {a, bpath};
+    tool_progress_init(&p, stderr, 0, 5, two, 2);
+    CU_ASSERT_EQUAL(p.total_bytes, 13);
+    CU_ASSERT_EQUAL(p.size_known, 1);
+    CU_ASSERT_EQUAL(p.interval, 5.0);
+    const char *withstdin[] = {a, "-"};
+    tool_progress_init(&p, stderr, 0, 5, withstdin, 2);
+    CU_ASSERT_EQUAL(p.size_known, 0);
 }
 
 /* Returns the text tool_summary prints for s (caller frees). */
@@ -436,6 +506,8 @@ int main(void)
     UNIT_TEST(test_usage_errors);
     UNIT_TEST(test_password_sources);
     UNIT_TEST(test_numbers);
+    UNIT_TEST(test_progress_lines);
+    UNIT_TEST(test_progress_sizes);
     UNIT_TEST(test_summary);
     UNIT_TEST(test_exit_codes);
     UNIT_END();
