@@ -253,5 +253,26 @@ run_m ping --connect "Driver=NoSuchDriver-$$"
 check "ping: an unknown driver is exit 69 and one line" \
     eval 'is_rc 69 && [ "$(grep -c . "$work/err")" = 1 ] && grep -q "^migrate: cannot connect" "$work/err"'
 
+# ---- the documentation: --help and the man page name every option ----
+
+: > "$work/err"
+"$MIGRATE" --help > "$work/help" 2>&1
+man_page="$top_srcdir/packaging/migrate.1"
+# every long option of the option table, as --help and roff spell it
+options=$(sed -n 's/^ *{"\([a-z-]*\)", [a-z_]*, NULL, .*/\1/p' "$top_srcdir/src/tool_getparam.c")
+missing=""
+for o in $options; do
+    grep -q -- "--$o\b" "$work/help" || missing+=" --help:--$o"
+    grep -qF -- "\\-\\-${o//-/\\-}" "$man_page" || missing+=" man:--$o"
+done
+for w in "migrate check" "migrate ping" "migrate --config"; do
+    grep -qF -- "$w" "$work/help" || missing+=" --help:'$w'"
+done
+for sec in "CONFIGURATION FILE" "JSON REPORT" "NIGHTLY RUNS"; do
+    grep -qx "\.SH $sec" "$man_page" || missing+=" man:'$sec'"
+done
+check "docs: --help and migrate(1) describe every option, check, ping, config, report, timers" \
+    eval '[ -n "$options" ] && [ -z "$missing" ] || { why "missing:$missing"; false; }'
+
 echo "nightly-tools: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

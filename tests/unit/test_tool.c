@@ -321,10 +321,10 @@ static void test_password_sources(void)
 /* Writes text to a file named name in the test's directory; returns its path. */
 static const char *write_file(const char *name, const char *text)
 {
-    static char path[8][4200];
+    static char paths[8][4200];
     static int next;
-    char *p = path[next++ % 8];
-    snprintf(p, sizeof path[0], "%s/%s", unit_tmpdir(), name);
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", unit_tmpdir(), name);
     FILE *f = fopen(p, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs(text, f);
