@@ -134,8 +134,8 @@ static void *sigwatch_main(void *arg)
             say_raw("\nmigrate: interrupted\n");
             _exit(EXIT_SIGINT);
         }
+        engine_request_stop(); /* before the message: who sees it knows */
         say_raw("\nmigrate: stopping (interrupt again to quit at once)\n");
-        engine_request_stop();
     }
     return NULL;
 }

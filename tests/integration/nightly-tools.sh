@@ -148,6 +148,34 @@ check "summary-json: an unwritable report stops the run before it starts (exit 7
     eval 'is_rc 73 && [ ! -e "$d/t.db" ] &&
           has "$work/err" "migrate: cannot write $d/no/such/dir/r.json.tmp: No such file or directory"'
 
+# an interrupted run: the report says so, with exact sums.  migrate reads a
+# FIFO: half the input, SIGINT (taken while it waits for more), the rest.
+fresh basic
+"$GEN" --records 400 --seed 3 -o "$d/all.xml"
+cp "$top_srcdir/mappings/applications.xml" "$d/apps-map.xml"
+mkfifo "$d/in.fifo"
+(cd "$d" && exec timeout 120 "$MIGRATE" --db s.db -w 1 -m apps-map.xml in.fifo \
+    --summary-json s.json) < /dev/null > "$work/out" 2> "$work/err" &
+mpid=$!
+exec 3> "$d/in.fifo"   # returns once migrate opened it (its signal watcher runs)
+head -c $(( $(stat -c %s "$d/all.xml") / 2 )) "$d/all.xml" >&3
+kill -INT "$mpid"
+for _ in $(seq 1 100); do grep -q "stopping" "$work/err" && break; sleep 0.1; done
+tail -c +$(( $(stat -c %s "$d/all.xml") / 2 + 1 )) "$d/all.xml" >&3
+exec 3>&-
+wait "$mpid"
+rc=$?
+check "summary-json: an interrupted run (SIGINT) is reported, sums exact" \
+    eval 'is_rc 130 && json_ok "$d/s.json" && python3 -c "
+import json, sqlite3, sys
+r = json.load(open(sys.argv[1]))
+t = r[\"total\"]
+rows = sqlite3.connect(sys.argv[2]).execute(\"SELECT count(*) FROM app_base\").fetchone()[0]
+assert r[\"interrupted\"] is True and r[\"exit_status\"] == 130, r
+assert r[\"files\"][0][\"state\"] == \"stopped\", r[\"files\"]
+assert 0 < t[\"read\"] < 400 and t[\"loaded\"] == rows and t[\"not_loaded\"] == 0, (t, rows)
+" "$d/s.json" "$d/s.db" 2>"$work/why"'
+
 # ---- progress ----
 
 fresh basic
