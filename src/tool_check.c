@@ -12,7 +12,9 @@
  *       connects as a load would and prints what answered (DBMS name and
  *       version, driver, dialect); exit 0, or 69 with one line.
  *
- * Key duplicates are not looked for here: they are settled against what the
+ * A well-formed input without any record gets a line saying so (the
+ * record path or its namespace is then most often wrong); the status stays
+ * that of a load (0).  Key duplicates are not looked for here: they are settled against what the
  * database holds.  Owns the mapper, one reusable batch and the readers it
  * opens, all freed before it returns. */
 #include "config.h"
@@ -98,6 +100,13 @@ static void check_file(stats *s, uint32_t f, const char *name, const mapping *m,
                          err.msg);
     else
         stats_file_state(s, f, FILE_DONE, NULL);
+    if (rc == 0 && ok + bad == 0 && !quiet) {
+        /* well-formed, but nothing matched: most often a wrong record path
+         * or namespace in the mapping */
+        fflush(stdout);
+        fprintf(stderr, "migrate: %s: no record found at %s\n", name,
+                m->record && m->record->src ? m->record->src : "the record path");
+    }
     if (shown > CHECK_SHOWN) {
         fflush(stdout);
         fprintf(stderr, "migrate: %s: %" PRIu64 " more rejected records not shown\n", name,

@@ -270,6 +270,13 @@ run_m check -m mapping.xml input.xml
 check "check: a malformed file is named with its line and column" \
     eval 'is_rc 65 && grep -q "^migrate: input.xml:[0-9]*:[0-9]*: " "$work/err"'
 
+fresh basic
+printf '<?xml version="1.0"?>\n<other xmlns="urn:x"><a/></other>\n' > "$d/none.xml"
+run_m check -m mapping.xml none.xml
+check "check: a well-formed input without records is named (exit 0 as a load)" \
+    eval 'is_rc 0 && has "$work/err" "migrate: none.xml: no record found at $(sed -n "s/.*record=\"\([^\"]*\)\".*/\1/p" "$d/mapping.xml" | head -n 1)" &&
+          has "$work/out" "none.xml                        0          0          0"'
+
 # ---- ping ----
 
 fresh basic
