@@ -58,14 +58,14 @@ static ssize_t fd_read(fd_source *s, const char *name, void *buf, size_t len, mi
     }
 }
 
-/* ---- plain implementation ---- */
-
 /* Adds n bytes taken from the file to the input's counter, if it has one. */
 static void count_bytes(input *in, ssize_t n)
 {
     if (in->bytes && n > 0)
         atomic_fetch_add(in->bytes, (uint64_t)n);
 }
+
+/* ---- plain implementation ---- */
 
 /* Returns bytes of the plain input. */
 static ssize_t plain_read(input *in, char *buf, size_t len, mig_err *err)

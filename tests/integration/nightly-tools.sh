@@ -125,6 +125,16 @@ assert r[\"commit_latency_ms\"][\"max\"] > 0
 " "$d/report.json" "$work/out" 2>"$work/why"'
 
 fresh invalid
+gzip -c "$d/input.xml" > "$d/input.xml.gz"
+run_m --db t.db -w 1 -m mapping.xml input.xml.gz --summary-json r.json
+check "summary-json: a gzip input's bytes are its compressed size" \
+    eval 'is_rc 1 && json_ok "$d/r.json" && python3 -c "
+import json, os, sys
+f = json.load(open(sys.argv[1]))[\"files\"][0]
+assert f[\"bytes\"] == os.path.getsize(sys.argv[2]) and f[\"read\"] == 7, f
+" "$d/r.json" "$d/input.xml.gz" 2>"$work/why"'
+
+fresh invalid
 run_m --db t.db -w 1 -m mapping.xml input.xml --summary-json -
 check "summary-json -: the report alone on stdout" \
     eval 'is_rc 1 && json_ok "$work/out" "$expect_dir/invalid.expected.json"'
