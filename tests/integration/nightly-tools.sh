@@ -19,6 +19,7 @@
 #                    reasons on stderr, the exit status a load would give
 #                    (0, 1, 65, 66, 78)
 #   ping             the DBMS name and version, exit 0; 69 and one line
+#                    (and PostgreSQL when MIGRATE_TEST_PG is set)
 #
 # Each check prints PASS or FAIL with the evidence.  Exit: 0 all passed,
 # 1 some failed, 77 nothing could run.  Environment: top_srcdir,
@@ -297,6 +298,17 @@ check "ping: SQLite answers with its name and version" \
 run_m ping --connect "Driver=NoSuchDriver-$$"
 check "ping: an unknown driver is exit 69 and one line" \
     eval 'is_rc 69 && [ "$(grep -c . "$work/err")" = 1 ] && grep -q "^migrate: cannot connect" "$work/err"'
+
+if [ -n "${MIGRATE_TEST_PG:-}" ]; then
+    run_m ping --connect "$MIGRATE_TEST_PG"
+    check "ping: PostgreSQL (tests/with-postgres.sh) answers, the password not shown" \
+        eval 'is_rc 0 && grep -qE "^PostgreSQL [0-9.]+ \(dialect postgresql, driver .+\)$" "$work/out" &&
+              pw=$(printf "%s\n" "$MIGRATE_TEST_PG" | tr ";" "\n" | sed -n "s/^ *PWD *= *//Ip") &&
+              { [ -z "$pw" ] || ! grep -qF -- "$pw" "$work/out" "$work/err"; } ||
+              { why "out: $(cat "$work/out")"; false; }'
+else
+    echo "SKIP ping postgresql: MIGRATE_TEST_PG unset"
+fi
 
 # ---- the documentation: --help and the man page name every option ----
 
