@@ -195,6 +195,7 @@ static int produce_file(producer *p, uint32_t f)
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 0;
     }
+    in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
     reader *r = reader_open(in, o->map, e->schema, &err);
     if (!r) {
         input_close(in);

@@ -346,6 +346,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     rr.rec_dup = xcalloc(hi - lo, 1);
     pthread_mutex_t *lock = w->ctx->writer_lock;
     int rc = 1;
+    double t0 = 0; /* the committed transaction's latency, for the report */
     /* pass > 0: the database disagreed with the settlement (load_tables) */
     for (int pass = 0; rc == 1; pass++) {
         memset(rr.rows, 0, nt * sizeof *rr.rows);
@@ -353,6 +354,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
         memset(rr.rec_dup, 0, hi - lo);
         if (lock)
             pthread_mutex_lock(lock);
+        t0 = stats_now();
         rc = db_begin(&w->conn, err);
         if (rc == 0)
             rc = load_tables(r, b, lo, hi, pass, &rr, err);
@@ -365,6 +367,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
         assert(rc != 1 || pass < 2); /* record by record, nothing is guessed */
     }
     if (rc == 0) {
+        stats_latency_add(&w->st->commit, stats_now() - t0);
         account(r, b, lo, hi, &rr);
         w->st->batches++;
         if (r->conn_used)
