@@ -589,7 +589,7 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
     }
     if (rc == 0) {
         SQLSetStmtAttr(s->exists, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
-        SQLRETURN r = SQLExecute(s->exists);
+        SQLRETURN r = db_run(c, s->exists, NULL, err);
         if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
             rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
         while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {
@@ -702,7 +702,7 @@ int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *e
     int rc = h == SQL_NULL_HSTMT ? -1 : 0;
     SQLRETURN r = SQL_SUCCESS;
     if (rc == 0)
-        r = SQLExecDirect(h, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+        r = db_run(c, h, sb_str(&sql), err);
     if (rc == 0 && !SQL_SUCCEEDED(r))
         rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
     while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {

@@ -71,6 +71,17 @@ typedef struct dialect {
 
     /* Classify a failure by SQLSTATE and native error. */
     db_errclass (*classify)(const char *sqlstate, long native, const char *message);
+
+    /* Or NULL.  Take the write lock at the start of a load transaction,
+     * before anything is read, with a statement on table t that changes
+     * nothing (SQLite: a transaction that read first and then finds another
+     * process's commit cannot write, and the driver would wait for it until
+     * its busy timeout).  Returns 0, or -1 with err and c->last_class. */
+    int (*begin_write)(db_conn *c, const map_table *t, mig_err *err);
+    /* Or NULL.  Serialise concurrent table creation by several processes
+     * within the open transaction (PostgreSQL: an advisory lock released at
+     * commit).  Returns 0, or -1 with err. */
+    int (*create_lock)(db_conn *c, mig_err *err);
 } dialect;
 
 extern const dialect dialect_sqlite;
