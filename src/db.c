@@ -51,16 +51,18 @@ void db_target_sqlite(db_target *t, const char *file)
     strbuf sb = STRBUF_INIT;
     /* Timeout: busy timeout in ms.  A second process on the file waits for
      * the write lock (the dialect's begin_write takes it first thing, so the
-     * wait is only for the other's transaction, one batch); past 5 s the
+     * wait is only for the other's transaction, one batch); past 1 s the
      * batch fails as "database is locked" and the worker's retry loop takes
-     * over (backoff, --retry-for, and a stop request is heard).
+     * over (backoff, --retry-for).  Short, because nothing else ends this
+     * wait: a stop request is heard after it (SQLCancel does not reach the
+     * driver's busy handler).
      * SyncPragma=NORMAL with WAL (set in after_connect) is durable across a
      * process crash and ~2x faster than FULL. */
     if (driver_registered("SQLite3"))
         sb_puts(&sb, "Driver=SQLite3;");
     else
         sb_puts(&sb, "Driver=" SQLITE_DRIVER_LIB ";");
-    sb_printf(&sb, "Database=%s;Timeout=5000;NoWCHAR=1;SyncPragma=NORMAL", file);
+    sb_printf(&sb, "Database=%s;Timeout=1000;NoWCHAR=1;SyncPragma=NORMAL", file);
     t->connstr = sb_detach(&sb);
     t->dialect_name = "sqlite";
     t->connect_timeout = 30;
