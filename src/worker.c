@@ -489,7 +489,7 @@ static void *worker_main(void *arg)
     worker *w = r.w;
     worker_ctx *ctx = w->ctx;
     r.link = ctx->link ? ctx->link : &worker_link_odbc;
-    r.rng = (uint32_t)(w->id * 2654435761u) ^ (uint32_t)(stats_now() * 1e6);
+    r.rng = (uint32_t)(w->id * 2654435761u) ^ (uint32_t)(uint64_t)(stats_now() * 1e6);
     mig_err err;
     err_clear(&err);
     if (ctx->preload_keys && preload(&r, &err) < 0) {

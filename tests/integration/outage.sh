@@ -209,7 +209,8 @@ if n=$(wait_rows 2000 600); then
     server_start
     check "--retry-for 4: exit 75" "exit status $rc" "$([ "$rc" -eq 75 ]; echo $?)"
     grep -q "gave up" gu.err
-    check "--retry-for 4: says it gave up" "stderr: $(tail -1 gu.err)" $?
+    st=$?
+    check "--retry-for 4: says it gave up" "stderr: $(tail -1 gu.err)" "$st"
     read -r rd ld dp rj <<< "$(file_counts gu.out)"
     nl=$(not_loaded gu.out)
     check "read $rd = loaded $ld + duplicate $dp + rejected $rj + not loaded $nl" "sums differ" \

@@ -93,7 +93,9 @@ hold_lock() {
     for ((i = 0; i < 300; i++)); do
         [ "$(pgq -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                      WHERE c.relname = 'app_base' AND l.mode = 'AccessExclusiveLock'
-                       AND l.granted")" = 1 ] && return 0
+                       AND l.granted AND l.database = (SELECT oid FROM pg_database
+                                                       WHERE datname = current_database())")" = 1 ] &&
+            return 0
         sleep 0.1
     done
     echo "ERROR: the lock was never granted: $(cat locker.log)" >&2
@@ -102,7 +104,8 @@ hold_lock() {
 # Ends the lock holder (its transaction rolls back).
 release_lock() {
     pgq -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE query LIKE '%LOCK TABLE app_base%' AND pid <> pg_backend_pid()" > /dev/null 2>&1
+            WHERE datname = current_database() AND query LIKE '%LOCK TABLE app_base%'
+              AND pid <> pg_backend_pid()" > /dev/null 2>&1
     wait "$locker" 2>/dev/null
     locker=""
 }
@@ -146,7 +149,8 @@ release_lock
 echo "querytimeout: held: migrate ended after ${secs} s"
 check "held: exit 75" "exit status $rc" "$([ "$rc" -eq 75 ]; echo $?)"
 grep -q "gave up" held.err && grep -qi "timeout\|cancel" held.err
-check "held: the message says timeout and gave up" "stderr: $(tail -1 held.err)" $?
+st=$?
+check "held: the message says timeout and gave up" "stderr: $(tail -1 held.err)" "$st"
 n=$(pgq -c 'SELECT count(*) FROM app_base')
 check "held: app_base empty" "it holds $n rows" "$([ "$n" = 0 ]; echo $?)"
 read -r rd ld dp rj <<< "$(file_counts held.out)"

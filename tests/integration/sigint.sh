@@ -111,7 +111,8 @@ check_stopped() {
     check "$tag: the database holds the $ld loaded records" "app_base holds $3" \
         "$([ "$3" = "$ld" ]; echo $?)"
     grep -q "interrupted" "$tag.err"
-    check "$tag: says interrupted" "stderr: $(tail -1 "$tag.err")" $?
+    local st=$?
+    check "$tag: says interrupted" "stderr: $(tail -1 "$tag.err")" "$st"
     [ "$failed" -eq 0 ] || { show "$tag.out" 25; show "$tag.err"; }
 }
 
@@ -172,7 +173,9 @@ if [ -n "${MIGRATE_TEST_PG:-}" ]; then
     bg+=($locker)
     lock_granted() {
         [ "$(pgq -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                     WHERE c.relname = 'app_base' AND l.granted AND l.mode = 'AccessExclusiveLock'")" = 1 ]
+                     WHERE c.relname = 'app_base' AND l.granted AND l.mode = 'AccessExclusiveLock'
+                       AND l.database = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database())")" = 1 ]
     }
     wait_for 300 lock_granted || { echo "ERROR: the lock was never granted" >&2; exit 99; }
     "$MIGRATE" --connect "$MIGRATE_TEST_PG" --workers 1 --batch-size 50 --queue-depth 1 \
@@ -187,7 +190,8 @@ if [ -n "${MIGRATE_TEST_PG:-}" ]; then
     sleep 1
     stop_it INT
     pgq -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE query LIKE '%LOCK TABLE app_base%' AND pid <> pg_backend_pid()" > /dev/null 2>&1
+            WHERE datname = current_database() AND query LIKE '%LOCK TABLE app_base%'
+              AND pid <> pg_backend_pid()" > /dev/null 2>&1
     wait "$locker" 2>/dev/null
     check_stopped 130 apps.xml "$(pgq -c 'SELECT count(*) FROM app_base')"
 else
