@@ -521,7 +521,7 @@ static int run_begin(db_conn *c, SQLHSTMT h, mig_err *err)
         return 0;
     pthread_mutex_lock(&k->lock);
     int cancelled = k->cancelled;
-    if (!cancelled)
+    if (!cancelled && !(c->d && c->d->no_sqlcancel))
         k->running = h;
     pthread_mutex_unlock(&k->lock);
     if (!cancelled)

@@ -58,8 +58,9 @@ typedef struct db_cancel {
 
 void db_cancel_init(db_cancel *k);
 void db_cancel_destroy(db_cancel *k);
-/* Cancel the statement running now (SQLCancel) and refuse every later one
- * with class DBE_CANCELLED.  Safe from any thread. */
+/* Cancel the statement running now (SQLCancel, unless the dialect says
+ * no_sqlcancel) and refuse every later one with class DBE_CANCELLED.  Safe
+ * from any thread. */
 void db_cancel_request(db_cancel *k);
 
 typedef struct db_conn {

@@ -27,6 +27,8 @@ typedef struct dialect_table_state dialect_table_state;
 typedef struct dialect {
     const char *name;  /* "sqlite", "postgresql", "sqlserver" */
     int single_writer; /* only one write transaction at a time (SQLite) */
+    int no_sqlcancel;  /* SQLCancel from another thread is unsafe: a stop
+                          waits for the running statement (SQLite) */
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);

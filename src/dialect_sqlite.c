@@ -168,6 +168,10 @@ static db_errclass sqlite_classify(const char *state, long native, const char *m
 const dialect dialect_sqlite = {
     .name = "sqlite",
     .single_writer = 1,
+    /* sqliteodbc's SQLCancel waits for the running call, then closes the
+     * statement's results under the caller; the 1 s busy timeout bounds
+     * what a stop waits for instead */
+    .no_sqlcancel = 1,
     .matches_dbms = sqlite_matches,
     .before_connect = NULL,
     .after_connect = sqlite_after_connect,
