@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 
@@ -58,6 +59,7 @@ void fake_reset(const fake_script *s)
     fake.now = 1000.0;
     fake.outage_end = 0;
     fake.calls = fake.connects = fake.failed_connects = fake.sleeps = fake.stopped = 0;
+    fake.stalled = 0;
     fake.max_sleep = fake.slept = 0;
     memset(fake.committed, 0, sizeof fake.committed);
     pthread_mutex_unlock(&fake.lock);
@@ -163,6 +165,32 @@ const worker_link fake_link = {
 
 /* ---- the dialect ---- */
 
+/* Returns -1 (class DBE_CANCELLED) once c's connection is cancelled: hangs
+ * until then, as a statement waiting on another session's lock. */
+static int stall(db_conn *c, mig_err *err)
+{
+    pthread_mutex_lock(&fake.lock);
+    fake.stalled = 1;
+    pthread_mutex_unlock(&fake.lock);
+    for (;;) {
+        int cancelled = 0;
+        if (c->cancel) {
+            pthread_mutex_lock(&c->cancel->lock);
+            cancelled = c->cancel->cancelled;
+            pthread_mutex_unlock(&c->cancel->lock);
+        }
+        if (cancelled)
+            break;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    pthread_mutex_lock(&fake.lock);
+    fake.stalled = 0;
+    pthread_mutex_unlock(&fake.lock);
+    c->last_class = DBE_CANCELLED;
+    return err_set(err, MIG_EDB, "insert: cancelled (the run is stopping)");
+}
+
 /* Returns 1 if key k is on the script's list of refused keys. */
 static int is_bad(long k)
 {
@@ -187,7 +215,7 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
     int call = ++fake.calls;
     const fake_script *s = &fake.script;
     int drop = call == s->drop_call, timeout = call == s->timeout_call,
-        deadlock = call == s->deadlock_call;
+        deadlock = call == s->deadlock_call, stalls = call == s->stall_call;
     if (drop)
         fake.outage_end = fake.now + s->outage;
     long bad = 0;
@@ -195,6 +223,8 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
         if (is_bad((long)batch_row(b, t, i)[0].n.i))
             bad = (long)batch_row(b, t, i)[0].n.i;
     pthread_mutex_unlock(&fake.lock);
+    if (stalls)
+        return stall(c, err);
     if (drop) {
         fc->dead = 1;
         return link_lost(c, err, "insert");

@@ -26,6 +26,9 @@ typedef struct fake_script {
     int timeout_call;        /* load call n times out (HYT00), once */
     int deadlock_call;       /* load call n is a deadlock victim (40P01), once */
     double stop_at;          /* engine_request_stop once the clock passes this (0: never) */
+    int stall_call;          /* load call n hangs until its connection is
+                                cancelled (db_cancel_request), like a
+                                statement waiting on a lock */
 } fake_script;
 
 typedef struct fake_state {
@@ -38,6 +41,7 @@ typedef struct fake_state {
     int sleeps;
     double max_sleep, slept;
     int stopped;             /* stop_at reached and the stop requested */
+    int stalled;             /* the stall_call is hanging now */
     unsigned char committed[FAKE_MAX_KEY + 1]; /* times each key was committed */
 } fake_state;
 

@@ -5,13 +5,17 @@
  * exact keys committed and that the accounting adds up. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "unit.h" /* first: its local `path` would shadow path.h's type */
 
 #include "engine.h"
 #include "fake_dialect.h"
+#include "input.h"
 #include "mapping.h"
 #include "stats.h"
 #include "worker.h"
@@ -264,6 +268,90 @@ static void test_stop_during_outage(void)
     CU_ASSERT(r.sums_ok);
 }
 
+/* ---- a stop while a statement hangs and the lane is full ---- */
+
+/* Thread: requests the stop once the stalled call hangs (polls). */
+static void *stop_when_stalled(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20000; i++) { /* 20 s at most: then stop anyway */
+        pthread_mutex_lock(&fake.lock);
+        int stalled = fake.stalled;
+        pthread_mutex_unlock(&fake.lock);
+        if (stalled)
+            break;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    struct timespec ts = {0, 50000000L}; /* let the producer fill the lane */
+    nanosleep(&ts, NULL);
+    engine_request_stop();
+    return NULL;
+}
+
+static void test_stop_cancels_a_hanging_statement(void)
+{
+    fake_script s = {.stall_call = 2};
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, stop_when_stalled, NULL), 0);
+    run_out r;
+    run_fake(5000, &s, 1, 100, 300, &r);
+    pthread_join(t, NULL);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(fake.stalled, 0); /* the hanging call was cancelled */
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 100); /* the first batch only */
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 100);
+    CU_ASSERT(r.tot.read > 100);      /* the producer had read on */
+    CU_ASSERT(r.tot.read < 5000);     /* and stopped, its lane full */
+    CU_ASSERT_EQUAL(r.tot.loaded + r.tot.unfinished, r.tot.read);
+    CU_ASSERT_EQUAL(r.w.retries, 0);  /* a cancel is not retried */
+    CU_ASSERT(r.sums_ok);
+}
+
+/* ---- an input waiting on a pipe that stays open ---- */
+
+static atomic_int pipe_stop;
+
+/* Thread: sets pipe_stop a little later. */
+static void *set_pipe_stop(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 50000000L};
+    nanosleep(&ts, NULL);
+    atomic_store(&pipe_stop, 1);
+    return NULL;
+}
+
+static void test_input_stops_on_an_open_pipe(void)
+{
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    CU_ASSERT_EQUAL_FATAL(write(fds[1], "<a>", 3), 3); /* then nothing, never closed */
+    int saved = dup(0);
+    CU_ASSERT_FATAL(saved >= 0);
+    CU_ASSERT_FATAL(dup2(fds[0], 0) == 0);
+    atomic_store(&pipe_stop, 0);
+    mig_err err;
+    err_clear(&err);
+    input *in = input_open_stoppable("-", &pipe_stop, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+    char buf[64];
+    CU_ASSERT_EQUAL(in->read(in, buf, sizeof buf, &err), 2); /* the peeked "<a" */
+    CU_ASSERT_EQUAL(in->read(in, buf, sizeof buf, &err), 1); /* ">" */
+    pthread_t t;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, set_pipe_stop, NULL), 0);
+    CU_ASSERT_EQUAL(in->read(in, buf, sizeof buf, &err), -1); /* ends at the stop */
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "reading stopped"));
+    pthread_join(t, NULL);
+    input_close(in);
+    dup2(saved, 0);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
+}
+
 int main(void)
 {
     UNIT_BEGIN("worker");
@@ -274,5 +362,7 @@ int main(void)
     UNIT_TEST(test_timeout_and_deadlock_retried);
     UNIT_TEST(test_drop_then_data_error);
     UNIT_TEST(test_stop_during_outage);
+    UNIT_TEST(test_stop_cancels_a_hanging_statement);
+    UNIT_TEST(test_input_stops_on_an_open_pipe);
     UNIT_END();
 }
