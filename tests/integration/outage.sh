@@ -6,8 +6,10 @@
 #   1. bench/gen-apps writes the input (5 % repeated records) and a
 #      reference load of it goes into a fresh SQLite database;
 #   2. ride out: the load into PostgreSQL (default --retry-for 300) must
-#      exit 0 with the reference's file counts, reconnects >= 1, no reject
-#      file, and `tests/dbdump` identical to the reference;
+#      exit 0 with the reference's file counts (loaded + duplicate together:
+#      see same_counts), reconnects >= 1, no reject file, and `tests/dbdump`
+#      identical to the reference;
+#   2b. the same through a restart (pg_ctl restart -m fast) mid-load;
 #   3. give up: the same with --retry-for 4 must exit 75 within the outage,
 #      say it gave up, and account for everything: read = loaded + duplicate
 #      + rejected + not loaded, and app_base holds exactly the "loaded"
@@ -94,6 +96,18 @@ reconnects() {
 file_counts() {
     awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
 }
+# Checks summary $2's counts against the reference's (tag $1): read,
+# loaded + duplicate and rejected equal.  A commit whose acknowledgement the
+# outage swallowed is re-run and found present, so its records may count as
+# duplicates rather than loaded (README, known limits): said, not failed.
+same_counts() {
+    local rd ld dp rj RD LD DP RJ
+    read -r rd ld dp rj <<< "$(file_counts "$2")"
+    read -r RD LD DP RJ <<< "$ref_counts"
+    check "$1: counts as the reference ($ref_counts)" "read loaded duplicate rejected: $rd $ld $dp $rj" \
+        "$([ -n "$rd" ] && [ "$rd" = "$RD" ] && [ $((ld + dp)) -eq $((LD + DP)) ] && [ "$rj" = "$RJ" ]; echo $?)"
+    [ "$ld" = "$LD" ] || echo "outage: $1: $((LD - ld)) record(s) counted duplicate, not loaded (a lost commit acknowledgement)"
+}
 # records "not loaded" in summary $1 (0 when no such line)
 not_loaded() {
     awk '$1 == "not" && $2 == "loaded:" { print $3; found = 1; exit }
@@ -171,9 +185,7 @@ check "rode out the outage: exit 0" "exit status $rc" "$([ "$rc" -eq 0 ]; echo $
 [ "$rc" -eq 0 ] || { show pg.err; show pg.out; }
 nrec=$(reconnects pg.out)
 check "reconnects >= 1 ($nrec)" "no reconnect counted" "$([ "$nrec" -ge 1 ]; echo $?)"
-pg_counts=$(file_counts pg.out)
-check "file counts as the reference ($ref_counts)" "read loaded duplicate rejected: $pg_counts" \
-    "$([ -n "$ref_counts" ] && [ "$pg_counts" = "$ref_counts" ]; echo $?)"
+same_counts "outage" pg.out
 check "no reject file" "pg-rejects.xml written" "$([ ! -e pg-rejects.xml ]; echo $?)"
 timeout 120 "$DBDUMP" --db ref.db -m mapping.xml > ref.tsv 2> dump.err &&
     timeout 120 "$DBDUMP" --connect "$MIGRATE_TEST_PG" -m mapping.xml > pg.tsv 2>> dump.err
@@ -185,6 +197,33 @@ else
     check "PostgreSQL content identical to the reference ($(wc -l < ref.tsv) lines)" \
         "dumps differ" "$([ -s dump.diff ] && echo 1 || echo 0)"
     [ -s dump.diff ] && show dump.diff 30
+fi
+
+# ---- 2b. a restart (pg_ctl restart -m fast) mid-load ----
+reset_schema
+timeout 600 "$MIGRATE" --connect "$MIGRATE_TEST_PG" --create-tables --workers 2 \
+    --batch-size 100 -r rs-rejects.xml -m mapping.xml apps.xml > rs.out 2> rs.err &
+load_pid=$!
+if n=$(wait_rows 2000 600); then
+    "$MIGRATE_TEST_PG_CTL" restart -m fast -w -t 60 >> pgctl.log 2>&1 ||
+        { echo "ERROR: pg_ctl restart failed: $(tail -3 pgctl.log)" >&2; exit 99; }
+    echo "outage: server restarted at $n rows in app_base"
+    restarted=0
+else
+    restarted=1
+fi
+wait "$load_pid"
+rc=$?
+load_pid=""
+check "restart: server restarted mid-load" "the load ended too early" "$restarted"
+check "restart: exit 0" "exit status $rc ($(tail -1 rs.err))" "$([ "$rc" -eq 0 ]; echo $?)"
+same_counts "restart" rs.out
+if timeout 120 "$DBDUMP" --connect "$MIGRATE_TEST_PG" -m mapping.xml > rs.tsv 2> dump.err; then
+    diff -u ref.tsv rs.tsv > rs.diff
+    check "restart: content identical to the reference" "dumps differ" \
+        "$([ -s rs.diff ] && echo 1 || echo 0)"
+else
+    check "restart: dbdump" "dbdump failed: $(cat dump.err)" 1
 fi
 
 # ---- 3. a short --retry-for gives up, everything accounted ----
