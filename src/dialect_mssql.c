@@ -612,6 +612,19 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* Serialises table creation between processes (create_lock): an
+ * application lock owned by the open transaction, released at its commit.
+ * Without it two "IF OBJECT_ID(...) IS NULL CREATE TABLE" at once both go
+ * ahead and the second fails (error 2714). */
+static int mssql_create_lock(db_conn *c, mig_err *err)
+{
+    return db_exec(c,
+                   "DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'migrate: create tables', "
+                   "@LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = -1; "
+                   "IF @r < 0 RAISERROR('sp_getapplock failed (%d)', 16, 1, @r)",
+                   err);
+}
+
 const dialect dialect_mssql = {
     .name = "sqlserver",
     .single_writer = 0,
@@ -626,4 +639,5 @@ const dialect dialect_mssql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,
+    .create_lock = mssql_create_lock,
 };

@@ -172,6 +172,17 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* Serialises table creation between processes (create_lock): a
+ * transaction-level advisory lock on one key of our own, released at the
+ * commit that makes the tables visible.  Without it two CREATE TABLE IF NOT
+ * EXISTS at once both go ahead and the second fails on pg_type's unique
+ * index. */
+static int pgsql_create_lock(db_conn *c, mig_err *err)
+{
+    /* the key: "migrate" as bytes, 0x6d696772617465 */
+    return db_exec(c, "SELECT pg_advisory_xact_lock(30796665482998885)", err);
+}
+
 const dialect dialect_pgsql = {
     .name = "postgresql",
     .single_writer = 0,
@@ -187,4 +198,5 @@ const dialect dialect_pgsql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = pgsql_exists_sql,
     .classify = pgsql_classify,
+    .create_lock = pgsql_create_lock,
 };

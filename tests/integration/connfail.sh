@@ -378,8 +378,9 @@ else
 
     # query timeout: another session holds an exclusive lock on cf_app for
     # longer than migrate tries: each statement times out after
-    # --connect-timeout, the batch is retried (5 times, with backoff), then
-    # the run stops with exit 75 (EX_TEMPFAIL) instead of hanging
+    # --query-timeout, the batch is retried with backoff until --retry-for
+    # runs out, then the run stops with exit 75 (EX_TEMPFAIL) instead of
+    # hanging (--connect-timeout is the login's alone)
     make_input 21 > input3.xml
     PGAPPNAME=cf_locker "${psql_cmd[@]}" -c "BEGIN; LOCK TABLE cf_app IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);" \
         >/dev/null 2>&1 &
@@ -394,8 +395,8 @@ else
         sleep 0.1
     done
     if [ $locked = 1 ]; then
-        run_m --connect "$MIGRATE_TEST_PG" --connect-timeout 2 -r rej.xml -m map.xml input3.xml
-        check "pg: table locked by another session, --connect-timeout 2: retried, gives up with 75 within 25 s, SQLSTATE 57014" \
+        run_m --connect "$MIGRATE_TEST_PG" --query-timeout 2 --retry-for 8 -r rej.xml -m map.xml input3.xml
+        check "pg: table locked by another session, --query-timeout 2 --retry-for 8: retried, gives up with 75 within 25 s, SQLSTATE 57014" \
             all 'within 25' '[ "$rc" = 75 ] || { why "exit $rc, expected 75"; false; }' \
                 'err_has SQLSTATE' 'err_has 57014'
     else
