@@ -2,6 +2,7 @@
  * form, so that one expected file serves every target (test tool).
  *
  *   dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]
+ *   dbdump (--db FILE | --connect STRING) --exec
  *
  * For every table of the mapping (or only those named, in the order named)
  * it prints a line "# TABLE", then one line per row: the mapped columns in
@@ -12,6 +13,12 @@
  * "YYYY-MM-DD hh:mm:ss".  NULL prints as \N; a backslash, TAB, CR or LF
  * inside a value prints as \\, \t, \r, \n.  A value that does not convert is
  * printed as the database returned it, with a warning on stderr.
+ *
+ * With --exec it instead runs the SQL read from stdin as one batch (one
+ * SQLExecDirect: T-SQL batches may hold many statements) and prints the rows
+ * of every result set, columns joined by TAB, NULL as \N (the test scripts
+ * use it to reset a database, or to ask the server something, without a SQL
+ * client that would want the password on its command line or print it).
  *
  * It owns its one connection (db_connect, the engine's own) and one
  * statement at a time; nothing is written to the database.
@@ -38,12 +45,14 @@ typedef struct options {
     const char *mapping_file;
     char **tables;
     int ntables;
+    int exec;
 } options;
 
 /* Returns 2 (the usage status) after printing the usage line to stderr. */
 static int usage(void)
 {
-    fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n");
+    fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n"
+                    "       dbdump (--db FILE | --connect STRING) --exec < SQL\n");
     return 2;
 }
 
@@ -63,6 +72,8 @@ static int parse_args(int argc, char **argv, options *o)
                 o->connstr = v;
             else
                 o->mapping_file = v;
+        } else if (!strcmp(a, "--exec")) {
+            o->exec = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "dbdump: unknown option or missing value: %s\n", a);
             return usage();
@@ -70,7 +81,9 @@ static int parse_args(int argc, char **argv, options *o)
             o->tables[o->ntables++] = argv[i];
         }
     }
-    if (!o->mapping_file || (!o->db_file == !o->connstr))
+    if (!o->db_file == !o->connstr)
+        return usage();
+    if (o->exec ? (o->mapping_file || o->ntables) : !o->mapping_file)
         return usage();
     return 0;
 }
@@ -263,7 +276,104 @@ out:
     return rc;
 }
 
+/* ---- --exec: run one batch from stdin ---- */
+
+/* Returns 0 after running stdin as one batch and printing every result set,
+ * 1 on a database error (printed). */
+static int exec_stdin(db_conn *c)
+{
+    strbuf sql = STRBUF_INIT, raw = STRBUF_INIT;
+    SQLHSTMT st = SQL_NULL_HSTMT;
+    char buf[4096];
+    size_t n;
+    int rc = 0;
+
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        sb_append(&sql, buf, n);
+    /* each statement commits by itself (CREATE DATABASE refuses a transaction) */
+    SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+        fprintf(stderr, "dbdump: cannot allocate a statement\n");
+        rc = 1;
+        goto out;
+    }
+    SQLRETURN r = SQLExecDirect(st, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+    for (;;) {
+        if (r == SQL_NO_DATA)
+            goto next;
+        if (!SQL_SUCCEEDED(r)) {
+            rc = stmt_fail(st, "--exec");
+            goto out;
+        }
+        SQLSMALLINT ncols = 0;
+        if (!SQL_SUCCEEDED(SQLNumResultCols(st, &ncols))) {
+            rc = stmt_fail(st, "SQLNumResultCols");
+            goto out;
+        }
+        while (ncols > 0) {
+            r = SQLFetch(st);
+            if (r == SQL_NO_DATA)
+                break;
+            if (!SQL_SUCCEEDED(r)) {
+                rc = stmt_fail(st, "SQLFetch");
+                goto out;
+            }
+            for (SQLSMALLINT i = 1; i <= ncols; i++) {
+                if (i > 1)
+                    putchar('\t');
+                int got = fetch_text(st, (SQLUSMALLINT)i, &raw);
+                if (got < 0) {
+                    rc = 1;
+                    goto out;
+                }
+                if (got == 0)
+                    fputs("\\N", stdout);
+                else
+                    put_escaped(raw.buf, raw.len);
+            }
+            putchar('\n');
+        }
+    next:
+        r = SQLMoreResults(st);
+        if (r == SQL_NO_DATA)
+            break;
+    }
+out:
+    if (st != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    sb_free(&sql);
+    sb_free(&raw);
+    return rc;
+}
+
 /* ---- main ---- */
+
+/* Returns main's status for --exec: connect, run stdin, disconnect. */
+static int run_exec(options *o)
+{
+    mig_err err;
+    db_target target;
+    db_conn conn;
+    int rc;
+
+    err_clear(&err);
+    if (o->db_file)
+        db_target_sqlite(&target, o->db_file);
+    else
+        target_from_connstr(&target, o->connstr);
+    memset(&conn, 0, sizeof conn);
+    if (db_connect(&conn, &target, &err) != 0) {
+        fprintf(stderr, "dbdump: %s\n", err.msg);
+        rc = 1;
+    } else {
+        rc = exec_stdin(&conn);
+        db_disconnect(&conn);
+    }
+    fflush(stdout);
+    db_target_free(&target);
+    free(o->tables);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -279,6 +389,8 @@ int main(int argc, char **argv)
         free(o.tables);
         return 2;
     }
+    if (o.exec)
+        return run_exec(&o);
     m = mapping_load(o.mapping_file, &err);
     if (!m) {
         fprintf(stderr, "dbdump: %s\n", err.msg);
