@@ -49,7 +49,8 @@
 # Environment: top_srcdir, top_builddir (default: the repository root),
 # MIGRATE (the binary), DBDUMP, MIGRATE_TEST_WRAPPER (e.g. "valgrind -q
 # --error-exitcode=99"), MIGRATE_TEST_PG, MIGRATE_TEST_PG_PSQL,
-# MIGRATE_TEST_MSSQL.
+# MIGRATE_TEST_MSSQL, MIGRATE_TEST_TARGETS (e.g. "sqlite sqlserver-bcp":
+# only those targets).
 # Exit: 0 all passed, 1 some failed, 99 the harness itself cannot run.
 set -uo pipefail
 
@@ -112,6 +113,14 @@ else
     echo "SKIP sqlserver: MIGRATE_TEST_MSSQL unset"
 fi
 
+# MIGRATE_TEST_TARGETS="t1 t2": run only those of the targets (debugging).
+if [ -n "${MIGRATE_TEST_TARGETS:-}" ]; then
+    keep=()
+    for t in "${targets[@]}"; do
+        case " $MIGRATE_TEST_TARGETS " in *" $t "*) keep+=("$t") ;; esac
+    done
+    targets=("${keep[@]}")
+fi
 
 # Prints the file to use for $1 under target $2 ($1.$2 if present, then
 # $1.sqlserver for both SQL Server targets, then $1), or nothing.
