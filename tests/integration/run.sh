@@ -242,7 +242,11 @@ run_case() {
 
     local stdin_file=/dev/null
     [ -f "$dir/stdin" ] && stdin_file="$dir/stdin"
-    (cd "$dir" && exec timeout 60 "${wrapper[@]}" "$MIGRATE" "${final[@]}") \
+    # a watchdog against hangs: generous for the TDS test server, slow per
+    # statement and sharing the machine
+    local limit=60
+    [ "${target%%-*}" = sqlserver ] && limit=240
+    (cd "$dir" && exec timeout "$limit" "${wrapper[@]}" "$MIGRATE" "${final[@]}") \
         < "$stdin_file" > "$dir/.stdout" 2> "$dir/.stderr"
     rc=$?
     local shown="${final[*]}"
