@@ -158,14 +158,28 @@ static void put_escaped(const char *s, size_t n)
 }
 
 /* Returns the text to convert for a raw database value of column c:
- * PostgreSQL booleans t/f become 1/0, char(n) padding is dropped. */
-static void prepare_raw(const map_column *c, const char **s, size_t *n)
+ * PostgreSQL booleans t/f become 1/0, char(n) padding is dropped, and a
+ * date whose year has fewer than 4 digits gets its leading zeros back
+ * (FreeTDS prints year 1 as "1-01-01"); pad (32 bytes) holds that copy. */
+static void prepare_raw(const map_column *c, const char **s, size_t *n, char *pad)
 {
     if (c->type.kind == CK_BIT && *n == 1 && (**s == 't' || **s == 'f'))
         *s = (**s == 't') ? "1" : "0";
     if (c->type.kind == CK_CHAR)
         while (*n > 0 && (*s)[*n - 1] == ' ')
             (*n)--;
+    if (c->type.kind == CK_DATE || c->type.kind == CK_DATETIME) {
+        size_t y = 0;
+        while (y < *n && (*s)[y] >= '0' && (*s)[y] <= '9')
+            y++;
+        if (y >= 1 && y < 4 && y < *n && (*s)[y] == '-' && *n + 4 - y < 32) {
+            memset(pad, '0', 4 - y);
+            memcpy(pad + 4 - y, *s, *n);
+            *n += 4 - y;
+            pad[*n] = '\0';
+            *s = pad;
+        }
+    }
 }
 
 /* Print one value of column c in its canonical form. */
@@ -175,9 +189,9 @@ static void put_value(const map_table *t, const map_column *c, const strbuf *raw
     const char *s = sb_str(raw);
     size_t n = raw->len;
     conv_value v;
-    char why[256];
+    char why[256], pad[32];
 
-    prepare_raw(c, &s, &n);
+    prepare_raw(c, &s, &n, pad);
     sb_reset(text);
     if (type_convert(&c->type, s, n, &v, text, why, sizeof why) != 0) {
         fprintf(stderr, "dbdump: warning: %s.%s: %s (printed as stored)\n",
