@@ -319,15 +319,16 @@ if start_listener; then
             < /dev/null > "$work/out" 2> "$work/err" &
         mpid=$!
         # the migrate process: our subshell exec'd env, which exec'd timeout;
-        # migrate is timeout's child.  Look until it shows (a loaded machine
-        # may be slow to get there) or the run ends.
+        # migrate is timeout's child.  Sample it for as long as it runs and
+        # keep the last sample: taken while it waits for the login, long
+        # after it masked its options, however slow the machine is to start it.
         cmdline=""
-        while [ -z "$cmdline" ] && kill -0 "$mpid" 2>/dev/null; do
+        while kill -0 "$mpid" 2>/dev/null; do
             for p in $(pgrep -P "$mpid" 2>/dev/null); do
-                c=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)
+                c=$(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline")
                 case $c in *"$MIGRATE"*--connect-timeout*) cmdline=$c ;; esac
             done
-            [ -n "$cmdline" ] || sleep 0.05
+            sleep 0.1
         done
         wait "$mpid"
         rc=$?

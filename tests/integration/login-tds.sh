@@ -10,7 +10,8 @@
 # odbc.ini (ODBCINI/ODBCSYSINI point at this script's temporary directory;
 # FreeTDS reads no UID from a DSN, so UID= stays in the string).  Every load
 # must store exactly the rows of the case (dbdump), and the password must
-# never show in migrate's stdout, stderr or in `ps` while it runs.  A wrong
+# never show in migrate's stdout, stderr or in `ps` while it runs (for (a):
+# once migrate has masked its argv, see run_migrate).  A wrong
 # password, and one FreeTDS cannot be given ('};' inside), must exit 69 with
 # exactly one line on stderr.
 #
@@ -94,21 +95,33 @@ fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
 
 # run_migrate DIR ARGS...: run migrate in DIR (stdout/stderr to DIR/.out,
 # DIR/.err, status in $mig_rc) while watching `ps`: sets ps_leak=1 if the
-# password shows in any process's arguments meanwhile.  No timeout(1) in
-# between: its own arguments would hold the password.
+# password shows in any process's arguments meanwhile.  A password given in
+# --connect is in migrate's argv from exec until migrate masks it (PWD=***,
+# while it reads its options): samples from before migrate's own cmdline
+# shows the mask do not count; masked=1 tells that it was seen masked.  No
+# timeout(1) in between: its own arguments would hold the password.
 run_migrate() {
-    local dir=$1 pid i
+    local dir=$1 pid i own inline=0 a
     shift
+    for a in "$@"; do
+        case $a in *PWD=*) inline=1 ;; esac
+    done
     ps_leak=0
+    masked=0
     (cd "$dir" && exec "$MIGRATE" "$@") > "$dir/.out" 2> "$dir/.err" &
     pid=$!
-    for ((i = 0; i < 1200; i++)); do          # 1200 * 0.05 s: 60 s at most
+    for ((i = 0; i < 2400; i++)); do          # 2400 * 0.05 s: 120 s at most
+        if [ "$inline" -eq 1 ] && [ "$masked" -eq 0 ]; then
+            own=$(tr '\0' ' ' 2>/dev/null < "/proc/$pid/cmdline")
+            case $own in *"$MIGRATE"*"PWD=*"*) masked=1 ;; esac
+        fi
         if ps -ww -eo args 2>/dev/null | grep -qF -f "$work/secret"; then
-            ps_leak=1
+            [ "$inline" -eq 0 ] || [ "$masked" -eq 1 ] && ps_leak=1
         fi
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
+    [ "$inline" -eq 1 ] || masked=1
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null
     fi
@@ -143,6 +156,7 @@ one_load() {
     fi
     leaked "$dir" && why+=" the password appears in migrate's output;"
     [ "$ps_leak" -eq 1 ] && why+=" the password appears in ps;"
+    [ "$masked" -eq 1 ] || why+=" migrate's cmdline never showed PWD masked;"
     if [ -n "$why" ]; then fail "$name" "$why"; else pass "$name"; fi
 }
 
