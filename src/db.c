@@ -194,20 +194,27 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
 
 /* ---- connecting ---- */
 
-/* Append the password as ;PWD={...}; with '}' doubled.  The closing ';'
- * matters: FreeTDS 1.3.17 mis-reads a braced value that ends the string
- * ("...;PWD={secret}" logs in with a wrong password). */
-static void put_password(strbuf *sb, const char *pw)
+/* Append the password as ;PWD={...};.  The closing ';' matters: FreeTDS
+ * 1.3.17 mis-reads a braced value that ends the string ("...;PWD={secret}"
+ * logs in with a wrong password).  ODBC escapes a '}' inside braces as "}}",
+ * but FreeTDS (1.3.17, src/odbc/connectparams.c) does not: it takes the
+ * value verbatim up to the first "};".  So for FreeTDS ('freetds' set) '}'
+ * stays single, and a password holding "};" cannot be given at all: returns
+ * -1 then, else 0. */
+static int put_password(strbuf *sb, const char *pw, int freetds)
 {
+    if (freetds && strstr(pw, "};"))
+        return -1;
     if (sb->len && sb->buf[sb->len - 1] != ';')
         sb_putc(sb, ';');
     sb_puts(sb, "PWD={");
     for (const char *p = pw; *p; p++) {
-        if (*p == '}')
+        if (*p == '}' && !freetds)
             sb_putc(sb, '}');
         sb_putc(sb, *p);
     }
     sb_puts(sb, "};");
+    return 0;
 }
 
 /* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
@@ -372,23 +379,31 @@ static int connect_failed(db_conn *c, mig_err *err)
     return -1;
 }
 
+/* Returns 1 if the driver named in s (directly, or through its DSN) is
+ * FreeTDS; *charset_set tells whether the DSN sets ClientCharset. */
+static int uses_freetds(const char *s, int *charset_set)
+{
+    char drv[256], dsn[256], cs[64];
+    key_value(s, "Driver", drv, sizeof drv);
+    key_value(s, "DSN", dsn, sizeof dsn);
+    *charset_set = 0;
+    if (!drv[0] && dsn[0]) {
+        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
+        SQLGetPrivateProfileString(dsn, "ClientCharset", "", cs, sizeof cs, "odbc.ini");
+        *charset_set = cs[0] != '\0';
+    }
+    return strcasestr(drv, "freetds") != NULL || strcasestr(drv, "tdsodbc") != NULL;
+}
+
 /* Returns 1 if the driver named in s (directly, or through its DSN) is FreeTDS
  * and nothing sets its ClientCharset. */
 static int freetds_without_charset(const char *s)
 {
-    char drv[256], dsn[256], cs[64];
     db_cs_item it;
+    int charset_set;
     if (find_key(s, "ClientCharset", &it))
         return 0;
-    key_value(s, "Driver", drv, sizeof drv);
-    key_value(s, "DSN", dsn, sizeof dsn);
-    if (!drv[0] && dsn[0]) {
-        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
-        SQLGetPrivateProfileString(dsn, "ClientCharset", "", cs, sizeof cs, "odbc.ini");
-        if (cs[0])
-            return 0;
-    }
-    return strcasestr(drv, "freetds") != NULL || strcasestr(drv, "tdsodbc") != NULL;
+    return uses_freetds(s, &charset_set) && !charset_set;
 }
 
 void db_connstr(const db_target *t, strbuf *out)
@@ -432,8 +447,14 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
 
     strbuf cs = STRBUF_INIT;
     db_connstr(t, &cs);
-    if (t->password)
-        put_password(&cs, t->password);
+    int charset_set;
+    if (t->password && put_password(&cs, t->password, uses_freetds(sb_str(&cs), &charset_set)) < 0) {
+        wipe(cs.buf);
+        sb_free(&cs);
+        db_disconnect(c);
+        return err_set(err, MIG_ECONNECT, "cannot connect: the password holds \"};\", which "
+                       "the FreeTDS driver cannot read from a connection string");
+    }
     SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)cs.buf, SQL_NTS, NULL, 0, NULL,
                                     SQL_DRIVER_NOPROMPT);
     wipe(cs.buf);
