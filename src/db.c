@@ -162,7 +162,7 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
         nrec++;
     }
     if (nrec == 0) {
-        sb_puts(&sb, "unknown error (the driver gave no diagnostics)");
+        sb_puts(&sb, "failed, and the driver gave no message");
         cls = DBE_FATAL;
     }
     if (cls == DBE_NONE)

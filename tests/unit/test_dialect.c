@@ -211,9 +211,11 @@ static void test_ptype_mssql(void)
         {SQL_C_SBIGINT, SQL_BIT, 1, 0},      {SQL_C_CHAR, SQL_DECIMAL, 12, 2},
         {SQL_C_DOUBLE, SQL_DOUBLE, 15, 0},   {SQL_C_CHAR, SQL_VARCHAR, 16, 0},
         {SQL_C_CHAR, SQL_WVARCHAR, 40, 0},   {SQL_C_CHAR, SQL_CHAR, 2, 0},
-        {SQL_C_CHAR, SQL_WLONGVARCHAR, 1073741823, 0}, {SQL_C_CHAR, SQL_TYPE_DATE, 10, 0},
-        {SQL_C_CHAR, SQL_TYPE_TIME, 16, 7},  {SQL_C_CHAR, SQL_TYPE_TIMESTAMP, 27, 7},
+        {SQL_C_CHAR, SQL_WLONGVARCHAR, 1073741823, 0}, {SQL_C_CHAR, SQL_VARCHAR, 10, 0},
+        {SQL_C_CHAR, SQL_VARCHAR, 16, 0},    {SQL_C_CHAR, SQL_VARCHAR, 27, 0},
         {SQL_C_CHAR, SQL_GUID, 36, 0}};
+    /* dates and times as text the server converts: FreeTDS 1.3.17 sends
+     * SQL_TYPE_DATE / SQL_TYPE_TIMESTAMP before about 1600 a day off */
     check_ptypes(&dialect_mssql, want);
 }
 
@@ -363,9 +365,14 @@ static void test_mssql_staging(void)
 {
     mapping *m = test_mapping();
     const map_table *t = &m->tables[1];
+    /* the stage holds integers as bigint and text as nvarchar wide enough
+     * for any accepted value (varchar(16): 32 UTF-16 units); CAST keeps a
+     * text column's collation */
     static const char *const want[] = {
-        "IF OBJECT_ID(N'tempdb..[#stage_1_contact]') IS NULL BEGIN SELECT TOP 0 [app_id], [seq], "
-        "[phone], [note] INTO [#stage_1_contact] FROM [dbo].[contact]; ALTER TABLE "
+        "IF OBJECT_ID(N'tempdb..[#stage_1_contact]') IS NULL BEGIN SELECT TOP 0 "
+        "CAST(t.[app_id] AS bigint) AS [app_id], CAST(t.[seq] AS bigint) AS [seq], "
+        "CAST(t.[phone] AS nvarchar(32)) AS [phone], CAST(t.[note] AS nvarchar(max)) AS [note] "
+        "INTO [#stage_1_contact] FROM [dbo].[contact] t; ALTER TABLE "
         "[#stage_1_contact] ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE "
         "[#stage_1_contact]",
         "INSERT INTO [#stage_1_contact] ([app_id], [seq], [phone], [note]) VALUES (?, ?, ?, ?)",
@@ -385,13 +392,39 @@ static void test_mssql_staging(void)
         "[#stage_1_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
         "t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); "
         "SELECT @@ROWCOUNT",
+        "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
+        "s.[seq], s.[phone], s.[note] FROM [#stage_1_contact] s; SELECT @@ROWCOUNT",
+        "DECLARE @tc int = @@TRANCOUNT; SELECT @tc, COUNT_BIG(*) FROM [#stage_1_contact]; ",
     };
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 7; i++) {
         strbuf sb = STRBUF_INIT;
         dialect_mssql_stage_sql(&sb, t, 1, i);
         CU_ASSERT_STRING_EQUAL(sb_str(&sb), want[i]);
+        if (strcmp(sb_str(&sb), want[i]) != 0)
+            fprintf(stderr, "\nstage sql %d: %s\n", i, sb_str(&sb));
         sb_free(&sb);
     }
+    /* canonical text (decimal, date, datetime, uuid) is staged as ASCII
+     * text and converted by the server to the column's type */
+    const map_table *a = &m->tables[0];
+    strbuf sb = STRBUF_INIT;
+    dialect_mssql_stage_sql(&sb, a, 0, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(sb_str(&sb), "CAST(t.[name] AS nvarchar(40)) AS [name], "
+                                               "CAST(t.[amount] AS varchar(48)) AS [amount], "
+                                               "CAST(t.[ok] AS bigint) AS [ok], "
+                                               "CAST(t.[day] AS varchar(48)) AS [day], "
+                                               "CAST(t.[at] AS varchar(48)) AS [at], "
+                                               "CAST(t.[uid] AS varchar(48)) AS [uid], "
+                                               "CAST(t.[score] AS float) AS [score]"));
+    sb_reset(&sb);
+    dialect_mssql_stage_sql(&sb, a, 0, 5);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "INSERT INTO [dbo].[app] ([id], [name], [amount], [ok], [day], [at], "
+                           "[uid], [score]) SELECT s.[id], s.[name], CAST(s.[amount] AS "
+                           "decimal(10,2)), s.[ok], CAST(s.[day] AS date), CAST(s.[at] AS "
+                           "datetime2(7)), CAST(s.[uid] AS uniqueidentifier), s.[score] FROM "
+                           "[#stage_0_app] s; SELECT @@ROWCOUNT");
+    sb_free(&sb);
     mapping_free(m);
 }
 
@@ -417,14 +450,14 @@ static void test_mssql_stage_names(void)
     static const char *const want_name[] = {"[#stage_0_items]", "[#stage_1_items]",
                                             "[#stage_2_we]]ird]"};
     static const char *const want_prepare[] = {
-        "IF OBJECT_ID(N'tempdb..[#stage_0_items]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
-        "[#stage_0_items] FROM [a].[items]; ALTER TABLE [#stage_0_items] ADD [__ord] int "
+        "IF OBJECT_ID(N'tempdb..[#stage_0_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
+        "bigint) AS [id] INTO [#stage_0_items] FROM [a].[items] t; ALTER TABLE [#stage_0_items] ADD [__ord] int "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_0_items]",
-        "IF OBJECT_ID(N'tempdb..[#stage_1_items]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
-        "[#stage_1_items] FROM [b].[items]; ALTER TABLE [#stage_1_items] ADD [__ord] int "
+        "IF OBJECT_ID(N'tempdb..[#stage_1_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
+        "bigint) AS [id] INTO [#stage_1_items] FROM [b].[items] t; ALTER TABLE [#stage_1_items] ADD [__ord] int "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_1_items]",
-        "IF OBJECT_ID(N'tempdb..[#stage_2_we]]ird]') IS NULL BEGIN SELECT TOP 0 [id] INTO "
-        "[#stage_2_we]]ird] FROM [dbo].[we]]ird]; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
+        "IF OBJECT_ID(N'tempdb..[#stage_2_we]]ird]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
+        "bigint) AS [id] INTO [#stage_2_we]]ird] FROM [dbo].[we]]ird] t; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
         "int IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_2_we]]ird]",
     };
     for (size_t i = 0; i < 3; i++) {
@@ -465,8 +498,6 @@ static void test_mssql_stage_names(void)
     sb_free(&name);
     sb_free(&sb);
     sb_free(&want);
-    /* bulk copy checks CHECK and FOREIGN KEY constraints */
-    CU_ASSERT_STRING_EQUAL(dialect_mssql_bcp_hints(), "CHECK_CONSTRAINTS");
     mapping_free(m);
 }
 
