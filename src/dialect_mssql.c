@@ -62,10 +62,15 @@ static int mssql_before_connect(db_conn *c, mig_err *err)
     return 0;
 }
 
-/* Returns 0 after setting NOCOUNT, XACT_ABORT and ARITHABORT on, or -1. */
+/* Returns 0 after setting NOCOUNT and ARITHABORT on, or -1.  Not
+ * XACT_ABORT: the worker rolls back after every failure itself, and on the
+ * TDS test server (Babelfish 4.2.0) a transaction aborted by XACT_ABORT
+ * leaves the session without implicit transactions, so every later
+ * statement was committed on its own (measured: a rollback after it undid
+ * nothing). */
 static int mssql_after_connect(db_conn *c, mig_err *err)
 {
-    if (db_exec(c, "SET NOCOUNT ON; SET XACT_ABORT ON; SET ARITHABORT ON", err) < 0)
+    if (db_exec(c, "SET NOCOUNT ON; SET ARITHABORT ON", err) < 0)
         return err_prefix(err, "cannot set up the SQL Server session");
     return 0;
 }
@@ -518,6 +523,31 @@ static int exec_counts(db_conn *c, const char *sql, const char *what, uint64_t *
 
 #define BCP_PREFIX 8 /* every bound value is preceded by an int64 length, -1 = NULL */
 
+/* FreeTDS 1.3.17 keeps each bulk-copied value in a buffer of at most 4096
+ * bytes (tds_alloc_bcp_column_data) but converts text into it up to the
+ * column's size: a longer value (an nvarchar(max) of 2049 characters, an
+ * nvarchar(4000) of 3000) overruns the heap (seen: a crash in iconv).  A
+ * batch holding such a value fills its #stage by parameter array. */
+#define BCP_VALUE_MAX 4096
+
+/* Returns 1 if every text value of rows [lo,hi) of table t fits FreeTDS's
+ * bulk-copy buffer once converted to UTF-16. */
+static int bcp_values_fit(const batch *b, size_t t, size_t lo, size_t hi)
+{
+    const map_table *mt = &b->map->tables[t];
+    for (size_t col = 0; col < mt->ncols; col++) {
+        if (stage_kind_of(&mt->cols[col].type) != SK_TEXT)
+            continue; /* numbers, and ASCII text of at most 48 bytes */
+        for (size_t r = lo; r < hi; r++) {
+            const value *v = &batch_row(b, t, r)[col];
+            if (v->len > BCP_VALUE_MAX / 2 &&
+                2 * utf8_utf16_units(batch_text(b, v), (size_t)v->len) > BCP_VALUE_MAX)
+                return 0;
+        }
+    }
+    return 1;
+}
+
 void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
                               int *termlen)
 {
@@ -675,7 +705,8 @@ static int use_bcp(const db_conn *c)
 }
 
 /* Returns 0 after filling t's #stage with rows [lo,hi): by bulk copy, or by
- * a parameter array; -1 with err. */
+ * a parameter array (the insert path, or values too long for FreeTDS's
+ * bulk copy); -1 with err. */
 static int fill_stage(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                       size_t lo, size_t hi, mig_err *err)
 {
@@ -683,7 +714,7 @@ static int fill_stage(db_conn *c, dialect_table_state **st, const batch *b, size
     strbuf sql = STRBUF_INIT;
     dialect_mssql_stage_sql(&sql, mt, t, STAGE_PREPARE);
     int rc = db_exec(c, sb_str(&sql), err);
-    if (rc == 0 && use_bcp(c)) {
+    if (rc == 0 && use_bcp(c) && bcp_values_fit(b, t, lo, hi)) {
         sb_reset(&sql);
         dialect_mssql_stage_name(&sql, mt, t);
         rc = bcp_rows(c, b, t, lo, hi, sb_str(&sql), err);
