@@ -691,11 +691,27 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
 
 /* ---- loading ---- */
 
+/* Rows per INSERT statement on the insert path: 0 = one statement run as a
+ * parameter array (one parameter set per row), else multi-row VALUES of up
+ * to this many rows and at most MSSQL_MAX_PARAMS markers (SQL Server takes
+ * 2100 parameters a statement).  A build-time choice so that bench/tds.sh
+ * can measure both (-DMSSQL_INSERT_ROWS=n); the default is the one measured
+ * faster (bench/tds-figures.txt). */
+#ifndef MSSQL_INSERT_ROWS
+#define MSSQL_INSERT_ROWS 0
+#endif
+#define MSSQL_MAX_PARAMS 2100
+
 /* Writes the INSERT into the #stage (a dialect_insert_fn). */
 static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table *t,
                                  size_t tindex, dup_policy p, size_t nrows)
 {
-    dialect_mssql_stage_sql(out, t, tindex, STAGE_FILL);
+    sb_puts(out, "INSERT INTO ");
+    dialect_mssql_stage_name(out, t, tindex);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") VALUES ");
+    dialect_values_rows(out, t->ncols, nrows);
 }
 
 /* Returns 1 when the connection loads by bulk copy. */
@@ -720,7 +736,8 @@ static int fill_stage(db_conn *c, dialect_table_state **st, const batch *b, size
         rc = bcp_rows(c, b, t, lo, hi, sb_str(&sql), err);
     } else if (rc == 0) {
         SQLLEN changed = 0;
-        rc = dialect_load_generic(c, st, b, t, lo, hi, STAGE_SLOT, 0, 0, mssql_stage_fill_sql,
+        rc = dialect_load_generic(c, st, b, t, lo, hi, STAGE_SLOT, MSSQL_INSERT_ROWS,
+                                  MSSQL_MAX_PARAMS, mssql_stage_fill_sql,
                                   &changed, err);
     }
     sb_free(&sql);
@@ -742,7 +759,8 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
         return 0;
     if (policy != DUP_SKIP && policy != DUP_UPDATE && !use_bcp(c)) {
         SQLLEN changed = 0;
-        if (dialect_load_generic(c, st, b, t, lo, hi, DUP_ERROR, 0, 0, dialect_mssql_insert_sql,
+        if (dialect_load_generic(c, st, b, t, lo, hi, DUP_ERROR, MSSQL_INSERT_ROWS,
+                                 MSSQL_MAX_PARAMS, dialect_mssql_insert_sql,
                                  &changed, err) < 0)
             return -1;
         res->inserted = n;
