@@ -22,11 +22,27 @@
 #               bytes per record, XSD validity, speed).
 #   --keep      keep the databases and reject files of the runs.
 #   -- ARGS     passed on to migrate (e.g. -- --preload-keys).
+#
+#   bench/run.sh --sweep [--target sqlite,postgresql,tds] [--runs 5] [--records N]
+#                [--batch-sizes 50,500] [--workers 1,2] [--scenarios clean,dup5,rerun,invalid2]
+#                [--json out.json] [--plot out.png] [-- MIGRATE-ARGS...]
+#               the whole grid with the reference loaders, into JSON and a PNG:
+#               see bench/sweep.py and bench/README.md.  Compare two sweeps
+#               with bench/compare OLD.json NEW.json.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 MIGRATE=${MIGRATE:-$top/migrate}
 GEN=${GEN_APPS:-$top/bench/gen-apps}
+
+# ---- the sweep is its own program ----
+for a in "$@"; do
+    [ "$a" = -- ] && break
+    if [ "$a" = --sweep ]; then
+        export MIGRATE GEN_APPS=$GEN
+        exec python3 "$top/bench/sweep.py" "$@"
+    fi
+done
 MAPPING=$top/mappings/applications.xml
 SCHEMA=$top/schemas/applications.xsd
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}

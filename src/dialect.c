@@ -11,10 +11,12 @@
  * dialect files; nothing here asks which database it is. */
 #include "config.h"
 #include "dialect.h"
+#include "settle.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define NPOLICY 4          /* DUP_DEFAULT .. DUP_ERROR */
 #define EXISTS_CHUNK 200   /* keys per existence query (SQL Server: 2100 params) */
@@ -142,9 +144,16 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
         sb_printf(out, " FROM %s", qtable);
         return;
     }
-    /* v(o, k1, k2, ...): generated names, so no key column can clash */
+    /* v(o, k1, k2, ...): generated names, so no key column can clash; a CTE
+     * named like the table would hide it (a table "v"): then v_, v__ ... */
+    char v[64] = "v";
+    const char *bare = strrchr(t->name, '.') ? strrchr(t->name, '.') + 1 : t->name;
+    for (size_t n = 1; (flags & DIALECT_EXISTS_CTE) && strncasecmp(bare, v, strlen(bare) + 1) == 0 &&
+                       n + 1 < sizeof v;
+         n++)
+        v[n] = '_';
     strbuf cols = STRBUF_INIT, rows = STRBUF_INIT;
-    sb_puts(&cols, "v(o");
+    sb_printf(&cols, "%s(o", v);
     for (size_t k = 0; k < t->nkeys; k++)
         sb_printf(&cols, ", k%zu", k + 1);
     sb_putc(&cols, ')');
@@ -164,14 +173,14 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
     }
     sb_putc(&rows, ')');
     if (flags & DIALECT_EXISTS_CTE)
-        sb_printf(out, "WITH %s AS %s SELECT v.o FROM v", sb_str(&cols), sb_str(&rows));
+        sb_printf(out, "WITH %s AS %s SELECT %s.o FROM %s", sb_str(&cols), sb_str(&rows), v, v);
     else
         sb_printf(out, "SELECT v.o FROM %s AS %s", sb_str(&rows), sb_str(&cols));
     sb_printf(out, " WHERE EXISTS (SELECT 1 FROM %s x WHERE ", qtable);
     for (size_t k = 0; k < t->nkeys; k++) {
         sb_puts(out, k ? " AND x." : "x.");
         d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        sb_printf(out, " = v.k%zu", k + 1);
+        sb_printf(out, " = %s.k%zu", v, k + 1);
     }
     sb_putc(out, ')');
     sb_free(&cols);
@@ -441,86 +450,7 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     return 0;
 }
 
-/* ---- key bytes and the existence check ---- */
-
-/* Append one key value as bytes: int64 little-endian, double, or the text
- * with a 4-byte length prefix. */
-static void put_key_value(strbuf *out, val_class vc, int64_t i, double f, const char *s,
-                          size_t len)
-{
-    unsigned char buf[8];
-    if (vc == VC_TEXT) {
-        uint32_t n = (uint32_t)len;
-        for (int k = 0; k < 4; k++)
-            buf[k] = (unsigned char)(n >> (8 * k));
-        sb_append(out, buf, 4);
-        sb_append(out, s, len);
-        return;
-    }
-    uint64_t u;
-    if (vc == VC_INT)
-        u = (uint64_t)i;
-    else
-        memcpy(&u, &f, sizeof u);
-    for (int k = 0; k < 8; k++)
-        buf[k] = (unsigned char)(u >> (8 * k));
-    sb_append(out, buf, 8);
-}
-
-void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row)
-{
-    const map_table *mt = &b->map->tables[t];
-    const value *v = batch_row(b, t, row);
-    for (size_t k = 0; k < mt->nkeys; k++) {
-        const value *kv = &v[mt->key_cols[k]];
-        val_class vc = type_class(&mt->cols[mt->key_cols[k]].type);
-        if (kv->len < 0) {
-            sb_putc(out, '\0'); /* a NULL key never matches a stored one */
-            continue;
-        }
-        put_key_value(out, vc, kv->n.i, kv->n.f, vc == VC_TEXT ? batch_text(b, kv) : NULL,
-                      vc == VC_TEXT ? (size_t)kv->len : 0);
-    }
-}
-
-/* Append the key bytes of the current row of h (the key columns, in key
- * order); returns 0, or -1 when a value cannot be read back. Text comes back
- * in the server's spelling and is made canonical again with type_convert. */
-static int fetched_key_bytes(SQLHSTMT h, const map_table *mt, strbuf *out, strbuf *tmp)
-{
-    for (size_t k = 0; k < mt->nkeys; k++) {
-        const col_type *ty = &mt->cols[mt->key_cols[k]].type;
-        val_class vc = type_class(ty);
-        SQLLEN ind = 0;
-        SQLUSMALLINT col = (SQLUSMALLINT)(k + 1);
-        if (vc == VC_INT) {
-            SQLBIGINT i = 0;
-            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_SBIGINT, &i, 0, &ind)))
-                return -1;
-            put_key_value(out, vc, i, 0, NULL, 0);
-        } else if (vc == VC_FLOAT) {
-            double f = 0;
-            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_DOUBLE, &f, 0, &ind)))
-                return -1;
-            put_key_value(out, vc, 0, f, NULL, 0);
-        } else {
-            char buf[512];
-            if (!SQL_SUCCEEDED(SQLGetData(h, col, SQL_C_CHAR, buf, sizeof buf, &ind)) ||
-                ind == SQL_NULL_DATA || ind >= (SQLLEN)sizeof buf)
-                return -1;
-            conv_value cv;
-            char why[128];
-            sb_reset(tmp);
-            const char *s = buf;
-            size_t len = (size_t)ind;
-            text_trim(&s, &len);
-            if (type_convert(ty, s, len, &cv, tmp, why, sizeof why) < 0)
-                return -1;
-            put_key_value(out, VC_TEXT, 0, 0, tmp->buf + cv.text_off, cv.text_len);
-        }
-    }
-    return 0;
-}
+/* ---- the existence check ---- */
 
 /* Run one existence query over rows[0..n) and set found[i] for each row the
  * server names by its ordinal i + 1; returns 0 or -1 with err. */
@@ -654,7 +584,7 @@ static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     *n = 0;
     for (size_t i = 0; i < cnt && rc == 0; i++) {
         sb_reset(&kb);
-        dialect_key_bytes(&kb, b, t, lo + i);
+        settle_key_bytes(&kb, b, t, lo + i);
         int repeat = !keyset_insert(seen, kb.buf, kb.len);
         *n += found[i] || repeat;
     }
@@ -690,31 +620,4 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
         res->inserted = n;
     }
     return 0;
-}
-
-/* ---- preloading the key sets ---- */
-
-int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err)
-{
-    strbuf sql = STRBUF_INIT, key = STRBUF_INIT, tmp = STRBUF_INIT;
-    c->d->exists_sql(&sql, mt, 0);
-    SQLHSTMT h = db_prepare(c, NULL, err);
-    int rc = h == SQL_NULL_HSTMT ? -1 : 0;
-    SQLRETURN r = SQL_SUCCESS;
-    if (rc == 0)
-        r = SQLExecDirect(h, (SQLCHAR *)sb_str(&sql), SQL_NTS);
-    if (rc == 0 && !SQL_SUCCEEDED(r))
-        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
-    while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
-        sb_reset(&key);
-        if (fetched_key_bytes(h, mt, &key, &tmp) == 0)
-            keyset_insert(ks, key.buf, key.len);
-    }
-    if (rc == 0 && r != SQL_NO_DATA)
-        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
-    db_stmt_free(h);
-    sb_free(&sql);
-    sb_free(&key);
-    sb_free(&tmp);
-    return rc;
 }

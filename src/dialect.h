@@ -27,6 +27,10 @@ typedef struct dialect_table_state dialect_table_state;
 typedef struct dialect {
     const char *name;  /* "sqlite", "postgresql", "sqlserver" */
     int single_writer; /* only one write transaction at a time (SQLite) */
+    /* Fractional second digits its time and datetime columns keep; 0: all
+     * that a mapping value can have (7).  A value with more is rejected
+     * rather than stored rounded (mapper_limit_fraction). */
+    int frac_digits;
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);
@@ -66,7 +70,7 @@ typedef struct dialect {
      * (SELECT 1 FROM t x WHERE x.id = v.k1).  The ordinals are integers
      * written into the SQL text.  nkeys == 0 means every key of the table:
      * selects the key columns, no WHERE clause, no parameters (used to
-     * preload the key sets, dialect_preload_keys). */
+     * preload the key sets, settle_preload). */
     void (*exists_sql)(strbuf *out, const map_table *t, size_t nkeys);
 
     /* Classify a failure by SQLSTATE and native error. */
@@ -86,18 +90,13 @@ const dialect *dialect_for_dbms(const char *dbms_name);
 /* The whole DDL for a mapping (every table, in mapping order). */
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out);
 
-/* ---- key sets and the existence check (dialect.c, for the worker) ---- */
+/* ---- the existence check (dialect.c, for the worker; key bytes, routing
+ * and the preload are in settle.c) ---- */
 
-/* Append the key of row `row` of table t as key-set bytes (int64 / double
- * little-endian, text with a 4-byte length; a NULL key part is one 0 byte). */
-void dialect_key_bytes(strbuf *out, const batch *b, size_t t, size_t row);
 /* Set found[i] to 1 when the key of row rows[i] of table t is already in the
  * database (set-based, through c->d->exists_sql); returns 0, or -1 with err. */
 int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                           const size_t *rows, size_t n, unsigned char *found, mig_err *err);
-/* Add every key stored in table mt to ks (exists_sql with nkeys 0); returns
- * 0, or -1 with err. */
-int dialect_preload_keys(db_conn *c, const map_table *mt, keyset *ks, mig_err *err);
 
 /* ---- shared machinery of the dialect files (dialect.c) ---- */
 

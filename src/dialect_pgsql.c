@@ -69,7 +69,7 @@ static void pgsql_type_ddl(strbuf *out, const col_type *t)
         sb_puts(out, "date");
         break;
     case CK_TIME:
-        sb_puts(out, "time"); /* microseconds: a 7th fraction digit is rounded */
+        sb_puts(out, "time"); /* microseconds: a 7th digit is refused (frac_digits) */
         break;
     case CK_DATETIME:
         sb_puts(out, "timestamp");
@@ -175,6 +175,7 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
 const dialect dialect_pgsql = {
     .name = "postgresql",
     .single_writer = 0,
+    .frac_digits = 6, /* time and timestamp keep microseconds */
     .matches_dbms = pgsql_matches,
     .before_connect = NULL,
     .after_connect = NULL,

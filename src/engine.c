@@ -37,6 +37,7 @@
 #include "reader.h"
 #include "reject.h"
 #include "ring.h"
+#include "settle.h"
 #include "worker.h"
 
 /* Set by engine_request_stop (possibly from a signal handler), read by the
@@ -194,6 +195,7 @@ static int produce_file(producer *p, uint32_t f)
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 0;
     }
+    in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
     reader *r = reader_open(in, o->map, e->schema, &err);
     if (!r) {
         input_close(in);
@@ -219,7 +221,7 @@ static int produce_file(producer *p, uint32_t f)
         }
         record_ctx ctx = {name, rec.line, rec.seq};
         uint64_t route = mapper_route(p->mp, rec.node, &ctx);
-        size_t lane = (size_t)(route % e->nworkers);
+        size_t lane = settle_lane(route, e->nworkers);
         batch *b = lane_batch(p, lane);
         if (!b) {
             cnt.read--; /* never handed on: not read as far as accounting goes */
@@ -270,6 +272,7 @@ static void *producer_main(void *arg)
     struct timeval tv;
     gettimeofday(&tv, NULL);
     p.mp = mapper_new(e->o->map, (double)tv.tv_sec);
+    mapper_limit_fraction(p.mp, e->workers[0].conn.d->frac_digits);
     p.cur = xcalloc(e->nworkers, sizeof *p.cur);
 
     uint32_t f = 0;
@@ -415,6 +418,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.on_dup = o->on_dup;
     e.wctx.preload_keys = o->preload_keys;
     e.wctx.key_budget = o->key_memory ? o->key_memory / e.nworkers : 0;
+    e.wctx.nworkers = e.nworkers;
     e.wctx.lanes = e.lanes;
     e.wctx.pool = e.pool;
     e.wctx.stats = e.st;

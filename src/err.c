@@ -2,6 +2,8 @@
 #include "config.h"
 #include "err.h"
 
+#include "db.h" /* db_connstr_next: the one connection-string parser */
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,35 +58,27 @@ void err_clear(mig_err *e)
     e->msg[0] = '\0';
 }
 
-/* Returns the length of a password key ("pwd" or "password") at p, else 0. */
-static size_t pw_key_len(const char *p)
+/* Returns 1 if a password key ("pwd" or "password", any case) starts a
+ * word at p in s. */
+static int pw_key_at(const char *s, const char *p)
 {
-    if (strncasecmp(p, "password", 8) == 0)
-        return 8;
-    if (strncasecmp(p, "pwd", 3) == 0)
-        return 3;
-    return 0;
+    if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+        return 0;
+    return strncasecmp(p, "password", 8) == 0 || strncasecmp(p, "pwd", 3) == 0;
 }
 
+/* Text from a driver may hold a connection string anywhere in it: each
+ * place where a password key starts a word is read as a connection-string
+ * item by the one parser of that format (db_connstr_next), so a value
+ * ends where a connection string's value ends ("}}" inside braces, ';'
+ * inside braces, spaces in an unbraced value) and nothing of it is left. */
 void err_redact(char *s)
 {
     for (char *p = s; *p; p++) {
-        size_t k = pw_key_len(p);
-        if (!k || (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '_')))
+        db_cs_item it;
+        if (!pw_key_at(s, p) || !db_connstr_next(p, &it) || !it.password || !it.value)
             continue;
-        char *q = p + k;
-        while (*q == ' ')
-            q++;
-        if (*q != '=')
-            continue;
-        q++;
-        char *v = q, *end;
-        if (*v == '{') {
-            end = strchr(v, '}');
-            end = end ? end + 1 : v + strlen(v);
-        } else {
-            end = v + strcspn(v, "; \t");
-        }
+        char *v = p + (it.value - p), *end = p + (it.vend - p);
         memmove(v + 3, end, strlen(end) + 1);
         memcpy(v, "***", 3);
         p = v + 2;

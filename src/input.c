@@ -58,12 +58,21 @@ static ssize_t fd_read(fd_source *s, const char *name, void *buf, size_t len, mi
     }
 }
 
+/* Adds n bytes taken from the file to the input's counter, if it has one. */
+static void count_bytes(input *in, ssize_t n)
+{
+    if (in->bytes && n > 0)
+        atomic_fetch_add(in->bytes, (uint64_t)n);
+}
+
 /* ---- plain implementation ---- */
 
 /* Returns bytes of the plain input. */
 static ssize_t plain_read(input *in, char *buf, size_t len, mig_err *err)
 {
-    return fd_read(in->impl, in->name, buf, len, err);
+    ssize_t n = fd_read(in->impl, in->name, buf, len, err);
+    count_bytes(in, n);
+    return n;
 }
 
 /* Releases a plain input's descriptor and state. */
@@ -89,6 +98,7 @@ static ssize_t gz_read(input *in, char *buf, size_t len, mig_err *err)
             ssize_t n = fd_read(&g->src, in->name, g->buf, IN_BUF, err);
             if (n < 0)
                 return -1;
+            count_bytes(in, n);
             if (n == 0)
                 g->eof = 1;
             g->zs.next_in = g->buf;

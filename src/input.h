@@ -5,7 +5,9 @@
 #ifndef MIGRATE_INPUT_H
 #define MIGRATE_INPUT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -17,6 +19,9 @@ typedef struct input {
     ssize_t (*read)(struct input *in, char *buf, size_t len, mig_err *err);
     void (*close)(struct input *in);
     void *impl;
+    /* If set, every byte taken from the file (as stored: compressed for
+     * gzip) is added here, for the progress display; NULL by default. */
+    _Atomic uint64_t *bytes;
 } input;
 
 /* Open name ("-" = standard input).  Returns NULL with MIG_ENOINPUT and

@@ -353,3 +353,17 @@ size_t keyset_memory(const keyset *ks)
 {
     return (ks->mask + 1) * ks->stride + ks->arena_cap;
 }
+
+size_t keyset_memory_after(const keyset *ks, size_t len)
+{
+    size_t slots = (ks->mask + 1) * ks->stride, arena = ks->arena_cap;
+    if (ks->count + 1 > ks->limit)
+        slots *= 2;
+    if (!ks->width && ks->arena_len + len > arena) {
+        size_t cap = arena ? arena * 2 : 4096;
+        while (cap < ks->arena_len + len)
+            cap *= 2;
+        arena = cap;
+    }
+    return slots + arena;
+}

@@ -33,5 +33,8 @@ int keyset_contains_hashed(const keyset *ks, uint64_t hash, const void *key, siz
 size_t keyset_size(const keyset *ks);
 /* Returns the bytes the set holds (slots + arena). */
 size_t keyset_memory(const keyset *ks);
+/* Returns the bytes the set would hold after adding one new key of len
+ * bytes (it doubles its slots or its arena when full). */
+size_t keyset_memory_after(const keyset *ks, size_t len);
 
 #endif

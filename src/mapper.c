@@ -23,8 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "keyset.h"
 #include "rule.h"
+#include "settle.h"
 
 struct mapper {
     const mapping *m;
@@ -36,6 +36,7 @@ struct mapper {
     strbuf key;            /* routing key bytes */
     xmlNode **nodes;       /* rows selected by `each` */
     size_t nnodes, cap_nodes;
+    int frac_digits;       /* time/datetime fraction the target keeps; 0: all */
     char err[512];
 };
 
@@ -64,6 +65,11 @@ void mapper_free(mapper *mp)
     free(mp);
 }
 
+void mapper_limit_fraction(mapper *mp, int digits)
+{
+    mp->frac_digits = digits;
+}
+
 /* ---- one column ---- */
 
 /* Returns 1 for the text kinds, whose empty string is a value. */
@@ -84,10 +90,9 @@ static void excerpt(char *dst, size_t cap, const char *s, size_t len)
     snprintf(dst, cap, "\"%.*s%s\"", (int)n, s, n < len ? "..." : "");
 }
 
-/* Returns 0 with the column's final text in (*s, *len), 1 for NULL, or -1
- * with the reason in mp->err. */
-static int column_text(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx,
-                       const char **s, size_t *len)
+/* Returns 1 with the raw text of column c's source (path, constant or
+ * variable) in mp->raw, or 0 when its path matches nothing. */
+static int column_raw(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx)
 {
     int found = 0;
     switch (c->src) {
@@ -110,6 +115,15 @@ static int column_text(mapper *mp, const map_column *c, xmlNode *node, const rec
         found = 1;
         break;
     }
+    return found;
+}
+
+/* Returns 0 with column c's final text, from the raw text in mp->raw (found:
+ * its source matched), in (*s, *len); 1 for NULL; or -1 with the reason in
+ * mp->err.  Trims, replaces, applies the default, required and pattern. */
+static int column_finish(mapper *mp, const map_column *c, int found, const char **s,
+                         size_t *len)
+{
     const char *p = sb_str(&mp->raw);
     size_t n = mp->raw.len;
     if (found) {
@@ -161,12 +175,24 @@ static int column_value(mapper *mp, const map_column *c, xmlNode *node, const re
 {
     const char *s;
     size_t n;
-    int rc = column_text(mp, c, node, ctx, &s, &n);
+    int rc = column_finish(mp, c, column_raw(mp, c, node, ctx), &s, &n);
     if (rc != 0)
         return rc;
     sb_reset(&mp->conv);
     if (type_convert(&c->type, s, n, out, &mp->conv, mp->err, sizeof mp->err) != 0)
         return -1;
+    if (mp->frac_digits > 0 && (c->type.kind == CK_TIME || c->type.kind == CK_DATETIME) &&
+        type_fraction_digits(mp->conv.buf + out->text_off, out->text_len) > mp->frac_digits) {
+        /* exact or refused: the target would round it (23:59:59.9999999
+         * would become 24:00:00), and a loader must not change a value */
+        char ex[96];
+        excerpt(ex, sizeof ex, s, n);
+        snprintf(mp->err, sizeof mp->err,
+                 "value %s has more fractional second digits than the target keeps (%d): "
+                 "it would be stored rounded",
+                 ex, mp->frac_digits);
+        return -1;
+    }
     return 0;
 }
 
@@ -227,17 +253,42 @@ int mapper_map(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *
 
 /* ---- routing ---- */
 
+/* Appends the converted value cv (text in mp->conv) as key bytes. */
+static void route_part(mapper *mp, const conv_value *cv)
+{
+    settle_key_value(&mp->key, cv->vclass, cv->i, cv->f,
+                     cv->vclass == VC_TEXT ? mp->conv.buf + cv->text_off : NULL,
+                     cv->vclass == VC_TEXT ? cv->text_len : 0);
+}
+
 uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
 {
     const mapping *m = mp->m;
     sb_reset(&mp->key);
     if (m->route) {
-        if (!path_value(m->route, rec, &mp->raw))
+        /* the value the route path finds, converted by the rules of the key
+         * column that holds it: the bytes that key has in every key set */
+        int found = path_value(m->route, rec, &mp->raw);
+        if (m->route_table < 0) {
+            if (!found)
+                return 0;
+            const char *p = sb_str(&mp->raw);
+            size_t n = mp->raw.len;
+            text_trim(&p, &n);
+            settle_key_value(&mp->key, VC_TEXT, 0, 0, p, n);
+            return settle_route_hash(mp->key.buf, mp->key.len);
+        }
+        const map_column *c = &m->tables[m->route_table].cols[m->route_col];
+        const char *s;
+        size_t n;
+        conv_value cv;
+        if (column_finish(mp, c, found, &s, &n) != 0)
             return 0;
-        const char *p = sb_str(&mp->raw);
-        size_t n = mp->raw.len;
-        text_trim(&p, &n);
-        return keyset_hash(p, n);
+        sb_reset(&mp->conv);
+        if (type_convert(&c->type, s, n, &cv, &mp->conv, mp->err, sizeof mp->err) != 0)
+            return 0;
+        route_part(mp, &cv);
+        return settle_route_hash(mp->key.buf, mp->key.len);
     }
     const map_table *tab = &m->tables[0];
     xmlNode *node = rec;
@@ -251,13 +302,7 @@ uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
         conv_value cv;
         if (column_value(mp, &tab->cols[tab->key_cols[k]], node, ctx, &cv) != 0)
             return 0;
-        if (cv.vclass == VC_INT)
-            sb_append(&mp->key, &cv.i, sizeof cv.i);
-        else if (cv.vclass == VC_FLOAT)
-            sb_append(&mp->key, &cv.f, sizeof cv.f);
-        else
-            sb_append(&mp->key, mp->conv.buf + cv.text_off, cv.text_len);
-        sb_putc(&mp->key, '\0');
+        route_part(mp, &cv);
     }
-    return keyset_hash(sb_str(&mp->key), mp->key.len);
+    return settle_route_hash(mp->key.buf, mp->key.len);
 }

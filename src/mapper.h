@@ -28,10 +28,18 @@ typedef struct record_ctx {
     uint64_t seq;
 } record_ctx;
 
-/* Returns the routing hash of a record: the hash of its converted routing
- * key (mapping route, else the key of the first table).  Records whose key
+/* Returns the routing hash of a record (settle_route_hash): the key bytes
+ * of its converted routing key — the key of the first table, or the value
+ * route="..." finds converted by the rules of the key column that holds it —
+ * so that "7" and "07" in an int key go to the same worker, the one whose
+ * key set holds 7 (and that settle_preload gives 7 to).  Records whose key
  * does not convert get 0 (they will be rejected by mapper_map anyway). */
 uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx);
+
+/* Reject time and datetime values with more than digits fractional second
+ * digits (the target's dialect frac_digits; 0: no limit), since the target
+ * would store them rounded. */
+void mapper_limit_fraction(mapper *mp, int digits);
 
 /* Map rec into the open record of b.  Returns 0, or -1 with the reason in
  * reason ("table contact_base, column phone: value \"...\" is longer than

@@ -596,8 +596,9 @@ static void column_npath(const map_table *t, const map_column *c, npath *np)
     npath_add(np, c->path);
 }
 
-/* Returns 1 if table t's key contains every part of the routing key. */
-static int key_contains_route(const mapping *m, const map_table *t)
+/* Returns 1 if table t's key contains every part of the routing key, with
+ * each part's position in t's key order in pos[] (m->nroute entries). */
+static int key_contains_route(const mapping *m, const map_table *t, size_t *pos)
 {
     npath part, col;
     size_t nparts = m->route ? 1 : m->tables[0].nkeys;
@@ -614,6 +615,7 @@ static int key_contains_route(const mapping *m, const map_table *t)
         for (size_t k = 0; k < t->nkeys && !found; k++) {
             column_npath(t, &t->cols[t->key_cols[k]], &col);
             found = npath_same(&part, &col);
+            pos[i] = k;
         }
         if (!found)
             return 0;
@@ -624,11 +626,27 @@ static int key_contains_route(const mapping *m, const map_table *t)
 /* Marks each table routed or not, with a warning for the ones that are not. */
 static void routing_analyse(mapping *m)
 {
+    m->nroute = m->route ? 1 : m->tables[0].nkeys;
+    m->route_table = -1;
     for (size_t t = 0; t < m->ntables; t++) {
         map_table *tab = &m->tables[t];
-        tab->routed = (t == 0 && !m->route) || key_contains_route(m, tab);
-        if (tab->routed)
+        size_t *pos = xcalloc(m->nroute, sizeof *pos);
+        if (t == 0 && !m->route) { /* its own key: part i is key column i */
+            for (size_t i = 0; i < m->nroute; i++)
+                pos[i] = i;
+            tab->routed = 1;
+        } else {
+            tab->routed = key_contains_route(m, tab, pos);
+        }
+        if (tab->routed) {
+            tab->route_keys = pos;
+            if (m->route && m->route_table < 0) {
+                m->route_table = (int)t;
+                m->route_col = tab->key_cols[pos[0]];
+            }
             continue;
+        }
+        free(pos);
         char buf[640];
         snprintf(buf, sizeof buf,
                  "%s:%d: table %s: its key does not contain the routing key, so two workers may "
@@ -733,6 +751,7 @@ void mapping_free(mapping *m)
             column_free(&t->cols[j]);
         free(t->cols);
         free(t->key_cols);
+        free(t->route_keys);
         path_free(t->each);
         free(t->name);
     }

@@ -63,6 +63,8 @@ typedef struct map_table {
     int routed;        /* the key contains the routing key: every occurrence of
                           a key reaches the same worker, so a worker's key set
                           is exact for it; else the database check decides */
+    size_t *route_keys;/* routed: for each part of the routing key, the position
+                          in key_cols of the column holding it; else NULL */
     int line;
 } map_table;
 
@@ -71,6 +73,11 @@ typedef struct mapping {
     ns_table ns;
     record_path *record;
     path *route;       /* route="..." on <mapping>, or NULL: key of table 0 */
+    size_t nroute;     /* parts of the routing key (1 with route=) */
+    int route_table;   /* route=: the first table whose key holds the routing
+                          value, whose column (route_col) converts it; -1: none
+                          does, the trimmed text is the value */
+    size_t route_col;
     dup_policy on_dup; /* DUP_DEFAULT unless given on <mapping> */
     size_t ntables;
     map_table *tables; /* in file order: that is also the insert order */

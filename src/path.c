@@ -334,10 +334,12 @@ void path_free(path *p)
 
 /* ---- matching ---- */
 
-/* Returns 1 if a node's name and namespace equal local and uri (NULL: none). */
+/* Returns 1 if a node's name and namespace equal local and uri (NULL: none).
+ * The first byte is compared inline: most siblings a step looks at differ
+ * there, and this runs for every child of every context node. */
 static int name_match(const xmlChar *name, const xmlNs *ns, const char *uri, const char *local)
 {
-    if (strcmp((const char *)name, local) != 0)
+    if ((char)name[0] != local[0] || strcmp((const char *)name, local) != 0)
         return 0;
     if (!uri)
         return ns == NULL || ns->href == NULL;

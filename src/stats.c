@@ -111,6 +111,91 @@ void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplic
     pthread_mutex_unlock(&s->lock);
 }
 
+_Atomic uint64_t *stats_bytes_counter(stats *s, uint32_t file)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    _Atomic uint64_t *c = &s->files[file].bytes;
+    pthread_mutex_unlock(&s->lock);
+    return c;
+}
+
+/* ---- latencies ---- */
+
+/* Returns the histogram bucket of a value in microseconds. */
+static size_t lat_bucket(uint64_t us)
+{
+    if (us < 32)
+        return (size_t)us;
+    int e = 63 - __builtin_clzll(us); /* 5..63 */
+    size_t sub = (size_t)(us >> (e - 5)) - 32;
+    size_t idx = 32 + (size_t)(e - 5) * 32 + sub;
+    assert(idx < STATS_LAT_BUCKETS);
+    return idx;
+}
+
+/* Returns the largest value in microseconds that falls in bucket idx. */
+static uint64_t lat_bucket_high(size_t idx)
+{
+    if (idx < 32)
+        return idx;
+    int e = (int)((idx - 32) / 32) + 5;
+    uint64_t sub = (idx - 32) % 32;
+    uint64_t width = 1ULL << (e - 5);
+    return ((32 + sub) << (e - 5)) + (width - 1);
+}
+
+void stats_latency_add(stats_latency *l, double seconds)
+{
+    double us = seconds > 0 ? seconds * 1e6 + 0.5 : 0;
+    uint64_t v = us >= 4e18 ? (1ULL << 62) : (uint64_t)us; /* 146,000 years */
+    l->count++;
+    l->sum_us += v;
+    if (v > l->max_us)
+        l->max_us = v;
+    l->bucket[lat_bucket(v)]++;
+}
+
+void stats_latency_merge(stats_latency *dst, const stats_latency *src)
+{
+    dst->count += src->count;
+    dst->sum_us += src->sum_us;
+    if (src->max_us > dst->max_us)
+        dst->max_us = src->max_us;
+    for (size_t i = 0; i < STATS_LAT_BUCKETS; i++)
+        dst->bucket[i] += src->bucket[i];
+}
+
+uint64_t stats_latency_pct(const stats_latency *l, double p)
+{
+    if (l->count == 0)
+        return 0;
+    double r = p / 100.0 * (double)l->count;
+    uint64_t rank = (uint64_t)r;
+    if ((double)rank < r)
+        rank++; /* nearest rank: ceil(p/100 * n), at least 1 */
+    if (rank < 1)
+        rank = 1;
+    if (rank > l->count)
+        rank = l->count;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < STATS_LAT_BUCKETS; i++) {
+        seen += l->bucket[i];
+        if (seen >= rank) {
+            uint64_t hi = lat_bucket_high(i);
+            return hi < l->max_us ? hi : l->max_us;
+        }
+    }
+    return l->max_us; /* unreachable when the buckets sum to count */
+}
+
+void stats_latency_all(const stats *s, stats_latency *all)
+{
+    memset(all, 0, sizeof *all);
+    for (size_t i = 0; i < s->nworkers; i++)
+        stats_latency_merge(all, &s->workers[i].commit);
+}
+
 /* ---- tables ---- */
 
 void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,

@@ -12,6 +12,7 @@
 #define MIGRATE_STATS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ typedef struct stats_file {
                             skip policy: a later occurrence; any new child
                             rows it brings are still inserted */
     uint64_t rejected;   /* written to the reject file */
+    _Atomic uint64_t bytes; /* bytes read from the file as stored (compressed
+                               for gzip), added by the input layer as it reads */
 } stats_file;
 
 typedef struct stats_table {
@@ -44,6 +47,18 @@ typedef struct stats_table {
     uint64_t updated;
 } stats_table;
 
+/* Latencies of committed transactions, in microseconds, as a log-linear
+ * histogram: values below 32 us exactly, above that 32 buckets per power of
+ * two (a bucket is at most 1/32 = 3% wide), so a percentile costs no memory
+ * per batch and its error is bounded.  The largest value is kept exactly. */
+#define STATS_LAT_BUCKETS 1920
+typedef struct stats_latency {
+    uint64_t count;
+    uint64_t max_us;
+    uint64_t sum_us;
+    uint64_t bucket[STATS_LAT_BUCKETS];
+} stats_latency;
+
 typedef struct stats_worker {
     uint64_t batches;     /* batches committed */
     uint64_t reuses;      /* batches run on an already open connection */
@@ -53,6 +68,7 @@ typedef struct stats_worker {
     uint64_t keys;        /* key-set entries at the end */
     uint64_t keyset_bytes;  /* at the end */
     uint64_t keyset_resets; /* times the sets were emptied to stay in budget */
+    stats_latency commit;   /* per committed transaction: BEGIN to COMMIT done */
 } stats_worker;
 
 typedef struct stats {
@@ -81,6 +97,21 @@ void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplic
                        uint64_t rejected);
 void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,
                     uint64_t dup_db, uint64_t updated);
+
+/* Returns the counter the input layer adds file's bytes read to (stable for
+ * the run: every file is registered before it starts). */
+_Atomic uint64_t *stats_bytes_counter(stats *s, uint32_t file);
+
+/* Record one latency of `seconds` (negative counts as 0). */
+void stats_latency_add(stats_latency *l, double seconds);
+/* Add src's histogram into dst. */
+void stats_latency_merge(stats_latency *dst, const stats_latency *src);
+/* Returns the p-th percentile (0 < p <= 100, nearest rank) in microseconds:
+ * the upper bound of the bucket holding that rank, never above the maximum;
+ * 0 when nothing was recorded. */
+uint64_t stats_latency_pct(const stats_latency *l, double p);
+/* Fill *all with the merged latencies of every worker (after the join). */
+void stats_latency_all(const stats *s, stats_latency *all);
 
 /* Totals over all files. */
 typedef struct stats_totals {

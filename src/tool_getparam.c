@@ -42,7 +42,11 @@ enum {
     OPT_PROGRESS,
     OPT_QUIET,
     OPT_PRINT_DDL,
-    OPT_KEY_MEMORY
+    OPT_KEY_MEMORY,
+    OPT_NO_PROGRESS,
+    OPT_PROGRESS_INTERVAL,
+    OPT_SUMMARY_JSON,
+    OPT_CONFIG
 };
 
 static const struct option long_options[] = {
@@ -64,6 +68,10 @@ static const struct option long_options[] = {
     {"schema", required_argument, NULL, OPT_SCHEMA},
     {"rejects", required_argument, NULL, 'r'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL},
+    {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
     {"help", no_argument, NULL, 'h'},
@@ -271,6 +279,25 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
     case OPT_PROGRESS:
         cfg->progress = 1;
         return 0;
+    case OPT_NO_PROGRESS:
+        cfg->progress = 0;
+        return 0;
+    case OPT_PROGRESS_INTERVAL:
+        if ((rc = parse_num("--progress-interval", arg, 1, TOOL_TIMEOUT_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->progress_interval = v;
+        return 0;
+    case OPT_SUMMARY_JSON:
+        if (!*arg)
+            return fail(EXIT_USAGE, msg, msglen, "--summary-json: empty file name");
+        cfg->summary_json = arg;
+        return 0;
+    case OPT_CONFIG:
+        /* read before everything else (see find_config); an abbreviated
+         * spelling was not seen there */
+        if (!cfg->have_file)
+            return fail(EXIT_USAGE, msg, msglen, "write --config in full");
+        return 0;
     case OPT_QUIET:
         cfg->quiet = 1;
         return 0;
@@ -291,7 +318,9 @@ static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
         return fail(EXIT_USAGE, msg, msglen, "--db and --dsn cannot be used together");
     if (cfg->have_connect && cfg->dsn)
         return fail(EXIT_USAGE, msg, msglen, "--connect and --dsn cannot be used together");
-    if (!cfg->mapping_path || !*cfg->mapping_path)
+    if (cfg->cmd == CMD_PING && cfg->ninputs)
+        return fail(EXIT_USAGE, msg, msglen, "ping takes no input files");
+    if ((!cfg->mapping_path || !*cfg->mapping_path) && cfg->cmd != CMD_PING)
         return fail(EXIT_USAGE, msg, msglen, "no mapping file given (-m MAPPING)");
 
     const dialect *d = cfg->dialect ? dialect_by_name(cfg->dialect) : NULL;
@@ -308,8 +337,9 @@ static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
         if (cfg->ninputs)
             return fail(EXIT_USAGE, msg, msglen, "init-db takes no input files");
         break;
-    case CMD_LOAD: {
-        if (!cfg->ninputs)
+    case CMD_LOAD:
+    case CMD_CHECK: {
+        if (!cfg->ninputs && cfg->cmd == CMD_LOAD)
             return fail(EXIT_USAGE, msg, msglen, "no input files given");
         int stdin_seen = 0;
         for (size_t i = 0; i < cfg->ninputs; i++) {
@@ -324,7 +354,7 @@ static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
         break;
     }
 
-    if (cfg->sqlite_target) {
+    if (cfg->sqlite_target && cfg->cmd != CMD_CHECK) { /* check connects nowhere */
         if (d && strcmp(d->name, "sqlite") != 0)
             return fail(EXIT_USAGE, msg, msglen,
                         "--dialect %s does not fit an SQLite database file (--db)", d->name);
@@ -391,6 +421,107 @@ static int bad_option(int c, int argc, char **argv, char *msg, size_t msglen)
     return fail(EXIT_USAGE, msg, msglen, "unknown or ambiguous option '%s'", word);
 }
 
+/* ---- --config FILE ---- */
+
+/* Returns 1 when c chooses the target (--db, --connect, --dsn). */
+static int is_target_option(int c)
+{
+    return c == OPT_DB || c == OPT_CONNECT || c == OPT_DSN;
+}
+
+/* A target option from the command line replaces the file's target as a
+ * whole (so that `--dsn` on the command line is not "used together" with
+ * the file's `db`). */
+static void note_target(struct tool_config *cfg, int c, int from_file)
+{
+    if (!is_target_option(c))
+        return;
+    if (from_file) {
+        cfg->target_from_file = 1;
+    } else if (cfg->target_from_file) {
+        cfg->db_file = NULL;
+        cfg->dsn = NULL;
+        cfg->have_connect = 0;
+        free(cfg->target.connstr);
+        cfg->target.connstr = NULL;
+        cfg->target_from_file = 0;
+    }
+}
+
+/* Returns the long option named exactly name, or NULL. */
+static const struct option *option_named(const char *name)
+{
+    for (const struct option *o = long_options; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+/* Returns 0 after applying every line of the config file to cfg, else an
+ * exit code with "FILE:LINE: reason". */
+static int apply_file(struct tool_config *cfg, int *print_ddl, char *msg, size_t msglen)
+{
+    const tool_cfgfile *cf = &cfg->file;
+    char why[900];
+    for (size_t i = 0; i < cf->n; i++) {
+        const tool_cfgitem *it = &cf->items[i];
+        const struct option *o = option_named(it->key);
+        if (!o)
+            return fail(EXIT_USAGE, msg, msglen, "%s:%zu: unknown option '%s'", cf->path,
+                        it->line, it->key);
+        int c = o->val;
+        if (c == OPT_CONFIG || c == 'h' || c == 'V')
+            return fail(EXIT_USAGE, msg, msglen, "%s:%zu: '%s' cannot be set in a config file",
+                        cf->path, it->line, it->key);
+        if (o->has_arg == no_argument) {
+            int yes = tool_cfg_bool(it->value);
+            if (yes < 0)
+                return fail(EXIT_USAGE, msg, msglen, "%s:%zu: %s: \"%s\" is not yes or no",
+                            cf->path, it->line, it->key, it->value);
+            if (!yes && c != OPT_PROGRESS && c != OPT_NO_PROGRESS)
+                continue; /* a flag set to no: as if absent */
+            if (!yes)
+                c = c == OPT_PROGRESS ? OPT_NO_PROGRESS : OPT_PROGRESS;
+        }
+        note_target(cfg, c, 1);
+        int rc = take_option(cfg, c, it->value, print_ddl, why, sizeof why);
+        if (rc)
+            return fail(rc, msg, msglen, "%s:%zu: %s", cf->path, it->line, why);
+    }
+    return 0;
+}
+
+/* Returns 0 after reading the file of the command line's --config (if
+ * any) into cfg->file; else an exit code.  Only the full spelling counts:
+ * "--config FILE" or "--config=FILE", before a "--". */
+static int find_config(struct tool_config *cfg, int argc, char **argv, char *msg, size_t msglen)
+{
+    const char *file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *f = NULL;
+        if (strcmp(a, "--") == 0)
+            break;
+        if (strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc)
+                return fail(EXIT_USAGE, msg, msglen, "option '--config' needs a value");
+            f = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            f = a + 9;
+        } else {
+            continue;
+        }
+        if (file)
+            return fail(EXIT_USAGE, msg, msglen, "--config given twice");
+        if (!*f)
+            return fail(EXIT_USAGE, msg, msglen, "--config: empty file name");
+        file = f;
+    }
+    if (!file)
+        return 0;
+    cfg->have_file = 1;
+    return tool_cfgfile_read(&cfg->file, file, msg, msglen);
+}
+
 int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, size_t msglen)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -402,9 +533,16 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
     cfg->batch_size = TOOL_BATCH_DEF;
     cfg->queue_depth = TOOL_QUEUE_DEF;
     cfg->on_dup = DUP_DEFAULT;
+    cfg->progress = -1;
+    cfg->progress_interval = TOOL_PROGRESS_IV_DEF;
     msg[0] = '\0';
 
     int print_ddl = 0, c, rc;
+    /* the file first: the command line overrides it */
+    if ((rc = find_config(cfg, argc, argv, msg, msglen)))
+        return rc;
+    if (cfg->have_file && (rc = apply_file(cfg, &print_ddl, msg, msglen)))
+        return rc;
     optind = 0; /* GNU: full re-initialisation (tests parse several times) */
     opterr = 0;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
@@ -418,31 +556,42 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
         }
         if (c == '?' || c == ':')
             return bad_option(c, argc, argv, msg, msglen);
+        note_target(cfg, c, 0);
         if ((rc = take_option(cfg, c, optarg, &print_ddl, msg, msglen)))
             return rc;
     }
 
-    /* Positional words: [init-db] INPUT... */
+    /* Positional words: [init-db | check | ping] INPUT... */
     int first = optind;
-    if (first < argc && strcmp(argv[first], "init-db") == 0) {
-        cfg->cmd = CMD_INIT_DB;
-        first++;
+    static const struct { const char *word; tool_cmd cmd; } words[] = {
+        {"init-db", CMD_INIT_DB}, {"check", CMD_CHECK}, {"ping", CMD_PING}};
+    for (size_t i = 0; first < argc && i < sizeof words / sizeof *words; i++) {
+        if (strcmp(argv[first], words[i].word) == 0) {
+            cfg->cmd = words[i].cmd;
+            first++;
+            break;
+        }
     }
     if (print_ddl) {
-        if (cfg->cmd == CMD_INIT_DB)
-            return fail(EXIT_USAGE, msg, msglen, "--print-ddl and init-db exclude each other");
+        if (cfg->cmd != CMD_LOAD)
+            return fail(EXIT_USAGE, msg, msglen, "--print-ddl and %s exclude each other",
+                        argv[first - 1]);
         cfg->cmd = CMD_PRINT_DDL;
     }
-    cfg->inputs = xcalloc((size_t)(argc - first) + 1, sizeof *cfg->inputs);
-    for (int i = first; i < argc; i++)
-        cfg->inputs[cfg->ninputs++] = argv[i];
+    /* the file's inputs when the command line names none */
+    int from_file = first == argc && cfg->have_file &&
+                    (cfg->cmd == CMD_LOAD || cfg->cmd == CMD_CHECK);
+    size_t n = from_file ? cfg->file.ninputs : (size_t)(argc - first);
+    cfg->inputs = xcalloc(n + 1, sizeof *cfg->inputs);
+    for (size_t i = 0; i < n; i++)
+        cfg->inputs[cfg->ninputs++] = from_file ? cfg->file.inputs[i] : argv[first + (int)i];
 
     cfg->sqlite_target = !cfg->have_connect && !cfg->dsn;
     if ((rc = check_combination(cfg, msg, msglen)))
         return rc;
     if (cfg->sqlite_target)
         cfg->create_tables = 1;
-    if (cfg->cmd == CMD_PRINT_DDL)
+    if (cfg->cmd == CMD_PRINT_DDL || cfg->cmd == CMD_CHECK)
         return 0; /* no connection: no target, no reject file */
 
     if ((rc = build_target(cfg, msg, msglen)))
@@ -457,6 +606,7 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
 void tool_config_free(struct tool_config *cfg)
 {
     free(cfg->inputs);
+    tool_cfgfile_free(&cfg->file);
     free(cfg->rejects_path);
     /* The connection string may still hold a PWD= (when the target was
      * never built): wipe both before they are freed. */

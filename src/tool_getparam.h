@@ -17,6 +17,8 @@ typedef enum tool_cmd {
     CMD_LOAD = 0,   /* migrate [OPTIONS] -m MAPPING INPUT... */
     CMD_INIT_DB,    /* migrate init-db -m MAPPING [TARGET] */
     CMD_PRINT_DDL,  /* migrate --print-ddl -m MAPPING [--dialect D] */
+    CMD_CHECK,      /* migrate check -m MAPPING [INPUT...]: no database */
+    CMD_PING,       /* migrate ping [TARGET]: connect and say what answered */
     CMD_HELP,       /* -h, --help */
     CMD_VERSION     /* -V, --version */
 } tool_cmd;
@@ -31,8 +33,32 @@ typedef enum tool_cmd {
 #define TOOL_QUEUE_MAX 1024
 #define TOOL_TIMEOUT_DEF 15
 #define TOOL_TIMEOUT_MAX 3600
+#define TOOL_PROGRESS_IV_DEF 10 /* seconds between plain progress lines */
 #define TOOL_DEFAULT_DB "migrate.db"
 #define TOOL_DEFAULT_REJECTS "migrate-rejects.xml"
+
+/* One `key = value` line of a --config file (tool_config.c). */
+typedef struct tool_cfgitem {
+    char *key, *value;
+    size_t line;
+} tool_cfgitem;
+
+/* A --config file read into its lines and its inputs (globs expanded). */
+typedef struct tool_cfgfile {
+    char *path;
+    tool_cfgitem *items;
+    size_t n, cap;
+    char **inputs;
+    size_t ninputs, cap_inputs;
+} tool_cfgfile;
+
+/* Read file into *cf (which it initialises; free with tool_cfgfile_free
+ * whatever the result).  Returns 0, 66 (unreadable) or 64 with
+ * "FILE:LINE: reason" in msg for a line that is not `key = value`. */
+int tool_cfgfile_read(tool_cfgfile *cf, const char *file, char *msg, size_t msglen);
+void tool_cfgfile_free(tool_cfgfile *cf);
+/* Returns 1 for yes/true/on/1/"" , 0 for no/false/off/0, -1 otherwise. */
+int tool_cfg_bool(const char *v);
 
 struct tool_config {
     tool_cmd cmd;
@@ -60,7 +86,17 @@ struct tool_config {
     char *rejects_path;         /* -r, or the default (owned) */
 
     /* Output. */
-    int progress, quiet;
+    int progress;               /* 1 --progress, 0 --no-progress, -1 unset
+                                   (on when stderr is a terminal) */
+    int quiet;
+    unsigned long progress_interval; /* seconds between plain lines */
+    const char *summary_json;   /* --summary-json FILE ("-" = stdout), or NULL */
+
+    /* --config FILE, as read (its values are what some fields point to). */
+    tool_cfgfile file;
+    int have_file;
+    int target_from_file;       /* the target came from the file (the
+                                   command line's own replaces it) */
 
     /* Built from the above: connstr without password, password (owned). */
     db_target target;

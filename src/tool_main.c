@@ -3,7 +3,10 @@
  * user must see and turn the outcome into the exit status of cli.md.
  *
  * Output order of a load: per-file problems ("migrate: bad.xml:17:5: ...")
- * on stderr, the summary on stdout, a fatal error last on stderr.  SIGINT
+ * on stderr, the summary on stdout, a fatal error last on stderr; then the
+ * JSON report (--summary-json), written whatever the outcome, its exit
+ * status included.  The progress display (tool_progress.c) draws on stderr
+ * while the run goes on.  check and ping (tool_check.c) need no load.  SIGINT
  * and SIGTERM are blocked in every thread and taken by one watcher thread:
  * the first asks the engine to stop, a second one exits 130.  The locale
  * stays "C" on purpose: numbers are parsed and printed by us. */
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dialect.h"
@@ -130,8 +134,8 @@ static void *sigwatch_main(void *arg)
             say_raw("\nmigrate: interrupted\n");
             _exit(EXIT_SIGINT);
         }
+        engine_request_stop(); /* before the message: who sees it knows */
         say_raw("\nmigrate: stopping (interrupt again to quit at once)\n");
-        engine_request_stop();
     }
     return NULL;
 }
@@ -171,16 +175,104 @@ static int sigwatch_stop(sigwatch *w)
     return sig;
 }
 
+/* ---- the JSON report ---- */
+
+/* Where --summary-json goes: opened before the run (a path that cannot be
+ * written fails at once, not after the load), written at its end. */
+typedef struct json_out {
+    FILE *f;          /* NULL: no report */
+    char *tmp;        /* FILE.tmp, renamed to FILE when complete (NULL: stdout) */
+    const char *path;
+    char started[32]; /* UTC start of the command */
+} json_out;
+
+/* Writes the current UTC time as "2026-12-01T02:00:00Z" into buf. */
+static void utc_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Returns 0 after opening the report (if asked for), else 73 after one line. */
+static int json_open(const struct tool_config *cfg, json_out *j)
+{
+    memset(j, 0, sizeof *j);
+    utc_now(j->started, sizeof j->started);
+    if (!cfg->summary_json)
+        return 0;
+    j->path = cfg->summary_json;
+    if (strcmp(j->path, "-") == 0) {
+        j->f = stdout;
+        return 0;
+    }
+    strbuf sb = STRBUF_INIT;
+    sb_printf(&sb, "%s.tmp", j->path);
+    j->tmp = sb_detach(&sb);
+    j->f = fopen(j->tmp, "w");
+    if (!j->f) {
+        char line[600];
+        snprintf(line, sizeof line, "cannot write %s: %s", j->tmp, strerror(errno));
+        say(line);
+        free(j->tmp);
+        j->tmp = NULL;
+        return EXIT_CANTCREAT;
+    }
+    return 0;
+}
+
+/* Write the report of a finished command (s may be NULL: the run never
+ * started; the inputs are then listed as not read).  Returns code, or 73
+ * when the report could not be written and the run had nothing worse. */
+static int json_finish(json_out *j, const struct tool_config *cfg, const char *command, stats *s,
+                       int code, const char *error, int sig)
+{
+    if (!j->f)
+        return code;
+    stats *own = NULL;
+    if (!s) {
+        s = own = stats_new(NULL, 0, 0);
+        for (size_t i = 0; i < cfg->ninputs; i++)
+            stats_add_file(s, cfg->inputs[i]);
+    }
+    char finished[32];
+    utc_now(finished, sizeof finished);
+    tool_report r = {command, code, error, sig, j->started, finished, cfg->rejects_path};
+    tool_summary_json(j->f, s, &r);
+    stats_free(own);
+    int bad = 0;
+    if (j->tmp) {
+        bad = fclose(j->f) != 0;
+        if (!bad && rename(j->tmp, j->path) != 0)
+            bad = 1;
+        if (bad) {
+            char line[600];
+            snprintf(line, sizeof line, "cannot write %s: %s", j->path, strerror(errno));
+            say(line);
+            remove(j->tmp);
+        }
+        free(j->tmp);
+    } else {
+        fflush(j->f);
+    }
+    j->f = NULL;
+    j->tmp = NULL;
+    return bad && code < EXIT_CANTCREAT ? EXIT_CANTCREAT : code;
+}
+
 /* ---- the commands ---- */
 
-/* Returns the loaded mapping, or NULL after printing why (*code set). */
-static mapping *load_mapping(const struct tool_config *cfg, int *code)
+/* Returns the loaded mapping, or NULL after printing why (*code set, the
+ * line in why). */
+static mapping *load_mapping(const struct tool_config *cfg, int *code, char *why, size_t whylen)
 {
     mig_err err;
     err_clear(&err);
     mapping *m = mapping_load(cfg->mapping_path, &err);
     if (!m) {
         say(err.msg);
+        snprintf(why, whylen, "%s", err.msg);
         *code = tool_status_exit(&err);
         return NULL;
     }
@@ -193,7 +285,8 @@ static mapping *load_mapping(const struct tool_config *cfg, int *code)
 static int cmd_print_ddl(const struct tool_config *cfg)
 {
     int code = 0;
-    mapping *m = load_mapping(cfg, &code);
+    char why[1024];
+    mapping *m = load_mapping(cfg, &code, why, sizeof why);
     if (!m)
         return code;
     const char *name = cfg->dialect ? cfg->dialect
@@ -216,14 +309,57 @@ static int cmd_print_ddl(const struct tool_config *cfg)
 static int cmd_init_db(const struct tool_config *cfg)
 {
     int code = 0;
+    char why[1024];
     mig_err err;
-    mapping *m = load_mapping(cfg, &code);
+    mapping *m = load_mapping(cfg, &code, why, sizeof why);
     if (!m)
         return code;
     err_clear(&err);
     if (engine_init_db(m, &cfg->target, &err) != 0) {
         say(err.msg);
         code = tool_status_exit(&err);
+    }
+    mapping_free(m);
+    return code;
+}
+
+/* ping: returns 0, or 69 after one line. */
+static int cmd_ping(const struct tool_config *cfg)
+{
+    mig_err err;
+    err_clear(&err);
+    if (tool_ping(stdout, &cfg->target, &err) != 0) {
+        say(err.msg);
+        return EXIT_UNAVAILABLE;
+    }
+    return EXIT_OK_ALL;
+}
+
+/* check: returns the exit code a load of the same inputs would give. */
+static int cmd_check(const struct tool_config *cfg)
+{
+    int code = 0;
+    char why[1024] = "";
+    json_out j;
+    if ((code = json_open(cfg, &j)))
+        return code;
+    mapping *m = load_mapping(cfg, &code, why, sizeof why);
+    if (!m)
+        return json_finish(&j, cfg, "check", NULL, code, why, 0);
+    mig_err err;
+    err_clear(&err);
+    stats *s = tool_check_run(m, cfg->inputs, cfg->ninputs, cfg->schema_path, cfg->quiet, &err);
+    if (!s) {
+        say(err.msg);
+        code = tool_status_exit(&err);
+        code = json_finish(&j, cfg, "check", NULL, code, err.msg, 0);
+    } else {
+        report_files(s);
+        if (!cfg->quiet && j.f != stdout)
+            tool_check_summary(stdout, s);
+        code = tool_exit_code(NULL, s);
+        code = json_finish(&j, cfg, "check", s, code, NULL, 0);
+        stats_free(s);
     }
     mapping_free(m);
     return code;
@@ -250,29 +386,34 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
 
 /* Print what a finished or stopped load leaves to say, in cli.md's order
  * (file problems, summary, sum check, fatal error); returns the exit code.
- * rc: engine_run's result (err set when -1); sig: signal that stopped it. */
+ * rc: engine_run's result (err set when -1); sig: signal that stopped it;
+ * summary: print the text summary (stdout is not the JSON report). */
 static int report_load(const struct tool_config *cfg, stats *s, int rc, const mig_err *err,
-                       int sig)
+                       int sig, int summary, char *why, size_t whylen)
 {
     stats_totals t;
-    char why[512], line[600];
+    char line[600];
     int code;
 
     report_files(s);
     stats_totals_get(s, &t);
     /* A run that failed before reading anything has nothing to sum up. */
-    if (!cfg->quiet && !(rc != 0 && t.read == 0)) {
+    if (summary && !cfg->quiet && !(rc != 0 && t.read == 0)) {
         tool_summary(stdout, s, cfg->rejects_path);
         fflush(stdout);
     }
     /* The numbers must add up; unfinished records only if the run stopped. */
-    int bad_sums = stats_check(s, rc != 0 || sig != 0, why, sizeof why) != 0;
+    int bad_sums = stats_check(s, rc != 0 || sig != 0, why, whylen) != 0;
     if (bad_sums) {
         snprintf(line, sizeof line, "internal error: %s", why);
         say(line);
+        snprintf(why, whylen, "%s", line);
+    } else {
+        why[0] = '\0';
     }
     if (rc) {
         say(err->msg);
+        snprintf(why, whylen, "%s", err->msg);
         code = tool_exit_code(err, s);
     } else {
         code = bad_sums ? EXIT_SOFTWARE : tool_exit_code(NULL, s);
@@ -284,22 +425,38 @@ static int report_load(const struct tool_config *cfg, stats *s, int rc, const mi
     return code;
 }
 
+/* Returns 1 when the progress display is on: asked for, or by default when
+ * stderr is a terminal. */
+static int progress_wanted(const struct tool_config *cfg)
+{
+    if (cfg->progress >= 0)
+        return cfg->progress;
+    return !cfg->quiet && isatty(STDERR_FILENO);
+}
+
 /* The load: returns the exit code. */
 static int cmd_load(const struct tool_config *cfg)
 {
     int code = 0;
-    mapping *m = load_mapping(cfg, &code);
-    if (!m)
+    char why[1024] = "";
+    json_out j;
+    if ((code = json_open(cfg, &j)))
         return code;
+    mapping *m = load_mapping(cfg, &code, why, sizeof why);
+    if (!m)
+        return json_finish(&j, cfg, "load", NULL, code, why, 0);
 
     engine_opts o;
     tool_progress prog;
+    int progress = progress_wanted(cfg);
     load_opts(cfg, m, &o);
-    if (cfg->progress) {
-        tool_progress_init(&prog, stderr);
+    if (progress) {
+        int tty = isatty(STDERR_FILENO);
+        tool_progress_init(&prog, stderr, tty, (double)cfg->progress_interval, cfg->inputs,
+                           cfg->ninputs);
         o.progress = tool_progress_cb;
         o.progress_arg = &prog;
-        o.progress_interval = 1.0;
+        o.progress_interval = tty ? 1.0 : (double)cfg->progress_interval;
     }
 
     sigwatch w;
@@ -309,19 +466,22 @@ static int cmd_load(const struct tool_config *cfg)
     err_clear(&err);
     int rc = engine_run(&o, &s, &err);
     int sig = watching ? sigwatch_stop(&w) : 0;
-    if (cfg->progress)
-        tool_progress_done(&prog);
+    if (progress)
+        tool_progress_done(&prog, s);
     if (rc == 0)
         err_clear(&err);
     else if (err.status == MIG_OK)
         err_set(&err, MIG_EINTERNAL, "the run stopped without saying why");
 
     if (s) {
-        code = report_load(cfg, s, rc, &err, sig);
+        code = report_load(cfg, s, rc, &err, sig, j.f != stdout, why, sizeof why);
+        code = json_finish(&j, cfg, "load", s, code, why[0] ? why : NULL, sig);
         stats_free(s);
     } else {
-        say(rc ? err.msg : "internal error: the engine returned no stats");
+        const char *line = rc ? err.msg : "internal error: the engine returned no stats";
+        say(line);
         code = rc ? tool_status_exit(&err) : EXIT_SOFTWARE;
+        code = json_finish(&j, cfg, "load", NULL, code, line, sig);
     }
     mapping_free(m);
     return code;
@@ -361,6 +521,12 @@ int main(int argc, char **argv)
         break;
     case CMD_LOAD:
         code = cmd_load(&cfg);
+        break;
+    case CMD_CHECK:
+        code = cmd_check(&cfg);
+        break;
+    case CMD_PING:
+        code = cmd_ping(&cfg);
         break;
     }
     tool_config_free(&cfg);

@@ -1,14 +1,13 @@
 /* tool_summary.c — what the user sees of a run's numbers: the summary on
- * stdout after the run (files, tables, workers, elapsed, rejects) and the
- * progress line on stderr while it goes on.  Reads a `stats` the engine
- * filled; owns nothing but the progress line's state. */
+ * stdout after the run (files, tables, workers, elapsed, rejects).  Reads a
+ * `stats` the engine filled; owns nothing.  The progress display is in
+ * tool_progress.c, the JSON report in tool_json.c. */
 #include "config.h"
 #include "tool.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- numbers ---- */
 
@@ -177,53 +176,4 @@ void tool_summary(FILE *out, stats *s, const char *rejects_path)
     if (t.rejected)
         fprintf(out, "rejects: %" PRIu64 " record%s in %s\n", t.rejected,
                 t.rejected == 1 ? "" : "s", rejects_path ? rejects_path : "?");
-}
-
-/* ---- the progress line ---- */
-
-void tool_progress_init(tool_progress *p, FILE *out)
-{
-    memset(p, 0, sizeof *p);
-    p->out = out;
-    p->tty = isatty(fileno(out));
-}
-
-char *tool_progress_line(char *buf, size_t len, const stats_totals *t, double elapsed)
-{
-    char r[32], l[32], j[32], m[32];
-    snprintf(buf, len, "read %s  loaded %s  rejected %s  %s rec/min",
-             tool_thousands(r, sizeof r, t->read), tool_thousands(l, sizeof l, t->loaded),
-             tool_thousands(j, sizeof j, t->rejected),
-             tool_thousands(m, sizeof m, tool_rec_per_min(t->read, elapsed)));
-    return buf;
-}
-
-void tool_progress_cb(stats *s, void *arg)
-{
-    tool_progress *p = arg;
-    stats_totals t;
-    char line[160];
-    double now = stats_now();
-    if (p->last > 0 && now - p->last < 0.95)
-        return; /* at most one line a second, however often we are called */
-    p->last = now;
-    stats_totals_get(s, &t);
-    tool_progress_line(line, sizeof line, &t, now - s->t_start);
-    if (p->tty) {
-        /* Trailing spaces cover a longer line drawn before. */
-        fprintf(p->out, "\r%-70s", line);
-        p->drawn = 1;
-    } else {
-        fprintf(p->out, "%s\n", line);
-    }
-    fflush(p->out);
-}
-
-void tool_progress_done(tool_progress *p)
-{
-    if (p->drawn) {
-        fputc('\n', p->out);
-        fflush(p->out);
-        p->drawn = 0;
-    }
 }

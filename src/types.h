@@ -89,6 +89,10 @@ int type_convert(const col_type *t, const char *s, size_t len,
  * U+FEFF).  Adjusts *s and *len in place. */
 void text_trim(const char **s, size_t *len);
 
+/* Returns the fractional second digits of a canonical time or datetime text
+ * (type_convert drops trailing zeros: "12:00:00.5" has 1, "12:00:00" 0). */
+int type_fraction_digits(const char *s, size_t len);
+
 /* Returns the number of Unicode code points in valid UTF-8 s[0..len), or -1
  * if s is not valid UTF-8.  utf16_units: same, counting UTF-16 code units. */
 long utf8_chars(const char *s, size_t len);

@@ -12,9 +12,20 @@
  * Duplicates under the skip policy are settled in three places, cheapest
  * first: the worker's key set (keys this worker committed or found), the
  * set-based existence check for the first table (so each record's fate is
- * known row by row), and the dialect's INSERT-or-ignore for the rest. */
+ * known row by row), and the dialect's INSERT-or-ignore for the rest.
+ *
+ * A record's fate is what the database did with its rows of the first
+ * table: the key set and the existence check only predict it.  When the
+ * database ignored a row they called new (another process committed the key
+ * meanwhile, or the server's comparison met a key the bytes did not), the
+ * range is rolled back and loaded again: first with the existence check
+ * asked afresh, then, if the database still disagrees, with the first
+ * table's rows sent record by record, each record's count of inserted rows
+ * its fate.  Key bytes, routing and the preload are in settle.c. */
 #include "config.h"
 #include "worker.h"
+
+#include "settle.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -25,7 +36,9 @@
 typedef struct run {
     worker *w;
     int conn_used;      /* a batch was committed on the current connection */
-    int preloaded;      /* key sets filled from the database (--preload-keys) */
+    unsigned char *complete; /* per table: the key set holds every stored key
+                                routed here (--preload-keys), so a key not in
+                                it is new without asking */
     strbuf key;         /* scratch: one key's bytes */
 } run;
 
@@ -84,7 +97,7 @@ static int row_key(run *r, const batch *b, size_t t, size_t row)
 {
     keyset *ks = r->w->keys[t];
     sb_reset(&r->key);
-    dialect_key_bytes(&r->key, b, t, row);
+    settle_key_bytes(&r->key, b, t, row);
     size_t fw = key_width(&b->map->tables[t]);
     return ks && (fw == 0 || r->key.len == fw);
 }
@@ -138,9 +151,10 @@ static int load_runs(run *r, const batch *b, size_t t, size_t lo, size_t hi,
 
 /* Returns 0 after marking in skip[] the rows of table t in [lo,hi) that are
  * settled already: in the key set, repeated in this range (first table), or
- * found in the table by the existence check (first table).  Counts them. */
+ * found in the table by the existence check (first table; asked unless the
+ * key set is complete and this is not a recheck).  Counts them. */
 static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
-                      unsigned char *skip, range_result *rr, mig_err *err)
+                      unsigned char *skip, int recheck, range_result *rr, mig_err *err)
 {
     worker *w = r->w;
     size_t n = hi - lo, nask = 0;
@@ -158,8 +172,8 @@ static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
     }
     keyset_free(seen);
     int rc = 0;
-    /* a preloaded key set holds every key: what it lacks is new */
-    if (t == 0 && nask > 0 && !(r->preloaded && w->keys[t])) {
+    /* a complete preloaded key set holds every key: what it lacks is new */
+    if (t == 0 && nask > 0 && (recheck || !(r->complete[t] && w->keys[t]))) {
         unsigned char *found = xcalloc(nask, 1);
         rc = dialect_find_existing(&w->conn, &w->tstate[t], b, t, ask, nask, found, err);
         for (size_t i = 0; i < nask && rc == 0; i++)
@@ -173,9 +187,32 @@ static int mark_known(run *r, const batch *b, size_t t, size_t lo, size_t hi,
     return rc;
 }
 
+/* Returns 0 after loading the first table's rows [rlo,rhi) of records
+ * [lo,hi) record by record (skip as marked), each record's fate from the
+ * rows the database inserted or updated for it; -1 with err. */
+static int load_by_record(run *r, const batch *b, size_t lo, size_t hi, const unsigned char *skip,
+                          dup_policy p, range_result *rr, mig_err *err)
+{
+    size_t rlo = batch_first_row(b, 0, lo);
+    for (size_t rec = lo; rec < hi; rec++) {
+        size_t a = batch_first_row(b, 0, rec), z = batch_first_row(b, 0, rec + 1);
+        load_result lr = {0, 0, 0};
+        if (load_runs(r, b, 0, a, z, skip + (a - rlo), p, &lr, err) < 0)
+            return -1;
+        rr->rows[0].inserted += lr.inserted;
+        rr->rows[0].dup_db += lr.dup_db;
+        rr->rows[0].updated += lr.updated;
+        rr->rec_dup[rec - lo] = (unsigned char)(a < z && lr.inserted + lr.updated == 0);
+    }
+    return 0;
+}
+
 /* Returns 0 after loading records [lo,hi) of b into every table inside the
- * open transaction, filling rr; -1 with err (class in conn.last_class). */
-static int load_tables(run *r, const batch *b, size_t lo, size_t hi, range_result *rr,
+ * open transaction, filling rr; 1 when the database ignored first-table rows
+ * that were settled as new (the caller rolls back and calls again with the
+ * next pass: 1 asks the existence check afresh, 2 and later load the first
+ * table record by record); -1 with err (class in conn.last_class). */
+static int load_tables(run *r, const batch *b, size_t lo, size_t hi, int pass, range_result *rr,
                        mig_err *err)
 {
     const worker_ctx *ctx = r->w->ctx;
@@ -190,15 +227,24 @@ static int load_tables(run *r, const batch *b, size_t lo, size_t hi, range_resul
                      (t == 0 && p == DUP_SKIP && ctx->map->tables[0].nkeys > 0);
         if (settle && rhi > rlo) {
             skip = xcalloc(rhi - rlo, 1);
-            rc = mark_known(r, b, t, rlo, rhi, skip, rr, err);
+            rc = mark_known(r, b, t, rlo, rhi, skip, pass > 0, rr, err);
         }
-        if (rc == 0)
-            rc = load_runs(r, b, t, rlo, rhi, skip, p, &rr->rows[t], err);
-        if (rc == 0 && t == 0 && skip) {
-            /* a record is a duplicate when every row it has in the first
-             * table was settled as existing; rows the database ignored are
-             * not known one by one and leave their record "loaded" */
-            for (size_t rec = lo; rec < hi; rec++) {
+        if (rc == 0 && t == 0 && skip && pass >= 2) {
+            rc = load_by_record(r, b, lo, hi, skip, p, rr, err);
+        } else if (rc == 0) {
+            load_result lr = {0, 0, 0};
+            rc = load_runs(r, b, t, rlo, rhi, skip, p, &lr, err);
+            rr->rows[t].inserted += lr.inserted;
+            rr->rows[t].dup_db += lr.dup_db;
+            rr->rows[t].updated += lr.updated;
+            if (rc == 0 && t == 0 && skip && lr.dup_db > 0) {
+                free(skip); /* the database ignored a row settled as new */
+                return 1;
+            }
+            /* every row settled as new was inserted: a record is a
+             * duplicate when all its rows in the first table were settled
+             * as existing */
+            for (size_t rec = lo; rc == 0 && t == 0 && skip && rec < hi; rec++) {
                 size_t a = batch_first_row(b, 0, rec), z = batch_first_row(b, 0, rec + 1);
                 int dup = a < z;
                 for (size_t i = a; i < z && dup; i++)
@@ -234,8 +280,8 @@ static void keep_in_budget(run *r)
         if (w->keys[t]) {
             keyset_free(w->keys[t]);
             w->keys[t] = keyset_new(key_width(&w->ctx->map->tables[t]));
+            r->complete[t] = 0;
         }
-    r->preloaded = 0;
     w->st->keyset_resets++;
 }
 
@@ -299,18 +345,29 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     rr.dup_keyset = xcalloc(nt, sizeof *rr.dup_keyset);
     rr.rec_dup = xcalloc(hi - lo, 1);
     pthread_mutex_t *lock = w->ctx->writer_lock;
-    if (lock)
-        pthread_mutex_lock(lock);
-    int rc = db_begin(&w->conn, err);
-    if (rc == 0)
-        rc = load_tables(r, b, lo, hi, &rr, err);
-    if (rc == 0)
-        rc = db_commit(&w->conn, err);
-    if (rc < 0)
-        db_rollback(&w->conn);
-    if (lock)
-        pthread_mutex_unlock(lock);
+    int rc = 1;
+    double t0 = 0; /* the committed transaction's latency, for the report */
+    /* pass > 0: the database disagreed with the settlement (load_tables) */
+    for (int pass = 0; rc == 1; pass++) {
+        memset(rr.rows, 0, nt * sizeof *rr.rows);
+        memset(rr.dup_keyset, 0, nt * sizeof *rr.dup_keyset);
+        memset(rr.rec_dup, 0, hi - lo);
+        if (lock)
+            pthread_mutex_lock(lock);
+        t0 = stats_now();
+        rc = db_begin(&w->conn, err);
+        if (rc == 0)
+            rc = load_tables(r, b, lo, hi, pass, &rr, err);
+        if (rc == 0)
+            rc = db_commit(&w->conn, err);
+        if (rc != 0)
+            db_rollback(&w->conn);
+        if (lock)
+            pthread_mutex_unlock(lock);
+        assert(rc != 1 || pass < 2); /* record by record, nothing is guessed */
+    }
     if (rc == 0) {
+        stats_latency_add(&w->st->commit, stats_now() - t0);
         account(r, b, lo, hi, &rr);
         w->st->batches++;
         if (r->conn_used)
@@ -382,19 +439,29 @@ static int load_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err
 
 /* ---- the thread ---- */
 
-/* Returns 0 after filling the key sets from the tables (--preload-keys). */
+/* Returns 0 after filling the key sets from the tables (--preload-keys):
+ * each worker takes the keys routed to it, within its --key-memory share;
+ * a set that could not take every such key is not complete, and the
+ * existence check keeps settling what it lacks. */
 static int preload(run *r, mig_err *err)
 {
     worker *w = r->w;
-    for (size_t t = 0; t < w->ctx->map->ntables; t++) {
+    const worker_ctx *ctx = w->ctx;
+    size_t used = 0;
+    for (size_t t = 0; t < ctx->map->ntables; t++) {
         if (!w->keys[t])
             continue;
-        if (dialect_preload_keys(&w->conn, &w->ctx->map->tables[t], w->keys[t], err) < 0)
+        size_t left = 0;
+        if (ctx->key_budget)
+            left = used < ctx->key_budget ? ctx->key_budget - used : 1;
+        settle_preload_result res;
+        if (settle_preload(&w->conn, &ctx->map->tables[t], ctx->map->nroute, w->keys[t], w->id,
+                           ctx->nworkers ? ctx->nworkers : 1, left, &res, err) < 0)
             return -1;
+        r->complete[t] = (unsigned char)res.complete;
+        used += keyset_memory(w->keys[t]);
     }
     db_rollback(&w->conn); /* end the read transaction */
-    r->preloaded = 1;
-    keep_in_budget(r); /* too many keys for the budget: back to asking */
     return 0;
 }
 
@@ -405,11 +472,13 @@ static void *worker_main(void *arg)
     r.w = arg;
     worker *w = r.w;
     worker_ctx *ctx = w->ctx;
+    r.complete = xcalloc(ctx->map->ntables, 1);
     mig_err err;
     err_clear(&err);
     if (ctx->preload_keys && preload(&r, &err) < 0) {
         ctx->fail(ctx, &err);
         sb_free(&r.key);
+        free(r.complete);
         return NULL;
     }
     for (;;) {
@@ -432,6 +501,7 @@ static void *worker_main(void *arg)
             w->st->keyset_bytes += keyset_memory(w->keys[t]);
         }
     sb_free(&r.key);
+    free(r.complete);
     return NULL;
 }
 

@@ -29,6 +29,7 @@ typedef struct worker_ctx {
     dup_policy on_dup;          /* run policy (tables may override) */
     int preload_keys;
     size_t key_budget;          /* bytes for one worker's key sets; 0 = no limit */
+    size_t nworkers;            /* lanes: a worker preloads the keys routed to it */
     ring *lanes;                /* full batches, lane i -> worker i */
     ring *pool;                 /* empty batches back to the producer */
     stats *stats;

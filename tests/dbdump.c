@@ -18,6 +18,7 @@
  * Exit status: 0 ok, 1 database error, 2 usage, 3 mapping error. */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,88 @@ static int fetch_text(SQLHSTMT st, SQLUSMALLINT col, strbuf *val)
     }
 }
 
+/* Returns 1 and the double in column col (1-based) in *f, as the driver
+ * hands a double over (no text in between), 0 when it is NULL, -1 on error
+ * (printed). */
+static int fetch_double(SQLHSTMT st, SQLUSMALLINT col, double *f)
+{
+    SQLLEN ind = 0;
+    if (!SQL_SUCCEEDED(SQLGetData(st, col, SQL_C_DOUBLE, f, 0, &ind))) {
+        stmt_fail(st, "SQLGetData");
+        return -1;
+    }
+    return ind == SQL_NULL_DATA ? 0 : 1;
+}
+
+/* The SQLite ODBC driver hands a REAL over through 15-digit text, whatever
+ * C type is asked for, so a stored double cannot be read back exactly
+ * through it.  SQLite's own printf('%!.17g') comes within an ulp or so, and
+ * a comparison with a bound double (sqlite3_bind_double: exact) tells
+ * which neighbour is the stored value. */
+
+/* Returns 1 and the exact double in column col of the row of table t with
+ * rowid `rowid` in *f, from its 17-digit text in txt; 0 when no neighbour
+ * within 16 ulps compares equal (printed); -1 on error (printed). */
+static int sqlite_exact_double(db_conn *c, const map_table *t, size_t col, long long rowid,
+                               const char *txt, double *f)
+{
+    strbuf sql = STRBUF_INIT;
+    sb_puts(&sql, "SELECT 1 FROM ");
+    c->d->quote_ident(&sql, t->name);
+    sb_puts(&sql, " WHERE rowid = ? AND ");
+    c->d->quote_ident(&sql, t->cols[col].name);
+    sb_puts(&sql, " = ?");
+    SQLHSTMT h = SQL_NULL_HSTMT;
+    int rc = -1;
+    if (SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h)) &&
+        SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql.buf, SQL_NTS))) {
+        double base = strtod(txt, NULL), cand = base;
+        SQLBIGINT id = rowid;
+        SQLLEN ind0 = 0, ind1 = 0;
+        SQLBindParameter(h, 1, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 19, 0, &id, 0, &ind0);
+        SQLBindParameter(h, 2, SQL_PARAM_INPUT, SQL_C_DOUBLE, SQL_DOUBLE, 17, 0, &cand, 0, &ind1);
+        rc = 0;
+        for (int k = 0; k <= 32 && rc == 0; k++) {
+            /* base, then one ulp above, one below, two above, ... */
+            cand = base;
+            for (int s = 0; s < (k + 1) / 2; s++)
+                cand = nextafter(cand, k % 2 ? INFINITY : -INFINITY);
+            if (!SQL_SUCCEEDED(SQLExecute(h))) {
+                stmt_fail(h, t->name);
+                rc = -1;
+                break;
+            }
+            if (SQL_SUCCEEDED(SQLFetch(h))) {
+                *f = cand;
+                rc = 1;
+            }
+            SQLFreeStmt(h, SQL_CLOSE);
+        }
+        if (rc == 0)
+            fprintf(stderr, "dbdump: %s.%s: no double near %s equals the stored value\n",
+                    t->name, t->cols[col].name, txt);
+    } else {
+        stmt_fail(h, t->name);
+    }
+    if (h != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    sb_free(&sql);
+    return rc;
+}
+
+/* Print f exactly: with 15 significant digits (%g) when they read back as
+ * f, else 16, else 17 (always enough). */
+static void put_double(double f)
+{
+    char buf[64];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, f);
+        if (strtod(buf, NULL) == f)
+            break;
+    }
+    fputs(buf, stdout);
+}
+
 /* Print s[0..n) with backslash, TAB, CR and LF escaped. */
 static void put_escaped(const char *s, size_t n)
 {
@@ -207,13 +290,22 @@ static int dump_table(db_conn *c, const map_table *t)
     strbuf sql = STRBUF_INIT, raw = STRBUF_INIT, text = STRBUF_INIT;
     SQLHSTMT st = SQL_NULL_HSTMT;
     int rc = 0;
+    int sqlite = c->d == &dialect_sqlite;
 
     sb_puts(&sql, "SELECT ");
     for (size_t i = 0; i < t->ncols; i++) {
         if (i)
             sb_puts(&sql, ", ");
+        /* SQLite floats as 17-digit text, made exact below */
+        int exact = sqlite && type_class(&t->cols[i].type) == VC_FLOAT;
+        if (exact)
+            sb_puts(&sql, "printf('%!.17g', ");
         quote(c, &sql, t->cols[i].name);
+        if (exact)
+            sb_puts(&sql, ")");
     }
+    if (sqlite)
+        sb_puts(&sql, ", rowid");
     sb_puts(&sql, " FROM ");
     quote(c, &sql, t->name);
     for (size_t k = 0; k < t->nkeys; k++) {
@@ -239,16 +331,36 @@ static int dump_table(db_conn *c, const map_table *t)
             rc = stmt_fail(st, "SQLFetch");
             goto out;
         }
+        SQLBIGINT rowid = 0;
+        SQLLEN rind = 0;
+        if (sqlite && !SQL_SUCCEEDED(SQLGetData(st, (SQLUSMALLINT)(t->ncols + 1), SQL_C_SBIGINT,
+                                                &rowid, 0, &rind))) {
+            rc = stmt_fail(st, "SQLGetData");
+            goto out;
+        }
         for (size_t i = 0; i < t->ncols; i++) {
             if (i)
                 putchar('\t');
-            int got = fetch_text(st, (SQLUSMALLINT)(i + 1), &raw);
+            /* floats as doubles: a driver's text would round them */
+            int isf = type_class(&t->cols[i].type) == VC_FLOAT;
+            double f = 0;
+            int got;
+            if (isf && sqlite) {
+                got = fetch_text(st, (SQLUSMALLINT)(i + 1), &raw);
+                if (got == 1)
+                    got = sqlite_exact_double(c, t, i, (long long)rowid, sb_str(&raw), &f);
+            } else {
+                got = isf ? fetch_double(st, (SQLUSMALLINT)(i + 1), &f)
+                          : fetch_text(st, (SQLUSMALLINT)(i + 1), &raw);
+            }
             if (got < 0) {
                 rc = 1;
                 goto out;
             }
             if (got == 0)
                 fputs("\\N", stdout);
+            else if (isf)
+                put_double(f);
             else
                 put_value(t, &t->cols[i], &raw, &text);
         }

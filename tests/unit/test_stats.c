@@ -233,6 +233,62 @@ static void test_threads(void)
     stats_free(s);
 }
 
+/* Latency percentiles: exact below 64 us, bucket upper bounds above,
+ * never above the maximum; merged over workers. */
+static void test_latency(void)
+{
+    stats_latency *l = calloc(1, sizeof *l);
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 50), 0);
+    for (int i = 1; i <= 100; i++)
+        stats_latency_add(l, i / 1e6); /* 1..100 us */
+    CU_ASSERT_EQUAL(l->count, 100);
+    CU_ASSERT_EQUAL(l->max_us, 100);
+    CU_ASSERT_EQUAL(l->sum_us, 5050);
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 50), 50);
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 95), 95); /* bucket [94,95] */
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 99), 99); /* bucket [98,99] */
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 100), 100);
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 0.5), 1);
+
+    /* 1 s and 2.5 s: 32 buckets per power of two, so within 1/32 above */
+    stats_latency *m = calloc(1, sizeof *m);
+    stats_latency_add(m, 1.0);
+    stats_latency_add(m, 2.5);
+    stats_latency_add(m, -1.0); /* a clock step back counts as 0 */
+    uint64_t p50 = stats_latency_pct(m, 50);
+    CU_ASSERT(p50 >= 1000000 && p50 <= 1000000 + 1000000 / 32);
+    CU_ASSERT_EQUAL(stats_latency_pct(m, 33), 0);
+    CU_ASSERT_EQUAL(stats_latency_pct(m, 99), 2500000); /* clamped to the max */
+
+    stats_latency_merge(l, m);
+    CU_ASSERT_EQUAL(l->count, 103);
+    CU_ASSERT_EQUAL(l->max_us, 2500000);
+    CU_ASSERT_EQUAL(stats_latency_pct(l, 50), 51); /* rank 52 of 0, 1..100, ... */
+    free(l);
+    free(m);
+}
+
+/* The bytes counter of a file is the one in its stats_file. */
+static void test_bytes_counter(void)
+{
+    const char *names[] = {"t"};
+    stats *s = stats_new(names, 1, 2);
+    uint32_t a = stats_add_file(s, "a.xml");
+    uint32_t b = stats_add_file(s, "b.xml");
+    atomic_fetch_add(stats_bytes_counter(s, b), 42);
+    CU_ASSERT_EQUAL(atomic_load(&s->files[a].bytes), 0);
+    CU_ASSERT_EQUAL(atomic_load(&s->files[b].bytes), 42);
+    stats_latency_add(&s->workers[0].commit, 0.000010);
+    stats_latency_add(&s->workers[1].commit, 0.000020);
+    stats_latency *all = malloc(sizeof *all);
+    stats_latency_all(s, all);
+    CU_ASSERT_EQUAL(all->count, 2);
+    CU_ASSERT_EQUAL(stats_latency_pct(all, 50), 10);
+    CU_ASSERT_EQUAL(stats_latency_pct(all, 95), 20);
+    free(all);
+    stats_free(s);
+}
+
 int main(void)
 {
     UNIT_BEGIN("stats");
@@ -241,5 +297,7 @@ int main(void)
     UNIT_TEST(test_allow_unfinished);
     UNIT_TEST(test_no_files);
     UNIT_TEST(test_threads);
+    UNIT_TEST(test_latency);
+    UNIT_TEST(test_bytes_counter);
     UNIT_END();
 }

@@ -177,6 +177,20 @@ static void test_commands(void)
     CU_ASSERT_EQUAL(parse(&c, msg, W("--help", "--workers", "0")), 0);
     CU_ASSERT_EQUAL(c.cmd, CMD_HELP);
     tool_config_free(&c);
+    /* check needs no target and no inputs; ping needs no mapping */
+    CU_ASSERT_EQUAL(parse(&c, msg, W("check", "-m", "m", "--password-file", "/nonexistent")), 0);
+    CU_ASSERT_EQUAL(c.cmd, CMD_CHECK);
+    CU_ASSERT_EQUAL(c.ninputs, 0);
+    tool_config_free(&c);
+    CU_ASSERT_EQUAL(parse(&c, msg, W("ping", "--dsn", "prod")), 0);
+    CU_ASSERT_EQUAL(c.cmd, CMD_PING);
+    CU_ASSERT_STRING_EQUAL(c.target.connstr, "DSN=prod");
+    tool_config_free(&c);
+    CU_ASSERT_EQUAL(parse(&c, msg, W("-m", "m", "--summary-json", "-", "--no-progress", "in.xml")), 0);
+    CU_ASSERT_PTR_NOT_NULL(c.summary_json); /* its text was in the freed argv */
+    CU_ASSERT_EQUAL(c.progress, 0);
+    CU_ASSERT_EQUAL(c.progress_interval, 10);
+    tool_config_free(&c);
     CU_ASSERT_EQUAL(parse(&c, msg, W("-V")), 0);
     CU_ASSERT_EQUAL(c.cmd, CMD_VERSION);
     tool_config_free(&c);
@@ -238,6 +252,12 @@ static void test_usage_errors(void)
     expect(64, "--password-file needs a server target (--connect or --dsn)",
            W("-m", "m", "--password-file", "/etc/hostname", "in.xml"));
     expect(64, "standard input (-) given twice", W("-m", "m", "-", "-"));
+    expect(64, "ping takes no input files", W("ping", "in.xml"));
+    expect(64, "no mapping file given (-m MAPPING)", W("check", "in.xml"));
+    expect(64, "--print-ddl and check exclude each other", W("check", "--print-ddl", "-m", "m"));
+    expect(64, "--progress-interval: 0 is out of range (1..3600)",
+           W("-m", "m", "--progress-interval", "0", "in.xml"));
+    expect(64, "--summary-json: empty file name", W("-m", "m", "--summary-json=", "in.xml"));
     expect(66, "cannot read password file /nonexistent/pw: No such file or directory",
            W("-m", "m", "--dsn", "x", "--password-file", "/nonexistent/pw", "in.xml"));
 }
@@ -296,6 +316,139 @@ static void test_password_sources(void)
     unsetenv("MIGRATE_PASSWORD");
 }
 
+/* ---- --config FILE ---- */
+
+/* Writes text to a file named name in the test's directory; returns its path. */
+static const char *write_file(const char *name, const char *text)
+{
+    static char paths[8][4200];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", unit_tmpdir(), name);
+    FILE *f = fopen(p, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static void test_config_file(void)
+{
+    struct tool_config c;
+    char msg[1024];
+    argv_buf a;
+    unsetenv("MIGRATE_PASSWORD");
+    write_file("in-b.xml", "");
+    write_file("in-a.xml", "");
+    char pattern[4300];
+    snprintf(pattern, sizeof pattern, "%s/in-*.xml", unit_tmpdir());
+    char text[8192];
+    snprintf(text, sizeof text,
+             "# nightly\n"
+             "\n"
+             "   # indented comment\n"
+             "mapping = /etc/migrate/apps.xml\n"
+             "connect = Driver=PostgreSQL Unicode;Server=db1;UID=loader;PWD=s#cret\n"
+             "workers=4\n"
+             "batch-size = \"250\"\n"
+             "preload-keys = yes\n"
+             "quiet = no\n"
+             "progress = off\n"
+             "summary-json = /var/log/migrate/nightly.json\n"
+             "input = %s\n",
+             pattern);
+    const char *conf = write_file("nightly.conf", text);
+
+    /* the file alone: every value, the inputs expanded and sorted */
+    av_make(&a, W("--config", conf));
+    CU_ASSERT_EQUAL_FATAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);
+    CU_ASSERT_STRING_EQUAL(c.mapping_path, "/etc/migrate/apps.xml");
+    CU_ASSERT_STRING_EQUAL(c.target.connstr, "Driver=PostgreSQL Unicode;Server=db1;UID=loader");
+    CU_ASSERT_STRING_EQUAL(c.target.password, "s#cret");
+    CU_ASSERT_EQUAL(c.workers, 4);
+    CU_ASSERT_EQUAL(c.batch_size, 250);
+    CU_ASSERT_EQUAL(c.preload_keys, 1);
+    CU_ASSERT_EQUAL(c.quiet, 0);
+    CU_ASSERT_EQUAL(c.progress, 0);
+    CU_ASSERT_STRING_EQUAL(c.summary_json, "/var/log/migrate/nightly.json");
+    CU_ASSERT_EQUAL_FATAL(c.ninputs, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.inputs[0], "/in-a.xml"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.inputs[1], "/in-b.xml"));
+    tool_config_free(&c);
+    av_free(&a);
+
+    /* the command line wins: numbers, flags, the target as a whole, inputs */
+    av_make(&a, W("-w", "1", "--config=x", "--db", "t.db", "--progress", "one.xml"));
+    free(a.argv[3]);
+    char eq[4300];
+    snprintf(eq, sizeof eq, "--config=%s", conf);
+    a.argv[3] = strdup(eq);
+    CU_ASSERT_EQUAL_FATAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(c.workers, 1);
+    CU_ASSERT_EQUAL(c.batch_size, 250);
+    CU_ASSERT_EQUAL(c.progress, 1);
+    CU_ASSERT_EQUAL(c.sqlite_target, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c.target.connstr, "t.db"));
+    CU_ASSERT_PTR_NULL(c.target.password);
+    CU_ASSERT_EQUAL(c.ninputs, 1);
+    CU_ASSERT_STRING_EQUAL(c.inputs[0], "one.xml");
+    tool_config_free(&c);
+    av_free(&a);
+
+    /* check and ping take the same file */
+    av_make(&a, W("--config", conf, "check"));
+    CU_ASSERT_EQUAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(c.cmd, CMD_CHECK);
+    CU_ASSERT_EQUAL(c.ninputs, 2);
+    tool_config_free(&c);
+    av_free(&a);
+    av_make(&a, W("ping", "--config", conf));
+    CU_ASSERT_EQUAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);
+    CU_ASSERT_EQUAL(c.cmd, CMD_PING);
+    CU_ASSERT_EQUAL(c.ninputs, 0);
+    tool_config_free(&c);
+    av_free(&a);
+}
+
+/* One config file's error: exit code and exact message (FILE:LINE). */
+static void expect_conf(int code, const char *text, const char *want_fmt, int line)
+{
+    struct tool_config c;
+    char msg[1024], want[4400];
+    const char *conf = write_file("bad.conf", text);
+    argv_buf a;
+    av_make(&a, W("--config", conf, "in.xml"));
+    int rc = tool_getparam(&c, a.argc, a.argv, msg, sizeof msg);
+    if (line) /* 0: a combination, checked after the file and the command line */
+        snprintf(want, sizeof want, "%s:%d: %s", conf, line, want_fmt);
+    else
+        snprintf(want, sizeof want, "%s", want_fmt);
+    CU_ASSERT_EQUAL(rc, code);
+    CU_ASSERT_STRING_EQUAL(msg, want);
+    if (rc != code || strcmp(msg, want) != 0)
+        fprintf(stderr, "\n  got %d \"%s\"\n", rc, msg);
+    tool_config_free(&c);
+    av_free(&a);
+}
+
+static void test_config_errors(void)
+{
+    expect_conf(64, "mapping = m\n\n# x\nworkerz = 3\n", "unknown option 'workerz'", 4);
+    expect_conf(64, "mapping = m\nworkers = 0\n", "--workers: 0 is out of range (1..64)", 2);
+    expect_conf(64, "mapping m\n", "expected \"key = value\", found \"mapping m\"", 1);
+    expect_conf(64, "= 3\n", "a value without a key", 1);
+    expect_conf(64, "quiet = maybe\n", "quiet: \"maybe\" is not yes or no", 1);
+    expect_conf(64, "config = other.conf\n", "'config' cannot be set in a config file", 1);
+    expect_conf(64, "help = yes\n", "'help' cannot be set in a config file", 1);
+    expect_conf(64, "mapping = m\ndb = a.db\ndsn = x\n",
+                "--db and --dsn cannot be used together", 0);
+    expect(66, "cannot read config file /nonexistent/x.conf: No such file or directory",
+           W("--config", "/nonexistent/x.conf", "-m", "m", "in.xml"));
+    expect(64, "--config given twice", W("--config", "a", "--config=b", "in.xml"));
+    expect(64, "write --config in full", W("--conf", "a", "-m", "m", "in.xml"));
+    expect(64, "option '--config' needs a value", W("-m", "m", "in.xml", "--config"));
+}
+
 /* ---- numbers and the summary ---- */
 
 static void test_numbers(void)
@@ -310,11 +463,81 @@ static void test_numbers(void)
     CU_ASSERT_EQUAL(tool_rec_per_min(5, 0.12), 2500);
     CU_ASSERT_EQUAL(tool_rec_per_min(5, 0.0), 0);
     CU_ASSERT_EQUAL(tool_rec_per_min(120000, 160.0), 45000);
-    stats_totals t = {120000, 119500, 0, 12, 488};
-    CU_ASSERT_STRING_EQUAL(tool_progress_line(b, sizeof b, &t, 160.0), "read 120,000  loaded 119,500  r");
-    char line[160];
-    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &t, 160.0),
-                           "read 120,000  loaded 119,500  rejected 12  45,000 rec/min");
+}
+
+/* ---- the progress display ---- */
+
+static void test_progress_lines(void)
+{
+    char b[32], line[256];
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 999), "999 B");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 23916), "23.9 kB");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 17588782), "17.6 MB");
+    CU_ASSERT_STRING_EQUAL(tool_bytes_text(b, sizeof b, 4000000000ULL), "4.0 GB");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 0.4), "0:00");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 65.6), "1:06");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, 3 * 3600 + 62), "3:01:02");
+    CU_ASSERT_STRING_EQUAL(tool_duration_text(b, sizeof b, -5), "0:00");
+
+    /* a quarter read in 160 s: 480 s left */
+    tool_progress_view v = {.t = {120000, 119500, 0, 12, 488}, .bytes = 25000000,
+                            .total_bytes = 100000000, .size_known = 1, .elapsed = 160.0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &v),
+                           "progress: 25% of 100.0 MB read, 120,000 records (loaded 119,500, "
+                           "duplicate 0, rejected 12), 750 rec/s, ETA 8:00");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &v),
+                           "[#####...............]  25%  120,000 records  750 rec/s  ETA 8:00");
+    /* truncated, never overrun */
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(b, sizeof b, &v), "progress: 25% of 100.0 MB read,");
+
+    /* the end of the run */
+    v.done = 1;
+    v.bytes = v.total_bytes;
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &v),
+                           "progress: 100% of 100.0 MB read, 120,000 records (loaded 119,500, "
+                           "duplicate 0, rejected 12), 750 rec/s, done in 2:40");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &v),
+                           "[####################] 100%  120,000 records  750 rec/s  took 2:40");
+
+    /* standard input: no size, no percentage, no estimate */
+    tool_progress_view u = {.t = {5, 5, 0, 0, 0}, .bytes = 1234, .elapsed = 2.0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &u),
+                           "progress: 1.2 kB read, 5 records (loaded 5, duplicate 0, rejected 0), "
+                           "3 rec/s");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &u), "5 records  3 rec/s");
+
+    /* nothing read yet: no estimate */
+    tool_progress_view z = {.total_bytes = 10, .size_known = 1, .elapsed = 0};
+    CU_ASSERT_STRING_EQUAL(tool_progress_line(line, sizeof line, &z),
+                           "progress: 0% of 10 B read, 0 records (loaded 0, duplicate 0, "
+                           "rejected 0), 0 rec/s");
+    CU_ASSERT_STRING_EQUAL(tool_progress_bar(line, sizeof line, &z),
+                           "[....................]   0%  0 records  0 rec/s  ETA -");
+}
+
+/* The display's sizes come from the inputs (a missing one or "-": unknown). */
+static void test_progress_sizes(void)
+{
+    char a[4200], bpath[4200];
+    snprintf(a, sizeof a, "%s/p1.xml", unit_tmpdir());
+    snprintf(bpath, sizeof bpath, "%s/p2.xml", unit_tmpdir());
+    FILE *f = fopen(a, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("0123456789", f);
+    fclose(f);
+    f = fopen(bpath, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("abc", f);
+    fclose(f);
+    tool_progress p;
+    const char *two[] = {a, bpath};
+    tool_progress_init(&p, stderr, 0, 5, two, 2);
+    CU_ASSERT_EQUAL(p.total_bytes, 13);
+    CU_ASSERT_EQUAL(p.size_known, 1);
+    CU_ASSERT_EQUAL(p.interval, 5.0);
+    const char *withstdin[] = {a, "-"};
+    tool_progress_init(&p, stderr, 0, 5, withstdin, 2);
+    CU_ASSERT_EQUAL(p.size_known, 0);
 }
 
 /* Returns the text tool_summary prints for s (caller frees). */
@@ -387,6 +610,108 @@ static void test_summary(void)
     free(out);
 }
 
+/* ---- the JSON report ---- */
+
+/* Returns what tool_summary_json prints (caller frees). */
+static char *json_text(stats *s, const tool_report *r)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    tool_summary_json(f, s, r);
+    fclose(f);
+    return buf;
+}
+
+static void test_json(void)
+{
+    stats_file files[2] = {{.name = "in \"1\".xml", .state = FILE_DONE, .read = 5, .loaded = 3,
+                            .rejected = 2, .bytes = 1234},
+                           {.name = "bad.xml", .state = FILE_MALFORMED, .read = 1, .loaded = 1,
+                            .error = "bad.xml:3:1: Premature end of data\tx"}};
+    stats_table tables[1] = {{.name = "app_base", .inserted = 4, .dup_keyset = 1, .dup_db = 2,
+                              .updated = 3}};
+    stats_worker *workers = calloc(2, sizeof *workers);
+    workers[0].batches = 2;
+    workers[0].keys = 7;
+    workers[0].keyset_bytes = 1025;
+    stats_latency_add(&workers[0].commit, 0.000010);
+    stats_latency_add(&workers[0].commit, 0.000030);
+    stats_latency_add(&workers[1].commit, 0.001500); /* bucket [1472,1503] us */
+    stats s = {.lock = PTHREAD_MUTEX_INITIALIZER, .nfiles = 2, .files = files, .ntables = 1,
+               .tables = tables, .nworkers = 2, .workers = workers, .t_start = 10.0,
+               .t_end = 12.0, .lane_full_waits = 4, .lane_empty_waits = 9};
+    tool_report r = {"load", 1, NULL, 0, "2026-12-01T02:00:00Z", "2026-12-01T02:00:02Z",
+                     "r.xml"};
+    char *out = json_text(&s, &r);
+    const char *want =
+        "{\n"
+        "  \"migrate\": \"" PACKAGE_VERSION "\",\n"
+        "  \"command\": \"load\",\n"
+        "  \"exit_status\": 1,\n"
+        "  \"error\": null,\n"
+        "  \"interrupted\": false,\n"
+        "  \"started\": \"2026-12-01T02:00:00Z\",\n"
+        "  \"finished\": \"2026-12-01T02:00:02Z\",\n"
+        "  \"elapsed_s\": 2.000,\n"
+        "  \"rec_per_min\": 180,\n"
+        "  \"total\": {\"read\": 6, \"loaded\": 4, \"duplicate\": 0, \"rejected\": 2, "
+        "\"not_loaded\": 0},\n"
+        "  \"files\": [\n"
+        "    {\"name\": \"in \\\"1\\\".xml\", \"state\": \"done\", \"error\": null, \"read\": 5, "
+        "\"loaded\": 3, \"duplicate\": 0, \"rejected\": 2, \"bytes\": 1234},\n"
+        "    {\"name\": \"bad.xml\", \"state\": \"malformed\", \"error\": \"bad.xml:3:1: Premature "
+        "end of data\\tx\", \"read\": 1, \"loaded\": 1, \"duplicate\": 0, \"rejected\": 0, "
+        "\"bytes\": 0}\n"
+        "  ],\n"
+        "  \"tables\": [\n"
+        "    {\"name\": \"app_base\", \"inserted\": 4, \"dup_keyset\": 1, \"dup_db\": 2, "
+        "\"updated\": 3}\n"
+        "  ],\n"
+        "  \"workers\": [\n"
+        "    {\"worker\": 0, \"batches\": 2, \"reuses\": 0, \"reconnects\": 0, \"retries\": 0, "
+        "\"splits\": 0, \"keys\": 7, \"keyset_kib\": 2, \"keyset_resets\": 0},\n"
+        "    {\"worker\": 1, \"batches\": 0, \"reuses\": 0, \"reconnects\": 0, \"retries\": 0, "
+        "\"splits\": 0, \"keys\": 0, \"keyset_kib\": 0, \"keyset_resets\": 0}\n"
+        "  ],\n"
+        "  \"waits\": {\"producer_full_lane\": 4, \"workers_empty_lane\": 9},\n"
+        "  \"commit_latency_ms\": {\"count\": 3, \"p50\": 0.030, \"p95\": 1.500, \"p99\": 1.500, "
+        "\"max\": 1.500},\n"
+        "  \"rejects_file\": \"r.xml\"\n"
+        "}\n";
+    CU_ASSERT_STRING_EQUAL(out, want);
+    if (strcmp(out, want) != 0)
+        fprintf(stderr, "\n%s", out);
+    free(out);
+
+    /* a run that failed before reading: error and status, empty lists */
+    stats s0 = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    tool_report r0 = {"load", 69, "cannot connect: [unixODBC]no driver", 2, "a", "b", "r.xml"};
+    out = json_text(&s0, &r0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  \"exit_status\": 69,\n  \"error\": \"cannot connect: "
+                                       "[unixODBC]no driver\",\n  \"interrupted\": true,\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "  \"files\": [],\n  \"tables\": [],\n  \"workers\": [],\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"count\": 0, \"p50\": 0.000, \"p95\": 0.000, "
+                                       "\"p99\": 0.000, \"max\": 0.000}"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"rejects_file\": null\n}\n"));
+    free(out);
+    free(workers);
+}
+
+static void test_json_string(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    tool_json_string(f, "a\"b\\c\n\x01\x7f \xc3\xa9 \xff \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80");
+    fputc(' ', f);
+    tool_json_string(f, NULL);
+    fclose(f);
+    CU_ASSERT_STRING_EQUAL(buf, "\"a\\\"b\\\\c\\n\\u0001\\u007f \xc3\xa9 \\ufffd \\ufffd\\ufffd "
+                                "\\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80\" null");
+    free(buf);
+}
+
 /* ---- exit codes ---- */
 
 static void test_exit_codes(void)
@@ -435,8 +760,14 @@ int main(void)
     UNIT_TEST(test_commands);
     UNIT_TEST(test_usage_errors);
     UNIT_TEST(test_password_sources);
+    UNIT_TEST(test_config_file);
+    UNIT_TEST(test_config_errors);
     UNIT_TEST(test_numbers);
+    UNIT_TEST(test_progress_lines);
+    UNIT_TEST(test_progress_sizes);
     UNIT_TEST(test_summary);
+    UNIT_TEST(test_json);
+    UNIT_TEST(test_json_string);
     UNIT_TEST(test_exit_codes);
     UNIT_END();
 }

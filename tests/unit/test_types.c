@@ -229,6 +229,13 @@ static void test_utf8_counts(void)
     CU_ASSERT_EQUAL(utf8_chars("\xe6\xbc", 2), -1);
     CU_ASSERT_EQUAL(utf8_utf16_units("\x80", 1), -1);
     CU_ASSERT_EQUAL(utf8_chars("a\0b", 3), 3);
+    /* ASCII runs of 8 and more (counted a word at a time), then the rest */
+    CU_ASSERT_EQUAL(utf8_chars("abcdefgh", 8), 8);
+    CU_ASSERT_EQUAL(utf8_chars("abcdefghijklmnopq", 17), 17);
+    CU_ASSERT_EQUAL(utf8_chars("abcdefgh\xc3\xa9ijklmnopqrs", 21), 20);
+    CU_ASSERT_EQUAL(utf8_utf16_units("abcdefg\xf0\x9f\x98\x80hijklmno", 19), 17);
+    CU_ASSERT_EQUAL(utf8_chars("abcdefghijklmnop\x80", 17), -1);
+    CU_ASSERT_EQUAL(utf8_chars("abcdefgh\xe6\xbc", 10), -1);
 }
 
 /* ---- dates and times ---- */
@@ -288,6 +295,9 @@ static void test_datetime(void)
     EQ("datetime", "2024-03-01T01:00:00+02:00", "2024-02-29 23:00:00");
     EQ("datetime", "2024-05-01T00:00:00+00:01", "2024-04-30 23:59:00");
     EQ("datetime", "9999-12-31T23:59:59.9999999", "9999-12-31 23:59:59.9999999");
+    EQ("datetime", "0001-01-01", "0001-01-01 00:00:00");
+    EQ("datetime", "0999-10-09T08:07:06.05", "0999-10-09 08:07:06.05");
+    EQ("datetime", "2024-01-01T00:30:00+01:00", "2023-12-31 23:30:00");
     EQ("datetime", "9999-12-31T23:00:00-02:00",
        "ERR: value \"9999-12-31T23:00:00-02:00\" is out of range for datetime");
     BAD("datetime", "0001-01-01T00:30:00+01:00");
