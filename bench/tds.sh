@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # bench/tds.sh — SQL Server load methods side by side on one TDS server, in
 # one run: freebcp, migrate --load bcp, and migrate --load insert as
-# parameter arrays and as multi-row INSERT ... VALUES.
+# multi-row INSERT ... VALUES (the default) and as parameter arrays.
 #
 #   MIGRATE_TEST_MSSQL="Driver=FreeTDS;Server=127.0.0.1;Port=P;Database=testdb;UID=u;PWD=p;TDS_Version=7.4" \
 #   bench/tds.sh [--records N] [--runs R] [--workers W] [--batch-size B]
-#                [--values-rows K] [--methods "freebcp bcp insert values"]
+#                [--methods "freebcp bcp insert arrays"]
 #
-# Builds nothing but the VALUES variant: expects ./migrate, src/libmigrate.a
+# Builds nothing but the arrays variant: expects ./migrate, src/libmigrate.a
 # and bench/gen-apps (all from `make`).  The input (bench/gen-apps, default
 # 10,000 records, seed 1) is cached in $BENCH_DIR (default
 # ${TMPDIR:-/tmp}/migrate-bench).  The same rows go to every method: one
@@ -19,9 +19,10 @@
 # machine hits all of them alike; each row of output is one run, then the
 # medians.  Rows = rows of all three tables.
 #
-#   values      migrate --load insert built with -DMSSQL_INSERT_ROWS=K
-#               (default 1000, capped at 2,100 parameters a statement):
-#               multi-row INSERT ... VALUES instead of parameter arrays.
+#   insert      migrate --load insert as built: multi-row INSERT ... VALUES,
+#               at most 2,000 parameters a statement
+#   arrays      migrate --load insert built with -DMSSQL_INSERT_ROWS=0: one
+#               prepared INSERT run as a parameter array
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,8 +36,7 @@ records=10000
 runs=3
 workers=2
 batch=500
-values_rows=1000
-methods="freebcp bcp insert values"
+methods="freebcp bcp insert arrays"
 
 die() { echo "bench/tds: $*" >&2; exit "${2:-1}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -47,7 +47,6 @@ while [ $# -gt 0 ]; do
     --runs) runs=${2:?}; shift 2 ;;
     --workers|-w) workers=${2:?}; shift 2 ;;
     --batch-size|-b) batch=${2:?}; shift 2 ;;
-    --values-rows) values_rows=${2:?}; shift 2 ;;
     --methods) methods=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) die "unknown option $1 (see --help)" 64 ;;
@@ -94,14 +93,14 @@ trap 'rm -rf "$work"' EXIT
 input=$BENCH_DIR/apps-$records-s1.xml
 [ -s "$input" ] || "$GEN" --records "$records" --seed 1 -o "$input"
 
-# ---- the VALUES variant: libmigrate.a with dialect_mssql.c rebuilt ----
-if [[ " $methods " == *" values "* ]]; then
-    vdir=$work/values
+# ---- the arrays variant: libmigrate.a with dialect_mssql.c rebuilt ----
+if [[ " $methods " == *" arrays "* ]]; then
+    vdir=$work/arrays
     mkdir -p "$vdir"
     cp "$top/src/libmigrate.a" "$vdir/lib.a"
     # shellcheck disable=SC2046
     ${CC:-cc} -std=c11 -O2 -pthread -DHAVE_CONFIG_H -DTDSODBC_BCP \
-        -DMSSQL_INSERT_ROWS="$values_rows" -I"$top" -I"$top/src" $(xml2-config --cflags) \
+        -DMSSQL_INSERT_ROWS=0 -I"$top" -I"$top/src" $(xml2-config --cflags) \
         -c "$top/src/dialect_mssql.c" -o "$vdir/dialect_mssql.o"
     ar r "$vdir/lib.a" "$vdir/dialect_mssql.o" 2>/dev/null
     # shellcheck disable=SC2046
@@ -143,7 +142,7 @@ run_method() {
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     insert) "$MIGRATE" --connect "$CS" --load insert -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
-    values) "$vdir/migrate" --connect "$CS" --load insert -w "$workers" -b "$batch" \
+    arrays) "$vdir/migrate" --connect "$CS" --load insert -w "$workers" -b "$batch" \
             -m "$MAPPING" "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     *) die "unknown method $m" 64 ;;
     esac
@@ -156,7 +155,7 @@ run_method() {
 
 echo "# $(date -u '+%F %T') UTC, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $records records ($input), $total rows (app_base contact_base contact_address: $want)"
-echo "# migrate: --workers $workers --batch-size $batch; values: $values_rows rows a statement"
+echo "# migrate: --workers $workers --batch-size $batch"
 printf '%-8s %4s %9s %10s\n' method run seconds rows/s
 declare -A secs
 for ((r = 1; r <= runs; r++)); do

@@ -691,16 +691,18 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
 
 /* ---- loading ---- */
 
-/* Rows per INSERT statement on the insert path: 0 = one statement run as a
- * parameter array (one parameter set per row), else multi-row VALUES of up
- * to this many rows and at most MSSQL_MAX_PARAMS markers (SQL Server takes
- * 2100 parameters a statement).  A build-time choice so that bench/tds.sh
- * can measure both (-DMSSQL_INSERT_ROWS=n); the default is the one measured
- * faster (bench/tds-figures.txt). */
+/* Rows per INSERT statement on the insert path: multi-row VALUES of up to
+ * this many rows and at most MSSQL_MAX_PARAMS markers, or (0) one statement
+ * run as a parameter array, one parameter set per row.  SQL Server takes
+ * 2100 parameters a request, and a prepared statement runs as sp_execute
+ * with its handle as one more: 2000 leaves room.  Multi-row VALUES was
+ * measured faster (bench/tds.sh, figures in bench/tds-figures.txt); the
+ * choice is made at build time (-DMSSQL_INSERT_ROWS=0) so that the bench
+ * can measure both. */
 #ifndef MSSQL_INSERT_ROWS
-#define MSSQL_INSERT_ROWS 0
+#define MSSQL_INSERT_ROWS 1000
 #endif
-#define MSSQL_MAX_PARAMS 2100
+#define MSSQL_MAX_PARAMS 2000
 
 /* Writes the INSERT into the #stage (a dialect_insert_fn). */
 static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table *t,
