@@ -387,8 +387,8 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int
         }
         sb_printf(out, " INTO %s FROM ", sb_str(&st));
         dialect_mssql_table(out, t->name);
-        sb_printf(out, " t; ALTER TABLE %s ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE %s",
-                  sb_str(&st), sb_str(&st));
+        sb_printf(out, " t; ALTER TABLE %s ADD [__ord] int IDENTITY(1,1) END ", sb_str(&st));
+        sb_printf(out, "ELSE TRUNCATE TABLE %s", sb_str(&st));
         break;
     case STAGE_FILL:
         sb_printf(out, "INSERT INTO %s (", sb_str(&st));
