@@ -1303,6 +1303,51 @@ static void test_live_mssql_param_status(void)
     db_target_free(&t);
 }
 
+/* A bulk-copy call that fails names the table, the call and the driver's
+ * message: here a #stage made beforehand with a tinyint where migrate's
+ * would hold a bigint, so that FreeTDS's conversion of 1000 fails in
+ * bcp_sendrow on the client; the stream is then broken, so the failure
+ * stops the run (DBE_FATAL) instead of being retried on that connection. */
+static void test_live_mssql_bcp_error(void)
+{
+    db_target t;
+    if (!mssql_target(&t, LOAD_BCP))
+        return;
+    mig_err err;
+    db_conn c;
+    mssql_connect(&c, &t);
+    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    db_exec(&c, "DROP TABLE IF EXISTS tp", &err);
+    const char *const ddl[] = {
+        "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
+        "CREATE TABLE [#stage_0_tp] (id tinyint NULL, [__ord] int IDENTITY(1,1))",
+        NULL};
+    mssql_run(&c, ddl);
+    batch *b = batch_new(m, 1);
+    batch_begin_record(b, 0, 1, 1, "<r/>", 4);
+    value *v = batch_add_row(b, 0);
+    v[0].len = 0;
+    v[0].n.i = 1000;
+    batch_commit_record(b, 0);
+    dialect_table_state *st = NULL;
+    load_result res;
+    CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
+    int rc = c.d->load_rows(&c, &st, b, 0, 0, 1, DUP_ERROR, &res, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "tp: bcp_sendrow: SQLSTATE "));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "no message"));
+    CU_ASSERT_PTR_NULL(strstr(err.msg, "unknown error"));
+    CU_ASSERT_EQUAL(c.last_class, DBE_FATAL);
+    if (!strstr(err.msg, "tp: bcp_sendrow: SQLSTATE "))
+        fprintf(stderr, "\nbcp error: %s\n", err.msg);
+    c.d->table_state_free(&c, st);
+    batch_free(b);
+    mapping_free(m);
+    db_disconnect(&c);
+    db_target_free(&t);
+}
+
 /* A table whose name needs quoting (a space; a ']' the TDS test server
  * cannot parse even doubled, "[a]]b]"), with a DEFAULT on
  * a nullable column and an INSERT trigger, loaded by both methods under
@@ -1461,6 +1506,7 @@ int main(void)
     UNIT_TEST(test_live_mssql);
     UNIT_TEST(test_live_mssql_values);
     UNIT_TEST(test_live_mssql_param_status);
+    UNIT_TEST(test_live_mssql_bcp_error);
     UNIT_TEST(test_live_mssql_defaults_triggers);
     UNIT_END();
 }
