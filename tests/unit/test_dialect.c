@@ -1,7 +1,10 @@
 /* test_dialect.c — the three dialects: quoting, DDL, the statements they
  * run, error classification, SQL Server's bulk-copy binding; then a live
  * load through the SQLite ODBC driver (and through PostgreSQL when
- * MIGRATE_TEST_PG holds an ODBC connection string). */
+ * MIGRATE_TEST_PG holds an ODBC connection string, and SQL Server when
+ * MIGRATE_TEST_MSSQL does: both load methods, the values SQL Server makes
+ * hard, parameter-array statuses, bulk-copy errors, defaults and
+ * triggers). */
 #include "config.h"
 #include "unit.h"
 
