@@ -194,7 +194,7 @@ static int produce_file(producer *p, uint32_t f)
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 0;
     }
-    reader *r = reader_open(in, o->map, e->schema, &err);
+    reader *r = reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
     if (!r) {
         input_close(in);
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);

@@ -26,6 +26,7 @@ typedef struct engine_opts {
     int preload_keys;
     size_t key_memory;           /* bytes for all key sets together; 0 = no limit */
     int create_tables;           /* create missing tables before loading */
+    size_t max_record_bytes;     /* largest record (reader.h), 0 = 16 MB */
     /* Called from the calling thread about every progress_interval seconds
      * while the run goes on (NULL: never). */
     void (*progress)(stats *s, void *arg);

@@ -1,6 +1,7 @@
-/* reader.h — streams the records of one input with libxml2's xmlTextReader.
- * Only the current record is expanded into a tree; the reader frees it when
- * moving on, so memory stays flat whatever the input size.  Ancestors of the
+/* reader.h — streams the records of one input through libxml2's push parser.
+ * Only records (and their ancestors' start tags) are built into a tree; the
+ * reader frees each record when moving on and stops building one that grows
+ * past max_bytes, so memory stays flat whatever the input.  Ancestors of the
  * record stay available (for "../@x" paths and namespace lookup).  With a
  * schema, each record element is validated alone against the XSD's global
  * declaration of that element (streaming: the document is never built). */
@@ -22,11 +23,27 @@ typedef struct reader_record {
     xmlNode *node;        /* the expanded record element (owned by the reader) */
     uint64_t line;        /* line of its start tag */
     uint64_t seq;         /* 1-based record number in this input */
-    const char *invalid;  /* NULL, or why XSD validation failed (owned by the reader) */
+    const char *invalid;  /* NULL, or why the record is refused: XSD validation
+                             failed, or too_big (owned by the reader) */
+    int too_big;          /* larger than max_bytes: node holds its start tag
+                             only, nothing to map or copy */
+    int has_entities;     /* holds entity references (expanded when serialised) */
+    uint64_t bytes;       /* what it costs: XML bytes (entities expanded) plus
+                             READER_NODE_COST per element, attribute and text */
+    uint64_t xml_bytes;   /* bytes of XML after its start tag, to its end tag */
 } reader_record;
 
-/* Start reading in (the reader does not take ownership of in).  schema may be NULL. */
-reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *err);
+/* Bytes counted for each element, attribute or text node a record holds, on
+ * top of its text: what libxml2 allocates for one. */
+#define READER_NODE_COST 120
+/* Default largest record (max_bytes 0). */
+#define READER_MAX_BYTES ((size_t)16 * 1024 * 1024)
+
+/* Start reading in (the reader does not take ownership of in).  schema may
+ * be NULL.  max_bytes: the largest record (its cost, see reader_record.bytes),
+ * 0 = READER_MAX_BYTES; also bounds the parser's look-ahead. */
+reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                    mig_err *err);
 
 /* Returns 1 with the next record, 0 at the end of the input, or -1 when the
  * input is not well-formed (MIG_EDATA, "in.xml:17:5: Opening and ending tag
@@ -35,7 +52,8 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *e
 int reader_next(reader *r, reader_record *rec, mig_err *err);
 
 /* Serialize the current record's XML into *out (reset first), declaring on
- * the record element every namespace in scope, so that it stands alone. */
+ * the record element every namespace in scope and expanding entity
+ * references, so that it stands alone.  A too_big record gives "". */
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out);
 
 void reader_close(reader *r);

@@ -55,7 +55,7 @@ static int read_all(const char *file, mapping *m, xmlSchemaPtr xsd, char *out, s
     input *in = input_open(file, err);
     if (!in)
         return -2;
-    reader *r = reader_open(in, m, xsd, err);
+    reader *r = reader_open(in, m, xsd, 0, err);
     reader_record rec;
     int rc;
     while ((rc = reader_next(r, &rec, err)) == 1) {
@@ -261,7 +261,7 @@ static void test_record_xml_standalone(void)
     mig_err err;
     const char *doc = "<root xmlns='urn:a' xmlns:b='urn:b'><x id='1' b:k='v'><y>t&amp;</y></x></root>";
     input *in = input_open(put("ns.xml", doc), &err);
-    reader *r = reader_open(in, m, NULL, &err);
+    reader *r = reader_open(in, m, NULL, 0, &err);
     reader_record rec;
     CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
     strbuf sb = STRBUF_INIT;
@@ -288,7 +288,7 @@ static void test_big_line_numbers(void)
     fclose(f);
     input *in = input_open(fpath, NULL);
     mig_err err;
-    reader *r = reader_open(in, m, NULL, &err);
+    reader *r = reader_open(in, m, NULL, 0, &err);
     reader_record rec;
     uint64_t last_line = 0, n = 0;
     while (reader_next(r, &rec, &err) == 1) {
