@@ -128,6 +128,10 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 
 /* ---- the producer ---- */
 
+/* A batch is handed on at batch_size records or at this many bytes of
+ * record XML and values, whichever comes first. */
+#define BATCH_BYTES ((size_t)4 * 1024 * 1024)
+
 /* Per-file counters not yet handed to the stats. */
 typedef struct pending {
     uint64_t read, rejected;
@@ -202,7 +206,9 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_record rec;
     int rc;
+    uint64_t nrecords = 0;
     while ((rc = reader_next(r, &rec, &err)) == 1) {
+        nrecords++;
         if (atomic_load(&stop_requested)) {
             stopped = 1;
             break;
@@ -237,7 +243,9 @@ static int produce_file(producer *p, uint32_t f)
             continue;
         }
         batch_commit_record(b, route);
-        if (b->nrec == e->batch_size) {
+        /* full by count, or by bytes: large records must not pile up in
+         * the lanes batch_size at a time */
+        if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
             flush_counts(e, f, &cnt);
             p->cur[lane] = NULL;
             if (ring_push(e->lanes, lane, b) != RING_OK) {
@@ -247,13 +255,23 @@ static int produce_file(producer *p, uint32_t f)
         }
     }
     flush_counts(e, f, &cnt);
-    if (stopped)
+    if (stopped) {
         stats_file_state(e->st, f, FILE_STOPPED, NULL);
-    else if (rc < 0)
+    } else if (rc < 0) {
         stats_file_state(e->st, f, err.status == MIG_EDATA ? FILE_MALFORMED : FILE_UNREADABLE,
                          err.msg);
-    else
+    } else if (nrecords == 0) {
+        /* a mapping that matches nothing (a wrong namespace, say) must not
+         * pass for an empty success */
+        char msg[sizeof err.msg];
+        const record_path *rp = o->map->record;
+        const char *uri = rp->ns_uri[rp->nsteps - 1];
+        snprintf(msg, sizeof msg, "%s: no record: nothing matches the record path %s%s%s%s",
+                 name, rp->src, uri ? " (namespace " : "", uri ? uri : "", uri ? ")" : "");
+        stats_file_state(e->st, f, FILE_NORECORD, msg);
+    } else {
         stats_file_state(e->st, f, FILE_DONE, NULL);
+    }
     reader_close(r);
     input_close(in);
     return stopped ? -1 : 0;
@@ -394,6 +412,8 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.st->t_start = stats_now();
 
     int rc = -1;
+    if (reject_check(o->rejects_path, o->inputs, o->ninputs, err) != 0)
+        goto done;
     if (o->schema_path && !(e.schema = reader_schema_load(o->schema_path, err)))
         goto done;
     size_t depth = o->queue_depth ? o->queue_depth : 4;

@@ -511,8 +511,12 @@ static void parse_error_cb(void *ctx, xmlErrorPtr e)
                                   "too much text or refer to themselves");
     else
         one_line(msg, sizeof msg, e->message);
-    snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, e->line, e->int2,
-             msg);
+    int line = e->line, col = e->int2;
+    if (pc != r->pc && r->pc->input) { /* inside an entity: where it is used */
+        line = r->pc->input->line;
+        col = r->pc->input->col;
+    }
+    snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col, msg);
 }
 
 /* Keeps the first schema validation error of the current record. */
@@ -655,7 +659,7 @@ static int give_record(reader *r, reader_record *rec)
     if (q.too_big) {
         snprintf(r->invalid, sizeof r->invalid,
                  "record too large: %" PRIu64 " bytes of XML, %" PRIu64
-                 " bytes once parsed, more than --max-record-bytes %zu; not copied here, "
+                 " bytes once parsed, more than max-record-bytes (%zu); not copied here, "
                  "see %s line %" PRIu64,
                  q.xml_bytes, q.bytes, r->max_bytes, r->in->name, q.line);
         rec->invalid = r->invalid;
