@@ -38,6 +38,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,10 @@ struct reader {
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
     char invalid[768];       /* validation error / size reason of the current record */
+    char generic[256];       /* first line libxml2 gave its generic error handler */
     int nonblank;            /* a byte other than white space was read */
     int ended;               /* no more input will be parsed */
+    int at_end;              /* the parser was told the input ended */
     int done;                /* reader_next returned 0 or -1 */
     uint64_t seq;
 
@@ -519,6 +522,39 @@ static void parse_error_cb(void *ctx, xmlErrorPtr e)
     snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col, msg);
 }
 
+/* libxml2's generic error handler while the reader runs (some encoding and
+ * I/O errors bypass the structured one): keeps the first line, prints
+ * nothing (the engine never prints). */
+static void generic_error_cb(void *ctx, const char *fmt, ...)
+{
+    reader *r = ctx;
+    size_t n = strlen(r->generic);
+    if (n > 0 && r->generic[n - 1] == '\n')
+        return; /* the first line is complete */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->generic + n, sizeof r->generic - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Routes libxml2's generic errors of this thread to r until quiet_end. */
+typedef struct quiet {
+    xmlGenericErrorFunc func;
+    void *ctx;
+} quiet;
+
+static quiet quiet_begin(reader *r)
+{
+    quiet q = {xmlGenericError, xmlGenericErrorContext};
+    xmlSetGenericErrorFunc(r, generic_error_cb);
+    return q;
+}
+
+static void quiet_end(quiet q)
+{
+    xmlSetGenericErrorFunc(q.ctx, q.func);
+}
+
 /* Keeps the first schema validation error of the current record. */
 static void valid_error_cb(void *ctx, xmlErrorPtr e)
 {
@@ -616,15 +652,17 @@ static void feed(reader *r)
         return;
     }
     if (n == 0) {
-        if (r->nonblank)
-            xmlParseChunk(pc, NULL, 0, 1);
+        /* a failure libxml2 did not report through the structured handler
+         * (an encoding error while flushing) leaves at_end unset */
+        if (!r->nonblank || xmlParseChunk(pc, NULL, 0, 1) == 0 || r->parse_err[0])
+            r->at_end = 1;
         r->ended = 1;
         return;
     }
     if (!r->nonblank)
         r->nonblank = has_nonblank(r->buf, (size_t)n);
-    xmlParseChunk(pc, r->buf, (int)n, 0);
-    if (pc->disableSAX || pc->instate == XML_PARSER_EOF) {
+    int prc = xmlParseChunk(pc, r->buf, (int)n, 0);
+    if (pc->disableSAX || pc->instate == XML_PARSER_EOF || (prc != 0 && !r->parse_err[0])) {
         r->ended = 1;
         return;
     }
@@ -687,8 +725,13 @@ static int end_of_input(reader *r, mig_err *err)
         return err_set(err, MIG_EDATA, "%s: empty input", r->in->name);
     if (r->parse_err[0])
         return err_set(err, MIG_EDATA, "%s", r->parse_err);
-    if (!r->pc->wellFormed)
-        return err_set(err, MIG_EDATA, "%s: not well-formed XML", r->in->name);
+    if (!r->pc->wellFormed || !r->at_end) {
+        /* stopped without a structured error: an encoding or I/O error */
+        char msg[256];
+        one_line(msg, sizeof msg, r->generic[0] ? r->generic : "not well-formed XML");
+        return err_set(err, MIG_EDATA, "%s:%d: %s", r->in->name,
+                       r->pc->input ? r->pc->input->line : 0, msg);
+    }
     return 0;
 }
 
@@ -696,12 +739,13 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
 {
     if (r->done)
         return 0;
+    quiet q = quiet_begin(r);
     release(r);
     while (r->qlen == 0 && !r->ended)
         feed(r);
-    if (r->qlen > 0)
-        return give_record(r, rec);
-    return end_of_input(r, err);
+    int rc = r->qlen > 0 ? give_record(r, rec) : end_of_input(r, err);
+    quiet_end(q);
+    return rc;
 }
 
 /* ---- serialising a record ---- */
@@ -851,7 +895,9 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
         }
     }
     xmlBufferEmpty(r->dump);
+    quiet q = quiet_begin(r);
     xmlNodeDump(r->dump, node->doc, node, 0, 0);
+    quiet_end(q);
     sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
     if (copy)
         xmlFreeNode(copy);

@@ -485,6 +485,32 @@ static void test_entities_expanded(void)
     mapping_free(m);
 }
 
+/* Bytes that are not in the declared encoding stop the input with one line
+ * (libxml2 reports this one through its generic handler: nothing printed). */
+static void test_encoding_error(void)
+{
+    mapping *m = map_for("/a:root/a:x");
+    char out[512];
+    mig_err err;
+    const char *doc = "<?xml version='1.0' encoding='SHIFT_JIS'?>\n<a:root xmlns:a='urn:a'>"
+                      "<a:x id='1'>\x81</a:x></a:root>";
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    int rc = read_all(put("sjis.xml", doc), m, NULL, out, sizeof out, &err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CU_ASSERT_EQUAL(ftell(tmp), 0); /* nothing on stderr */
+    fclose(tmp);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_EQUAL(err.status, MIG_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "sjis.xml:2: input conversion failed"));
+    CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
+    mapping_free(m);
+}
+
 /* An empty input, or one of white space only, says so in one line. */
 static void test_empty_input(void)
 {
@@ -648,6 +674,7 @@ int main(void)
     UNIT_TEST(test_huge_tag);
     UNIT_TEST(test_entities_expanded);
     UNIT_TEST(test_empty_input);
+    UNIT_TEST(test_encoding_error);
     UNIT_TEST(test_reject_atomic);
     UNIT_TEST(test_reject_is_input);
     CU_basic_set_mode(CU_BRM_VERBOSE);
