@@ -8,7 +8,8 @@
 #      unit tests and integration tests against SQLite only
 #   4. the normal build in the source tree: ./configure && make -j2;
 #      the unit tests and the integration tests (SQLite) under valgrind
-#      (no leaks, no errors)
+#      (no leaks, no errors); before it, the fuzz targets' smoke (3b,
+#      tests/fuzz/smoke.sh: clang libFuzzer builds, 15 s each)
 #   5. make check against SQLite and a throwaway PostgreSQL 15
 #      (tests/with-postgres.sh); its automake summary is printed last
 #   6. make distcheck (about 20 s; MIGRATE_CI_DISTCHECK=0 skips it)
@@ -44,7 +45,7 @@ packages=(build-essential autoconf automake libtool pkg-config
     libxml2-dev libxml2-utils unixodbc-dev unixodbc odbcinst libsqliteodbc
     libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
     postgresql odbc-postgresql sqlite3 valgrind gzip netcat-openbsd
-    coreutils procps util-linux)
+    coreutils procps util-linux clang)
 
 stage "packages"
 missing=()
@@ -113,6 +114,10 @@ stage "sanitizer tests (SQLite)"
     export LSAN_OPTIONS="suppressions=$lsan_supp:print_suppressions=0"
     make -j"$jobs" check VERBOSE=1
 ) || check_failed build-asan
+
+# ---- 3b. fuzz smoke: the libFuzzer targets build and run 15 s each ----
+stage "fuzz smoke (tests/fuzz/smoke.sh)"
+bash tests/fuzz/smoke.sh 15 || { echo "ci: a fuzz target failed" >&2; exit 1; }
 
 # ---- 4. the normal build ----
 stage "configure && make"

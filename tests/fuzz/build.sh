@@ -14,7 +14,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-out=${1:-$top/tests/fuzz/out}
+out=${1:-${TMPDIR:-/tmp}/migrate-fuzz}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 CC=${FUZZ_CC:-clang}
