@@ -129,8 +129,11 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 /* ---- the producer ---- */
 
 /* A batch is handed on at batch_size records or at this many bytes of
- * record XML and values, whichever comes first. */
-#define BATCH_BYTES ((size_t)4 * 1024 * 1024)
+ * record XML and values, whichever comes first; and the producer waits
+ * while the batches handed on and not yet back hold more than INFLIGHT_BYTES
+ * (large records must not fill every lane: memory stays bounded). */
+#define BATCH_BYTES ((size_t)8 * 1024 * 1024)
+#define INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
 
 /* Per-file counters not yet handed to the stats. */
 typedef struct pending {
@@ -163,22 +166,67 @@ typedef struct producer {
     engine *e;
     mapper *mp;
     batch **cur;   /* per lane: the batch being filled, or NULL */
+    size_t *charged; /* per e->all index: arena bytes of a batch handed on */
+    size_t inflight; /* sum of charged: handed on, not back in the pool yet */
+    batch **spare;   /* empty batches taken from the pool while waiting */
+    size_t nspare;
     strbuf xml;
     char reason[1024];
 } producer;
 
-/* Returns the batch being filled for lane, taking one from the pool if
- * needed, or NULL when the run was aborted. */
+/* Returns the index of b in e->all. */
+static size_t batch_index(const engine *e, const batch *b)
+{
+    for (size_t i = 0; i < e->nall; i++)
+        if (e->all[i] == b)
+            return i;
+    assert(!"batch not in e->all");
+    return 0;
+}
+
+/* Returns an empty batch from the pool (its bytes no longer in flight), or
+ * NULL when the run was aborted. */
+static batch *pool_take(producer *p)
+{
+    void *item;
+    if (ring_pop(p->e->pool, 0, &item) != RING_OK)
+        return NULL;
+    batch *b = item;
+    size_t i = batch_index(p->e, b);
+    assert(p->inflight >= p->charged[i]);
+    p->inflight -= p->charged[i];
+    p->charged[i] = 0;
+    return b;
+}
+
+/* Returns the batch being filled for lane, taking one from the spares or
+ * the pool if needed, or NULL when the run was aborted. */
 static batch *lane_batch(producer *p, size_t lane)
 {
     if (!p->cur[lane]) {
-        void *item;
-        if (ring_pop(p->e->pool, 0, &item) != RING_OK)
+        batch *b = p->nspare ? p->spare[--p->nspare] : pool_take(p);
+        if (!b)
             return NULL;
-        p->cur[lane] = item;
+        p->cur[lane] = b;
         p->cur[lane]->lane = lane;
     }
     return p->cur[lane];
+}
+
+/* Waits until b can be handed on within INFLIGHT_BYTES, keeping the batches
+ * that come back as spares; returns 0, or -1 when the run was aborted. */
+static int inflight_wait(producer *p, const batch *b)
+{
+    while (p->inflight > 0 && p->inflight + b->arena_len > INFLIGHT_BYTES) {
+        batch *back = pool_take(p);
+        if (!back)
+            return -1;
+        assert(p->nspare < p->e->nall);
+        p->spare[p->nspare++] = back;
+    }
+    p->charged[batch_index(p->e, b)] = b->arena_len;
+    p->inflight += b->arena_len;
+    return 0;
 }
 
 /* Returns 0 after reading file f to its end or its first error; -1 when the
@@ -209,6 +257,8 @@ static int produce_file(producer *p, uint32_t f)
     uint64_t nrecords = 0;
     while ((rc = reader_next(r, &rec, &err)) == 1) {
         nrecords++;
+        if (p->xml.cap > BATCH_BYTES)
+            sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         if (atomic_load(&stop_requested)) {
             stopped = 1;
             break;
@@ -248,7 +298,7 @@ static int produce_file(producer *p, uint32_t f)
         if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
             flush_counts(e, f, &cnt);
             p->cur[lane] = NULL;
-            if (ring_push(e->lanes, lane, b) != RING_OK) {
+            if (inflight_wait(p, b) != 0 || ring_push(e->lanes, lane, b) != RING_OK) {
                 stopped = 1;
                 break;
             }
@@ -289,6 +339,8 @@ static void *producer_main(void *arg)
     gettimeofday(&tv, NULL);
     p.mp = mapper_new(e->o->map, (double)tv.tv_sec);
     p.cur = xcalloc(e->nworkers, sizeof *p.cur);
+    p.charged = xcalloc(e->nall, sizeof *p.charged);
+    p.spare = xcalloc(e->nall, sizeof *p.spare);
 
     uint32_t f = 0;
     for (; f < e->o->ninputs; f++)
@@ -308,6 +360,8 @@ static void *producer_main(void *arg)
 
     mapper_free(p.mp);
     free(p.cur);
+    free(p.charged);
+    free(p.spare);
     sb_free(&p.xml);
     pthread_mutex_lock(&e->lock);
     e->producer_done = 1;

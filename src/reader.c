@@ -100,7 +100,6 @@ struct reader {
     xmlNodePtr handed;       /* the record handed out last */
     xmlNodePtr *grave;       /* ended elements that queued records still hang from */
     size_t ngrave, cgrave;
-    xmlBufferPtr dump;       /* reused for reader_record_xml */
 };
 
 /* In-progress marker for an entity's expanded size (ent->_private). */
@@ -605,7 +604,6 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->buf = xmalloc(READ_CHUNK);
-    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -621,7 +619,6 @@ void reader_close(reader *r)
     }
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
-    xmlBufferFree(r->dump);
     free(r->grave);
     free(r->q);
     free(r->buf);
@@ -878,6 +875,13 @@ static void expand_refs(xmlDocPtr doc, xmlNodePtr n, int depth)
     }
 }
 
+/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
+static int write_sb(void *ctx, const char *buf, int len)
+{
+    sb_append(ctx, buf, (size_t)len);
+    return len;
+}
+
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
     sb_reset(out);
@@ -894,11 +898,14 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
             node = copy;
         }
     }
-    xmlBufferEmpty(r->dump);
+    /* straight into out: a large record is not copied twice */
     quiet q = quiet_begin(r);
-    xmlNodeDump(r->dump, node->doc, node, 0, 0);
+    xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(write_sb, NULL, out, NULL);
+    if (ob) {
+        xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
+        xmlOutputBufferClose(ob);
+    }
     quiet_end(q);
-    sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
     if (copy)
         xmlFreeNode(copy);
 }
