@@ -68,6 +68,7 @@ struct reader {
     size_t max_bytes;
     xmlParserCtxtPtr pc;
     xmlSAXHandler sax;
+    xmlBufferPtr dump;       /* reused by reader_record_xml (dropped when large) */
     xmlSchemaValidCtxtPtr vctx;
     char *buf;               /* READ_CHUNK bytes */
     mig_err read_err;        /* an input error */
@@ -211,11 +212,102 @@ static void enqueue(reader *r)
     r->q[r->qhead + r->qlen++] = r->cq;
 }
 
-/* Unlinks and frees node n (a record or an ended element). */
+/* Unlinks and frees node n (used where recycling does not matter). */
 static void free_node(xmlNodePtr n)
 {
     xmlUnlinkNode(n);
     xmlFreeNode(n);
+}
+
+/* ---- recycling: the SAX2 builder takes nodes from the parser's free lists
+ * (as xmlTextReader does), which saves a malloc and a free per node ---- */
+
+#define RECYCLE_MAX 100   /* nodes (and attributes) kept on each free list */
+
+/* Frees string s unless the dictionary owns it. */
+static void free_str(xmlDictPtr dict, const xmlChar *s)
+{
+    if (s && !(dict && xmlDictOwns(dict, s)))
+        xmlFree((xmlChar *)s);
+}
+
+/* Frees node n alone (its children and attributes already gone), onto the
+ * free list when it has room. */
+static void recycle_one(xmlParserCtxtPtr pc, xmlNodePtr n)
+{
+    xmlDictPtr dict = pc->dict;
+    assert(n->type == XML_ELEMENT_NODE || n->type == XML_TEXT_NODE);
+    if (n->type == XML_TEXT_NODE) {
+        if (n->content != (xmlChar *)&n->properties)
+            free_str(dict, n->content);
+    } else {
+        free_str(dict, n->name);
+        if (n->nsDef)
+            xmlFreeNsList(n->nsDef);
+    }
+    if (pc->freeElemsNr < RECYCLE_MAX) {
+        n->next = pc->freeElems;
+        pc->freeElems = n;
+        pc->freeElemsNr++;
+    } else {
+        xmlFree(n);
+    }
+}
+
+/* Frees the attributes of element n, onto the free list when it has room. */
+static void recycle_attrs(xmlParserCtxtPtr pc, xmlNodePtr n)
+{
+    xmlAttrPtr a = n->properties, next;
+    n->properties = NULL;
+    for (; a; a = next) {
+        next = a->next;
+        xmlFreeNodeList(a->children);
+        free_str(pc->dict, a->name);
+        if (pc->freeAttrsNr < RECYCLE_MAX) {
+            a->next = pc->freeAttrs;
+            pc->freeAttrs = a;
+            pc->freeAttrsNr++;
+        } else {
+            xmlFree(a);
+        }
+    }
+}
+
+/* Unlinks and frees the subtree n, recycling its element, text and
+ * attribute structs.  A document with a DTD may hold IDs pointing into the
+ * tree: there libxml2's own xmlFreeNode takes care of them. */
+static void recycle(reader *r, xmlNodePtr n)
+{
+    xmlParserCtxtPtr pc = r->pc;
+    xmlDocPtr doc = n->doc;
+    xmlUnlinkNode(n);
+    if (!doc || doc->intSubset || doc->extSubset || doc->ids || doc->refs) {
+        xmlFreeNode(n);
+        return;
+    }
+    /* post-order walk with parent pointers; n's parent is NULL now */
+    xmlNodePtr cur = n;
+    for (;;) {
+        while (cur->type == XML_ELEMENT_NODE && cur->children)
+            cur = cur->children;
+        xmlNodePtr next = cur->next, parent = cur->parent;
+        if (cur->type == XML_ELEMENT_NODE)
+            recycle_attrs(pc, cur);
+        if (cur->type == XML_ELEMENT_NODE || cur->type == XML_TEXT_NODE)
+            recycle_one(pc, cur);
+        else
+            xmlFreeNode(cur);
+        if (cur == n)
+            return;
+        if (next) {
+            cur = next;
+            continue;
+        }
+        /* parent's children are all gone */
+        parent->children = parent->last = NULL;
+        cur = parent;
+        /* parent is freed by the next round: it has no children now */
+    }
 }
 
 /* Returns 1 if a is b or one of b's ancestors. */
@@ -227,11 +319,12 @@ static int is_ancestor(xmlNodePtr a, xmlNodePtr b)
     return 0;
 }
 
+
 /* Frees ended element n now, or later if queued records hang from it. */
 static void bury(reader *r, xmlNodePtr n)
 {
     if (r->qlen == 0) {
-        free_node(n);
+        recycle(r, n);
         return;
     }
     /* graves below n go with it */
@@ -251,12 +344,12 @@ static void bury(reader *r, xmlNodePtr n)
 static void release(reader *r)
 {
     if (r->handed) {
-        free_node(r->handed);
+        recycle(r, r->handed);
         r->handed = NULL;
     }
     if (r->qlen == 0) {
         for (size_t i = 0; i < r->ngrave; i++)
-            free_node(r->grave[i]);
+            recycle(r, r->grave[i]);
         r->ngrave = 0;
     }
 }
@@ -596,7 +689,10 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         return NULL;
     }
     r->pc->_private = r;
-    xmlCtxtUseOptions(r->pc, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_HUGE);
+    /* XML_PARSE_COMPACT: short texts inside their node, as xmlTextReader
+     * does (the tree is never modified in place, only copies are) */
+    xmlCtxtUseOptions(r->pc, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_HUGE |
+                                 XML_PARSE_COMPACT);
     if (r->pc->dict)
         xmlDictSetLimit(r->pc->dict, DICT_LIMIT);
     if (schema) {
@@ -604,6 +700,7 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->buf = xmalloc(READ_CHUNK);
+    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -619,6 +716,7 @@ void reader_close(reader *r)
     }
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
+    xmlBufferFree(r->dump);
     free(r->grave);
     free(r->q);
     free(r->buf);
@@ -875,13 +973,6 @@ static void expand_refs(xmlDocPtr doc, xmlNodePtr n, int depth)
     }
 }
 
-/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
-static int write_sb(void *ctx, const char *buf, int len)
-{
-    sb_append(ctx, buf, (size_t)len);
-    return len;
-}
-
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
     sb_reset(out);
@@ -898,14 +989,15 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
             node = copy;
         }
     }
-    /* straight into out: a large record is not copied twice */
     quiet q = quiet_begin(r);
-    xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(write_sb, NULL, out, NULL);
-    if (ob) {
-        xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
-        xmlOutputBufferClose(ob);
-    }
+    xmlBufferEmpty(r->dump);
+    xmlNodeDump(r->dump, node->doc, node, 0, 0);
     quiet_end(q);
+    sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
+    if (xmlBufferLength(r->dump) > READ_CHUNK) { /* a large record: do not keep its buffer */
+        xmlBufferFree(r->dump);
+        r->dump = xmlBufferCreate();
+    }
     if (copy)
         xmlFreeNode(copy);
 }
