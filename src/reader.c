@@ -391,6 +391,9 @@ static uint64_t start_tag_cost(reader *r, const xmlChar *localname, const xmlCha
         n = sat_add(n, 2 * READER_NODE_COST + 4 + (uint64_t)xmlStrlen(a[0]) +
                            (a[1] ? (uint64_t)xmlStrlen(a[1]) + 1 : 0));
         n = sat_add(n, text_size(r, r->pc->myDoc, a[3], (size_t)(a[4] - a[3]), 0));
+        /* the value still holds "&name;" (entities are not substituted) */
+        if (memchr(a[3], '&', (size_t)(a[4] - a[3])))
+            r->cq.has_ent = 1;
     }
     return n;
 }
