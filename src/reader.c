@@ -376,10 +376,11 @@ static int name_is(const xmlChar *uri, const xmlChar *local, const char *want_ur
     return uri && strcmp((const char *)uri, want_uri) == 0;
 }
 
-/* Returns the cost of an element's start tag with its attributes. */
+/* Returns the cost of an element's start tag with its attributes; sets
+ * *has_ent when an attribute value holds an entity reference. */
 static uint64_t start_tag_cost(reader *r, const xmlChar *localname, const xmlChar *prefix,
                                int nb_namespaces, const xmlChar **namespaces,
-                               int nb_attributes, const xmlChar **attributes)
+                               int nb_attributes, const xmlChar **attributes, int *has_ent)
 {
     uint64_t n = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(localname) + 5;
     if (prefix)
@@ -393,7 +394,7 @@ static uint64_t start_tag_cost(reader *r, const xmlChar *localname, const xmlCha
         n = sat_add(n, text_size(r, r->pc->myDoc, a[3], (size_t)(a[4] - a[3]), 0));
         /* the value still holds "&name;" (entities are not substituted) */
         if (memchr(a[3], '&', (size_t)(a[4] - a[3])))
-            r->cq.has_ent = 1;
+            *has_ent = 1;
     }
     return n;
 }
@@ -416,7 +417,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     if (r->cur) {
         r->last_text = 0;
         if (charge(r, start_tag_cost(r, localname, prefix, nb_namespaces, namespaces,
-                                     nb_attributes, attributes)))
+                                     nb_attributes, attributes, &r->cq.has_ent)))
             xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
                                   nb_attributes, nb_defaulted, attributes);
         return;
@@ -443,6 +444,21 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     }
     r->ok[d] = 1;
     xmlParserCtxtPtr pc = r->pc;
+    int has_ent = 0;
+    uint64_t cost = start_tag_cost(r, localname, prefix, nb_namespaces, namespaces,
+                                   nb_attributes, attributes, &has_ent);
+    if (!is_record && cost > r->max_bytes) {
+        /* an ancestor is kept for "../@x": it must not outgrow a record */
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%d: element %s takes %" PRIu64 " bytes once parsed (its attributes, "
+                     "entities expanded), more than max-record-bytes (%zu)",
+                     r->in->name, pc->input ? pc->input->line : 0, (const char *)localname,
+                     cost, r->max_bytes);
+        xmlStopParser(pc);
+        r->skip_from = d;
+        return;
+    }
     xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
                           nb_attributes, nb_defaulted, attributes);
     if (!is_record || !pc->node || pc->node->type != XML_ELEMENT_NODE)
@@ -454,8 +470,8 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     r->cq.line = pc->input ? (uint64_t)pc->input->line : 0;
     r->cur_start = parser_pos(pc);
     r->last_text = 0;
-    charge(r, start_tag_cost(r, localname, prefix, nb_namespaces, namespaces, nb_attributes,
-                             attributes));
+    r->cq.has_ent = has_ent;
+    charge(r, cost);
 }
 
 /* endElementNs: closes what on_start built; a closed record joins the queue. */

@@ -388,6 +388,21 @@ static void test_quadratic_blowup(void)
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 0);
     reader_close(r);
     input_close(in);
+    /* the same in an ancestor's attribute (kept for "../@x" paths): the
+     * input stops with one line instead of a 100 MB value */
+    sb_reset(&doc);
+    sb_puts(&doc, "<!DOCTYPE a:root [<!ENTITY big '");
+    for (int i = 0; i < 40000; i++)
+        sb_putc(&doc, 'b');
+    sb_puts(&doc, "'>]>\n<a:root xmlns:a='urn:a' v='");
+    for (int i = 0; i < 2500; i++)
+        sb_puts(&doc, "&big;");
+    sb_puts(&doc, "'>\n<a:x id='1'/>\n</a:root>\n");
+    char out[512];
+    CU_ASSERT_EQUAL(read_all(put("quad2.xml", sb_str(&doc)), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "quad2.xml:2: element root takes 100000"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "more than max-record-bytes (16777216)"));
     sb_free(&doc);
     mapping_free(m);
 }
