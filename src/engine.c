@@ -9,7 +9,8 @@
  * holds workers * (queue_depth + 2) batches: enough for one partial batch per
  * lane, full lanes and one batch in every worker, so the producer only ever
  * waits when a lane is full (backpressure) and memory is bounded by
- * construction.  The engine allocated every batch and frees them all after
+ * construction; with large records it also waits while the batches in
+ * flight hold more than INFLIGHT_BYTES, so that bound is in bytes too.  The engine allocated every batch and frees them all after
  * the threads are joined, wherever they ended up.
  *
  * The first fatal error (a worker's, or the reject file's) is kept under
