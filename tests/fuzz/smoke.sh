@@ -3,7 +3,7 @@
 # in a temporary directory and run each for SECONDS (default 15; 4 targets) from its
 # seed corpus.  Fails if a target does not build, or finds a crash, a leak
 # or a sanitizer report.  The long runs (10^6 executions each) and their
-# figures are in tests/fuzz/README.
+# figures are in tests/fuzz/README.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
