@@ -27,14 +27,25 @@ libs=($(pkg-config --libs libxml-2.0 libpcre2-8 zlib) -lpthread -lm)
 printf '#define _GNU_SOURCE 1\n#define PACKAGE_VERSION "fuzz"\n#define PACKAGE_STRING "migrate fuzz"\n' \
     > "$out/config.h"
 
+# Compiles the engine source src/$1.c once, into $out/obj/$1.o.
+obj() {
+    mkdir -p "$out/obj"
+    [ -f "$out/obj/$1.o" ] || "$CC" "${cflags[@]}" -c -o "$out/obj/$1.o" "$top/src/$1.c"
+}
+
 # Links target $1 from tests/fuzz/$1.c and the engine sources $2...
 build() {
     local name=$1
     shift
-    local srcs=()
-    for s in "$@"; do srcs+=("$top/src/$s.c"); done
-    "$CC" "${cflags[@]}" -o "$out/$name" "$here/$name.c" "${srcs[@]}" "${libs[@]}"
+    local objs=()
+    for s in "$@"; do
+        obj "$s"
+        objs+=("$out/obj/$s.o")
+    done
+    "$CC" "${cflags[@]}" -o "$out/$name" "$here/$name.c" "${objs[@]}" "${libs[@]}"
 }
+
+rm -rf "$out/obj" # always from the current sources
 
 base=(err strbuf types rule path)
 build fuzz_types err strbuf types
