@@ -1,37 +1,40 @@
-/* reader.c — streams the records of one input through libxml2's push parser
- * and its SAX2 tree builder, building only what a record needs.
+/* reader.c — streams the records of one input with libxml2's xmlTextReader,
+ * copying each record into a small tree of its own as it goes.
  *
- * The reader feeds the parser chunks of the input and watches the SAX events
- * on their way to libxml2's own tree builder (xmlSAX2*).  An element that
- * cannot contain a record (its path already differs from the record path)
- * is not built at all, nor anything inside it.  The record path's ancestors
- * are built with their attributes (for "../@x" paths and namespace lookup)
- * but without their text.  A record element is built whole, and when its end
- * tag has been parsed it joins a small queue of complete records; reader_next
- * hands them out one by one and frees each on the next call.  So memory
- * holds one chunk's worth of records and their ancestors, whatever the size
- * of the input.
+ * The reader walks the document node by node (xmlTextReaderRead); libxml2
+ * frees the nodes it has moved past.  Elements that cannot contain a record
+ * (their path already differs from the record path) are skipped whole with
+ * xmlTextReaderNext.  The record path's ancestors are copied as start tags
+ * (attributes and namespace declarations, no text) into the reader's own
+ * document, for "../@x" paths and namespace lookup.  A record is walked node
+ * by node and copied under its parent's copy, entity references expanded;
+ * the copy is freed on the next call.  So memory holds one record and its
+ * ancestors, whatever the size of the input.
  *
  * Limits, so that no input can take more memory than a record may:
  *  - a record costs its XML bytes (entities counted as expanded) plus what
- *    libxml2 needs per node (READER_NODE_COST); past max_bytes it stops
- *    being built, its children are freed, and it is handed out marked
- *    too_big (the engine rejects it with its size);
- *  - a document that declares entities in its DTD is parsed with libxml2's
- *    own limits (XML_PARSE_HUGE off: its entity amplification guard, text
- *    nodes up to 10 MB), which refuses "billion laughs" documents; others
- *    keep XML_PARSE_HUGE, for text nodes as large as a record may be;
- *  - the parser's look-ahead (one tag, comment or processing instruction
- *    not yet complete) may not exceed max_bytes, nor its name dictionary
- *    libxml2's default 10 MB.
+ *    libxml2 needs per node (READER_NODE_COST); past max_bytes its copy is
+ *    freed, the rest of it is read without copying, and it is handed out
+ *    marked too_big (the engine rejects it with its size);
+ *  - before parsing, the reader peeks at the prolog (the bytes before the
+ *    root element, replayed to libxml2 afterwards): a document with a
+ *    DOCTYPE (or whose prolog cannot be read as ASCII-compatible) is parsed
+ *    with libxml2's own limits (XML_PARSE_HUGE off: its entity amplification
+ *    guard, text nodes up to 10 MB), which refuses "billion laughs"
+ *    documents; others keep XML_PARSE_HUGE, for texts as large as a record;
+ *  - libxml2 holds one tag, text, comment or processing instruction whole
+ *    while it parses it: the read callback stops the input when more than
+ *    max_bytes (plus one read) go in without the reader moving on.
  *
- * Errors: the first parse error (file:line:col: message) is kept; records
- * completed before it are still handed out, then the error.  An input with
- * nothing but white space is "empty input".
+ * libxml2's reader parses ahead of the node it reports, so a well-formedness
+ * error can surface before the complete records just in front of it were
+ * handed out.  Then the reader "salvages": it walks the partial tree libxml2
+ * built, hands out (as copies) every complete record it has not returned yet
+ * (returned ones are marked through node->_private), then reports the error.
  *
- * Owns: the parser context and its document, the queue of complete records,
- * the optional schema validation context, the error buffers.
- * Hands on: a borrowed xmlNode per record, valid until the next call. */
+ * Owns: the xmlTextReader, the document holding the copies, the optional
+ * schema validation context, the error buffers.
+ * Hands on: a borrowed xmlNode per record (a copy), valid until the next call. */
 #include "config.h"
 #include "reader.h"
 
@@ -44,64 +47,62 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libxml/SAX2.h>
 #include <libxml/entities.h>
 #include <libxml/parserInternals.h>
+#include <libxml/xmlreader.h>
 
-#define READ_CHUNK (64 * 1024)    /* input bytes handed to the parser per step */
-#define DICT_LIMIT 10000000       /* libxml2's own default for its name dictionary */
-
-/* One complete record waiting to be handed out. */
-typedef struct queued {
-    xmlNodePtr node;
-    uint64_t line;
-    uint64_t bytes;      /* cost counted (see READER_NODE_COST) */
-    uint64_t xml_bytes;  /* bytes of XML from its start tag to its end tag */
-    int too_big;
-    int has_ent;         /* holds entity references */
-} queued;
+#define PEEK_MAX (1024 * 1024)  /* prolog bytes read before deciding on XML_PARSE_HUGE */
+#define PEEK_STEP (64 * 1024)
+#define SLACK (64 * 1024)       /* read ahead allowed on top of max_bytes per node */
 
 struct reader {
     input *in;
     const mapping *map;
     const record_path *rp;
     size_t max_bytes;
-    xmlParserCtxtPtr pc;
-    xmlSAXHandler sax;
-    xmlBufferPtr dump;       /* reused by reader_record_xml (dropped when large) */
+    xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
-    char *buf;               /* READ_CHUNK bytes */
-    mig_err read_err;        /* an input error */
+    xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
+    xmlBufferPtr dump;       /* reused by reader_record_xml (dropped when large) */
+    mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
     char invalid[768];       /* validation error / size reason of the current record */
     char generic[256];       /* first line libxml2 gave its generic error handler */
     int nonblank;            /* a byte other than white space was read */
-    int ended;               /* no more input will be parsed */
-    int at_end;              /* the parser was told the input ended */
-    int done;                /* reader_next returned 0 or -1 */
+    int has_dtd;             /* the prolog holds a DOCTYPE (or could not be read) */
+    char *peek;              /* prolog bytes still to replay */
+    size_t npeek, peek_pos;
+    uint64_t since_move;     /* bytes read since the reader last moved */
+    int in_read;             /* inside xmlTextReaderRead/Next */
+    int done;
     uint64_t seq;
 
-    /* where the parser is */
-    size_t depth;            /* elements open */
-    unsigned char *ok;       /* per depth: element built (on the record path) */
-    size_t ok_cap;
-    size_t skip_from;        /* 0, or depth of an element whose subtree is ignored */
+    /* copies of the open ancestors, per depth */
+    xmlNodePtr *anc;
+    size_t nanc, canc;
+    xmlNodePtr rec;          /* the record handed out last (a copy) */
 
-    /* the record being built */
-    xmlNodePtr cur;
-    size_t cur_depth;
-    queued cq;               /* its line, counts and flags */
-    uint64_t cur_start;      /* parser position after its start tag */
-    int last_text;           /* the last event inside it was text */
+    /* the record being read */
+    uint64_t bytes, xml_bytes;
+    int too_big, has_ent;
+    int uncharged;           /* copying an entity's content (already charged) */
 
-    /* complete records, and what to free once they are gone */
-    queued *q;
-    size_t qhead, qlen, qcap;
-    xmlNodePtr handed;       /* the record handed out last */
-    xmlNodePtr *grave;       /* ended elements that queued records still hang from */
-    size_t ngrave, cgrave;
+    /* after a well-formedness error */
+    int salvaging;
+    xmlNodePtr *salvage;
+    size_t nsalvage, salvage_pos;
+    mig_err salvage_err;
+    xmlDocPtr salvage_doc;   /* xmlTextReaderCurrentDoc makes it ours to free */
+    xmlNodePtr *open_at_err; /* elements still open at the first fatal error */
+    size_t nopen_at_err;
+    int have_open;
 };
+
+/* Marks record nodes of libxml2's tree already handed out (node->_private). */
+static char returned_marker;
+
+/* ---- accounting ---- */
 
 /* In-progress marker for an entity's expanded size (ent->_private). */
 static char sizing_marker;
@@ -161,441 +162,29 @@ static uint64_t text_size(reader *r, xmlDocPtr doc, const xmlChar *s, size_t len
     return n;
 }
 
-/* Returns the parser's position in its (UTF-8) input. */
-static uint64_t parser_pos(xmlParserCtxtPtr pc)
-{
-    if (!pc->input)
-        return 0;
-    return (uint64_t)pc->input->consumed + (uint64_t)(pc->input->cur - pc->input->base);
-}
 
-/* Drops what was built of the current record below its element: it is too big. */
-static void drop_record_body(reader *r)
-{
-    xmlParserCtxtPtr pc = r->pc;
-    while (pc->node && pc->node != r->cur)
-        nodePop(pc);
-    xmlNodePtr kids = r->cur->children;
-    r->cur->children = r->cur->last = NULL;
-    for (xmlNodePtr k = kids; k; k = k->next)
-        k->parent = NULL;
-    xmlFreeNodeList(kids);
-    pc->nodemem = 0; /* the text builder must not append to a freed node */
-    pc->nodelen = 0;
-}
-
-/* Counts n bytes against the current record; returns 1 while it is built. */
+/* Counts n bytes against the current record; returns 1 while it is copied. */
 static int charge(reader *r, uint64_t n)
 {
-    r->cq.bytes = sat_add(r->cq.bytes, n);
-    if (!r->cq.too_big && r->cq.bytes > r->max_bytes) {
-        r->cq.too_big = 1;
-        drop_record_body(r);
+    if (r->uncharged)
+        return !r->too_big; /* an entity's content: its expansion was charged */
+    r->bytes = sat_add(r->bytes, n);
+    if (!r->too_big && r->bytes > r->max_bytes) {
+        r->too_big = 1;
+        /* drop the copy's body: only the start tag stays */
+        xmlNodePtr kids = r->rec->children;
+        r->rec->children = r->rec->last = NULL;
+        for (xmlNodePtr k = kids; k; k = k->next)
+            k->parent = NULL;
+        xmlFreeNodeList(kids);
     }
-    return !r->cq.too_big;
+    return !r->too_big;
 }
 
-/* ---- queue of complete records ---- */
-
-/* Appends the record just completed to the queue. */
-static void enqueue(reader *r)
+/* Returns the length of a qualified name prefix:local. */
+static uint64_t qname_len(const xmlChar *prefix, const xmlChar *local)
 {
-    if (r->qhead + r->qlen == r->qcap) {
-        if (r->qhead) {
-            memmove(r->q, r->q + r->qhead, r->qlen * sizeof *r->q);
-            r->qhead = 0;
-        } else {
-            r->qcap = r->qcap ? r->qcap * 2 : 16;
-            r->q = xrealloc(r->q, r->qcap * sizeof *r->q);
-        }
-    }
-    r->q[r->qhead + r->qlen++] = r->cq;
-}
-
-/* Unlinks and frees node n (used where recycling does not matter). */
-static void free_node(xmlNodePtr n)
-{
-    xmlUnlinkNode(n);
-    xmlFreeNode(n);
-}
-
-/* ---- recycling: the SAX2 builder takes nodes from the parser's free lists
- * (as xmlTextReader does), which saves a malloc and a free per node ---- */
-
-#define RECYCLE_MAX 100   /* nodes (and attributes) kept on each free list */
-
-/* Frees string s unless the dictionary owns it. */
-static void free_str(xmlDictPtr dict, const xmlChar *s)
-{
-    if (s && !(dict && xmlDictOwns(dict, s)))
-        xmlFree((xmlChar *)s);
-}
-
-/* Frees node n alone (its children and attributes already gone), onto the
- * free list when it has room. */
-static void recycle_one(xmlParserCtxtPtr pc, xmlNodePtr n)
-{
-    xmlDictPtr dict = pc->dict;
-    assert(n->type == XML_ELEMENT_NODE || n->type == XML_TEXT_NODE);
-    if (n->type == XML_TEXT_NODE) {
-        if (n->content != (xmlChar *)&n->properties)
-            free_str(dict, n->content);
-    } else {
-        free_str(dict, n->name);
-        if (n->nsDef)
-            xmlFreeNsList(n->nsDef);
-    }
-    if (pc->freeElemsNr < RECYCLE_MAX) {
-        n->next = pc->freeElems;
-        pc->freeElems = n;
-        pc->freeElemsNr++;
-    } else {
-        xmlFree(n);
-    }
-}
-
-/* Frees the attributes of element n, onto the free list when it has room. */
-static void recycle_attrs(xmlParserCtxtPtr pc, xmlNodePtr n)
-{
-    xmlAttrPtr a = n->properties, next;
-    n->properties = NULL;
-    for (; a; a = next) {
-        next = a->next;
-        xmlFreeNodeList(a->children);
-        free_str(pc->dict, a->name);
-        if (pc->freeAttrsNr < RECYCLE_MAX) {
-            a->next = pc->freeAttrs;
-            pc->freeAttrs = a;
-            pc->freeAttrsNr++;
-        } else {
-            xmlFree(a);
-        }
-    }
-}
-
-/* Unlinks and frees the subtree n, recycling its element, text and
- * attribute structs.  A document with a DTD may hold IDs pointing into the
- * tree: there libxml2's own xmlFreeNode takes care of them. */
-static void recycle(reader *r, xmlNodePtr n)
-{
-    xmlParserCtxtPtr pc = r->pc;
-    xmlDocPtr doc = n->doc;
-    xmlUnlinkNode(n);
-    if (!doc || doc->intSubset || doc->extSubset || doc->ids || doc->refs) {
-        xmlFreeNode(n);
-        return;
-    }
-    /* post-order walk with parent pointers; n's parent is NULL now */
-    xmlNodePtr cur = n;
-    for (;;) {
-        while (cur->type == XML_ELEMENT_NODE && cur->children)
-            cur = cur->children;
-        xmlNodePtr next = cur->next, parent = cur->parent;
-        if (cur->type == XML_ELEMENT_NODE)
-            recycle_attrs(pc, cur);
-        if (cur->type == XML_ELEMENT_NODE || cur->type == XML_TEXT_NODE)
-            recycle_one(pc, cur);
-        else
-            xmlFreeNode(cur);
-        if (cur == n)
-            return;
-        if (next) {
-            cur = next;
-            continue;
-        }
-        /* parent's children are all gone */
-        parent->children = parent->last = NULL;
-        cur = parent;
-        /* parent is freed by the next round: it has no children now */
-    }
-}
-
-/* Returns 1 if a is b or one of b's ancestors. */
-static int is_ancestor(xmlNodePtr a, xmlNodePtr b)
-{
-    for (; b; b = b->parent)
-        if (a == b)
-            return 1;
-    return 0;
-}
-
-
-/* Frees ended element n now, or later if queued records hang from it. */
-static void bury(reader *r, xmlNodePtr n)
-{
-    if (r->qlen == 0) {
-        recycle(r, n);
-        return;
-    }
-    /* graves below n go with it */
-    size_t k = 0;
-    for (size_t i = 0; i < r->ngrave; i++)
-        if (!is_ancestor(n, r->grave[i]))
-            r->grave[k++] = r->grave[i];
-    r->ngrave = k;
-    if (r->ngrave == r->cgrave) {
-        r->cgrave = r->cgrave ? r->cgrave * 2 : 8;
-        r->grave = xrealloc(r->grave, r->cgrave * sizeof *r->grave);
-    }
-    r->grave[r->ngrave++] = n;
-}
-
-/* Frees the record handed out last and, when no record is queued, the graves. */
-static void release(reader *r)
-{
-    if (r->handed) {
-        recycle(r, r->handed);
-        r->handed = NULL;
-    }
-    if (r->qlen == 0) {
-        for (size_t i = 0; i < r->ngrave; i++)
-            recycle(r, r->grave[i]);
-        r->ngrave = 0;
-    }
-}
-
-/* ---- SAX: what the tree builder gets ---- */
-
-/* Returns the reader of parser context ctx when ctx is the main one (not
- * the context libxml2 makes to parse an entity's content), else NULL. */
-static reader *main_reader(void *ctx)
-{
-    xmlParserCtxtPtr pc = ctx;
-    reader *r = pc->_private;
-    return r && r->pc == pc ? r : NULL;
-}
-
-/* Returns 1 if (uri, local) is the name wanted (want_uri NULL: no namespace). */
-static int name_is(const xmlChar *uri, const xmlChar *local, const char *want_uri,
-                   const char *want_local)
-{
-    if (strcmp((const char *)local, want_local) != 0)
-        return 0;
-    if (!want_uri)
-        return uri == NULL || uri[0] == '\0';
-    return uri && strcmp((const char *)uri, want_uri) == 0;
-}
-
-/* Returns the cost of an element's start tag with its attributes; sets
- * *has_ent when an attribute value holds an entity reference. */
-static uint64_t start_tag_cost(reader *r, const xmlChar *localname, const xmlChar *prefix,
-                               int nb_namespaces, const xmlChar **namespaces,
-                               int nb_attributes, const xmlChar **attributes, int *has_ent)
-{
-    uint64_t n = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(localname) + 5;
-    if (prefix)
-        n += 2 * (uint64_t)xmlStrlen(prefix) + 2;
-    for (int i = 0; i < nb_namespaces; i++)
-        n += 10 + (uint64_t)xmlStrlen(namespaces[2 * i]) + (uint64_t)xmlStrlen(namespaces[2 * i + 1]);
-    for (int i = 0; i < nb_attributes; i++) {
-        const xmlChar **a = attributes + 5 * i; /* localname, prefix, URI, value, end */
-        n = sat_add(n, 2 * READER_NODE_COST + 4 + (uint64_t)xmlStrlen(a[0]) +
-                           (a[1] ? (uint64_t)xmlStrlen(a[1]) + 1 : 0));
-        n = sat_add(n, text_size(r, r->pc->myDoc, a[3], (size_t)(a[4] - a[3]), 0));
-        /* the value still holds "&name;" (entities are not substituted) */
-        if (memchr(a[3], '&', (size_t)(a[4] - a[3])))
-            *has_ent = 1;
-    }
-    return n;
-}
-
-/* startElementNs: builds the element if it is a record, inside one, or an
- * ancestor of where records can be; else ignores its whole subtree. */
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *URI, int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
-                              nb_attributes, nb_defaulted, attributes);
-        return;
-    }
-    size_t d = ++r->depth;
-    if (r->skip_from)
-        return;
-    if (r->cur) {
-        r->last_text = 0;
-        if (charge(r, start_tag_cost(r, localname, prefix, nb_namespaces, namespaces,
-                                     nb_attributes, attributes, &r->cq.has_ent)))
-            xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
-                                  nb_attributes, nb_defaulted, attributes);
-        return;
-    }
-    const record_path *rp = r->rp;
-    int build, is_record;
-    if (rp->anywhere) {
-        is_record = name_is(URI, localname, rp->ns_uri[0], rp->local[0]);
-        build = 1;
-    } else {
-        int parent_ok = d == 1 || r->ok[d - 1];
-        build = d <= rp->nsteps && parent_ok &&
-                name_is(URI, localname, rp->ns_uri[d - 1], rp->local[d - 1]);
-        is_record = build && d == rp->nsteps;
-    }
-    if (!build) {
-        r->skip_from = d;
-        return;
-    }
-    if (d >= r->ok_cap) {
-        r->ok = xrealloc(r->ok, d * 2);
-        memset(r->ok + r->ok_cap, 0, d * 2 - r->ok_cap);
-        r->ok_cap = d * 2;
-    }
-    r->ok[d] = 1;
-    xmlParserCtxtPtr pc = r->pc;
-    int has_ent = 0;
-    uint64_t cost = start_tag_cost(r, localname, prefix, nb_namespaces, namespaces,
-                                   nb_attributes, attributes, &has_ent);
-    if (!is_record && cost > r->max_bytes) {
-        /* an ancestor is kept for "../@x": it must not outgrow a record */
-        if (!r->parse_err[0])
-            snprintf(r->parse_err, sizeof r->parse_err,
-                     "%s:%d: element %s takes %" PRIu64 " bytes once parsed (its attributes, "
-                     "entities expanded), more than max-record-bytes (%zu)",
-                     r->in->name, pc->input ? pc->input->line : 0, (const char *)localname,
-                     cost, r->max_bytes);
-        xmlStopParser(pc);
-        r->skip_from = d;
-        return;
-    }
-    xmlSAX2StartElementNs(ctx, localname, prefix, URI, nb_namespaces, namespaces,
-                          nb_attributes, nb_defaulted, attributes);
-    if (!is_record || !pc->node || pc->node->type != XML_ELEMENT_NODE)
-        return;
-    r->cur = pc->node;
-    r->cur_depth = d;
-    memset(&r->cq, 0, sizeof r->cq);
-    r->cq.node = r->cur;
-    r->cq.line = pc->input ? (uint64_t)pc->input->line : 0;
-    r->cur_start = parser_pos(pc);
-    r->last_text = 0;
-    r->cq.has_ent = has_ent;
-    charge(r, cost);
-}
-
-/* endElementNs: closes what on_start built; a closed record joins the queue. */
-static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                   const xmlChar *URI)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2EndElementNs(ctx, localname, prefix, URI);
-        return;
-    }
-    size_t d = r->depth--;
-    if (r->skip_from) {
-        if (d == r->skip_from)
-            r->skip_from = 0;
-        return;
-    }
-    if (r->cur) {
-        r->last_text = 0;
-        if (d > r->cur_depth) {
-            if (!r->cq.too_big)
-                xmlSAX2EndElementNs(ctx, localname, prefix, URI);
-            return;
-        }
-        assert(d == r->cur_depth && r->pc->node == r->cur);
-        xmlSAX2EndElementNs(ctx, localname, prefix, URI);
-        r->cq.xml_bytes = parser_pos(r->pc) - r->cur_start;
-        enqueue(r);
-        r->cur = NULL;
-        return;
-    }
-    xmlNodePtr n = r->pc->node;
-    xmlSAX2EndElementNs(ctx, localname, prefix, URI);
-    if (n)
-        bury(r, n);
-}
-
-/* characters / ignorableWhitespace: text is built inside a record only. */
-static void on_text(void *ctx, const xmlChar *ch, int len)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2Characters(ctx, ch, len);
-        return;
-    }
-    if (!r->cur || r->skip_from)
-        return;
-    uint64_t cost = (uint64_t)len + (r->last_text ? 0 : READER_NODE_COST);
-    r->last_text = 1;
-    if (charge(r, cost))
-        xmlSAX2Characters(ctx, ch, len);
-}
-
-/* cdataBlock: inside a record only. */
-static void on_cdata(void *ctx, const xmlChar *value, int len)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2CDataBlock(ctx, value, len);
-        return;
-    }
-    if (!r->cur || r->skip_from)
-        return;
-    r->last_text = 0;
-    if (charge(r, (uint64_t)len + 12 + READER_NODE_COST))
-        xmlSAX2CDataBlock(ctx, value, len);
-}
-
-/* comment: inside a record only (the DTD's and the prolog's are not needed). */
-static void on_comment(void *ctx, const xmlChar *value)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2Comment(ctx, value);
-        return;
-    }
-    if (!r->cur || r->skip_from)
-        return;
-    r->last_text = 0;
-    if (charge(r, (uint64_t)xmlStrlen(value) + 7 + READER_NODE_COST))
-        xmlSAX2Comment(ctx, value);
-}
-
-/* processingInstruction: inside a record only. */
-static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2ProcessingInstruction(ctx, target, data);
-        return;
-    }
-    if (!r->cur || r->skip_from)
-        return;
-    r->last_text = 0;
-    if (charge(r, (uint64_t)xmlStrlen(target) + (uint64_t)xmlStrlen(data) + 5 +
-                      READER_NODE_COST))
-        xmlSAX2ProcessingInstruction(ctx, target, data);
-}
-
-/* reference: an entity reference inside a record costs its expansion. */
-static void on_reference(void *ctx, const xmlChar *name)
-{
-    reader *r = main_reader(ctx);
-    if (!r) {
-        xmlSAX2Reference(ctx, name);
-        return;
-    }
-    if (!r->cur || r->skip_from)
-        return;
-    r->last_text = 0;
-    r->cq.has_ent = 1;
-    xmlEntityPtr ent = xmlGetDocEntity(r->pc->myDoc, name);
-    if (charge(r, sat_add(entity_size(r, r->pc->myDoc, ent, 0), READER_NODE_COST)))
-        xmlSAX2Reference(ctx, name);
-}
-
-/* entityDecl: a document that declares entities loses XML_PARSE_HUGE, so
- * that libxml2's entity amplification guard applies to it. */
-static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *publicId,
-                           const xmlChar *systemId, xmlChar *content)
-{
-    xmlParserCtxtPtr pc = ctx;
-    pc->options &= ~XML_PARSE_HUGE;
-    xmlSAX2EntityDecl(ctx, name, type, publicId, systemId, content);
+    return (uint64_t)xmlStrlen(local) + (prefix ? (uint64_t)xmlStrlen(prefix) + 1 : 0);
 }
 
 /* ---- errors ---- */
@@ -615,22 +204,30 @@ static void one_line(char *dst, size_t cap, const char *msg)
 /* Keeps the first parse error (level error or fatal) with file, line, column. */
 static void parse_error_cb(void *ctx, xmlErrorPtr e)
 {
-    xmlParserCtxtPtr pc = ctx;
-    reader *r = pc ? pc->_private : NULL;
-    if (!r || !e || e->level < XML_ERR_ERROR || r->parse_err[0])
+    reader *r = ctx;
+    if (!e || e->level < XML_ERR_ERROR || r->parse_err[0])
         return;
     char msg[512];
-    if (e->code == XML_ERR_ENTITY_LOOP)
+    int line = e->line, col = e->int2;
+    if (e->code == XML_ERR_ENTITY_LOOP) {
         snprintf(msg, sizeof msg, "entity expansion refused: the DTD's entities expand to "
                                   "too much text or refer to themselves");
-    else
+        line = xmlTextReaderGetParserLineNumber(r->xr); /* where the entity is used */
+        col = xmlTextReaderGetParserColumnNumber(r->xr);
+    } else {
         one_line(msg, sizeof msg, e->message);
-    int line = e->line, col = e->int2;
-    if (pc != r->pc && r->pc->input) { /* inside an entity: where it is used */
-        line = r->pc->input->line;
-        col = r->pc->input->col;
     }
     snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col, msg);
+    /* which elements were still open: the parser stops building here, so
+     * every element not on this stack is complete */
+    xmlParserCtxtPtr pc = e->ctxt;
+    if (pc && e->domain == XML_FROM_PARSER && pc->nodeNr >= 0 && !r->have_open) {
+        r->nopen_at_err = (size_t)pc->nodeNr;
+        r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
+        for (int i = 0; i < pc->nodeNr; i++)
+            r->open_at_err[i] = pc->nodeTab[i];
+        r->have_open = 1;
+    }
 }
 
 /* libxml2's generic error handler while the reader runs (some encoding and
@@ -664,224 +261,6 @@ static quiet quiet_begin(reader *r)
 static void quiet_end(quiet q)
 {
     xmlSetGenericErrorFunc(q.ctx, q.func);
-}
-
-/* Keeps the first schema validation error of the current record. */
-static void valid_error_cb(void *ctx, xmlErrorPtr e)
-{
-    reader *r = ctx;
-    if (!e || r->invalid[0])
-        return;
-    char msg[512];
-    one_line(msg, sizeof msg, e->message);
-    snprintf(r->invalid, sizeof r->invalid, "schema: line %d: %s", e->line, msg);
-}
-
-/* ---- opening ---- */
-
-reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
-                    mig_err *err)
-{
-    reader *r = xcalloc(1, sizeof *r);
-    r->in = in;
-    r->map = m;
-    r->rp = m->record;
-    r->max_bytes = max_bytes ? max_bytes : READER_MAX_BYTES;
-    r->ok_cap = 64;
-    r->ok = xcalloc(r->ok_cap, 1);
-    xmlSAXVersion(&r->sax, 2);
-    r->sax.startElementNs = on_start;
-    r->sax.endElementNs = on_end;
-    r->sax.characters = on_text;
-    r->sax.ignorableWhitespace = on_text;
-    r->sax.cdataBlock = on_cdata;
-    r->sax.comment = on_comment;
-    r->sax.processingInstruction = on_pi;
-    r->sax.reference = on_reference;
-    r->sax.entityDecl = on_entity_decl;
-    r->sax.serror = parse_error_cb;
-    r->pc = xmlCreatePushParserCtxt(&r->sax, NULL, NULL, 0, in->name);
-    if (!r->pc) {
-        free(r->ok);
-        free(r);
-        err_set(err, MIG_ENOINPUT, "%s: cannot start the XML parser", in->name);
-        return NULL;
-    }
-    r->pc->_private = r;
-    /* XML_PARSE_COMPACT: short texts inside their node, as xmlTextReader
-     * does (the tree is never modified in place, only copies are) */
-    xmlCtxtUseOptions(r->pc, XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_HUGE |
-                                 XML_PARSE_COMPACT);
-    if (r->pc->dict)
-        xmlDictSetLimit(r->pc->dict, DICT_LIMIT);
-    if (schema) {
-        r->vctx = xmlSchemaNewValidCtxt(schema);
-        xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
-    }
-    r->buf = xmalloc(READ_CHUNK);
-    r->dump = xmlBufferCreate();
-    return r;
-}
-
-void reader_close(reader *r)
-{
-    if (!r)
-        return;
-    if (r->pc) {
-        if (r->pc->myDoc)
-            xmlFreeDoc(r->pc->myDoc); /* with every record and grave still in it */
-        r->pc->myDoc = NULL;
-        xmlFreeParserCtxt(r->pc);
-    }
-    if (r->vctx)
-        xmlSchemaFreeValidCtxt(r->vctx);
-    xmlBufferFree(r->dump);
-    free(r->grave);
-    free(r->q);
-    free(r->buf);
-    free(r->ok);
-    free(r);
-}
-
-/* ---- reading ---- */
-
-/* Returns 1 if buf[0..n) holds a byte other than XML white space. */
-static int has_nonblank(const char *buf, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
-            return 1;
-    return 0;
-}
-
-/* Hands the parser one chunk of input (or the end); sets r->ended when no
- * more will be parsed (end of input, read error or a fatal parse error). */
-static void feed(reader *r)
-{
-    xmlParserCtxtPtr pc = r->pc;
-    ssize_t n = r->in->read(r->in, r->buf, READ_CHUNK, &r->read_err);
-    if (n < 0) {
-        r->have_read_err = 1;
-        r->ended = 1;
-        return;
-    }
-    if (n == 0) {
-        /* a failure libxml2 did not report through the structured handler
-         * (an encoding error while flushing) leaves at_end unset */
-        if (!r->nonblank || xmlParseChunk(pc, NULL, 0, 1) == 0 || r->parse_err[0])
-            r->at_end = 1;
-        r->ended = 1;
-        return;
-    }
-    if (!r->nonblank)
-        r->nonblank = has_nonblank(r->buf, (size_t)n);
-    int prc = xmlParseChunk(pc, r->buf, (int)n, 0);
-    if (pc->disableSAX || pc->instate == XML_PARSER_EOF || (prc != 0 && !r->parse_err[0])) {
-        r->ended = 1;
-        return;
-    }
-    /* the parser holds back an incomplete tag, comment or PI: bounded too */
-    if (pc->input && (uint64_t)(pc->input->end - pc->input->cur) > r->max_bytes) {
-        if (!r->parse_err[0])
-            snprintf(r->parse_err, sizeof r->parse_err,
-                     "%s:%d: a tag, comment or processing instruction longer than "
-                     "--max-record-bytes (%zu)", r->in->name, pc->input->line, r->max_bytes);
-        xmlStopParser(pc);
-        r->ended = 1;
-    }
-}
-
-/* Fills rec from the queue's first record; returns 1. */
-static int give_record(reader *r, reader_record *rec)
-{
-    queued q = r->q[r->qhead++];
-    r->qlen--;
-    if (r->qlen == 0)
-        r->qhead = 0;
-    r->handed = q.node;
-    rec->node = q.node;
-    rec->line = q.line;
-    rec->seq = ++r->seq;
-    rec->invalid = NULL;
-    rec->too_big = q.too_big;
-    rec->has_entities = q.has_ent;
-    rec->bytes = q.bytes;
-    rec->xml_bytes = q.xml_bytes;
-    r->invalid[0] = '\0';
-    if (q.too_big) {
-        snprintf(r->invalid, sizeof r->invalid,
-                 "record too large: %" PRIu64 " bytes of XML, %" PRIu64
-                 " bytes once parsed, more than max-record-bytes (%zu); not copied here, "
-                 "see %s line %" PRIu64,
-                 q.xml_bytes, q.bytes, r->max_bytes, r->in->name, q.line);
-        rec->invalid = r->invalid;
-    } else if (r->vctx) {
-        int v = xmlSchemaValidateOneElement(r->vctx, q.node);
-        if (v != 0) {
-            if (!r->invalid[0])
-                snprintf(r->invalid, sizeof r->invalid,
-                         "schema: record does not validate (code %d)", v);
-            rec->invalid = r->invalid;
-        }
-    }
-    return 1;
-}
-
-/* Returns -1 with the reason the input ended early, or 0 at a clean end. */
-static int end_of_input(reader *r, mig_err *err)
-{
-    r->done = 1;
-    if (r->have_read_err) {
-        *err = r->read_err;
-        return -1;
-    }
-    if (!r->nonblank)
-        return err_set(err, MIG_EDATA, "%s: empty input", r->in->name);
-    if (r->parse_err[0])
-        return err_set(err, MIG_EDATA, "%s", r->parse_err);
-    if (!r->pc->wellFormed || !r->at_end) {
-        /* stopped without a structured error: an encoding or I/O error */
-        char msg[256];
-        one_line(msg, sizeof msg, r->generic[0] ? r->generic : "not well-formed XML");
-        return err_set(err, MIG_EDATA, "%s:%d: %s", r->in->name,
-                       r->pc->input ? r->pc->input->line : 0, msg);
-    }
-    return 0;
-}
-
-int reader_next(reader *r, reader_record *rec, mig_err *err)
-{
-    if (r->done)
-        return 0;
-    quiet q = quiet_begin(r);
-    release(r);
-    while (r->qlen == 0 && !r->ended)
-        feed(r);
-    int rc = r->qlen > 0 ? give_record(r, rec) : end_of_input(r, err);
-    quiet_end(q);
-    return rc;
-}
-
-/* ---- serialising a record ---- */
-
-/* Declares on node every namespace in scope that node itself does not declare. */
-static void declare_inscope_ns(xmlNodePtr node)
-{
-    xmlNsPtr *list = xmlGetNsList(node->doc, node);
-    if (!list)
-        return;
-    for (xmlNsPtr *p = list; *p; p++) {
-        int declared = 0;
-        for (xmlNsPtr d = node->nsDef; d; d = d->next)
-            if ((d->prefix == NULL) == ((*p)->prefix == NULL) &&
-                (!d->prefix || xmlStrEqual(d->prefix, (*p)->prefix))) {
-                declared = 1;
-                break;
-            }
-        if (!declared && !((*p)->prefix && xmlStrEqual((*p)->prefix, BAD_CAST "xml")))
-            xmlNewNs(node, (*p)->href, (*p)->prefix);
-    }
-    xmlFree(list);
 }
 
 static void expand_text(xmlDocPtr doc, const xmlChar *s, strbuf *out, int depth);
@@ -922,74 +301,720 @@ static void expand_text(xmlDocPtr doc, const xmlChar *s, strbuf *out, int depth)
     }
 }
 
-/* Returns the text value of attribute a, entity references expanded. */
-static char *attr_text(xmlDocPtr doc, xmlAttrPtr a)
+/* Keeps the first schema validation error of the current record. */
+static void valid_error_cb(void *ctx, xmlErrorPtr e)
 {
-    strbuf sb = STRBUF_INIT;
-    for (xmlNodePtr c = a->children; c; c = c->next) {
-        if (c->type == XML_TEXT_NODE && c->content)
-            sb_puts(&sb, (const char *)c->content);
-        else if (c->type == XML_ENTITY_REF_NODE)
-            expand_entity(doc, xmlGetDocEntity(doc, c->name), &sb, 0);
-    }
-    sb_putc(&sb, '\0');
-    return sb_detach(&sb);
+    reader *r = ctx;
+    if (!e || r->invalid[0])
+        return;
+    char msg[512];
+    one_line(msg, sizeof msg, e->message);
+    snprintf(r->invalid, sizeof r->invalid, "schema: line %d: %s", e->line, msg);
 }
 
-/* Replaces every entity reference under n (in element content and in
- * attribute values) by what it stands for, so that the XML stands without
- * the DTD. */
-static void expand_refs(xmlDocPtr doc, xmlNodePtr n, int depth)
+/* ---- input: the prolog peek and the read callback ---- */
+
+/* Returns 1 if buf[0..n) holds a byte other than XML white space. */
+static int has_nonblank(const char *buf, size_t n)
 {
-    for (xmlNodePtr c = n->children, next; c; c = next) {
-        next = c->next;
-        if (c->type == XML_ENTITY_REF_NODE) {
-            xmlEntityPtr ent = xmlGetDocEntity(doc, c->name);
-            xmlNodePtr copy = NULL;
-            if (ent && ent->children && depth < 40)
-                copy = xmlDocCopyNodeList(doc, ent->children);
-            if (!copy && ent && ent->etype != XML_EXTERNAL_GENERAL_PARSED_ENTITY) {
-                strbuf sb = STRBUF_INIT;
-                expand_entity(doc, ent, &sb, depth);
-                copy = xmlNewDocTextLen(doc, BAD_CAST sb_str(&sb), (int)sb.len);
-                sb_free(&sb);
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
+            return 1;
+    return 0;
+}
+
+/* Returns 1 (DOCTYPE or cannot tell), 0 (root element reached without one)
+ * or -1 (more bytes needed) for the prolog p[0..n); at_end: no more bytes. */
+static int prolog_has_dtd(const char *p, size_t n, int at_end)
+{
+    size_t i = 0;
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    else if (n >= 2 && ((unsigned char)p[0] == 0xFE || (unsigned char)p[0] == 0xFF ||
+                        p[0] == '\0' || p[1] == '\0'))
+        return 1; /* UTF-16/32 or EBCDIC-like: not read here */
+    else if (n > 0 && (unsigned char)p[0] == 0x4C)
+        return 1;
+    for (;;) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+            i++;
+        if (n - i < 9)
+            return at_end ? 0 : -1;
+        if (p[i] != '<')
+            return 0; /* not XML: libxml2 will say so */
+        const char *close;
+        if (p[i + 1] == '?')
+            close = "?>";
+        else if (memcmp(p + i, "<!--", 4) == 0)
+            close = "-->";
+        else if (p[i + 1] == '!')
+            return 1; /* <!DOCTYPE (or anything else declared) */
+        else
+            return 0; /* the root element */
+        const char *end = NULL;
+        for (size_t k = i + 2; k + strlen(close) <= n; k++)
+            if (memcmp(p + k, close, strlen(close)) == 0) {
+                end = p + k;
+                break;
             }
-            for (xmlNodePtr k = copy, kn; k; k = kn) {
-                kn = k->next;
-                k->next = k->prev = NULL;
-                k->parent = NULL;
-                if (k->type == XML_ELEMENT_NODE || k->type == XML_ENTITY_REF_NODE) {
-                    xmlNodePtr holder = xmlNewDocNode(doc, NULL, BAD_CAST "x", NULL);
-                    xmlAddChild(holder, k);
-                    expand_refs(doc, holder, depth + 1);
-                    for (xmlNodePtr h = holder->children, hn; h; h = hn) {
-                        hn = h->next;
-                        xmlUnlinkNode(h);
-                        xmlAddPrevSibling(c, h);
-                    }
-                    xmlFreeNode(holder);
-                } else {
-                    xmlAddPrevSibling(c, k);
+        if (!end)
+            return at_end ? 0 : -1;
+        i = (size_t)(end - p) + strlen(close);
+    }
+}
+
+/* Reads the prolog ahead (kept for replay) and sets r->has_dtd. */
+static void peek_prolog(reader *r)
+{
+    size_t cap = 0;
+    int verdict = -1;
+    while (verdict < 0 && r->npeek < PEEK_MAX) {
+        if (cap - r->npeek < PEEK_STEP) {
+            cap = cap ? cap * 2 : PEEK_STEP;
+            r->peek = xrealloc(r->peek, cap);
+        }
+        ssize_t n = r->in->read(r->in, r->peek + r->npeek, PEEK_STEP, &r->read_err);
+        if (n < 0) {
+            r->have_read_err = 1;
+            verdict = 1;
+            break;
+        }
+        r->npeek += (size_t)n;
+        verdict = prolog_has_dtd(r->peek, r->npeek, n == 0);
+    }
+    r->has_dtd = verdict != 0;
+}
+
+/* Returns bytes for libxml2: the peeked prolog first, then the input; -1
+ * on an input error or when one node grows past max_bytes (error kept). */
+static int read_cb(void *ctx, char *buf, int len)
+{
+    reader *r = ctx;
+    ssize_t n;
+    if (r->peek_pos < r->npeek) {
+        n = (ssize_t)(r->npeek - r->peek_pos);
+        if (n > len)
+            n = len;
+        memcpy(buf, r->peek + r->peek_pos, (size_t)n);
+        r->peek_pos += (size_t)n;
+        if (r->peek_pos == r->npeek) {
+            free(r->peek);
+            r->peek = NULL;
+            r->npeek = r->peek_pos = 0;
+        }
+    } else {
+        if (r->have_read_err)
+            return -1;
+        n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
+        if (n < 0) {
+            r->have_read_err = 1;
+            return -1;
+        }
+    }
+    if (!r->nonblank)
+        r->nonblank = has_nonblank(buf, (size_t)n);
+    r->since_move += (uint64_t)n;
+    if (r->in_read && r->since_move > (uint64_t)r->max_bytes + SLACK) {
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%d: a tag, comment or processing instruction longer than "
+                     "--max-record-bytes (%zu), or a text that long (libxml2 holds one whole)",
+                     r->in->name, xmlTextReaderGetParserLineNumber(r->xr), r->max_bytes);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* Moves the reader (next: skip the current subtree); returns its result. */
+static int move(reader *r, int next)
+{
+    r->since_move = 0;
+    r->in_read = 1;
+    int rc = next ? xmlTextReaderNext(r->xr) : xmlTextReaderRead(r->xr);
+    r->in_read = 0;
+    return rc;
+}
+
+/* ---- opening ---- */
+
+reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                    mig_err *err)
+{
+    reader *r = xcalloc(1, sizeof *r);
+    r->in = in;
+    r->map = m;
+    r->rp = m->record;
+    r->max_bytes = max_bytes ? max_bytes : READER_MAX_BYTES;
+    peek_prolog(r);
+    int opts = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
+    if (!r->has_dtd)
+        opts |= XML_PARSE_HUGE;
+    quiet q = quiet_begin(r);
+    r->xr = xmlReaderForIO(read_cb, NULL, r, in->name, NULL, opts);
+    quiet_end(q);
+    if (!r->xr) {
+        free(r->peek);
+        free(r);
+        err_set(err, MIG_ENOINPUT, "%s: cannot start the XML reader", in->name);
+        return NULL;
+    }
+    xmlTextReaderSetStructuredErrorHandler(r->xr, parse_error_cb, r);
+    if (schema) {
+        r->vctx = xmlSchemaNewValidCtxt(schema);
+        xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
+    }
+    r->cdoc = xmlNewDoc(BAD_CAST "1.0");
+    r->dump = xmlBufferCreate();
+    return r;
+}
+
+void reader_close(reader *r)
+{
+    if (!r)
+        return;
+    xmlFreeTextReader(r->xr);
+    if (r->salvage_doc)
+        xmlFreeDoc(r->salvage_doc);
+    if (r->vctx)
+        xmlSchemaFreeValidCtxt(r->vctx);
+    xmlFreeDoc(r->cdoc);
+    xmlBufferFree(r->dump);
+    free(r->peek);
+    free(r->anc);
+    free(r->salvage);
+    free(r->open_at_err);
+    free(r);
+}
+
+/* ---- copying ---- */
+
+/* Returns the namespace for prefix in scope at copy node n, declaring it
+ * on n (uri) when it is not. */
+static xmlNsPtr ns_for(xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
+{
+    xmlNsPtr ns = xmlSearchNs(n->doc, n, prefix);
+    if (ns && xmlStrEqual(ns->href, uri))
+        return ns;
+    return xmlNewNs(n, uri, prefix);
+}
+
+static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent);
+static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
+
+/* Returns a copy (in r->cdoc, under parent) of element src's start tag:
+ * name, namespace declarations, attributes with entities expanded; adds
+ * its cost to *cost and its XML bytes to *xml; *has_ent when an attribute
+ * used an entity.  With only_cost, nothing is copied (returns NULL). */
+static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int only_cost,
+                             uint64_t *cost, uint64_t *xml, int *has_ent)
+{
+    const xmlChar *prefix = src->ns ? src->ns->prefix : NULL;
+    uint64_t q = qname_len(prefix, src->name);
+    uint64_t c = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(src->name) + 5 +
+                 (prefix ? 2 * (uint64_t)xmlStrlen(prefix) + 2 : 0);
+    uint64_t x = 2 + q;
+    for (xmlNsPtr d = src->nsDef; d; d = d->next) {
+        uint64_t k = (uint64_t)xmlStrlen(d->prefix) + (uint64_t)xmlStrlen(d->href);
+        c += 10 + k;
+        x += 9 + k;
+    }
+    xmlNodePtr copy = NULL;
+    if (!only_cost) {
+        copy = xmlNewDocNode(r->cdoc, NULL, src->name, NULL);
+        xmlAddChild(parent ? parent : (xmlNodePtr)r->cdoc, copy);
+        for (xmlNsPtr d = src->nsDef; d; d = d->next)
+            xmlNewNs(copy, d->href, d->prefix);
+        if (src->ns)
+            xmlSetNs(copy, ns_for(copy, src->ns->prefix, src->ns->href));
+    }
+    strbuf v = STRBUF_INIT;
+    for (xmlAttrPtr a = src->properties; a; a = a->next) {
+        const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
+        uint64_t vlen = attr_size(r, src->doc, a, has_ent);
+        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
+        x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
+        if (copy && c <= r->max_bytes) {
+            sb_reset(&v);
+            attr_value(src->doc, a, &v);
+            xmlNsPtr ns = a->ns ? ns_for(copy, a->ns->prefix, a->ns->href) : NULL;
+            sb_putc(&v, '\0');
+            xmlNewNsProp(copy, ns, a->name, BAD_CAST sb_str(&v));
+        }
+    }
+    sb_free(&v);
+    *cost = sat_add(*cost, c);
+    *xml = sat_add(*xml, x);
+    return copy;
+}
+
+/* Returns the size of attribute a's value, entities expanded; sets
+ * *has_ent when it uses one. */
+static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent)
+{
+    uint64_t n = 0;
+    for (xmlNodePtr c = a->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && c->content) {
+            n = sat_add(n, (uint64_t)xmlStrlen(c->content));
+        } else if (c->type == XML_ENTITY_REF_NODE) {
+            *has_ent = 1;
+            n = sat_add(n, entity_size(r, sdoc, xmlGetDocEntity(sdoc, c->name), 0));
+        }
+    }
+    return n;
+}
+
+/* Appends the value of attribute a (in document sdoc), entities expanded. */
+static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out)
+{
+    for (xmlNodePtr c = a->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && c->content)
+            sb_puts(out, (const char *)c->content);
+        else if (c->type == XML_ENTITY_REF_NODE)
+            expand_entity(sdoc, xmlGetDocEntity(sdoc, c->name), out, 0);
+    }
+}
+
+/* Appends to the record's copy (under parent, NULL once too big) what
+ * node src stands for: a leaf copied, an entity reference expanded (its
+ * parsed content copied, in document sdoc).  Charges its cost. */
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth);
+
+/* Copies the subtree src (an element of libxml2's tree or of an entity's
+ * content) under parent. */
+static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
+{
+    if (src->type != XML_ELEMENT_NODE) {
+        copy_leaf(r, sdoc, src, parent, depth);
+        return;
+    }
+    uint64_t cost = 0;
+    int empty = src->children == NULL;
+    xmlNodePtr c = copy_start(r, src, r->too_big ? NULL : parent, r->too_big, &cost,
+                              &r->xml_bytes, &r->has_ent);
+    r->xml_bytes += empty ? 1 : 3 + qname_len(src->ns ? src->ns->prefix : NULL, src->name);
+    if (!charge(r, cost))
+        c = NULL; /* (freed with the body, or never made) */
+    for (xmlNodePtr k = src->children; k; k = k->next)
+        copy_tree(r, sdoc, k, r->too_big ? NULL : c, depth);
+}
+
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
+{
+    xmlNodePtr c = NULL;
+    const xmlChar *s = src->content ? src->content : BAD_CAST "";
+    uint64_t len = (uint64_t)xmlStrlen(s);
+    switch (src->type) {
+    case XML_TEXT_NODE:
+        r->xml_bytes += len;
+        if (charge(r, len + READER_NODE_COST))
+            c = xmlNewDocTextLen(r->cdoc, s, (int)len);
+        break;
+    case XML_CDATA_SECTION_NODE:
+        r->xml_bytes += len + 12;
+        if (charge(r, len + 12 + READER_NODE_COST))
+            c = xmlNewCDataBlock(r->cdoc, s, (int)len);
+        break;
+    case XML_COMMENT_NODE:
+        r->xml_bytes += len + 7;
+        if (charge(r, len + 7 + READER_NODE_COST))
+            c = xmlNewDocComment(r->cdoc, s);
+        break;
+    case XML_PI_NODE:
+        r->xml_bytes += (uint64_t)xmlStrlen(src->name) + len + 5;
+        if (charge(r, (uint64_t)xmlStrlen(src->name) + len + 5 + READER_NODE_COST))
+            c = xmlNewDocPI(r->cdoc, src->name, s);
+        break;
+    case XML_ENTITY_REF_NODE: {
+        r->has_ent = 1;
+        r->xml_bytes += (uint64_t)xmlStrlen(src->name) + 2;
+        xmlEntityPtr ent = xmlGetDocEntity(sdoc, src->name);
+        if (!charge(r, sat_add(entity_size(r, sdoc, ent, 0), READER_NODE_COST)) || !ent)
+            break;
+        uint64_t saved = r->xml_bytes;
+        if (ent->children && depth < 40) {
+            /* its parsed content, copied without counting it twice */
+            r->uncharged++;
+            for (xmlNodePtr k = ent->children; k; k = k->next)
+                copy_tree(r, sdoc, k, parent, depth + 1);
+            r->uncharged--;
+        } else if (ent->etype != XML_EXTERNAL_GENERAL_PARSED_ENTITY) {
+            strbuf sb = STRBUF_INIT;
+            expand_entity(sdoc, ent, &sb, depth);
+            c = xmlNewDocTextLen(r->cdoc, BAD_CAST sb_str(&sb), (int)sb.len);
+            sb_free(&sb);
+        }
+        r->xml_bytes = saved;
+        break;
+    }
+    default:
+        break;
+    }
+    if (c && parent && !r->too_big)
+        xmlAddChild(parent, c);
+    else if (c)
+        xmlFreeNode(c);
+}
+
+/* ---- record matching ---- */
+
+/* Returns 1 if element n has namespace uri and name local (uri NULL: none). */
+static int node_is(xmlNodePtr n, const char *uri, const char *local)
+{
+    if (strcmp((const char *)n->name, local) != 0)
+        return 0;
+    if (!uri)
+        return n->ns == NULL || !n->ns->href || !n->ns->href[0];
+    return n->ns && n->ns->href && strcmp((const char *)n->ns->href, uri) == 0;
+}
+
+/* Returns the line of node's start tag.  Beyond line 65535 libxml2 (with
+ * XML_PARSE_BIG_LINES) takes it from the first text child, recorded where
+ * that text ends: subtract the newlines inside it. */
+static uint64_t record_line(xmlNodePtr node)
+{
+    long line = xmlGetLineNo(node);
+    xmlNodePtr c = node->children;
+    if (node->line == 65535 && c && c->type == XML_TEXT_NODE && c->content)
+        for (const xmlChar *p = c->content; *p; p++)
+            if (*p == '\n')
+                line--;
+    return line > 0 ? (uint64_t)line : 0;
+}
+
+/* Frees the copies of ancestors at depth d and deeper. */
+static void drop_ancestors(reader *r, size_t d)
+{
+    if (r->nanc > d) {
+        xmlUnlinkNode(r->anc[d]);
+        xmlFreeNode(r->anc[d]);
+        r->nanc = d;
+    }
+}
+
+/* Frees the record handed out last. */
+static void drop_record(reader *r)
+{
+    if (r->rec) {
+        xmlUnlinkNode(r->rec);
+        xmlFreeNode(r->rec);
+        r->rec = NULL;
+    }
+}
+
+/* Copies ancestor element src (at depth d) under the copy of its parent;
+ * returns 0, or -1 when its start tag alone costs more than a record may. */
+static int push_ancestor(reader *r, xmlNodePtr src, size_t d)
+{
+    drop_ancestors(r, d);
+    assert(r->nanc == d);
+    uint64_t cost = 0, xml = 0;
+    int has_ent = 0;
+    copy_start(r, src, NULL, 1, &cost, &xml, &has_ent);
+    if (cost > r->max_bytes) {
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%ld: element %s takes %" PRIu64 " bytes once parsed (its attributes, "
+                     "entities expanded), more than max-record-bytes (%zu)",
+                     r->in->name, xmlGetLineNo(src), (const char *)src->name, cost,
+                     r->max_bytes);
+        return -1;
+    }
+    if (r->nanc == r->canc) {
+        r->canc = r->canc ? r->canc * 2 : 16;
+        r->anc = xrealloc(r->anc, r->canc * sizeof *r->anc);
+    }
+    cost = xml = 0;
+    r->anc[r->nanc] = copy_start(r, src, d ? r->anc[d - 1] : NULL, 0, &cost, &xml, &has_ent);
+    r->nanc++;
+    return 0;
+}
+
+/* Starts the copy of record element src under parent; fills the counters. */
+static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent)
+{
+    uint64_t cost = 0, start_xml = 0;
+    r->bytes = r->xml_bytes = 0;
+    r->too_big = r->has_ent = 0;
+    src->_private = &returned_marker;
+    r->rec = copy_start(r, src, parent, 0, &cost, &start_xml, &r->has_ent);
+    charge(r, cost);
+}
+
+/* ---- handing out ---- */
+
+/* Fills rec for the record just copied (start tag at line); returns 1. */
+static int give_record(reader *r, uint64_t line, reader_record *rec)
+{
+    rec->node = r->rec;
+    rec->line = line;
+    rec->seq = ++r->seq;
+    rec->invalid = NULL;
+    rec->too_big = r->too_big;
+    rec->has_entities = r->has_ent;
+    rec->bytes = r->bytes;
+    rec->xml_bytes = r->xml_bytes;
+    r->invalid[0] = '\0';
+    if (r->too_big) {
+        snprintf(r->invalid, sizeof r->invalid,
+                 "record too large: %" PRIu64 " bytes of XML, %" PRIu64
+                 " bytes once parsed, more than max-record-bytes (%zu); not copied here, "
+                 "see %s line %" PRIu64,
+                 r->xml_bytes, r->bytes, r->max_bytes, r->in->name, line);
+        rec->invalid = r->invalid;
+    } else if (r->vctx) {
+        int v = xmlSchemaValidateOneElement(r->vctx, r->rec);
+        if (v != 0) {
+            if (!r->invalid[0])
+                snprintf(r->invalid, sizeof r->invalid,
+                         "schema: record does not validate (code %d)", v);
+            rec->invalid = r->invalid;
+        }
+    }
+    return 1;
+}
+
+/* ---- salvage after a well-formedness error ---- */
+
+/* Returns 1 if node n was complete when parsing stopped: not on the parser's
+ * open-element stack (or, when that stack is unknown, followed by a sibling). */
+static int complete_at_error(const reader *r, xmlNodePtr n)
+{
+    if (!r->have_open)
+        return n->next != NULL;
+    for (size_t i = 0; i < r->nopen_at_err; i++)
+        if (r->open_at_err[i] == n)
+            return 0;
+    return 1;
+}
+
+/* Collects, in document order, the complete record elements under n (at
+ * depth d) that were not handed out yet. */
+static void salvage_walk(reader *r, xmlNodePtr n, size_t d, size_t *cap)
+{
+    const record_path *rp = r->rp;
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        int is_record = 0, descend = 1;
+        if (rp->anywhere) {
+            is_record = node_is(n, rp->ns_uri[0], rp->local[0]);
+        } else {
+            descend = d < rp->nsteps && node_is(n, rp->ns_uri[d], rp->local[d]);
+            is_record = descend && d == rp->nsteps - 1;
+        }
+        if (is_record) {
+            if (n->_private != &returned_marker && complete_at_error(r, n)) {
+                if (r->nsalvage == *cap) {
+                    *cap = *cap ? *cap * 2 : 16;
+                    r->salvage = xrealloc(r->salvage, *cap * sizeof *r->salvage);
                 }
+                r->salvage[r->nsalvage++] = n;
             }
-            free_node(c);
+        } else if (descend) {
+            salvage_walk(r, n->children, d + 1, cap);
+        }
+    }
+}
+
+/* Keeps the error that ended the input in r->salvage_err. */
+static void keep_error(reader *r)
+{
+    mig_err *e = &r->salvage_err;
+    if (r->have_read_err)
+        *e = r->read_err;
+    else if (!r->nonblank)
+        err_set(e, MIG_EDATA, "%s: empty input", r->in->name);
+    else if (r->parse_err[0])
+        err_set(e, MIG_EDATA, "%s", r->parse_err);
+    else {
+        /* stopped without a structured error: an encoding or I/O error */
+        char msg[256];
+        one_line(msg, sizeof msg, r->generic[0] ? r->generic : "not well-formed XML");
+        err_set(e, MIG_EDATA, "%s:%d: %s", r->in->name,
+                xmlTextReaderGetParserLineNumber(r->xr), msg);
+    }
+}
+
+/* Switches to salvage mode after a parse/read error and keeps the error. */
+static void start_salvage(reader *r)
+{
+    keep_error(r);
+    r->salvaging = 1;
+    drop_record(r);
+    drop_ancestors(r, 0);
+    size_t cap = 0;
+    if (r->salvage_err.status != MIG_EDATA || !r->nonblank)
+        return;
+    r->salvage_doc = xmlTextReaderCurrentDoc(r->xr);
+    if (r->salvage_doc)
+        salvage_walk(r, r->salvage_doc->children, 0, &cap);
+}
+
+/* Returns the next salvaged record (1), or -1 with the kept error. */
+static int salvage_next(reader *r, reader_record *rec, mig_err *err)
+{
+    drop_record(r);
+    drop_ancestors(r, 0);
+    if (r->salvage_pos < r->nsalvage) {
+        xmlNodePtr n = r->salvage[r->salvage_pos++];
+        /* copies of its ancestors, outermost first */
+        size_t d = 0;
+        for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+            d++;
+        xmlNodePtr chain[d ? d : 1];
+        size_t k = d;
+        for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+            chain[--k] = p;
+        for (k = 0; k < d; k++)
+            if (push_ancestor(r, chain[k], k) != 0)
+                break;
+        begin_record(r, n, r->nanc ? r->anc[r->nanc - 1] : NULL);
+        for (xmlNodePtr c = n->children; c; c = c->next)
+            copy_tree(r, n->doc, c, r->too_big ? NULL : r->rec, 0);
+        r->xml_bytes += n->children ? 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name) : 0;
+        return give_record(r, record_line(n), rec);
+    }
+    r->done = 1;
+    *err = r->salvage_err;
+    return -1;
+}
+
+/* Returns -1 on a parse/read error (err set) after salvaged records run out. */
+static int fail_read(reader *r, reader_record *rec, mig_err *err)
+{
+    if (!r->salvaging)
+        start_salvage(r);
+    return salvage_next(r, rec, err);
+}
+
+/* ---- reading ---- */
+
+/* Reads the rest of the record whose start tag the reader is on (src, at
+ * depth depth), copying it; returns 1 with rec filled, or what the reader
+ * returned (0 or -1) if the input ended inside it. */
+static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
+{
+    xmlTextReaderPtr xr = r->xr;
+    begin_record(r, src, depth > 0 && (size_t)depth <= r->nanc ? r->anc[depth - 1] : NULL);
+    uint64_t line = src->line < 65535 ? (uint64_t)src->line : 0;
+    if (xmlTextReaderIsEmptyElement(xr)) {
+        if (!line)
+            line = record_line(src);
+        return give_record(r, line, rec);
+    }
+    xmlNodePtr cur = r->rec; /* where the next node's copy goes */
+    for (;;) {
+        int rc = move(r, 0);
+        if (rc != 1)
+            return rc;
+        if (!line)
+            line = record_line(src);
+        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
+        int type = xmlTextReaderNodeType(xr);
+        if (type == XML_READER_TYPE_END_ELEMENT) {
+            r->xml_bytes += 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name);
+            if (xmlTextReaderDepth(xr) == depth)
+                return give_record(r, line, rec);
+            cur = r->too_big ? NULL : cur->parent;
+        } else if (type == XML_READER_TYPE_ELEMENT) {
+            uint64_t cost = 0;
+            xmlNodePtr c = copy_start(r, n, r->too_big ? NULL : cur, r->too_big, &cost,
+                                      &r->xml_bytes, &r->has_ent);
+            if (!charge(r, cost))
+                c = NULL;
+            if (xmlTextReaderIsEmptyElement(xr))
+                r->xml_bytes += 1;
+            else
+                cur = c;
+        } else {
+            copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0);
+        }
+    }
+}
+
+int reader_next(reader *r, reader_record *rec, mig_err *err)
+{
+    xmlTextReaderPtr xr = r->xr;
+    if (r->done)
+        return 0;
+    quiet q = quiet_begin(r);
+    int rc;
+    if (r->salvaging) {
+        rc = salvage_next(r, rec, err);
+        quiet_end(q);
+        return rc;
+    }
+    drop_record(r);
+    const record_path *rp = r->rp;
+    rc = move(r, 0);
+    while (rc == 1) {
+        if (xmlTextReaderNodeType(xr) != XML_READER_TYPE_ELEMENT) {
+            rc = move(r, 0);
             continue;
         }
-        if (c->type == XML_ELEMENT_NODE)
-            expand_refs(doc, c, depth);
+        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
+        int depth = xmlTextReaderDepth(xr);
+        int is_record, descend;
+        if (rp->anywhere) {
+            is_record = node_is(n, rp->ns_uri[0], rp->local[0]);
+            descend = !is_record;
+        } else {
+            /* an element reached here has every ancestor on the path */
+            descend = (size_t)depth < rp->nsteps &&
+                      node_is(n, rp->ns_uri[depth], rp->local[depth]);
+            is_record = descend && (size_t)depth == rp->nsteps - 1;
+        }
+        if (is_record) {
+            drop_ancestors(r, (size_t)depth);
+            rc = read_record(r, n, depth, rec);
+            if (rc == 1) {
+                quiet_end(q);
+                return 1;
+            }
+            break;
+        }
+        if (descend && !xmlTextReaderIsEmptyElement(xr)) {
+            if (push_ancestor(r, n, (size_t)depth) != 0) {
+                r->done = 1;
+                drop_ancestors(r, 0);
+                quiet_end(q);
+                return err_set(err, MIG_EDATA, "%s", r->parse_err);
+            }
+            rc = move(r, 0);
+        } else {
+            rc = move(r, 1);
+        }
     }
-    if (n->type != XML_ELEMENT_NODE)
+    if (rc < 0 || r->have_read_err || r->parse_err[0] || !r->nonblank) {
+        rc = fail_read(r, rec, err);
+    } else {
+        r->done = 1;
+        rc = 0;
+    }
+    quiet_end(q);
+    return rc;
+}
+
+/* ---- serialising a record ---- */
+
+/* Declares on node every namespace in scope that node itself does not declare. */
+static void declare_inscope_ns(xmlNodePtr node)
+{
+    xmlNsPtr *list = xmlGetNsList(node->doc, node);
+    if (!list)
         return;
-    for (xmlAttrPtr a = n->properties; a; a = a->next) {
-        int has_ref = 0;
-        for (xmlNodePtr c = a->children; c; c = c->next)
-            has_ref |= c->type == XML_ENTITY_REF_NODE;
-        if (!has_ref)
-            continue;
-        char *v = attr_text(doc, a);
-        xmlSetNsProp(n, a->ns, a->name, BAD_CAST v);
-        free(v);
+    for (xmlNsPtr *p = list; *p; p++) {
+        int declared = 0;
+        for (xmlNsPtr d = node->nsDef; d; d = d->next)
+            if ((d->prefix == NULL) == ((*p)->prefix == NULL) &&
+                (!d->prefix || xmlStrEqual(d->prefix, (*p)->prefix))) {
+                declared = 1;
+                break;
+            }
+        if (!declared && !((*p)->prefix && xmlStrEqual((*p)->prefix, BAD_CAST "xml")))
+            xmlNewNs(node, (*p)->href, (*p)->prefix);
     }
+    xmlFree(list);
 }
 
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
@@ -1000,25 +1025,15 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
     xmlNodePtr node = rec->node;
     if (node->parent && node->parent->type == XML_ELEMENT_NODE)
         declare_inscope_ns(node);
-    xmlNodePtr copy = NULL;
-    if (rec->has_entities) {
-        copy = xmlDocCopyNode(node, node->doc, 1);
-        if (copy) {
-            expand_refs(node->doc, copy, 0);
-            node = copy;
-        }
-    }
     quiet q = quiet_begin(r);
     xmlBufferEmpty(r->dump);
     xmlNodeDump(r->dump, node->doc, node, 0, 0);
     quiet_end(q);
     sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
-    if (xmlBufferLength(r->dump) > READ_CHUNK) { /* a large record: do not keep its buffer */
+    if (xmlBufferLength(r->dump) > PEEK_STEP) { /* a large record: do not keep its buffer */
         xmlBufferFree(r->dump);
         r->dump = xmlBufferCreate();
     }
-    if (copy)
-        xmlFreeNode(copy);
 }
 
 /* ---- schema ---- */
