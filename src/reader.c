@@ -205,29 +205,37 @@ static void one_line(char *dst, size_t cap, const char *msg)
 static void parse_error_cb(void *ctx, xmlErrorPtr e)
 {
     reader *r = ctx;
-    if (!e || e->level < XML_ERR_ERROR || r->parse_err[0])
+    if (!e || e->level < XML_ERR_ERROR)
         return;
-    char msg[512];
-    int line = e->line, col = e->int2;
-    if (e->code == XML_ERR_ENTITY_LOOP) {
-        snprintf(msg, sizeof msg, "entity expansion refused: the DTD's entities expand to "
-                                  "too much text or refer to themselves");
-        line = xmlTextReaderGetParserLineNumber(r->xr); /* where the entity is used */
-        col = xmlTextReaderGetParserColumnNumber(r->xr);
-    } else {
-        one_line(msg, sizeof msg, e->message);
+    if (!r->parse_err[0]) {
+        char msg[512];
+        int line = e->line, col = e->int2;
+        if (e->code == XML_ERR_ENTITY_LOOP) {
+            snprintf(msg, sizeof msg, "entity expansion refused: the DTD's entities expand "
+                                      "to too much text or refer to themselves");
+            line = xmlTextReaderGetParserLineNumber(r->xr); /* where the entity is used */
+            col = xmlTextReaderGetParserColumnNumber(r->xr);
+        } else {
+            one_line(msg, sizeof msg, e->message);
+        }
+        snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col,
+                 msg);
     }
-    snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col, msg);
     /* which elements were still open: the parser stops building here, so
-     * every element not on this stack is complete */
+     * every element not on this stack is complete.  An error inside an
+     * entity's content comes first from the context libxml2 parses it in
+     * (its stack starts at a "pseudoroot"); the document's comes after. */
     xmlParserCtxtPtr pc = e->ctxt;
-    if (pc && e->domain == XML_FROM_PARSER && pc->nodeNr >= 0 && !r->have_open) {
-        r->nopen_at_err = (size_t)pc->nodeNr;
-        r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
-        for (int i = 0; i < pc->nodeNr; i++)
-            r->open_at_err[i] = pc->nodeTab[i];
-        r->have_open = 1;
-    }
+    if (!pc || e->domain != XML_FROM_PARSER || pc->nodeNr < 0 || r->have_open)
+        return;
+    if (pc->nodeNr > 0 && pc->nodeTab[0] && pc->nodeTab[0]->parent == (xmlNodePtr)pc->myDoc &&
+        xmlStrEqual(pc->nodeTab[0]->name, BAD_CAST "pseudoroot"))
+        return;
+    r->nopen_at_err = (size_t)pc->nodeNr;
+    r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
+    for (int i = 0; i < pc->nodeNr; i++)
+        r->open_at_err[i] = pc->nodeTab[i];
+    r->have_open = 1;
 }
 
 /* libxml2's generic error handler while the reader runs (some encoding and
@@ -889,6 +897,18 @@ static int fail_read(reader *r, reader_record *rec, mig_err *err)
 
 /* ---- reading ---- */
 
+/* Returns 1 if element n was still open when a parse error stopped the
+ * parser (the reader closes it all the same: it is not complete). */
+static int open_at_error(const reader *r, xmlNodePtr n)
+{
+    if (!r->have_open)
+        return 0;
+    for (size_t i = 0; i < r->nopen_at_err; i++)
+        if (r->open_at_err[i] == n)
+            return 1;
+    return 0;
+}
+
 /* Reads the rest of the record whose start tag the reader is on (src, at
  * depth depth), copying it; returns 1 with rec filled, or what the reader
  * returned (0 or -1) if the input ended inside it. */
@@ -914,7 +934,7 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
         if (type == XML_READER_TYPE_END_ELEMENT) {
             r->xml_bytes += 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name);
             if (xmlTextReaderDepth(xr) == depth)
-                return give_record(r, line, rec);
+                return open_at_error(r, src) ? -1 : give_record(r, line, rec);
             cur = r->too_big ? NULL : cur->parent;
         } else if (type == XML_READER_TYPE_ELEMENT) {
             uint64_t cost = 0;
