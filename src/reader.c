@@ -63,7 +63,6 @@ struct reader {
     xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
     xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
-    xmlBufferPtr dump;       /* reused by reader_record_xml (dropped when large) */
     mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
@@ -472,7 +471,6 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->cdoc = xmlNewDoc(BAD_CAST "1.0");
-    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -486,7 +484,6 @@ void reader_close(reader *r)
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
     xmlFreeDoc(r->cdoc);
-    xmlBufferFree(r->dump);
     free(r->peek);
     free(r->anc);
     free(r->salvage);
@@ -585,14 +582,25 @@ static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out)
 /* Appends to the record's copy (under parent, NULL once too big) what
  * node src stands for: a leaf copied, an entity reference expanded (its
  * parsed content copied, in document sdoc).  Charges its cost. */
-static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth);
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
+                      int steal);
+
+/* Returns 1 if the text of node src (a text node of the reader's tree that
+ * the reader is on: complete, about to be freed) may be taken rather than
+ * copied: it is its own allocation, not inline nor the dictionary's. */
+static int can_steal(xmlNodePtr src)
+{
+    xmlDictPtr dict = src->doc ? src->doc->dict : NULL;
+    return src->content && src->content != (xmlChar *)&src->properties &&
+           !(dict && xmlDictOwns(dict, src->content)) && xmlStrlen(src->content) >= 4096;
+}
 
 /* Copies the subtree src (an element of libxml2's tree or of an entity's
  * content) under parent. */
 static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
 {
     if (src->type != XML_ELEMENT_NODE) {
-        copy_leaf(r, sdoc, src, parent, depth);
+        copy_leaf(r, sdoc, src, parent, depth, 0);
         return;
     }
     uint64_t cost = 0;
@@ -606,7 +614,8 @@ static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         copy_tree(r, sdoc, k, r->too_big ? NULL : c, depth);
 }
 
-static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
+                      int steal)
 {
     xmlNodePtr c = NULL;
     const xmlChar *s = src->content ? src->content : BAD_CAST "";
@@ -614,8 +623,15 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
     switch (src->type) {
     case XML_TEXT_NODE:
         r->xml_bytes += len;
-        if (charge(r, len + READER_NODE_COST))
+        if (!charge(r, len + READER_NODE_COST))
+            break;
+        if (steal && can_steal(src)) {
+            c = xmlNewDocText(r->cdoc, NULL);
+            c->content = src->content;
+            src->content = NULL;
+        } else {
             c = xmlNewDocTextLen(r->cdoc, s, (int)len);
+        }
         break;
     case XML_CDATA_SECTION_NODE:
         r->xml_bytes += len + 12;
@@ -947,7 +963,7 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
             else
                 cur = c;
         } else {
-            copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0);
+            copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0, 1);
         }
     }
 }
@@ -1037,6 +1053,13 @@ static void declare_inscope_ns(xmlNodePtr node)
     xmlFree(list);
 }
 
+/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
+static int sb_write_cb(void *ctx, const char *buf, int len)
+{
+    sb_append(ctx, buf, (size_t)len);
+    return len;
+}
+
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
     sb_reset(out);
@@ -1046,14 +1069,12 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
     if (node->parent && node->parent->type == XML_ELEMENT_NODE)
         declare_inscope_ns(node);
     quiet q = quiet_begin(r);
-    xmlBufferEmpty(r->dump);
-    xmlNodeDump(r->dump, node->doc, node, 0, 0);
-    quiet_end(q);
-    sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
-    if (xmlBufferLength(r->dump) > PEEK_STEP) { /* a large record: do not keep its buffer */
-        xmlBufferFree(r->dump);
-        r->dump = xmlBufferCreate();
+    xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
+    if (ob) {
+        xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
+        xmlOutputBufferClose(ob);
     }
+    quiet_end(q);
 }
 
 /* ---- schema ---- */
