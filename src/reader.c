@@ -885,13 +885,14 @@ static int salvage_next(reader *r, reader_record *rec, mig_err *err)
         size_t d = 0;
         for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
             d++;
-        xmlNodePtr chain[d ? d : 1];
+        xmlNodePtr *chain = xcalloc(d + 1, sizeof *chain);
         size_t k = d;
         for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
             chain[--k] = p;
         for (k = 0; k < d; k++)
             if (push_ancestor(r, chain[k], k) != 0)
                 break;
+        free(chain);
         begin_record(r, n, r->nanc ? r->anc[r->nanc - 1] : NULL);
         for (xmlNodePtr c = n->children; c; c = c->next)
             copy_tree(r, n->doc, c, r->too_big ? NULL : r->rec, 0);

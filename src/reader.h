@@ -1,9 +1,10 @@
-/* reader.h — streams the records of one input through libxml2's push parser.
- * Only records (and their ancestors' start tags) are built into a tree; the
- * reader frees each record when moving on and stops building one that grows
- * past max_bytes, so memory stays flat whatever the input.  Ancestors of the
- * record stay available (for "../@x" paths and namespace lookup).  With a
- * schema, each record element is validated alone against the XSD's global
+/* reader.h — streams the records of one input with libxml2's xmlTextReader.
+ * Each record is copied node by node (entities expanded) under copies of its
+ * ancestors' start tags; libxml2 frees its own nodes as the reader moves on,
+ * the copy is freed on the next call, and a record that grows past max_bytes
+ * stops being copied, so memory stays flat whatever the input.  Ancestors of
+ * the record stay available (for "../@x" paths and namespace lookup).  With
+ * a schema, each record element is validated alone against the XSD's global
  * declaration of that element (streaming: the document is never built). */
 #ifndef MIGRATE_READER_H
 #define MIGRATE_READER_H
@@ -20,14 +21,14 @@
 typedef struct reader reader;
 
 typedef struct reader_record {
-    xmlNode *node;        /* the expanded record element (owned by the reader) */
+    xmlNode *node;        /* the record element, a copy (owned by the reader) */
     uint64_t line;        /* line of its start tag */
     uint64_t seq;         /* 1-based record number in this input */
     const char *invalid;  /* NULL, or why the record is refused: XSD validation
                              failed, or too_big (owned by the reader) */
     int too_big;          /* larger than max_bytes: node holds its start tag
                              only, nothing to map or copy */
-    int has_entities;     /* holds entity references (expanded when serialised) */
+    int has_entities;     /* used entity references (expanded in node) */
     uint64_t bytes;       /* what it costs: XML bytes (entities expanded) plus
                              READER_NODE_COST per element, attribute and text */
     uint64_t xml_bytes;   /* bytes of XML after its start tag, to its end tag */
@@ -41,7 +42,7 @@ typedef struct reader_record {
 
 /* Start reading in (the reader does not take ownership of in).  schema may
  * be NULL.  max_bytes: the largest record (its cost, see reader_record.bytes),
- * 0 = READER_MAX_BYTES; also bounds the parser's look-ahead. */
+ * 0 = READER_MAX_BYTES; also bounds what libxml2 holds of one tag or text. */
 reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
                     mig_err *err);
 

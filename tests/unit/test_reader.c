@@ -473,6 +473,50 @@ static void test_huge_tag(void)
     mapping_free(m);
 }
 
+/* A text node longer than max_bytes: libxml2 holds a text whole while it
+ * parses it, so the read callback stops the input with one line (the record
+ * before it is handed out) instead of letting libxml2 take it all. */
+static void test_huge_text_node(void)
+{
+    mapping *m = map_for("/a:root/a:x");
+    strbuf doc = STRBUF_INIT;
+    sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:v>");
+    for (int i = 0; i < 300000; i++)
+        sb_putc(&doc, 't');
+    sb_puts(&doc, "</a:v></a:x>\n<a:x id='3'/>\n</a:root>\n");
+    mig_err err;
+    input *in;
+    reader *r = open_file(put("text.xml", sb_str(&doc)), m, 65536, &in);
+    reader_record rec;
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(rec.seq, 1);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), -1);
+    CU_ASSERT_EQUAL(err.status, MIG_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "text.xml:3: a tag, comment or processing instruction "
+                                       "longer than --max-record-bytes (65536), or a text that long"));
+    reader_close(r);
+    input_close(in);
+    sb_free(&doc);
+    mapping_free(m);
+}
+
+/* The DTD is found behind an XML declaration, comments and processing
+ * instructions: libxml2's amplification guard is on for it too. */
+static void test_laughs_after_prolog(void)
+{
+    mapping *m = map_for("/a:root/a:x");
+    char doc[4096], out[512];
+    mig_err err;
+    snprintf(doc, sizeof doc, "<?xml version='1.0'?>\n<!-- <a:root> -->\n<?pi <!DOCTYPE?>\n%s"
+             "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'>&lol9;</a:x>\n</a:root>\n",
+             laughs_dtd());
+    CU_ASSERT_EQUAL(read_all(put("lolp.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_STRING_EQUAL(out, "1@17#1,");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lolp.xml:18:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "entity expansion refused"));
+    mapping_free(m);
+}
+
 /* A record that used entities is serialised with them expanded (text,
  * attribute, nested, character reference): it stands without the DTD. */
 static void test_entities_expanded(void)
@@ -697,6 +741,8 @@ int main(void)
     UNIT_TEST(test_quadratic_blowup);
     UNIT_TEST(test_record_too_big);
     UNIT_TEST(test_huge_tag);
+    UNIT_TEST(test_huge_text_node);
+    UNIT_TEST(test_laughs_after_prolog);
     UNIT_TEST(test_entities_expanded);
     UNIT_TEST(test_empty_input);
     UNIT_TEST(test_encoding_error);
