@@ -63,6 +63,7 @@ struct reader {
     xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
     xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
+    xmlBufferPtr dump;       /* reused by reader_record_xml for small records */
     mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
@@ -471,6 +472,7 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->cdoc = xmlNewDoc(BAD_CAST "1.0");
+    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -484,6 +486,7 @@ void reader_close(reader *r)
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
     xmlFreeDoc(r->cdoc);
+    xmlBufferFree(r->dump);
     free(r->peek);
     free(r->anc);
     free(r->salvage);
@@ -506,13 +509,50 @@ static xmlNsPtr ns_for(xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
 static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent);
 static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
 
+/* Returns libxml2's name dictionary, which the copies share from the first
+ * one on (names and short texts are the dictionary's: nothing to copy). */
+static xmlDictPtr share_dict(reader *r, xmlNodePtr src)
+{
+    if (!r->cdoc->dict && src->doc && src->doc->dict) {
+        r->cdoc->dict = src->doc->dict;
+        xmlDictReference(r->cdoc->dict);
+    }
+    return r->cdoc->dict;
+}
+
+/* Returns 1 if the text of node src (a text node of the reader's tree that
+ * the reader is on: complete, about to be freed) may be taken rather than
+ * copied: it is its own allocation, not inline. */
+static int can_steal(xmlNodePtr src)
+{
+    return src->content && src->content != (xmlChar *)&src->properties;
+}
+
+/* Returns a new text node (in r->cdoc) with the text of src: the
+ * dictionary's string shared, taken from src when steal allows, else copied. */
+static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal)
+{
+    xmlNodePtr t = xmlNewDocText(r->cdoc, NULL);
+    xmlDictPtr dict = r->cdoc->dict;
+    if (dict && xmlDictOwns(dict, src->content)) {
+        t->content = src->content;
+    } else if (steal && can_steal(src)) {
+        t->content = src->content;
+        src->content = NULL;
+    } else {
+        t->content = xmlStrdup(src->content);
+    }
+    return t;
+}
+
 /* Returns a copy (in r->cdoc, under parent) of element src's start tag:
  * name, namespace declarations, attributes with entities expanded; adds
  * its cost to *cost and its XML bytes to *xml; *has_ent when an attribute
  * used an entity.  With only_cost, nothing is copied (returns NULL). */
 static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int only_cost,
-                             uint64_t *cost, uint64_t *xml, int *has_ent)
+                             int steal, uint64_t *cost, uint64_t *xml, int *has_ent)
 {
+    xmlDictPtr dict = share_dict(r, src);
     const xmlChar *prefix = src->ns ? src->ns->prefix : NULL;
     uint64_t q = qname_len(prefix, src->name);
     uint64_t c = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(src->name) + 5 +
@@ -525,7 +565,9 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
     }
     xmlNodePtr copy = NULL;
     if (!only_cost) {
-        copy = xmlNewDocNode(r->cdoc, NULL, src->name, NULL);
+        copy = dict && xmlDictOwns(dict, src->name)
+                   ? xmlNewDocNodeEatName(r->cdoc, NULL, (xmlChar *)src->name, NULL)
+                   : xmlNewDocNode(r->cdoc, NULL, src->name, NULL);
         xmlAddChild(parent ? parent : (xmlNodePtr)r->cdoc, copy);
         for (xmlNsPtr d = src->nsDef; d; d = d->next)
             xmlNewNs(copy, d->href, d->prefix);
@@ -539,11 +581,22 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
         x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
         if (copy && c <= r->max_bytes) {
-            sb_reset(&v);
-            attr_value(src->doc, a, &v);
             xmlNsPtr ns = a->ns ? ns_for(copy, a->ns->prefix, a->ns->href) : NULL;
-            sb_putc(&v, '\0');
-            xmlNewNsProp(copy, ns, a->name, BAD_CAST sb_str(&v));
+            xmlNodePtr t = a->children;
+            if (t && !t->next && t->type == XML_TEXT_NODE && t->content) {
+                /* one text: taken or shared, not copied */
+                xmlAttrPtr na = dict && xmlDictOwns(dict, a->name)
+                                    ? xmlNewNsPropEatName(copy, ns, (xmlChar *)a->name, NULL)
+                                    : xmlNewNsProp(copy, ns, a->name, NULL);
+                xmlNodePtr nt = new_text(r, t, steal);
+                na->children = na->last = nt;
+                nt->parent = (xmlNodePtr)na;
+            } else {
+                sb_reset(&v);
+                attr_value(src->doc, a, &v);
+                sb_putc(&v, '\0');
+                xmlNewNsProp(copy, ns, a->name, BAD_CAST sb_str(&v));
+            }
         }
     }
     sb_free(&v);
@@ -585,16 +638,6 @@ static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out)
 static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
                       int steal);
 
-/* Returns 1 if the text of node src (a text node of the reader's tree that
- * the reader is on: complete, about to be freed) may be taken rather than
- * copied: it is its own allocation, not inline nor the dictionary's. */
-static int can_steal(xmlNodePtr src)
-{
-    xmlDictPtr dict = src->doc ? src->doc->dict : NULL;
-    return src->content && src->content != (xmlChar *)&src->properties &&
-           !(dict && xmlDictOwns(dict, src->content)) && xmlStrlen(src->content) >= 4096;
-}
-
 /* Copies the subtree src (an element of libxml2's tree or of an entity's
  * content) under parent. */
 static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
@@ -605,7 +648,7 @@ static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
     }
     uint64_t cost = 0;
     int empty = src->children == NULL;
-    xmlNodePtr c = copy_start(r, src, r->too_big ? NULL : parent, r->too_big, &cost,
+    xmlNodePtr c = copy_start(r, src, r->too_big ? NULL : parent, r->too_big, 0, &cost,
                               &r->xml_bytes, &r->has_ent);
     r->xml_bytes += empty ? 1 : 3 + qname_len(src->ns ? src->ns->prefix : NULL, src->name);
     if (!charge(r, cost))
@@ -625,13 +668,7 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         r->xml_bytes += len;
         if (!charge(r, len + READER_NODE_COST))
             break;
-        if (steal && can_steal(src)) {
-            c = xmlNewDocText(r->cdoc, NULL);
-            c->content = src->content;
-            src->content = NULL;
-        } else {
-            c = xmlNewDocTextLen(r->cdoc, s, (int)len);
-        }
+        c = src->content ? new_text(r, src, steal) : xmlNewDocTextLen(r->cdoc, s, 0);
         break;
     case XML_CDATA_SECTION_NODE:
         r->xml_bytes += len + 12;
@@ -733,7 +770,7 @@ static int push_ancestor(reader *r, xmlNodePtr src, size_t d)
     assert(r->nanc == d);
     uint64_t cost = 0, xml = 0;
     int has_ent = 0;
-    copy_start(r, src, NULL, 1, &cost, &xml, &has_ent);
+    copy_start(r, src, NULL, 1, 0, &cost, &xml, &has_ent);
     if (cost > r->max_bytes) {
         if (!r->parse_err[0])
             snprintf(r->parse_err, sizeof r->parse_err,
@@ -748,19 +785,20 @@ static int push_ancestor(reader *r, xmlNodePtr src, size_t d)
         r->anc = xrealloc(r->anc, r->canc * sizeof *r->anc);
     }
     cost = xml = 0;
-    r->anc[r->nanc] = copy_start(r, src, d ? r->anc[d - 1] : NULL, 0, &cost, &xml, &has_ent);
+    r->anc[r->nanc] = copy_start(r, src, d ? r->anc[d - 1] : NULL, 0, 0, &cost, &xml,
+                                 &has_ent);
     r->nanc++;
     return 0;
 }
 
 /* Starts the copy of record element src under parent; fills the counters. */
-static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent)
+static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent, int steal)
 {
     uint64_t cost = 0, start_xml = 0;
     r->bytes = r->xml_bytes = 0;
     r->too_big = r->has_ent = 0;
     src->_private = &returned_marker;
-    r->rec = copy_start(r, src, parent, 0, &cost, &start_xml, &r->has_ent);
+    r->rec = copy_start(r, src, parent, 0, steal, &cost, &start_xml, &r->has_ent);
     charge(r, cost);
 }
 
@@ -893,7 +931,7 @@ static int salvage_next(reader *r, reader_record *rec, mig_err *err)
             if (push_ancestor(r, chain[k], k) != 0)
                 break;
         free(chain);
-        begin_record(r, n, r->nanc ? r->anc[r->nanc - 1] : NULL);
+        begin_record(r, n, r->nanc ? r->anc[r->nanc - 1] : NULL, 0);
         for (xmlNodePtr c = n->children; c; c = c->next)
             copy_tree(r, n->doc, c, r->too_big ? NULL : r->rec, 0);
         r->xml_bytes += n->children ? 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name) : 0;
@@ -932,7 +970,7 @@ static int open_at_error(const reader *r, xmlNodePtr n)
 static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
 {
     xmlTextReaderPtr xr = r->xr;
-    begin_record(r, src, depth > 0 && (size_t)depth <= r->nanc ? r->anc[depth - 1] : NULL);
+    begin_record(r, src, depth > 0 && (size_t)depth <= r->nanc ? r->anc[depth - 1] : NULL, 1);
     uint64_t line = src->line < 65535 ? (uint64_t)src->line : 0;
     if (xmlTextReaderIsEmptyElement(xr)) {
         if (!line)
@@ -955,7 +993,7 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
             cur = r->too_big ? NULL : cur->parent;
         } else if (type == XML_READER_TYPE_ELEMENT) {
             uint64_t cost = 0;
-            xmlNodePtr c = copy_start(r, n, r->too_big ? NULL : cur, r->too_big, &cost,
+            xmlNodePtr c = copy_start(r, n, r->too_big ? NULL : cur, r->too_big, 1, &cost,
                                       &r->xml_bytes, &r->has_ent);
             if (!charge(r, cost))
                 c = NULL;
@@ -1070,10 +1108,18 @@ void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
     if (node->parent && node->parent->type == XML_ELEMENT_NODE)
         declare_inscope_ns(node);
     quiet q = quiet_begin(r);
-    xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
-    if (ob) {
-        xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
-        xmlOutputBufferClose(ob);
+    if (rec->xml_bytes < PEEK_STEP) {
+        /* small (most): through the reused buffer, cheaper than a new output */
+        xmlBufferEmpty(r->dump);
+        xmlNodeDump(r->dump, node->doc, node, 0, 0);
+        sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
+    } else {
+        /* large: straight into out, one copy */
+        xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
+        if (ob) {
+            xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
+            xmlOutputBufferClose(ob);
+        }
     }
     quiet_end(q);
 }
