@@ -82,6 +82,10 @@ struct reader {
     xmlNodePtr *anc;
     size_t nanc, canc;
     xmlNodePtr rec;          /* the record handed out last (a copy) */
+    xmlNodePtr free_nodes;   /* element and text structs of freed copies, for reuse */
+    size_t nfree_nodes;
+    xmlAttrPtr free_attrs;   /* attribute structs likewise */
+    size_t nfree_attrs;
 
     /* the record being read */
     uint64_t bytes, xml_bytes;
@@ -98,6 +102,9 @@ struct reader {
     size_t nopen_at_err;
     int have_open;
 };
+
+static void drop_record(reader *r);
+static void drop_ancestors(reader *r, size_t d);
 
 /* Marks record nodes of libxml2's tree already handed out (node->_private). */
 static char returned_marker;
@@ -485,8 +492,18 @@ void reader_close(reader *r)
         xmlFreeDoc(r->salvage_doc);
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
+    drop_record(r);
+    drop_ancestors(r, 0);
     xmlFreeDoc(r->cdoc);
     xmlBufferFree(r->dump);
+    for (xmlNodePtr n = r->free_nodes, next; n; n = next) {
+        next = n->next;
+        xmlFree(n);
+    }
+    for (xmlAttrPtr a = r->free_attrs, next; a; a = next) {
+        next = a->next;
+        xmlFree(a);
+    }
     free(r->peek);
     free(r->anc);
     free(r->salvage);
@@ -509,6 +526,157 @@ static xmlNsPtr ns_for(xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
 static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent);
 static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
 
+/* ---- recycling: the copies' element, text and attribute structs go on
+ * free lists and are reused (as libxml2's reader does with its own), which
+ * saves a malloc and a free per node ---- */
+
+#define RECYCLE_MAX 256   /* structs kept on each free list */
+
+/* Returns a zeroed node struct of type t in r->cdoc, appended to parent. */
+static xmlNodePtr node_new(reader *r, xmlElementType t, xmlNodePtr parent)
+{
+    xmlNodePtr n = r->free_nodes;
+    if (n) {
+        r->free_nodes = n->next;
+        r->nfree_nodes--;
+    } else {
+        n = xmlMalloc(sizeof *n);
+        if (!n)
+            abort();
+    }
+    memset(n, 0, sizeof *n);
+    n->type = t;
+    n->doc = r->cdoc;
+    if (parent) {
+        n->parent = parent;
+        if (parent->last) {
+            parent->last->next = n;
+            n->prev = parent->last;
+        } else {
+            parent->children = n;
+        }
+        parent->last = n;
+    }
+    return n;
+}
+
+/* Returns a zeroed attribute struct of element e, appended to its list. */
+static xmlAttrPtr attr_new(reader *r, xmlNodePtr e, xmlNsPtr ns, const xmlChar *name,
+                           xmlAttrPtr *last)
+{
+    xmlAttrPtr a = r->free_attrs;
+    if (a) {
+        r->free_attrs = a->next;
+        r->nfree_attrs--;
+    } else {
+        a = xmlMalloc(sizeof *a);
+        if (!a)
+            abort();
+    }
+    memset(a, 0, sizeof *a);
+    a->type = XML_ATTRIBUTE_NODE;
+    a->doc = r->cdoc;
+    a->parent = e;
+    a->ns = ns;
+    a->name = r->cdoc->dict && xmlDictOwns(r->cdoc->dict, name) ? name : xmlStrdup(name);
+    if (*last) {
+        (*last)->next = a;
+        a->prev = *last;
+    } else {
+        e->properties = a;
+    }
+    *last = a;
+    return a;
+}
+
+/* Frees string s unless the copies' dictionary owns it. */
+static void free_str(reader *r, const xmlChar *s)
+{
+    if (s && !(r->cdoc->dict && xmlDictOwns(r->cdoc->dict, s)))
+        xmlFree((xmlChar *)s);
+}
+
+/* Frees node n alone (its children and attributes already gone), onto the
+ * free list when it has room. */
+static void recycle_one(reader *r, xmlNodePtr n)
+{
+    if (n->type == XML_TEXT_NODE) {
+        if (n->content != (xmlChar *)&n->properties)
+            free_str(r, n->content);
+    } else {
+        free_str(r, n->name);
+        if (n->nsDef)
+            xmlFreeNsList(n->nsDef);
+    }
+    if (r->nfree_nodes < RECYCLE_MAX) {
+        n->next = r->free_nodes;
+        r->free_nodes = n;
+        r->nfree_nodes++;
+    } else {
+        xmlFree(n);
+    }
+}
+
+/* Frees the attributes of element n, onto the free list when it has room. */
+static void recycle_attrs(reader *r, xmlNodePtr n)
+{
+    xmlAttrPtr a = n->properties, next;
+    n->properties = NULL;
+    for (; a; a = next) {
+        next = a->next;
+        xmlNodePtr c = a->children;
+        a->children = NULL;
+        for (xmlNodePtr cn; c; c = cn) {
+            cn = c->next;
+            if (c->type == XML_TEXT_NODE)
+                recycle_one(r, c);
+            else
+                xmlFreeNode(c);
+        }
+        free_str(r, a->name);
+        if (r->nfree_attrs < RECYCLE_MAX) {
+            a->next = r->free_attrs;
+            r->free_attrs = a;
+            r->nfree_attrs++;
+        } else {
+            xmlFree(a);
+        }
+    }
+}
+
+/* Unlinks and frees the copied subtree n, recycling its element, text and
+ * attribute structs.  Should the copies hold IDs (an xml:id copied through
+ * libxml2), libxml2's own xmlFreeNode takes care of them. */
+static void recycle(reader *r, xmlNodePtr n)
+{
+    xmlUnlinkNode(n);
+    if (r->cdoc->ids || r->cdoc->refs) {
+        xmlFreeNode(n);
+        return;
+    }
+    /* post-order walk with parent pointers; n's parent is NULL now */
+    xmlNodePtr cur = n;
+    for (;;) {
+        while (cur->type == XML_ELEMENT_NODE && cur->children)
+            cur = cur->children;
+        xmlNodePtr next = cur->next, parent = cur->parent;
+        if (cur->type == XML_ELEMENT_NODE)
+            recycle_attrs(r, cur);
+        if (cur->type == XML_ELEMENT_NODE || cur->type == XML_TEXT_NODE)
+            recycle_one(r, cur);
+        else
+            xmlFreeNode(cur);
+        if (cur == n)
+            return;
+        if (next) {
+            cur = next;
+            continue;
+        }
+        parent->children = parent->last = NULL; /* all gone: freed next round */
+        cur = parent;
+    }
+}
+
 /* Returns libxml2's name dictionary, which the copies share from the first
  * one on (names and short texts are the dictionary's: nothing to copy). */
 static xmlDictPtr share_dict(reader *r, xmlNodePtr src)
@@ -530,9 +698,10 @@ static int can_steal(xmlNodePtr src)
 
 /* Returns a new text node (in r->cdoc) with the text of src: the
  * dictionary's string shared, taken from src when steal allows, else copied. */
-static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal)
+static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr parent)
 {
-    xmlNodePtr t = xmlNewDocText(r->cdoc, NULL);
+    xmlNodePtr t = node_new(r, XML_TEXT_NODE, parent);
+    t->name = xmlStringText;
     xmlDictPtr dict = r->cdoc->dict;
     if (dict && xmlDictOwns(dict, src->content)) {
         t->content = src->content;
@@ -565,16 +734,16 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
     }
     xmlNodePtr copy = NULL;
     if (!only_cost) {
-        copy = dict && xmlDictOwns(dict, src->name)
-                   ? xmlNewDocNodeEatName(r->cdoc, NULL, (xmlChar *)src->name, NULL)
-                   : xmlNewDocNode(r->cdoc, NULL, src->name, NULL);
-        xmlAddChild(parent ? parent : (xmlNodePtr)r->cdoc, copy);
+        copy = node_new(r, XML_ELEMENT_NODE, parent ? parent : (xmlNodePtr)r->cdoc);
+        copy->name = dict && xmlDictOwns(dict, src->name) ? src->name : xmlStrdup(src->name);
+        copy->line = src->line;
         for (xmlNsPtr d = src->nsDef; d; d = d->next)
             xmlNewNs(copy, d->href, d->prefix);
         if (src->ns)
             xmlSetNs(copy, ns_for(copy, src->ns->prefix, src->ns->href));
     }
     strbuf v = STRBUF_INIT;
+    xmlAttrPtr last = NULL;
     for (xmlAttrPtr a = src->properties; a; a = a->next) {
         const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
         uint64_t vlen = attr_size(r, src->doc, a, has_ent);
@@ -585,17 +754,16 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
             xmlNodePtr t = a->children;
             if (t && !t->next && t->type == XML_TEXT_NODE && t->content) {
                 /* one text: taken or shared, not copied */
-                xmlAttrPtr na = dict && xmlDictOwns(dict, a->name)
-                                    ? xmlNewNsPropEatName(copy, ns, (xmlChar *)a->name, NULL)
-                                    : xmlNewNsProp(copy, ns, a->name, NULL);
-                xmlNodePtr nt = new_text(r, t, steal);
-                na->children = na->last = nt;
-                nt->parent = (xmlNodePtr)na;
+                xmlAttrPtr na = attr_new(r, copy, ns, a->name, &last);
+                new_text(r, t, steal, (xmlNodePtr)na);
             } else {
                 sb_reset(&v);
                 attr_value(src->doc, a, &v);
                 sb_putc(&v, '\0');
-                xmlNewNsProp(copy, ns, a->name, BAD_CAST sb_str(&v));
+                xmlAttrPtr na = attr_new(r, copy, ns, a->name, &last);
+                xmlNodePtr nt = node_new(r, XML_TEXT_NODE, (xmlNodePtr)na);
+                nt->name = xmlStringText;
+                nt->content = xmlStrdup(BAD_CAST sb_str(&v));
             }
         }
     }
@@ -668,7 +836,11 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         r->xml_bytes += len;
         if (!charge(r, len + READER_NODE_COST))
             break;
-        c = src->content ? new_text(r, src, steal) : xmlNewDocTextLen(r->cdoc, s, 0);
+        if (src->content && parent && !r->too_big) {
+            new_text(r, src, steal, parent);
+            return;
+        }
+        c = xmlNewDocTextLen(r->cdoc, s, (int)len);
         break;
     case XML_CDATA_SECTION_NODE:
         r->xml_bytes += len + 12;
@@ -746,8 +918,7 @@ static uint64_t record_line(xmlNodePtr node)
 static void drop_ancestors(reader *r, size_t d)
 {
     if (r->nanc > d) {
-        xmlUnlinkNode(r->anc[d]);
-        xmlFreeNode(r->anc[d]);
+        recycle(r, r->anc[d]);
         r->nanc = d;
     }
 }
@@ -756,8 +927,7 @@ static void drop_ancestors(reader *r, size_t d)
 static void drop_record(reader *r)
 {
     if (r->rec) {
-        xmlUnlinkNode(r->rec);
-        xmlFreeNode(r->rec);
+        recycle(r, r->rec);
         r->rec = NULL;
     }
 }
