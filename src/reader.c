@@ -739,7 +739,11 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         copy->line = src->line;
         for (xmlNsPtr d = src->nsDef; d; d = d->next)
             xmlNewNs(copy, d->href, d->prefix);
-        if (src->ns)
+        if (src->ns && !src->nsDef && parent && parent->type == XML_ELEMENT_NODE &&
+            parent->ns && xmlStrEqual(parent->ns->prefix, src->ns->prefix) &&
+            xmlStrEqual(parent->ns->href, src->ns->href))
+            copy->ns = parent->ns; /* the parent's: no search */
+        else if (src->ns)
             xmlSetNs(copy, ns_for(copy, src->ns->prefix, src->ns->href));
     }
     strbuf v = STRBUF_INIT;
