@@ -57,6 +57,11 @@ void batch_reset(batch *b)
         b->tabs[t].nrows = 0;
         b->tabs[t].first[0] = 0;
     }
+    if (b->arena_cap > BATCH_ARENA_KEEP) {
+        free(b->arena);
+        b->arena_cap = 64 * 1024;
+        b->arena = xmalloc(b->arena_cap);
+    }
 }
 
 /* ---- arena ---- */

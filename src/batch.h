@@ -61,8 +61,11 @@ typedef struct batch {
 
 batch *batch_new(const mapping *m, size_t cap_rec);
 void batch_free(batch *b);
-/* Empty the batch for reuse, keeping its memory. */
+/* Empty the batch for reuse, keeping its memory (an arena that grew past
+ * BATCH_ARENA_KEEP for a large record is given back: memory does not stay
+ * at the high-water mark of every batch in the pool). */
 void batch_reset(batch *b);
+#define BATCH_ARENA_KEEP ((size_t)8 * 1024 * 1024)
 
 /* Start a record.  The record's XML is copied into the arena. */
 void batch_begin_record(batch *b, uint32_t file, uint64_t line, uint64_t seq,

@@ -9,7 +9,8 @@
  * holds workers * (queue_depth + 2) batches: enough for one partial batch per
  * lane, full lanes and one batch in every worker, so the producer only ever
  * waits when a lane is full (backpressure) and memory is bounded by
- * construction.  The engine allocated every batch and frees them all after
+ * construction; with large records it also waits while the batches in
+ * flight hold more than INFLIGHT_BYTES, so that bound is in bytes too.  The engine allocated every batch and frees them all after
  * the threads are joined, wherever they ended up.
  *
  * The first fatal error (a worker's, or the reject file's) is kept under
@@ -177,6 +178,13 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 
 /* ---- the producer ---- */
 
+/* A batch is handed on at batch_size records or at this many bytes of
+ * record XML and values, whichever comes first; and the producer waits
+ * while the batches handed on and not yet back hold more than INFLIGHT_BYTES
+ * (large records must not fill every lane: memory stays bounded). */
+#define BATCH_BYTES ((size_t)8 * 1024 * 1024)
+#define INFLIGHT_BYTES ((size_t)32 * 1024 * 1024)
+
 /* Per-file counters not yet handed to the stats. */
 typedef struct pending {
     uint64_t read, rejected;
@@ -208,22 +216,75 @@ typedef struct producer {
     engine *e;
     mapper *mp;
     batch **cur;   /* per lane: the batch being filled, or NULL */
+    size_t *charged; /* per e->all index: arena bytes of a batch handed on */
+    size_t inflight; /* sum of charged: handed on, not back in the pool yet */
+    batch **spare;   /* empty batches taken from the pool while waiting */
+    size_t nspare;
     strbuf xml;
     char reason[1024];
 } producer;
 
-/* Returns the batch being filled for lane, taking one from the pool if
- * needed, or NULL when the run was aborted. */
+/* Returns the index of b in e->all. */
+static size_t batch_index(const engine *e, const batch *b)
+{
+    for (size_t i = 0; i < e->nall; i++)
+        if (e->all[i] == b)
+            return i;
+    assert(!"batch not in e->all");
+    return 0;
+}
+
+/* Returns an empty batch from the pool (its bytes no longer in flight), or
+ * NULL when the run was aborted. */
+static batch *pool_take(producer *p)
+{
+    void *item;
+    if (ring_pop(p->e->pool, 0, &item) != RING_OK)
+        return NULL;
+    batch *b = item;
+    size_t i = batch_index(p->e, b);
+    assert(p->inflight >= p->charged[i]);
+    p->inflight -= p->charged[i];
+    p->charged[i] = 0;
+    return b;
+}
+
+/* Returns the batch being filled for lane, taking one from the spares or
+ * the pool if needed, or NULL when the run was aborted. */
 static batch *lane_batch(producer *p, size_t lane)
 {
     if (!p->cur[lane]) {
-        void *item;
-        if (ring_pop(p->e->pool, 0, &item) != RING_OK)
+        batch *b = p->nspare ? p->spare[--p->nspare] : pool_take(p);
+        if (!b)
             return NULL;
-        p->cur[lane] = item;
+        p->cur[lane] = b;
         p->cur[lane]->lane = lane;
     }
     return p->cur[lane];
+}
+
+/* Waits until b can be handed on within INFLIGHT_BYTES, keeping the batches
+ * that come back as spares; returns 0, or -1 when the run was aborted. */
+static int inflight_wait(producer *p, const batch *b)
+{
+    while (p->inflight > 0 && p->inflight + b->arena_len > INFLIGHT_BYTES) {
+        batch *back = pool_take(p);
+        if (!back)
+            return -1;
+        assert(p->nspare < p->e->nall);
+        p->spare[p->nspare++] = back;
+    }
+    p->charged[batch_index(p->e, b)] = b->arena_len;
+    p->inflight += b->arena_len;
+    return 0;
+}
+
+void engine_no_record_msg(const mapping *m, const char *name, char *buf, size_t cap)
+{
+    const record_path *rp = m->record;
+    const char *uri = rp->ns_uri[rp->nsteps - 1];
+    snprintf(buf, cap, "%s: no record: nothing matches the record path %s%s%s%s", name,
+             rp->src, uri ? " (namespace " : "", uri ? uri : "", uri ? ")" : "");
 }
 
 /* Returns 0 after reading file f to its end or its first error; -1 when the
@@ -246,7 +307,7 @@ static int produce_file(producer *p, uint32_t f)
         return stop ? -1 : 0;
     }
     in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
-    reader *r = reader_open(in, o->map, e->schema, &err);
+    reader *r = reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
     if (!r) {
         input_close(in);
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
@@ -254,6 +315,7 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_record rec;
     int rc;
+    uint64_t nrecords = 0;
     for (;;) {
         /* before reading: a record read is always counted */
         if (atomic_load(&e->stop)) {
@@ -262,6 +324,9 @@ static int produce_file(producer *p, uint32_t f)
         }
         if ((rc = reader_next(r, &rec, &err)) != 1)
             break;
+        nrecords++;
+        if (p->xml.cap > BATCH_BYTES)
+            sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         cnt.read++;
         reader_record_xml(r, &rec, &p->xml);
         if (rec.invalid) {
@@ -291,10 +356,12 @@ static int produce_file(producer *p, uint32_t f)
             continue;
         }
         batch_commit_record(b, route);
-        if (b->nrec == e->batch_size) {
+        /* full by count, or by bytes: large records must not pile up in
+         * the lanes batch_size at a time */
+        if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
             flush_counts(e, f, &cnt);
             p->cur[lane] = NULL;
-            if (ring_push(e->lanes, lane, b) != RING_OK) {
+            if (inflight_wait(p, b) != 0 || ring_push(e->lanes, lane, b) != RING_OK) {
                 stopped = 1;
                 break;
             }
@@ -303,13 +370,20 @@ static int produce_file(producer *p, uint32_t f)
     flush_counts(e, f, &cnt);
     if (rc < 0 && atomic_load(&e->stop))
         stopped = 1; /* the read itself was stopped */
-    if (stopped)
+    if (stopped) {
         stats_file_state(e->st, f, FILE_STOPPED, NULL);
-    else if (rc < 0)
+    } else if (rc < 0) {
         stats_file_state(e->st, f, err.status == MIG_EDATA ? FILE_MALFORMED : FILE_UNREADABLE,
                          err.msg);
-    else
+    } else if (nrecords == 0) {
+        /* a mapping that matches nothing (a wrong namespace, say) must not
+         * pass for an empty success */
+        char msg[sizeof err.msg];
+        engine_no_record_msg(o->map, name, msg, sizeof msg);
+        stats_file_state(e->st, f, FILE_NORECORD, msg);
+    } else {
         stats_file_state(e->st, f, FILE_DONE, NULL);
+    }
     reader_close(r);
     input_close(in);
     return stopped ? -1 : 0;
@@ -328,6 +402,8 @@ static void *producer_main(void *arg)
     p.mp = mapper_new(e->o->map, (double)tv.tv_sec);
     mapper_limit_fraction(p.mp, e->workers[0].conn.d->frac_digits);
     p.cur = xcalloc(e->nworkers, sizeof *p.cur);
+    p.charged = xcalloc(e->nall, sizeof *p.charged);
+    p.spare = xcalloc(e->nall, sizeof *p.spare);
 
     uint32_t f = 0;
     for (; f < e->o->ninputs; f++)
@@ -347,6 +423,8 @@ static void *producer_main(void *arg)
 
     mapper_free(p.mp);
     free(p.cur);
+    free(p.charged);
+    free(p.spare);
     sb_free(&p.xml);
     pthread_mutex_lock(&e->lock);
     e->producer_done = 1;
@@ -451,6 +529,8 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.st->t_start = stats_now();
 
     int rc = -1;
+    if (reject_check(o->rejects_path, o->inputs, o->ninputs, err) != 0)
+        goto done;
     if (o->schema_path && !(e.schema = reader_schema_load(o->schema_path, err)))
         goto done;
     size_t depth = o->queue_depth ? o->queue_depth : 4;

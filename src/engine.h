@@ -34,6 +34,7 @@ typedef struct engine_opts {
     double (*now)(void *arg);
     void (*sleep)(void *arg, double seconds);
     void *clock_arg;
+    size_t max_record_bytes;     /* largest record (reader.h), 0 = 16 MB */
     /* Called from the calling thread about every progress_interval seconds
      * while the run goes on (NULL: never). */
     void (*progress)(stats *s, void *arg);
@@ -57,5 +58,9 @@ void engine_request_stop(void);
 
 /* Connect and create the mapping's tables that do not exist yet. */
 int engine_init_db(const mapping *m, const db_target *t, mig_err *err);
+
+/* The line for an input in which nothing matches m's record path (a wrong
+ * namespace, say): "FILE: no record: nothing matches the record path ...". */
+void engine_no_record_msg(const mapping *m, const char *name, char *buf, size_t cap);
 
 #endif

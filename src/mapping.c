@@ -67,6 +67,9 @@ static void on_parse_error(void *data, xmlErrorPtr e)
     size_t n = strlen(pe->msg);
     while (n && (pe->msg[n - 1] == '\n' || pe->msg[n - 1] == '\r' || pe->msg[n - 1] == ' '))
         pe->msg[--n] = '\0';
+    for (char *p = pe->msg; *p; p++) /* "...UTF-8, indicate encoding !\nBytes: ..." */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
 }
 
 /* ---- DOM helpers ---- */

@@ -1,49 +1,98 @@
-/* reader.c — streams the records of one input with libxml2's xmlTextReader.
+/* reader.c — streams the records of one input with libxml2's xmlTextReader,
+ * copying each record into a small tree of its own as it goes.
  *
- * The reader walks the document node by node.  Elements that cannot contain
- * a record (their path already differs from the record path) are skipped
- * whole with xmlTextReaderNext; a record element is expanded alone
- * (xmlTextReaderExpand) and handed to the caller; the next call moves past
- * it, which lets libxml2 free that subtree.  So memory holds one record and
- * its ancestors, whatever the size of the input.
+ * The reader walks the document node by node (xmlTextReaderRead); libxml2
+ * frees the nodes it has moved past.  Elements that cannot contain a record
+ * (their path already differs from the record path) are skipped whole with
+ * xmlTextReaderNext.  The record path's ancestors are copied as start tags
+ * (attributes and namespace declarations, no text) into the reader's own
+ * document, for "../@x" paths and namespace lookup.  A record is walked node
+ * by node and copied under its parent's copy, entity references expanded;
+ * the copy is freed on the next call.  So memory holds one record and its
+ * ancestors, whatever the size of the input.
+ *
+ * Limits, so that no input can take more memory than a record may:
+ *  - a record costs its XML bytes (entities counted as expanded) plus what
+ *    libxml2 needs per node (READER_NODE_COST); past max_bytes its copy is
+ *    freed, the rest of it is read without copying, and it is handed out
+ *    marked too_big (the engine rejects it with its size);
+ *  - before parsing, the reader peeks at the prolog (the bytes before the
+ *    root element, replayed to libxml2 afterwards): a document with a
+ *    DOCTYPE (or whose prolog cannot be read as ASCII-compatible) is parsed
+ *    with libxml2's own limits (XML_PARSE_HUGE off: its entity amplification
+ *    guard, text nodes up to 10 MB), which refuses "billion laughs"
+ *    documents; others keep XML_PARSE_HUGE, for texts as large as a record;
+ *  - libxml2 holds one tag, text, comment or processing instruction whole
+ *    while it parses it: the read callback stops the input when more than
+ *    max_bytes (plus one read) go in without the reader moving on.
  *
  * libxml2's reader parses ahead of the node it reports, so a well-formedness
  * error can surface before the complete records just in front of it were
  * handed out.  Then the reader "salvages": it walks the partial tree libxml2
- * built, hands out every complete record it has not returned yet (returned
- * ones are marked through node->_private), and only then reports the error.
+ * built, hands out (as copies) every complete record it has not returned yet
+ * (returned ones are marked through node->_private), then reports the error.
  *
- * Owns: the xmlTextReader, the optional schema validation context, the
- * buffers for the first parse error and the current validation error.
- * Hands on: a borrowed xmlNode per record, valid until the next call. */
+ * Owns: the xmlTextReader, the document holding the copies, the optional
+ * schema validation context, the error buffers.
+ * Hands on: a borrowed xmlNode per record (a copy), valid until the next call. */
 #include "config.h"
 #include "reader.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <libxml/entities.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xmlreader.h>
+
+#define PEEK_MAX (1024 * 1024)  /* prolog bytes read before deciding on XML_PARSE_HUGE */
+#define PEEK_STEP (64 * 1024)
+#define SLACK (64 * 1024)       /* read ahead allowed on top of max_bytes per node */
 
 struct reader {
     input *in;
     const mapping *map;
     const record_path *rp;
+    size_t max_bytes;
     xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
+    xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
+    xmlBufferPtr dump;       /* reused by reader_record_xml for small records */
     mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
-    char parse_err[768];     /* first fatal parse error, "file:line:col: msg" */
-    char invalid[768];       /* validation error of the current record */
-    unsigned char *ok;       /* per depth: element matches the record path so far */
-    size_t ok_cap;
-    uint64_t seq;
-    int on_record;           /* the previous call returned a record */
+    char parse_err[768];     /* first parse error, "file:line:col: msg" */
+    char invalid[768];       /* validation error / size reason of the current record */
+    char generic[256];       /* first line libxml2 gave its generic error handler */
+    int nonblank;            /* a byte other than white space was read */
+    int has_dtd;             /* the prolog holds a DOCTYPE (or could not be read) */
+    char *peek;              /* prolog bytes still to replay */
+    size_t npeek, peek_pos;
+    uint64_t since_move;     /* bytes read since the reader last moved */
+    int in_read;             /* inside xmlTextReaderRead/Next */
     int done;
-    /* After a well-formedness error: the complete records libxml2 had
-     * already built but the reader could not hand out (it parses ahead). */
+    uint64_t seq;
+
+    /* copies of the open ancestors, per depth */
+    xmlNodePtr *anc;
+    size_t nanc, canc;
+    xmlNodePtr rec;          /* the record handed out last (a copy) */
+    xmlNodePtr free_nodes;   /* element and text structs of freed copies, for reuse */
+    size_t nfree_nodes;
+    xmlAttrPtr free_attrs;   /* attribute structs likewise */
+    size_t nfree_attrs;
+
+    /* the record being read */
+    uint64_t bytes, xml_bytes;
+    int too_big, has_ent;
+    int uncharged;           /* copying an entity's content (already charged) */
+
+    /* after a well-formedness error */
     int salvaging;
     xmlNodePtr *salvage;
     size_t nsalvage, salvage_pos;
@@ -51,23 +100,101 @@ struct reader {
     xmlDocPtr salvage_doc;   /* xmlTextReaderCurrentDoc makes it ours to free */
     xmlNodePtr *open_at_err; /* elements still open at the first fatal error */
     size_t nopen_at_err;
-    int have_open;           /* open_at_err was taken from the parser */
-    xmlBufferPtr dump;       /* reused for reader_record_xml */
+    int have_open;
 };
 
-/* ---- libxml2 callbacks ---- */
+static void drop_record(reader *r);
+static void drop_ancestors(reader *r, size_t d);
 
-/* Returns bytes for libxml2 from the input, or -1 (error kept in the reader). */
-static int read_cb(void *ctx, char *buf, int len)
+/* Marks record nodes of libxml2's tree already handed out (node->_private). */
+static char returned_marker;
+
+/* ---- accounting ---- */
+
+/* In-progress marker for an entity's expanded size (ent->_private). */
+static char sizing_marker;
+
+/* ---- accounting ---- */
+
+/* Returns a + b, saturated. */
+static uint64_t sat_add(uint64_t a, uint64_t b)
 {
-    reader *r = ctx;
-    ssize_t n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
-    if (n < 0) {
-        r->have_read_err = 1;
-        return -1;
-    }
-    return (int)n;
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
+
+static uint64_t text_size(reader *r, xmlDocPtr doc, const xmlChar *s, size_t len, int depth);
+
+/* Returns the size of entity ent expanded (references inside it expanded
+ * too), memoised in ent->_private; a loop or a too deep nesting counts as
+ * unbounded. */
+static uint64_t entity_size(reader *r, xmlDocPtr doc, xmlEntityPtr ent, int depth)
+{
+    if (!ent || !ent->content)
+        return 0;
+    if (ent->etype == XML_INTERNAL_PREDEFINED_ENTITY)
+        return 1;
+    if (ent->_private == &sizing_marker || depth > 40)
+        return UINT64_MAX;
+    if (ent->_private)
+        return (uint64_t)(uintptr_t)ent->_private - 1;
+    ent->_private = &sizing_marker;
+    uint64_t n = text_size(r, doc, ent->content, (size_t)xmlStrlen(ent->content), depth + 1);
+    ent->_private = (void *)(uintptr_t)(n >= UINTPTR_MAX - 1 ? UINTPTR_MAX - 1 : n + 1);
+    return n;
+}
+
+/* Returns the size of s[0..len) with every "&name;" counted as the entity's
+ * expansion. */
+static uint64_t text_size(reader *r, xmlDocPtr doc, const xmlChar *s, size_t len, int depth)
+{
+    uint64_t n = 0;
+    const xmlChar *end = s + len;
+    while (s < end) {
+        const xmlChar *amp = memchr(s, '&', (size_t)(end - s));
+        if (!amp)
+            return sat_add(n, (uint64_t)(end - s));
+        n = sat_add(n, (uint64_t)(amp - s));
+        const xmlChar *semi = memchr(amp, ';', (size_t)(end - amp));
+        if (!semi || amp[1] == '#' || semi - amp > 1000) {
+            n = sat_add(n, 1);
+            s = amp + 1;
+            continue;
+        }
+        xmlChar *name = xmlStrndup(amp + 1, (int)(semi - amp - 1));
+        xmlEntityPtr ent = doc ? xmlGetDocEntity(doc, name) : NULL;
+        xmlFree(name);
+        n = sat_add(n, ent ? entity_size(r, doc, ent, depth) : (uint64_t)(semi - amp + 1));
+        s = semi + 1;
+    }
+    return n;
+}
+
+
+/* Counts n bytes against the current record; returns 1 while it is copied. */
+static int charge(reader *r, uint64_t n)
+{
+    if (r->uncharged)
+        return !r->too_big; /* an entity's content: its expansion was charged */
+    r->bytes = sat_add(r->bytes, n);
+    if (!r->too_big && r->bytes > r->max_bytes) {
+        r->too_big = 1;
+        /* drop the copy's body: only the start tag stays */
+        xmlNodePtr kids = r->rec->children;
+        r->rec->children = r->rec->last = NULL;
+        for (xmlNodePtr k = kids; k; k = k->next)
+            k->parent = NULL;
+        xmlFreeNodeList(kids);
+    }
+    return !r->too_big;
+}
+
+/* Returns the length of a qualified name prefix:local. */
+static uint64_t qname_len(const xmlChar *prefix, const xmlChar *local)
+{
+    return (uint64_t)xmlStrlen(local) + (prefix ? (uint64_t)xmlStrlen(prefix) + 1 : 0);
+}
+
+/* ---- errors ---- */
 
 /* Copies msg into dst as one line: no trailing newline, inner newlines as spaces. */
 static void one_line(char *dst, size_t cap, const char *msg)
@@ -85,21 +212,107 @@ static void one_line(char *dst, size_t cap, const char *msg)
 static void parse_error_cb(void *ctx, xmlErrorPtr e)
 {
     reader *r = ctx;
-    if (!e || e->level < XML_ERR_ERROR || r->parse_err[0])
+    if (!e || e->level < XML_ERR_ERROR)
         return;
-    char msg[512];
-    one_line(msg, sizeof msg, e->message);
-    snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, e->line, e->int2,
-             msg);
+    if (!r->parse_err[0]) {
+        char msg[512];
+        int line = e->line, col = e->int2;
+        if (e->code == XML_ERR_ENTITY_LOOP) {
+            snprintf(msg, sizeof msg, "entity expansion refused: the DTD's entities expand "
+                                      "to too much text or refer to themselves");
+            line = xmlTextReaderGetParserLineNumber(r->xr); /* where the entity is used */
+            col = xmlTextReaderGetParserColumnNumber(r->xr);
+        } else {
+            one_line(msg, sizeof msg, e->message);
+        }
+        snprintf(r->parse_err, sizeof r->parse_err, "%s:%d:%d: %s", r->in->name, line, col,
+                 msg);
+    }
     /* which elements were still open: the parser stops building here, so
-     * every element not on this stack is complete */
+     * every element not on this stack is complete.  An error inside an
+     * entity's content comes first from the context libxml2 parses it in
+     * (its stack starts at a "pseudoroot"); the document's comes after. */
     xmlParserCtxtPtr pc = e->ctxt;
-    if (pc && e->domain == XML_FROM_PARSER && pc->nodeNr >= 0) {
-        r->nopen_at_err = (size_t)pc->nodeNr;
-        r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
-        for (int i = 0; i < pc->nodeNr; i++)
-            r->open_at_err[i] = pc->nodeTab[i];
-        r->have_open = 1;
+    if (!pc || e->domain != XML_FROM_PARSER || pc->nodeNr < 0 || r->have_open)
+        return;
+    if (pc->nodeNr > 0 && pc->nodeTab[0] && pc->nodeTab[0]->parent == (xmlNodePtr)pc->myDoc &&
+        xmlStrEqual(pc->nodeTab[0]->name, BAD_CAST "pseudoroot"))
+        return;
+    r->nopen_at_err = (size_t)pc->nodeNr;
+    r->open_at_err = xcalloc(r->nopen_at_err + 1, sizeof *r->open_at_err);
+    for (int i = 0; i < pc->nodeNr; i++)
+        r->open_at_err[i] = pc->nodeTab[i];
+    r->have_open = 1;
+}
+
+/* libxml2's generic error handler while the reader runs (some encoding and
+ * I/O errors bypass the structured one): keeps the first line, prints
+ * nothing (the engine never prints). */
+static void generic_error_cb(void *ctx, const char *fmt, ...)
+{
+    reader *r = ctx;
+    size_t n = strlen(r->generic);
+    if (n > 0 && r->generic[n - 1] == '\n')
+        return; /* the first line is complete */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->generic + n, sizeof r->generic - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Routes libxml2's generic errors of this thread to r until quiet_end. */
+typedef struct quiet {
+    xmlGenericErrorFunc func;
+    void *ctx;
+} quiet;
+
+static quiet quiet_begin(reader *r)
+{
+    quiet q = {xmlGenericError, xmlGenericErrorContext};
+    xmlSetGenericErrorFunc(r, generic_error_cb);
+    return q;
+}
+
+static void quiet_end(quiet q)
+{
+    xmlSetGenericErrorFunc(q.ctx, q.func);
+}
+
+static void expand_text(xmlDocPtr doc, const xmlChar *s, strbuf *out, int depth);
+
+/* Appends the replacement text of entity ent, its references expanded. */
+static void expand_entity(xmlDocPtr doc, xmlEntityPtr ent, strbuf *out, int depth)
+{
+    if (!ent || !ent->content || depth > 40)
+        return;
+    if (ent->etype == XML_INTERNAL_PREDEFINED_ENTITY)
+        sb_puts(out, (const char *)ent->content);
+    else
+        expand_text(doc, ent->content, out, depth + 1);
+}
+
+/* Appends s with character and entity references replaced by their text. */
+static void expand_text(xmlDocPtr doc, const xmlChar *s, strbuf *out, int depth)
+{
+    while (*s) {
+        const xmlChar *semi = s[0] == '&' ? xmlStrchr(s, ';') : NULL;
+        if (!semi) {
+            sb_putc(out, (char)*s++);
+            continue;
+        }
+        if (s[1] == '#') {
+            unsigned long c = s[2] == 'x' ? strtoul((const char *)s + 3, NULL, 16)
+                                          : strtoul((const char *)s + 2, NULL, 10);
+            xmlChar u[8];
+            int n = c > 0 && c <= 0x10FFFF ? xmlCopyCharMultiByte(u, (int)c) : 0;
+            sb_append(out, u, n > 0 ? (size_t)n : 0);
+        } else {
+            xmlChar *name = xmlStrndup(s + 1, (int)(semi - s - 1));
+            xmlEntityPtr ent = xmlGetDocEntity(doc, name);
+            xmlFree(name);
+            expand_entity(doc, ent, out, depth);
+        }
+        s = semi + 1;
     }
 }
 
@@ -114,20 +327,148 @@ static void valid_error_cb(void *ctx, xmlErrorPtr e)
     snprintf(r->invalid, sizeof r->invalid, "schema: line %d: %s", e->line, msg);
 }
 
+/* ---- input: the prolog peek and the read callback ---- */
+
+/* Returns 1 if buf[0..n) holds a byte other than XML white space. */
+static int has_nonblank(const char *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
+            return 1;
+    return 0;
+}
+
+/* Returns 1 (DOCTYPE or cannot tell), 0 (root element reached without one)
+ * or -1 (more bytes needed) for the prolog p[0..n); at_end: no more bytes. */
+static int prolog_has_dtd(const char *p, size_t n, int at_end)
+{
+    size_t i = 0;
+    if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    else if (n >= 2 && ((unsigned char)p[0] == 0xFE || (unsigned char)p[0] == 0xFF ||
+                        p[0] == '\0' || p[1] == '\0'))
+        return 1; /* UTF-16/32 or EBCDIC-like: not read here */
+    else if (n > 0 && (unsigned char)p[0] == 0x4C)
+        return 1;
+    for (;;) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+            i++;
+        if (n - i < 9)
+            return at_end ? 0 : -1;
+        if (p[i] != '<')
+            return 0; /* not XML: libxml2 will say so */
+        const char *close;
+        if (p[i + 1] == '?')
+            close = "?>";
+        else if (memcmp(p + i, "<!--", 4) == 0)
+            close = "-->";
+        else if (p[i + 1] == '!')
+            return 1; /* <!DOCTYPE (or anything else declared) */
+        else
+            return 0; /* the root element */
+        const char *end = NULL;
+        for (size_t k = i + 2; k + strlen(close) <= n; k++)
+            if (memcmp(p + k, close, strlen(close)) == 0) {
+                end = p + k;
+                break;
+            }
+        if (!end)
+            return at_end ? 0 : -1;
+        i = (size_t)(end - p) + strlen(close);
+    }
+}
+
+/* Reads the prolog ahead (kept for replay) and sets r->has_dtd. */
+static void peek_prolog(reader *r)
+{
+    size_t cap = 0;
+    int verdict = -1;
+    while (verdict < 0 && r->npeek < PEEK_MAX) {
+        if (cap - r->npeek < PEEK_STEP) {
+            cap = cap ? cap * 2 : PEEK_STEP;
+            r->peek = xrealloc(r->peek, cap);
+        }
+        ssize_t n = r->in->read(r->in, r->peek + r->npeek, PEEK_STEP, &r->read_err);
+        if (n < 0) {
+            r->have_read_err = 1;
+            verdict = 1;
+            break;
+        }
+        r->npeek += (size_t)n;
+        verdict = prolog_has_dtd(r->peek, r->npeek, n == 0);
+    }
+    r->has_dtd = verdict != 0;
+}
+
+/* Returns bytes for libxml2: the peeked prolog first, then the input; -1
+ * on an input error or when one node grows past max_bytes (error kept). */
+static int read_cb(void *ctx, char *buf, int len)
+{
+    reader *r = ctx;
+    ssize_t n;
+    if (r->peek_pos < r->npeek) {
+        n = (ssize_t)(r->npeek - r->peek_pos);
+        if (n > len)
+            n = len;
+        memcpy(buf, r->peek + r->peek_pos, (size_t)n);
+        r->peek_pos += (size_t)n;
+        if (r->peek_pos == r->npeek) {
+            free(r->peek);
+            r->peek = NULL;
+            r->npeek = r->peek_pos = 0;
+        }
+    } else {
+        if (r->have_read_err)
+            return -1;
+        n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
+        if (n < 0) {
+            r->have_read_err = 1;
+            return -1;
+        }
+    }
+    if (!r->nonblank)
+        r->nonblank = has_nonblank(buf, (size_t)n);
+    r->since_move += (uint64_t)n;
+    if (r->in_read && r->since_move > (uint64_t)r->max_bytes + SLACK) {
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%d: a tag, comment or processing instruction longer than "
+                     "--max-record-bytes (%zu), or a text that long (libxml2 holds one whole)",
+                     r->in->name, xmlTextReaderGetParserLineNumber(r->xr), r->max_bytes);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* Moves the reader (next: skip the current subtree); returns its result. */
+static int move(reader *r, int next)
+{
+    r->since_move = 0;
+    r->in_read = 1;
+    int rc = next ? xmlTextReaderNext(r->xr) : xmlTextReaderRead(r->xr);
+    r->in_read = 0;
+    return rc;
+}
+
 /* ---- opening ---- */
 
-reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *err)
+reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                    mig_err *err)
 {
     reader *r = xcalloc(1, sizeof *r);
     r->in = in;
     r->map = m;
     r->rp = m->record;
-    r->ok_cap = 64;
-    r->ok = xcalloc(r->ok_cap, 1);
-    r->xr = xmlReaderForIO(read_cb, NULL, r, in->name, NULL,
-                           XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_HUGE);
+    r->max_bytes = max_bytes ? max_bytes : READER_MAX_BYTES;
+    peek_prolog(r);
+    int opts = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
+    if (!r->has_dtd)
+        opts |= XML_PARSE_HUGE;
+    quiet q = quiet_begin(r);
+    r->xr = xmlReaderForIO(read_cb, NULL, r, in->name, NULL, opts);
+    quiet_end(q);
     if (!r->xr) {
-        free(r->ok);
+        free(r->peek);
         free(r);
         err_set(err, MIG_ENOINPUT, "%s: cannot start the XML reader", in->name);
         return NULL;
@@ -137,6 +478,7 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *e
         r->vctx = xmlSchemaNewValidCtxt(schema);
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
+    r->cdoc = xmlNewDoc(BAD_CAST "1.0");
     r->dump = xmlBufferCreate();
     return r;
 }
@@ -150,29 +492,417 @@ void reader_close(reader *r)
         xmlFreeDoc(r->salvage_doc);
     if (r->vctx)
         xmlSchemaFreeValidCtxt(r->vctx);
+    drop_record(r);
+    drop_ancestors(r, 0);
+    xmlFreeDoc(r->cdoc);
     xmlBufferFree(r->dump);
+    for (xmlNodePtr n = r->free_nodes, next; n; n = next) {
+        next = n->next;
+        xmlFree(n);
+    }
+    for (xmlAttrPtr a = r->free_attrs, next; a; a = next) {
+        next = a->next;
+        xmlFree(a);
+    }
+    free(r->peek);
+    free(r->anc);
     free(r->salvage);
     free(r->open_at_err);
-    free(r->ok);
     free(r);
+}
+
+/* ---- copying ---- */
+
+/* Returns the namespace for prefix in scope at copy node n, declaring it
+ * on n (uri) when it is not. */
+static xmlNsPtr ns_for(xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
+{
+    xmlNsPtr ns = xmlSearchNs(n->doc, n, prefix);
+    if (ns && xmlStrEqual(ns->href, uri))
+        return ns;
+    return xmlNewNs(n, uri, prefix);
+}
+
+static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent);
+static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
+
+/* ---- recycling: the copies' element, text and attribute structs go on
+ * free lists and are reused (as libxml2's reader does with its own), which
+ * saves a malloc and a free per node ---- */
+
+#define RECYCLE_MAX 256   /* structs kept on each free list */
+
+/* Returns a zeroed node struct of type t in r->cdoc, appended to parent. */
+static xmlNodePtr node_new(reader *r, xmlElementType t, xmlNodePtr parent)
+{
+    xmlNodePtr n = r->free_nodes;
+    if (n) {
+        r->free_nodes = n->next;
+        r->nfree_nodes--;
+    } else {
+        n = xmlMalloc(sizeof *n);
+        if (!n)
+            abort();
+    }
+    memset(n, 0, sizeof *n);
+    n->type = t;
+    n->doc = r->cdoc;
+    if (parent) {
+        n->parent = parent;
+        if (parent->last) {
+            parent->last->next = n;
+            n->prev = parent->last;
+        } else {
+            parent->children = n;
+        }
+        parent->last = n;
+    }
+    return n;
+}
+
+/* Returns a zeroed attribute struct of element e, appended to its list. */
+static xmlAttrPtr attr_new(reader *r, xmlNodePtr e, xmlNsPtr ns, const xmlChar *name,
+                           xmlAttrPtr *last)
+{
+    xmlAttrPtr a = r->free_attrs;
+    if (a) {
+        r->free_attrs = a->next;
+        r->nfree_attrs--;
+    } else {
+        a = xmlMalloc(sizeof *a);
+        if (!a)
+            abort();
+    }
+    memset(a, 0, sizeof *a);
+    a->type = XML_ATTRIBUTE_NODE;
+    a->doc = r->cdoc;
+    a->parent = e;
+    a->ns = ns;
+    a->name = r->cdoc->dict && xmlDictOwns(r->cdoc->dict, name) ? name : xmlStrdup(name);
+    if (*last) {
+        (*last)->next = a;
+        a->prev = *last;
+    } else {
+        e->properties = a;
+    }
+    *last = a;
+    return a;
+}
+
+/* Frees string s unless the copies' dictionary owns it. */
+static void free_str(reader *r, const xmlChar *s)
+{
+    if (s && !(r->cdoc->dict && xmlDictOwns(r->cdoc->dict, s)))
+        xmlFree((xmlChar *)s);
+}
+
+/* Frees node n alone (its children and attributes already gone), onto the
+ * free list when it has room. */
+static void recycle_one(reader *r, xmlNodePtr n)
+{
+    if (n->type == XML_TEXT_NODE) {
+        if (n->content != (xmlChar *)&n->properties)
+            free_str(r, n->content);
+    } else {
+        free_str(r, n->name);
+        if (n->nsDef)
+            xmlFreeNsList(n->nsDef);
+    }
+    if (r->nfree_nodes < RECYCLE_MAX) {
+        n->next = r->free_nodes;
+        r->free_nodes = n;
+        r->nfree_nodes++;
+    } else {
+        xmlFree(n);
+    }
+}
+
+/* Frees the attributes of element n, onto the free list when it has room. */
+static void recycle_attrs(reader *r, xmlNodePtr n)
+{
+    xmlAttrPtr a = n->properties, next;
+    n->properties = NULL;
+    for (; a; a = next) {
+        next = a->next;
+        xmlNodePtr c = a->children;
+        a->children = NULL;
+        for (xmlNodePtr cn; c; c = cn) {
+            cn = c->next;
+            if (c->type == XML_TEXT_NODE)
+                recycle_one(r, c);
+            else
+                xmlFreeNode(c);
+        }
+        free_str(r, a->name);
+        if (r->nfree_attrs < RECYCLE_MAX) {
+            a->next = r->free_attrs;
+            r->free_attrs = a;
+            r->nfree_attrs++;
+        } else {
+            xmlFree(a);
+        }
+    }
+}
+
+/* Unlinks and frees the copied subtree n, recycling its element, text and
+ * attribute structs.  Should the copies hold IDs (an xml:id copied through
+ * libxml2), libxml2's own xmlFreeNode takes care of them. */
+static void recycle(reader *r, xmlNodePtr n)
+{
+    xmlUnlinkNode(n);
+    if (r->cdoc->ids || r->cdoc->refs) {
+        xmlFreeNode(n);
+        return;
+    }
+    /* post-order walk with parent pointers; n's parent is NULL now */
+    xmlNodePtr cur = n;
+    for (;;) {
+        while (cur->type == XML_ELEMENT_NODE && cur->children)
+            cur = cur->children;
+        xmlNodePtr next = cur->next, parent = cur->parent;
+        if (cur->type == XML_ELEMENT_NODE)
+            recycle_attrs(r, cur);
+        if (cur->type == XML_ELEMENT_NODE || cur->type == XML_TEXT_NODE)
+            recycle_one(r, cur);
+        else
+            xmlFreeNode(cur);
+        if (cur == n)
+            return;
+        if (next) {
+            cur = next;
+            continue;
+        }
+        parent->children = parent->last = NULL; /* all gone: freed next round */
+        cur = parent;
+    }
+}
+
+/* Returns libxml2's name dictionary, which the copies share from the first
+ * one on (names and short texts are the dictionary's: nothing to copy). */
+static xmlDictPtr share_dict(reader *r, xmlNodePtr src)
+{
+    if (!r->cdoc->dict && src->doc && src->doc->dict) {
+        r->cdoc->dict = src->doc->dict;
+        xmlDictReference(r->cdoc->dict);
+    }
+    return r->cdoc->dict;
+}
+
+/* Returns 1 if the text of node src (a text node of the reader's tree that
+ * the reader is on: complete, about to be freed) may be taken rather than
+ * copied: it is its own allocation, not inline. */
+static int can_steal(xmlNodePtr src)
+{
+    return src->content && src->content != (xmlChar *)&src->properties;
+}
+
+/* Returns a new text node (in r->cdoc) with the text of src: the
+ * dictionary's string shared, taken from src when steal allows, else copied. */
+static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr parent)
+{
+    xmlNodePtr t = node_new(r, XML_TEXT_NODE, parent);
+    t->name = xmlStringText;
+    xmlDictPtr dict = r->cdoc->dict;
+    if (dict && xmlDictOwns(dict, src->content)) {
+        t->content = src->content;
+    } else if (steal && can_steal(src)) {
+        t->content = src->content;
+        src->content = NULL;
+    } else {
+        t->content = xmlStrdup(src->content);
+    }
+    return t;
+}
+
+/* Returns a copy (in r->cdoc, under parent) of element src's start tag:
+ * name, namespace declarations, attributes with entities expanded; adds
+ * its cost to *cost and its XML bytes to *xml; *has_ent when an attribute
+ * used an entity.  With only_cost, nothing is copied (returns NULL). */
+static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int only_cost,
+                             int steal, uint64_t *cost, uint64_t *xml, int *has_ent)
+{
+    xmlDictPtr dict = share_dict(r, src);
+    const xmlChar *prefix = src->ns ? src->ns->prefix : NULL;
+    uint64_t q = qname_len(prefix, src->name);
+    uint64_t c = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(src->name) + 5 +
+                 (prefix ? 2 * (uint64_t)xmlStrlen(prefix) + 2 : 0);
+    uint64_t x = 2 + q;
+    for (xmlNsPtr d = src->nsDef; d; d = d->next) {
+        uint64_t k = (uint64_t)xmlStrlen(d->prefix) + (uint64_t)xmlStrlen(d->href);
+        c += 10 + k;
+        x += 9 + k;
+    }
+    xmlNodePtr copy = NULL;
+    if (!only_cost) {
+        copy = node_new(r, XML_ELEMENT_NODE, parent ? parent : (xmlNodePtr)r->cdoc);
+        copy->name = dict && xmlDictOwns(dict, src->name) ? src->name : xmlStrdup(src->name);
+        copy->line = src->line;
+        for (xmlNsPtr d = src->nsDef; d; d = d->next)
+            xmlNewNs(copy, d->href, d->prefix);
+        if (src->ns && !src->nsDef && parent && parent->type == XML_ELEMENT_NODE &&
+            parent->ns && xmlStrEqual(parent->ns->prefix, src->ns->prefix) &&
+            xmlStrEqual(parent->ns->href, src->ns->href))
+            copy->ns = parent->ns; /* the parent's: no search */
+        else if (src->ns)
+            xmlSetNs(copy, ns_for(copy, src->ns->prefix, src->ns->href));
+    }
+    strbuf v = STRBUF_INIT;
+    xmlAttrPtr last = NULL;
+    for (xmlAttrPtr a = src->properties; a; a = a->next) {
+        const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
+        uint64_t vlen = attr_size(r, src->doc, a, has_ent);
+        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
+        x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
+        if (copy && c <= r->max_bytes) {
+            xmlNsPtr ns = a->ns ? ns_for(copy, a->ns->prefix, a->ns->href) : NULL;
+            xmlNodePtr t = a->children;
+            if (t && !t->next && t->type == XML_TEXT_NODE && t->content) {
+                /* one text: taken or shared, not copied */
+                xmlAttrPtr na = attr_new(r, copy, ns, a->name, &last);
+                new_text(r, t, steal, (xmlNodePtr)na);
+            } else {
+                sb_reset(&v);
+                attr_value(src->doc, a, &v);
+                sb_putc(&v, '\0');
+                xmlAttrPtr na = attr_new(r, copy, ns, a->name, &last);
+                xmlNodePtr nt = node_new(r, XML_TEXT_NODE, (xmlNodePtr)na);
+                nt->name = xmlStringText;
+                nt->content = xmlStrdup(BAD_CAST sb_str(&v));
+            }
+        }
+    }
+    sb_free(&v);
+    *cost = sat_add(*cost, c);
+    *xml = sat_add(*xml, x);
+    return copy;
+}
+
+/* Returns the size of attribute a's value, entities expanded; sets
+ * *has_ent when it uses one. */
+static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent)
+{
+    uint64_t n = 0;
+    for (xmlNodePtr c = a->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && c->content) {
+            n = sat_add(n, (uint64_t)xmlStrlen(c->content));
+        } else if (c->type == XML_ENTITY_REF_NODE) {
+            *has_ent = 1;
+            n = sat_add(n, entity_size(r, sdoc, xmlGetDocEntity(sdoc, c->name), 0));
+        }
+    }
+    return n;
+}
+
+/* Appends the value of attribute a (in document sdoc), entities expanded. */
+static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out)
+{
+    for (xmlNodePtr c = a->children; c; c = c->next) {
+        if (c->type == XML_TEXT_NODE && c->content)
+            sb_puts(out, (const char *)c->content);
+        else if (c->type == XML_ENTITY_REF_NODE)
+            expand_entity(sdoc, xmlGetDocEntity(sdoc, c->name), out, 0);
+    }
+}
+
+/* Appends to the record's copy (under parent, NULL once too big) what
+ * node src stands for: a leaf copied, an entity reference expanded (its
+ * parsed content copied, in document sdoc).  Charges its cost. */
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
+                      int steal);
+
+/* Copies the subtree src (an element of libxml2's tree or of an entity's
+ * content) under parent. */
+static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
+{
+    if (src->type != XML_ELEMENT_NODE) {
+        copy_leaf(r, sdoc, src, parent, depth, 0);
+        return;
+    }
+    uint64_t cost = 0;
+    int empty = src->children == NULL;
+    xmlNodePtr c = copy_start(r, src, r->too_big ? NULL : parent, r->too_big, 0, &cost,
+                              &r->xml_bytes, &r->has_ent);
+    r->xml_bytes += empty ? 1 : 3 + qname_len(src->ns ? src->ns->prefix : NULL, src->name);
+    if (!charge(r, cost))
+        c = NULL; /* (freed with the body, or never made) */
+    for (xmlNodePtr k = src->children; k; k = k->next)
+        copy_tree(r, sdoc, k, r->too_big ? NULL : c, depth);
+}
+
+static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
+                      int steal)
+{
+    xmlNodePtr c = NULL;
+    const xmlChar *s = src->content ? src->content : BAD_CAST "";
+    uint64_t len = (uint64_t)xmlStrlen(s);
+    switch (src->type) {
+    case XML_TEXT_NODE:
+        r->xml_bytes += len;
+        if (!charge(r, len + READER_NODE_COST))
+            break;
+        if (src->content && parent && !r->too_big) {
+            new_text(r, src, steal, parent);
+            return;
+        }
+        c = xmlNewDocTextLen(r->cdoc, s, (int)len);
+        break;
+    case XML_CDATA_SECTION_NODE:
+        r->xml_bytes += len + 12;
+        if (charge(r, len + 12 + READER_NODE_COST))
+            c = xmlNewCDataBlock(r->cdoc, s, (int)len);
+        break;
+    case XML_COMMENT_NODE:
+        r->xml_bytes += len + 7;
+        if (charge(r, len + 7 + READER_NODE_COST))
+            c = xmlNewDocComment(r->cdoc, s);
+        break;
+    case XML_PI_NODE:
+        r->xml_bytes += (uint64_t)xmlStrlen(src->name) + len + 5;
+        if (charge(r, (uint64_t)xmlStrlen(src->name) + len + 5 + READER_NODE_COST))
+            c = xmlNewDocPI(r->cdoc, src->name, s);
+        break;
+    case XML_ENTITY_REF_NODE: {
+        r->has_ent = 1;
+        r->xml_bytes += (uint64_t)xmlStrlen(src->name) + 2;
+        xmlEntityPtr ent = xmlGetDocEntity(sdoc, src->name);
+        if (!charge(r, sat_add(entity_size(r, sdoc, ent, 0), READER_NODE_COST)) || !ent)
+            break;
+        uint64_t saved = r->xml_bytes;
+        if (ent->children && depth < 40) {
+            /* its parsed content, copied without counting it twice */
+            r->uncharged++;
+            for (xmlNodePtr k = ent->children; k; k = k->next)
+                copy_tree(r, sdoc, k, parent, depth + 1);
+            r->uncharged--;
+        } else if (ent->etype != XML_EXTERNAL_GENERAL_PARSED_ENTITY) {
+            strbuf sb = STRBUF_INIT;
+            expand_entity(sdoc, ent, &sb, depth);
+            c = xmlNewDocTextLen(r->cdoc, BAD_CAST sb_str(&sb), (int)sb.len);
+            sb_free(&sb);
+        }
+        r->xml_bytes = saved;
+        break;
+    }
+    default:
+        break;
+    }
+    if (c && parent && !r->too_big)
+        xmlAddChild(parent, c);
+    else if (c)
+        xmlFreeNode(c);
 }
 
 /* ---- record matching ---- */
 
-/* Returns 1 if the reader's current element has namespace uri and name local. */
-static int name_is(xmlTextReaderPtr xr, const char *uri, const char *local)
+/* Returns 1 if element n has namespace uri and name local (uri NULL: none). */
+static int node_is(xmlNodePtr n, const char *uri, const char *local)
 {
-    const char *ln = (const char *)xmlTextReaderConstLocalName(xr);
-    if (!ln || strcmp(ln, local) != 0)
+    if (strcmp((const char *)n->name, local) != 0)
         return 0;
-    const char *ns = (const char *)xmlTextReaderConstNamespaceUri(xr);
     if (!uri)
-        return ns == NULL || ns[0] == '\0';
-    return ns && strcmp(ns, uri) == 0;
+        return n->ns == NULL || !n->ns->href || !n->ns->href[0];
+    return n->ns && n->ns->href && strcmp((const char *)n->ns->href, uri) == 0;
 }
-
-/* Marks record nodes already handed out (node->_private). */
-static char returned_marker;
 
 /* Returns the line of node's start tag.  Beyond line 65535 libxml2 (with
  * XML_PARSE_BIG_LINES) takes it from the first text child, recorded where
@@ -188,15 +918,98 @@ static uint64_t record_line(xmlNodePtr node)
     return line > 0 ? (uint64_t)line : 0;
 }
 
-/* Returns 1 if element node has namespace uri and name local. */
-static int node_is(xmlNodePtr n, const char *uri, const char *local)
+/* Frees the copies of ancestors at depth d and deeper. */
+static void drop_ancestors(reader *r, size_t d)
 {
-    if (strcmp((const char *)n->name, local) != 0)
-        return 0;
-    if (!uri)
-        return n->ns == NULL || !n->ns->href || !n->ns->href[0];
-    return n->ns && n->ns->href && strcmp((const char *)n->ns->href, uri) == 0;
+    if (r->nanc > d) {
+        recycle(r, r->anc[d]);
+        r->nanc = d;
+    }
 }
+
+/* Frees the record handed out last. */
+static void drop_record(reader *r)
+{
+    if (r->rec) {
+        recycle(r, r->rec);
+        r->rec = NULL;
+    }
+}
+
+/* Copies ancestor element src (at depth d) under the copy of its parent;
+ * returns 0, or -1 when its start tag alone costs more than a record may. */
+static int push_ancestor(reader *r, xmlNodePtr src, size_t d)
+{
+    drop_ancestors(r, d);
+    assert(r->nanc == d);
+    uint64_t cost = 0, xml = 0;
+    int has_ent = 0;
+    copy_start(r, src, NULL, 1, 0, &cost, &xml, &has_ent);
+    if (cost > r->max_bytes) {
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%ld: element %s takes %" PRIu64 " bytes once parsed (its attributes, "
+                     "entities expanded), more than max-record-bytes (%zu)",
+                     r->in->name, xmlGetLineNo(src), (const char *)src->name, cost,
+                     r->max_bytes);
+        return -1;
+    }
+    if (r->nanc == r->canc) {
+        r->canc = r->canc ? r->canc * 2 : 16;
+        r->anc = xrealloc(r->anc, r->canc * sizeof *r->anc);
+    }
+    cost = xml = 0;
+    r->anc[r->nanc] = copy_start(r, src, d ? r->anc[d - 1] : NULL, 0, 0, &cost, &xml,
+                                 &has_ent);
+    r->nanc++;
+    return 0;
+}
+
+/* Starts the copy of record element src under parent; fills the counters. */
+static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent, int steal)
+{
+    uint64_t cost = 0, start_xml = 0;
+    r->bytes = r->xml_bytes = 0;
+    r->too_big = r->has_ent = 0;
+    src->_private = &returned_marker;
+    r->rec = copy_start(r, src, parent, 0, steal, &cost, &start_xml, &r->has_ent);
+    charge(r, cost);
+}
+
+/* ---- handing out ---- */
+
+/* Fills rec for the record just copied (start tag at line); returns 1. */
+static int give_record(reader *r, uint64_t line, reader_record *rec)
+{
+    rec->node = r->rec;
+    rec->line = line;
+    rec->seq = ++r->seq;
+    rec->invalid = NULL;
+    rec->too_big = r->too_big;
+    rec->has_entities = r->has_ent;
+    rec->bytes = r->bytes;
+    rec->xml_bytes = r->xml_bytes;
+    r->invalid[0] = '\0';
+    if (r->too_big) {
+        snprintf(r->invalid, sizeof r->invalid,
+                 "record too large: %" PRIu64 " bytes of XML, %" PRIu64
+                 " bytes once parsed, more than max-record-bytes (%zu); not copied here, "
+                 "see %s line %" PRIu64,
+                 r->xml_bytes, r->bytes, r->max_bytes, r->in->name, line);
+        rec->invalid = r->invalid;
+    } else if (r->vctx) {
+        int v = xmlSchemaValidateOneElement(r->vctx, r->rec);
+        if (v != 0) {
+            if (!r->invalid[0])
+                snprintf(r->invalid, sizeof r->invalid,
+                         "schema: record does not validate (code %d)", v);
+            rec->invalid = r->invalid;
+        }
+    }
+    return 1;
+}
+
+/* ---- salvage after a well-formedness error ---- */
 
 /* Returns 1 if node n was complete when parsing stopped: not on the parser's
  * open-element stack (or, when that stack is unknown, followed by a sibling). */
@@ -239,51 +1052,65 @@ static void salvage_walk(reader *r, xmlNodePtr n, size_t d, size_t *cap)
     }
 }
 
-/* Switches to salvage mode after a parse/read error and keeps the error. */
-static void start_salvage(reader *r)
+/* Keeps the error that ended the input in r->salvage_err. */
+static void keep_error(reader *r)
 {
     mig_err *e = &r->salvage_err;
     if (r->have_read_err)
         *e = r->read_err;
+    else if (!r->nonblank)
+        err_set(e, MIG_EDATA, "%s: empty input", r->in->name);
     else if (r->parse_err[0])
         err_set(e, MIG_EDATA, "%s", r->parse_err);
-    else
-        err_set(e, MIG_EDATA, "%s: not well-formed XML", r->in->name);
+    else {
+        /* stopped without a structured error: an encoding or I/O error */
+        char msg[256];
+        one_line(msg, sizeof msg, r->generic[0] ? r->generic : "not well-formed XML");
+        err_set(e, MIG_EDATA, "%s:%d: %s", r->in->name,
+                xmlTextReaderGetParserLineNumber(r->xr), msg);
+    }
+}
+
+/* Switches to salvage mode after a parse/read error and keeps the error. */
+static void start_salvage(reader *r)
+{
+    keep_error(r);
     r->salvaging = 1;
+    drop_record(r);
+    drop_ancestors(r, 0);
     size_t cap = 0;
-    if (e->status != MIG_EDATA)
+    if (r->salvage_err.status != MIG_EDATA || !r->nonblank)
         return;
     r->salvage_doc = xmlTextReaderCurrentDoc(r->xr);
     if (r->salvage_doc)
         salvage_walk(r, r->salvage_doc->children, 0, &cap);
 }
 
-/* Fills rec for the record element node; returns 1. */
-static int give_record(reader *r, xmlNodePtr node, reader_record *rec)
-{
-    node->_private = &returned_marker;
-    rec->node = node;
-    rec->line = record_line(node);
-    rec->seq = ++r->seq;
-    rec->invalid = NULL;
-    if (r->vctx) {
-        r->invalid[0] = '\0';
-        int v = xmlSchemaValidateOneElement(r->vctx, node);
-        if (v != 0) {
-            if (!r->invalid[0])
-                snprintf(r->invalid, sizeof r->invalid,
-                         "schema: record does not validate (code %d)", v);
-            rec->invalid = r->invalid;
-        }
-    }
-    return 1;
-}
-
 /* Returns the next salvaged record (1), or -1 with the kept error. */
 static int salvage_next(reader *r, reader_record *rec, mig_err *err)
 {
-    if (r->salvage_pos < r->nsalvage)
-        return give_record(r, r->salvage[r->salvage_pos++], rec);
+    drop_record(r);
+    drop_ancestors(r, 0);
+    if (r->salvage_pos < r->nsalvage) {
+        xmlNodePtr n = r->salvage[r->salvage_pos++];
+        /* copies of its ancestors, outermost first */
+        size_t d = 0;
+        for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+            d++;
+        xmlNodePtr *chain = xcalloc(d + 1, sizeof *chain);
+        size_t k = d;
+        for (xmlNodePtr p = n->parent; p && p->type == XML_ELEMENT_NODE; p = p->parent)
+            chain[--k] = p;
+        for (k = 0; k < d; k++)
+            if (push_ancestor(r, chain[k], k) != 0)
+                break;
+        free(chain);
+        begin_record(r, n, r->nanc ? r->anc[r->nanc - 1] : NULL, 0);
+        for (xmlNodePtr c = n->children; c; c = c->next)
+            copy_tree(r, n->doc, c, r->too_big ? NULL : r->rec, 0);
+        r->xml_bytes += n->children ? 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name) : 0;
+        return give_record(r, record_line(n), rec);
+    }
     r->done = 1;
     *err = r->salvage_err;
     return -1;
@@ -297,56 +1124,124 @@ static int fail_read(reader *r, reader_record *rec, mig_err *err)
     return salvage_next(r, rec, err);
 }
 
+/* ---- reading ---- */
+
+/* Returns 1 if element n was still open when a parse error stopped the
+ * parser (the reader closes it all the same: it is not complete). */
+static int open_at_error(const reader *r, xmlNodePtr n)
+{
+    if (!r->have_open)
+        return 0;
+    for (size_t i = 0; i < r->nopen_at_err; i++)
+        if (r->open_at_err[i] == n)
+            return 1;
+    return 0;
+}
+
+/* Reads the rest of the record whose start tag the reader is on (src, at
+ * depth depth), copying it; returns 1 with rec filled, or what the reader
+ * returned (0 or -1) if the input ended inside it. */
+static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
+{
+    xmlTextReaderPtr xr = r->xr;
+    begin_record(r, src, depth > 0 && (size_t)depth <= r->nanc ? r->anc[depth - 1] : NULL, 1);
+    uint64_t line = src->line < 65535 ? (uint64_t)src->line : 0;
+    if (xmlTextReaderIsEmptyElement(xr)) {
+        if (!line)
+            line = record_line(src);
+        return give_record(r, line, rec);
+    }
+    xmlNodePtr cur = r->rec; /* where the next node's copy goes */
+    for (;;) {
+        int rc = move(r, 0);
+        if (rc != 1)
+            return rc;
+        if (!line)
+            line = record_line(src);
+        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
+        int type = xmlTextReaderNodeType(xr);
+        if (type == XML_READER_TYPE_END_ELEMENT) {
+            r->xml_bytes += 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name);
+            if (xmlTextReaderDepth(xr) == depth)
+                return open_at_error(r, src) ? -1 : give_record(r, line, rec);
+            cur = r->too_big ? NULL : cur->parent;
+        } else if (type == XML_READER_TYPE_ELEMENT) {
+            uint64_t cost = 0;
+            xmlNodePtr c = copy_start(r, n, r->too_big ? NULL : cur, r->too_big, 1, &cost,
+                                      &r->xml_bytes, &r->has_ent);
+            if (!charge(r, cost))
+                c = NULL;
+            if (xmlTextReaderIsEmptyElement(xr))
+                r->xml_bytes += 1;
+            else
+                cur = c;
+        } else {
+            copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0, 1);
+        }
+    }
+}
+
 int reader_next(reader *r, reader_record *rec, mig_err *err)
 {
     xmlTextReaderPtr xr = r->xr;
-    int rc;
     if (r->done)
         return 0;
-    if (r->salvaging)
-        return salvage_next(r, rec, err);
-    if (r->on_record) {
-        r->on_record = 0;
-        rc = xmlTextReaderNext(xr);
-    } else {
-        rc = xmlTextReaderRead(xr);
+    quiet q = quiet_begin(r);
+    int rc;
+    if (r->salvaging) {
+        rc = salvage_next(r, rec, err);
+        quiet_end(q);
+        return rc;
     }
+    drop_record(r);
+    const record_path *rp = r->rp;
+    rc = move(r, 0);
     while (rc == 1) {
         if (xmlTextReaderNodeType(xr) != XML_READER_TYPE_ELEMENT) {
-            rc = xmlTextReaderRead(xr);
+            rc = move(r, 0);
             continue;
         }
-        const record_path *rp = r->rp;
+        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
         int depth = xmlTextReaderDepth(xr);
-        int is_record = 0, descend = 1;
+        int is_record, descend;
         if (rp->anywhere) {
-            is_record = name_is(xr, rp->ns_uri[0], rp->local[0]);
-        } else if ((size_t)depth >= rp->nsteps) {
-            descend = 0; /* cannot happen: we never descend into non-matching elements */
+            is_record = node_is(n, rp->ns_uri[0], rp->local[0]);
+            descend = !is_record;
         } else {
-            int parent_ok = depth == 0 || r->ok[depth - 1];
-            int ok = parent_ok && name_is(xr, rp->ns_uri[depth], rp->local[depth]);
-            if ((size_t)depth >= r->ok_cap) {
-                r->ok = xrealloc(r->ok, (size_t)depth * 2);
-                r->ok_cap = (size_t)depth * 2;
-            }
-            r->ok[depth] = (unsigned char)ok;
-            is_record = ok && (size_t)depth == rp->nsteps - 1;
-            descend = ok;
+            /* an element reached here has every ancestor on the path */
+            descend = (size_t)depth < rp->nsteps &&
+                      node_is(n, rp->ns_uri[depth], rp->local[depth]);
+            is_record = descend && (size_t)depth == rp->nsteps - 1;
         }
         if (is_record) {
-            xmlNodePtr node = xmlTextReaderExpand(xr);
-            if (!node)
-                return fail_read(r, rec, err);
-            r->on_record = 1;
-            return give_record(r, node, rec);
+            drop_ancestors(r, (size_t)depth);
+            rc = read_record(r, n, depth, rec);
+            if (rc == 1) {
+                quiet_end(q);
+                return 1;
+            }
+            break;
         }
-        rc = descend ? xmlTextReaderRead(xr) : xmlTextReaderNext(xr);
+        if (descend && !xmlTextReaderIsEmptyElement(xr)) {
+            if (push_ancestor(r, n, (size_t)depth) != 0) {
+                r->done = 1;
+                drop_ancestors(r, 0);
+                quiet_end(q);
+                return err_set(err, MIG_EDATA, "%s", r->parse_err);
+            }
+            rc = move(r, 0);
+        } else {
+            rc = move(r, 1);
+        }
     }
-    if (rc < 0 || r->have_read_err || r->parse_err[0])
-        return fail_read(r, rec, err);
-    r->done = 1;
-    return 0;
+    if (rc < 0 || r->have_read_err || r->parse_err[0] || !r->nonblank) {
+        rc = fail_read(r, rec, err);
+    } else {
+        r->done = 1;
+        rc = 0;
+    }
+    quiet_end(q);
+    return rc;
 }
 
 /* ---- serialising a record ---- */
@@ -371,14 +1266,36 @@ static void declare_inscope_ns(xmlNodePtr node)
     xmlFree(list);
 }
 
+/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
+static int sb_write_cb(void *ctx, const char *buf, int len)
+{
+    sb_append(ctx, buf, (size_t)len);
+    return len;
+}
+
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
     sb_reset(out);
-    if (rec->node->parent && rec->node->parent->type == XML_ELEMENT_NODE)
-        declare_inscope_ns(rec->node);
-    xmlBufferEmpty(r->dump);
-    xmlNodeDump(r->dump, rec->node->doc, rec->node, 0, 0);
-    sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
+    if (rec->too_big)
+        return;
+    xmlNodePtr node = rec->node;
+    if (node->parent && node->parent->type == XML_ELEMENT_NODE)
+        declare_inscope_ns(node);
+    quiet q = quiet_begin(r);
+    if (rec->xml_bytes < PEEK_STEP) {
+        /* small (most): through the reused buffer, cheaper than a new output */
+        xmlBufferEmpty(r->dump);
+        xmlNodeDump(r->dump, node->doc, node, 0, 0);
+        sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
+    } else {
+        /* large: straight into out, one copy */
+        xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
+        if (ob) {
+            xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
+            xmlOutputBufferClose(ob);
+        }
+    }
+    quiet_end(q);
 }
 
 /* ---- schema ---- */

@@ -1,8 +1,10 @@
 /* reader.h — streams the records of one input with libxml2's xmlTextReader.
- * Only the current record is expanded into a tree; the reader frees it when
- * moving on, so memory stays flat whatever the input size.  Ancestors of the
- * record stay available (for "../@x" paths and namespace lookup).  With a
- * schema, each record element is validated alone against the XSD's global
+ * Each record is copied node by node (entities expanded) under copies of its
+ * ancestors' start tags; libxml2 frees its own nodes as the reader moves on,
+ * the copy is freed on the next call, and a record that grows past max_bytes
+ * stops being copied, so memory stays flat whatever the input.  Ancestors of
+ * the record stay available (for "../@x" paths and namespace lookup).  With
+ * a schema, each record element is validated alone against the XSD's global
  * declaration of that element (streaming: the document is never built). */
 #ifndef MIGRATE_READER_H
 #define MIGRATE_READER_H
@@ -19,14 +21,30 @@
 typedef struct reader reader;
 
 typedef struct reader_record {
-    xmlNode *node;        /* the expanded record element (owned by the reader) */
+    xmlNode *node;        /* the record element, a copy (owned by the reader) */
     uint64_t line;        /* line of its start tag */
     uint64_t seq;         /* 1-based record number in this input */
-    const char *invalid;  /* NULL, or why XSD validation failed (owned by the reader) */
+    const char *invalid;  /* NULL, or why the record is refused: XSD validation
+                             failed, or too_big (owned by the reader) */
+    int too_big;          /* larger than max_bytes: node holds its start tag
+                             only, nothing to map or copy */
+    int has_entities;     /* used entity references (expanded in node) */
+    uint64_t bytes;       /* what it costs: XML bytes (entities expanded) plus
+                             READER_NODE_COST per element, attribute and text */
+    uint64_t xml_bytes;   /* bytes of XML after its start tag, to its end tag */
 } reader_record;
 
-/* Start reading in (the reader does not take ownership of in).  schema may be NULL. */
-reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *err);
+/* Bytes counted for each element, attribute or text node a record holds, on
+ * top of its text: what libxml2 allocates for one. */
+#define READER_NODE_COST 120
+/* Default largest record (max_bytes 0). */
+#define READER_MAX_BYTES ((size_t)16 * 1024 * 1024)
+
+/* Start reading in (the reader does not take ownership of in).  schema may
+ * be NULL.  max_bytes: the largest record (its cost, see reader_record.bytes),
+ * 0 = READER_MAX_BYTES; also bounds what libxml2 holds of one tag or text. */
+reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                    mig_err *err);
 
 /* Returns 1 with the next record, 0 at the end of the input, or -1 when the
  * input is not well-formed (MIG_EDATA, "in.xml:17:5: Opening and ending tag
@@ -35,7 +53,8 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, mig_err *e
 int reader_next(reader *r, reader_record *rec, mig_err *err);
 
 /* Serialize the current record's XML into *out (reset first), declaring on
- * the record element every namespace in scope, so that it stands alone. */
+ * the record element every namespace in scope and expanding entity
+ * references, so that it stands alone.  A too_big record gives "". */
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out);
 
 void reader_close(reader *r);

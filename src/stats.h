@@ -22,7 +22,8 @@ typedef enum file_state {
     FILE_DONE,       /* read to the end */
     FILE_MALFORMED,  /* stopped at a well-formedness error (see error) */
     FILE_UNREADABLE, /* could not be opened or read */
-    FILE_STOPPED     /* reading stopped because the run stopped */
+    FILE_STOPPED,    /* reading stopped because the run stopped */
+    FILE_NORECORD    /* read to the end, but no element matched the record path */
 } file_state;
 
 typedef struct stats_file {

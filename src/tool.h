@@ -114,7 +114,8 @@ struct db_target;
  * of rejected records on stderr unless quiet.  Returns the stats ("loaded"
  * = records that would be loaded), or NULL with err (the XSD is wrong). */
 stats *tool_check_run(const struct mapping *m, const char *const *inputs, size_t ninputs,
-                      const char *schema_path, int quiet, mig_err *err);
+                      const char *schema_path, size_t max_record_bytes, int quiet,
+                      mig_err *err);
 /* Print check's file table (read, ok, rejected). */
 void tool_check_summary(FILE *out, stats *s);
 /* `migrate ping`: connect, print "DBMS version (dialect D, driver X V)" to

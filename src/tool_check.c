@@ -18,6 +18,7 @@
  * database holds.  Owns the mapper, one reusable batch and the readers it
  * opens, all freed before it returns. */
 #include "config.h"
+#include "engine.h"
 #include "tool.h"
 
 #include <inttypes.h>
@@ -53,7 +54,8 @@ static void show_reject(const char *file, const reader_record *rec, const char *
 
 /* Read input f to its end or its first error, counting into s. */
 static void check_file(stats *s, uint32_t f, const char *name, const mapping *m,
-                       xmlSchemaPtr schema, mapper *mp, batch *b, int quiet)
+                       xmlSchemaPtr schema, size_t max_record_bytes, mapper *mp, batch *b,
+                       int quiet)
 {
     mig_err err;
     char reason[1024];
@@ -66,7 +68,7 @@ static void check_file(stats *s, uint32_t f, const char *name, const mapping *m,
         return;
     }
     in->bytes = stats_bytes_counter(s, f);
-    reader *r = reader_open(in, m, schema, &err);
+    reader *r = reader_open(in, m, schema, max_record_bytes, &err);
     if (!r) {
         input_close(in);
         stats_file_state(s, f, FILE_UNREADABLE, err.msg);
@@ -95,17 +97,17 @@ static void check_file(stats *s, uint32_t f, const char *name, const mapping *m,
     }
     stats_add_read(s, f, ok + bad);
     stats_add_outcome(s, f, ok, 0, bad);
-    if (rc < 0)
+    if (rc < 0) {
         stats_file_state(s, f, err.status == MIG_EDATA ? FILE_MALFORMED : FILE_UNREADABLE,
                          err.msg);
-    else
-        stats_file_state(s, f, FILE_DONE, NULL);
-    if (rc == 0 && ok + bad == 0 && !quiet) {
+    } else if (ok + bad == 0) {
         /* well-formed, but nothing matched: most often a wrong record path
-         * or namespace in the mapping */
-        fflush(stdout);
-        fprintf(stderr, "migrate: %s: no record found at %s\n", name,
-                m->record && m->record->src ? m->record->src : "the record path");
+         * or namespace in the mapping (a load says the same) */
+        char msg[sizeof err.msg];
+        engine_no_record_msg(m, name, msg, sizeof msg);
+        stats_file_state(s, f, FILE_NORECORD, msg);
+    } else {
+        stats_file_state(s, f, FILE_DONE, NULL);
     }
     if (shown > CHECK_SHOWN) {
         fflush(stdout);
@@ -117,7 +119,8 @@ static void check_file(stats *s, uint32_t f, const char *name, const mapping *m,
 }
 
 stats *tool_check_run(const mapping *m, const char *const *inputs, size_t ninputs,
-                      const char *schema_path, int quiet, mig_err *err)
+                      const char *schema_path, size_t max_record_bytes, int quiet,
+                      mig_err *err)
 {
     xmlInitParser();
     xmlSchemaPtr schema = NULL;
@@ -134,7 +137,7 @@ stats *tool_check_run(const mapping *m, const char *const *inputs, size_t ninput
     mapper *mp = mapper_new(m, (double)time(NULL));
     batch *b = batch_new(m, 64);
     for (size_t f = 0; f < ninputs; f++)
-        check_file(s, (uint32_t)f, inputs[f], m, schema, mp, b, quiet);
+        check_file(s, (uint32_t)f, inputs[f], m, schema, max_record_bytes, mp, b, quiet);
     batch_free(b);
     mapper_free(mp);
     if (schema)

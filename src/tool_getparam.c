@@ -48,7 +48,8 @@ enum {
     OPT_SUMMARY_JSON,
     OPT_CONFIG,
     OPT_QUERY_TIMEOUT,
-    OPT_RETRY_FOR
+    OPT_RETRY_FOR,
+    OPT_MAX_RECORD_BYTES
 };
 
 static const struct option long_options[] = {
@@ -69,6 +70,7 @@ static const struct option long_options[] = {
     {"on-duplicate", required_argument, NULL, OPT_ON_DUPLICATE},
     {"preload-keys", no_argument, NULL, OPT_PRELOAD_KEYS},
     {"key-memory", required_argument, NULL, OPT_KEY_MEMORY},
+    {"max-record-bytes", required_argument, NULL, OPT_MAX_RECORD_BYTES},
     {"schema", required_argument, NULL, OPT_SCHEMA},
     {"rejects", required_argument, NULL, 'r'},
     {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -97,6 +99,33 @@ static int fail(int code, char *msg, size_t msglen, const char *fmt, ...)
     vsnprintf(msg, msglen, fmt, ap);
     va_end(ap);
     return code;
+}
+
+static int parse_num(const char *opt, const char *s, unsigned long lo, unsigned long hi,
+                     unsigned long *out, char *msg, size_t msglen);
+
+/* Returns 0 with the byte count s ("65536", "64K", "16M", "1G": binary
+ * multiples) in *out when it lies in [lo, hi], else EXIT_USAGE. */
+static int parse_bytes(const char *opt, const char *s, unsigned long lo, unsigned long hi,
+                       unsigned long *out, char *msg, size_t msglen)
+{
+    char num[32];
+    size_t n = strlen(s);
+    unsigned long mult = 1;
+    if (n && strchr("kKmMgG", s[n - 1])) {
+        mult = strchr("kK", s[n - 1]) ? 1024UL : strchr("mM", s[n - 1]) ? 1024UL * 1024 : 1024UL * 1024 * 1024;
+        n--;
+    }
+    if (n >= sizeof num)
+        return fail(EXIT_USAGE, msg, msglen, "%s: \"%s\" is not a size", opt, s);
+    memcpy(num, s, n);
+    num[n] = '\0';
+    unsigned long v = 0;
+    if (parse_num(opt, num, 0, hi, &v, msg, msglen) != 0 || v > hi / mult || v * mult < lo)
+        return fail(EXIT_USAGE, msg, msglen, "%s: \"%s\" is not a size from %lu to %lu bytes",
+                    opt, s, lo, hi);
+    *out = v * mult;
+    return 0;
 }
 
 /* Returns 0 with the value of the decimal text s in *out when it lies in
@@ -185,7 +214,7 @@ static int read_password_file(const char *file, char **pw, char *msg, size_t msg
 static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl,
                        char *msg, size_t msglen)
 {
-    unsigned long v;
+    unsigned long v = 0;
     int rc;
     switch (c) {
     case 'm':
@@ -278,6 +307,12 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
         if ((rc = parse_num("--key-memory", arg, 0, 1024 * 1024, &v, msg, msglen)))
             return rc;
         cfg->key_memory_mb = v;
+        return 0;
+    case OPT_MAX_RECORD_BYTES:
+        if ((rc = parse_bytes("--max-record-bytes", arg, TOOL_MAX_RECORD_MIN,
+                              TOOL_MAX_RECORD_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->max_record_bytes = v;
         return 0;
     case OPT_SCHEMA:
         if (!*arg)
@@ -546,6 +581,7 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
     cfg->load = LOAD_DEFAULT;
     cfg->workers = TOOL_WORKERS_DEF;
     cfg->key_memory_mb = TOOL_KEY_MEMORY_DEF;
+    cfg->max_record_bytes = TOOL_MAX_RECORD_DEF;
     cfg->batch_size = TOOL_BATCH_DEF;
     cfg->queue_depth = TOOL_QUEUE_DEF;
     cfg->on_dup = DUP_DEFAULT;

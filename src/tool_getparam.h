@@ -26,6 +26,9 @@ typedef enum tool_cmd {
 /* Defaults and ranges of the numeric options. */
 #define TOOL_WORKERS_DEF 2
 #define TOOL_KEY_MEMORY_DEF 16UL /* MB: keeps peak RSS flat on any input size */
+#define TOOL_MAX_RECORD_DEF (16UL * 1024 * 1024) /* --max-record-bytes */
+#define TOOL_MAX_RECORD_MIN 1024UL
+#define TOOL_MAX_RECORD_MAX (1024UL * 1024 * 1024)
 #define TOOL_WORKERS_MAX 64
 #define TOOL_BATCH_DEF 500
 #define TOOL_BATCH_MAX 100000
@@ -87,6 +90,7 @@ struct tool_config {
     dup_policy on_dup;
     int preload_keys;
     unsigned long key_memory_mb; /* all key sets together; 0 = no limit */
+    unsigned long max_record_bytes; /* largest record (reader.h's cost) */
     const char *schema_path;    /* --schema, or NULL */
     char *rejects_path;         /* -r, or the default (owned) */
 

@@ -103,6 +103,8 @@ static const char *state_name(file_state st)
         return "unreadable";
     case FILE_STOPPED:
         return "stopped";
+    case FILE_NORECORD:
+        return "no record";
     }
     return "unknown";
 }

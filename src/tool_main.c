@@ -71,7 +71,8 @@ int tool_exit_code(const mig_err *fatal, stats *s)
     for (size_t i = 0; i < s->nfiles; i++) {
         if (s->files[i].state == FILE_UNREADABLE && code < EXIT_NOINPUT)
             code = EXIT_NOINPUT;
-        else if (s->files[i].state == FILE_MALFORMED && code < EXIT_DATAERR)
+        else if ((s->files[i].state == FILE_MALFORMED || s->files[i].state == FILE_NORECORD) &&
+                 code < EXIT_DATAERR)
             code = EXIT_DATAERR;
     }
     return code;
@@ -92,13 +93,16 @@ static void report_files(stats *s)
     for (size_t i = 0; i < s->nfiles; i++) {
         const stats_file *f = &s->files[i];
         char line[600];
-        if (f->state != FILE_MALFORMED && f->state != FILE_UNREADABLE)
+        if (f->state != FILE_MALFORMED && f->state != FILE_UNREADABLE &&
+            f->state != FILE_NORECORD)
             continue;
         if (f->error[0])
             snprintf(line, sizeof line, "%s", f->error);
         else
             snprintf(line, sizeof line, "%s: %s", f->name,
-                     f->state == FILE_MALFORMED ? "not well-formed" : "cannot be read");
+                     f->state == FILE_MALFORMED   ? "not well-formed"
+                     : f->state == FILE_NORECORD ? "no record"
+                                                 : "cannot be read");
         say(line);
     }
 }
@@ -351,7 +355,8 @@ static int cmd_check(const struct tool_config *cfg)
         return json_finish(&j, cfg, "check", NULL, code, why, 0);
     mig_err err;
     err_clear(&err);
-    stats *s = tool_check_run(m, cfg->inputs, cfg->ninputs, cfg->schema_path, cfg->quiet, &err);
+    stats *s = tool_check_run(m, cfg->inputs, cfg->ninputs, cfg->schema_path, cfg->max_record_bytes,
+                              cfg->quiet, &err);
     if (!s) {
         say(err.msg);
         code = tool_status_exit(&err);
@@ -384,6 +389,7 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
     o->on_dup = cfg->on_dup;
     o->preload_keys = cfg->preload_keys;
     o->key_memory = (size_t)cfg->key_memory_mb * 1024 * 1024;
+    o->max_record_bytes = cfg->max_record_bytes;
     o->create_tables = cfg->create_tables;
     o->retry_for = cfg->retry_for;
 }

@@ -65,6 +65,8 @@ static const char *state_note(file_state st)
         return " (unreadable)";
     case FILE_STOPPED:
         return " (stopped)";
+    case FILE_NORECORD:
+        return " (no record)";
     case FILE_PENDING:
         return " (not read)";
     default:

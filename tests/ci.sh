@@ -8,7 +8,8 @@
 #      unit tests and integration tests against SQLite only
 #   4. the normal build in the source tree: ./configure && make -j2;
 #      the unit tests and the integration tests (SQLite) under valgrind
-#      (no leaks, no errors)
+#      (no leaks, no errors); before it, the fuzz targets' smoke (3b,
+#      tests/fuzz/smoke.sh: clang libFuzzer builds, 15 s each)
 #   5. make check against SQLite, a throwaway PostgreSQL 15
 #      (tests/with-postgres.sh) and a throwaway TDS server (tests/with-tds.sh:
 #      the SQL Server cases, --load insert and --load bcp; skipped with a
@@ -53,6 +54,7 @@ packages=(build-essential autoconf automake libtool pkg-config
     libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
     postgresql odbc-postgresql sqlite3 valgrind gzip netcat-openbsd
     coreutils procps util-linux
+    clang           # the fuzz targets' smoke (tests/fuzz/smoke.sh)
     python3 time    # the bench harness's smoke test (tests/bench/smoke.sh)
     debhelper dpkg-dev lintian)   # the package stage (make deb)
 
@@ -123,6 +125,10 @@ stage "sanitizer tests (SQLite)"
     export LSAN_OPTIONS="suppressions=$lsan_supp:print_suppressions=0"
     make -j"$jobs" check VERBOSE=1
 ) || check_failed build-asan
+
+# ---- 3b. fuzz smoke: the libFuzzer targets build and run 15 s each ----
+stage "fuzz smoke (tests/fuzz/smoke.sh)"
+bash tests/fuzz/smoke.sh 15 || { echo "ci: a fuzz target failed" >&2; exit 1; }
 
 # ---- 4. the normal build ----
 stage "configure && make"

@@ -302,6 +302,10 @@ static void test_parse_errors(void)
     expect_err("", "m.xml:1: Document is empty");
     expect_err("<mapping xmlns=\"urn:migrate:mapping:1\"\n record=\"/a\">\n<x:table/></mapping>",
                "m.xml:3: Namespace prefix x on table is not defined");
+    /* found by tests/fuzz/fuzz_mapping: libxml2's message has a second line */
+    expect_err("<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/a\">\xff\xff\xff\xff</mapping>",
+               "m.xml:1: Input is not proper UTF-8, indicate encoding ! "
+               "Bytes: 0xFF 0xFF 0xFF 0xFF");
 
     fflush(stderr);
     dup2(saved, 2);
