@@ -612,6 +612,18 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* The run lock: an application lock owned by the session, so that it
+ * outlives transactions and goes with the connection (try_lock_sql). */
+static void mssql_try_lock_sql(strbuf *out, const char *name, long long key)
+{
+    (void)key;
+    sb_printf(out,
+              "SET NOCOUNT ON; DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'%s', "
+              "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; "
+              "SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END",
+              name);
+}
+
 const dialect dialect_mssql = {
     .name = "sqlserver",
     .single_writer = 0,
@@ -626,4 +638,5 @@ const dialect dialect_mssql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,
+    .try_lock_sql = mssql_try_lock_sql,
 };

@@ -172,6 +172,16 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* ---- the run lock ---- */
+
+/* A session-level advisory lock: it survives the rollback that ends the
+ * query's transaction and goes with the connection (try_lock_sql). */
+static void pgsql_try_lock_sql(strbuf *out, const char *name, long long key)
+{
+    (void)name;
+    sb_printf(out, "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 ELSE 0 END", key);
+}
+
 const dialect dialect_pgsql = {
     .name = "postgresql",
     .single_writer = 0,
@@ -187,4 +197,5 @@ const dialect dialect_pgsql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = pgsql_exists_sql,
     .classify = pgsql_classify,
+    .try_lock_sql = pgsql_try_lock_sql,
 };

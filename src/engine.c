@@ -33,10 +33,12 @@
 #include "batch.h"
 #include "dialect.h"
 #include "input.h"
+#include "ledger.h"
 #include "mapper.h"
 #include "reader.h"
 #include "reject.h"
 #include "ring.h"
+#include "runlock.h"
 #include "settle.h"
 #include "worker.h"
 
@@ -58,6 +60,11 @@ typedef struct engine {
     pthread_mutex_t writer_lock; /* one write transaction at a time (single-writer targets) */
     batch **all;                 /* every batch allocated, freed at the end */
     size_t nall;
+    db_conn lconn;               /* the ledger's and the run lock's session */
+    runlock rlock;
+    char map_hash[65];           /* SHA-256 of the mapping file */
+    ledger_file *lfiles;         /* per input (o->ledger), else NULL */
+    _Atomic uint64_t commits;    /* for worker_ctx.crash_at */
 
     pthread_mutex_t lock;        /* guards the fields below */
     pthread_cond_t cond;
@@ -132,6 +139,7 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 /* Per-file counters not yet handed to the stats. */
 typedef struct pending {
     uint64_t read, rejected;
+    uint64_t earlier, earlier_dups; /* settled by an earlier run (the ledger) */
 } pending;
 
 /* Hands pending counts of file f to the stats (read before outcome). */
@@ -139,9 +147,124 @@ static void flush_counts(engine *e, uint32_t f, pending *p)
 {
     if (p->read)
         stats_add_read(e->st, f, p->read);
-    if (p->rejected)
-        stats_add_outcome(e->st, f, 0, 0, p->rejected);
-    p->read = p->rejected = 0;
+    if (p->rejected || p->earlier_dups)
+        stats_add_outcome(e->st, f, 0, p->earlier_dups, p->rejected);
+    if (p->earlier)
+        stats_add_earlier(e->st, f, p->earlier);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- the ledger ---- */
+
+/* Returns 1 when file f must not be read (the ledger says it was loaded, or
+ * it cannot be hashed: then it is marked unreadable), 0 to read it, -1
+ * when the run failed (ledger error). */
+static int ledger_skip(engine *e, uint32_t f)
+{
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    const char *name = e->o->inputs[f];
+    if (!lf || strcmp(name, "-") == 0)
+        return 0; /* stdin cannot be hashed before it is read: no ledger */
+    mig_err err;
+    if (ledger_hash_file(name, lf->hash, &lf->size, &err) != 0) {
+        stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
+        return 1;
+    }
+    pthread_mutex_t *wl = e->wctx.writer_lock;
+    if (wl)
+        pthread_mutex_lock(wl);
+    int rc = ledger_file_open(&e->lconn, e->map_hash, name, e->o->reload, lf, &err);
+    if (wl)
+        pthread_mutex_unlock(wl);
+    if (rc != 0) {
+        engine_fail(e, &err);
+        return -1;
+    }
+    if (lf->skip) {
+        stats_file_skipped(e->st, f, lf->loaded_at);
+        return 1;
+    }
+    lf->tracked = 1;
+    return 0;
+}
+
+/* Returns 1 when record seq of file f was settled by an earlier run,
+ * counting it in p (as loaded earlier, or as a duplicate). */
+static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
+{
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    if (!lf || !lf->tracked)
+        return 0;
+    if (ledger_ranges_has(&lf->loaded, seq)) {
+        p->earlier++;
+        return 1;
+    }
+    if (ledger_ranges_has(&lf->dups, seq)) {
+        p->earlier_dups++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Returns 0 after writing the end of the run into the ledger for every
+ * file it tracked (complete: every record settled and the run not
+ * stopped), or -1 with err. */
+static int ledger_finish(engine *e, int stopped, mig_err *err)
+{
+    for (size_t f = 0; e->lfiles && f < e->o->ninputs; f++) {
+        ledger_file *lf = &e->lfiles[f];
+        if (!lf->tracked)
+            continue;
+        pthread_mutex_lock(&e->st->lock);
+        const stats_file *sf = &e->st->files[f];
+        ledger_counts n = {sf->read, sf->loaded + sf->loaded_earlier, sf->duplicates,
+                           sf->rejected};
+        int complete = !stopped && sf->state == FILE_DONE &&
+                       n.read == n.loaded + n.duplicates + n.rejected;
+        pthread_mutex_unlock(&e->st->lock);
+        if (ledger_file_close(&e->lconn, e->map_hash, lf, complete, &n, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 after opening the ledger's session, creating the ledger tables
+ * and taking the run lock, or -1 with err (MIG_ELOCKED: another run). */
+static int ledger_start(engine *e, mig_err *err)
+{
+    const engine_opts *o = e->o;
+    uint64_t size;
+    if (ledger_hash_file(o->map->file, e->map_hash, &size, err) != 0) {
+        err->status = MIG_ECONFIG;
+        return -1;
+    }
+    if (db_connect(&e->lconn, o->target, err) != 0)
+        return -1;
+    if (ledger_create(&e->lconn, o->ledger, err) != 0)
+        return -1;
+    if (runlock_take(&e->rlock, &e->lconn, e->map_hash, o->lock_wait, err) != 0)
+        return -1;
+    if (o->ledger) {
+        e->lfiles = xcalloc(o->ninputs ? o->ninputs : 1, sizeof *e->lfiles);
+        e->wctx.ledger_files = e->lfiles;
+        e->wctx.map_hash = e->map_hash;
+    }
+    return 0;
+}
+
+/* Read MIGRATE_TEST_CRASH ("before-commit:N" or "after-commit:N") into the
+ * workers' fault injection. */
+static void crash_setup(engine *e)
+{
+    const char *v = getenv("MIGRATE_TEST_CRASH");
+    if (!v)
+        return;
+    const char *colon = strchr(v, ':');
+    if (!colon)
+        return;
+    e->wctx.crash_before = strncmp(v, "before-commit:", 14) == 0;
+    e->wctx.crash_at = strtoull(colon + 1, NULL, 10);
+    e->wctx.commits = &e->commits;
 }
 
 /* Returns 0 after writing a rejected record, or -1 (run failed). */
@@ -186,9 +309,12 @@ static int produce_file(producer *p, uint32_t f)
     const engine_opts *o = e->o;
     const char *name = o->inputs[f];
     mig_err err;
-    pending cnt = {0, 0};
+    pending cnt = {0, 0, 0, 0};
     int stopped = 0;
 
+    int skip = ledger_skip(e, f);
+    if (skip)
+        return skip < 0 ? -1 : 0;
     stats_file_state(e->st, f, FILE_READING, NULL);
     input *in = input_open(name, &err);
     if (!in) {
@@ -210,6 +336,8 @@ static int produce_file(producer *p, uint32_t f)
             break;
         }
         cnt.read++;
+        if (settled_earlier(e, f, rec.seq, &cnt))
+            continue; /* committed by an earlier run: not sent again */
         reader_record_xml(r, &rec, &p->xml);
         if (rec.invalid) {
             if (reject_record(e, name, &rec, rec.invalid, &p->xml) != 0) {
@@ -340,6 +468,11 @@ static void engine_cleanup(engine *e)
         xmlSchemaFree(e->schema);
     if (e->rw)
         reject_close(e->rw, NULL);
+    runlock_release(&e->rlock);
+    db_disconnect(&e->lconn);
+    for (size_t f = 0; e->lfiles && f < e->o->ninputs; f++)
+        ledger_file_free(&e->lfiles[f]);
+    free(e->lfiles);
     pthread_mutex_destroy(&e->writer_lock);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);
@@ -378,6 +511,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     engine e;
     memset(&e, 0, sizeof e);
     e.o = o;
+    e.rlock.fd = -1;
     e.nworkers = o->workers ? o->workers : 2;
     pthread_mutex_init(&e.lock, NULL);
     pthread_mutex_init(&e.writer_lock, NULL);
@@ -430,6 +564,11 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
      * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
+    /* the run lock before the reject file: a second run must not touch the
+     * first one's */
+    if (ledger_start(&e, err) != 0)
+        goto done;
+    crash_setup(&e);
     if (!(e.rw = reject_open(o->rejects_path, m, err)))
         goto done;
     e.wctx.rejects = e.rw;
@@ -463,6 +602,8 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (failed)
         *err = e.fail_err;
     pthread_mutex_unlock(&e.lock);
+    if (!failed && ledger_finish(&e, atomic_load(&stop_requested), err) != 0)
+        goto done;
     if (!failed) {
         reject_writer *rw = e.rw;
         e.rw = NULL;

@@ -26,6 +26,9 @@ typedef struct engine_opts {
     int preload_keys;
     size_t key_memory;           /* bytes for all key sets together; 0 = no limit */
     int create_tables;           /* create missing tables before loading */
+    int ledger;                  /* keep the ledger (ledger.h); 0: --no-ledger */
+    int reload;                  /* load files the ledger says were loaded */
+    double lock_wait;            /* seconds to wait for the run lock (runlock.h) */
     /* Called from the calling thread about every progress_interval seconds
      * while the run goes on (NULL: never). */
     void (*progress)(stats *s, void *arg);

@@ -34,6 +34,7 @@ typedef enum tool_cmd {
 #define TOOL_TIMEOUT_DEF 15
 #define TOOL_TIMEOUT_MAX 3600
 #define TOOL_PROGRESS_IV_DEF 10 /* seconds between plain progress lines */
+#define TOOL_LOCK_WAIT_MAX 86400UL /* seconds: a day */
 #define TOOL_DEFAULT_DB "migrate.db"
 #define TOOL_DEFAULT_REJECTS "migrate-rejects.xml"
 
@@ -84,6 +85,9 @@ struct tool_config {
     unsigned long key_memory_mb; /* all key sets together; 0 = no limit */
     const char *schema_path;    /* --schema, or NULL */
     char *rejects_path;         /* -r, or the default (owned) */
+    int no_ledger;              /* --no-ledger */
+    int reload;                 /* --reload */
+    unsigned long lock_wait;    /* --lock-wait SEC (0: exit at once) */
 
     /* Output. */
     int progress;               /* 1 --progress, 0 --no-progress, -1 unset

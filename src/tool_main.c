@@ -45,6 +45,7 @@ static const int status_exit[] = {
     [MIG_EDB] = EXIT_PROTOCOL,
     [MIG_ENOMEM] = EXIT_SOFTWARE,
     [MIG_EINTERNAL] = EXIT_SOFTWARE,
+    [MIG_ELOCKED] = EXIT_LOCKED,
 };
 
 int tool_status_exit(const mig_err *e)
@@ -382,6 +383,9 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
     o->preload_keys = cfg->preload_keys;
     o->key_memory = (size_t)cfg->key_memory_mb * 1024 * 1024;
     o->create_tables = cfg->create_tables;
+    o->ledger = !cfg->no_ledger;
+    o->reload = cfg->reload;
+    o->lock_wait = (double)cfg->lock_wait;
 }
 
 /* Print what a finished or stopped load leaves to say, in cli.md's order

@@ -11,11 +11,13 @@
 #define MIGRATE_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "batch.h"
 #include "db.h"
 #include "dialect.h"
 #include "keyset.h"
+#include "ledger.h"
 #include "mapping.h"
 #include "reject.h"
 #include "ring.h"
@@ -38,6 +40,16 @@ typedef struct worker_ctx {
     pthread_mutex_t *writer_lock;  /* held around each transaction when the
                                       dialect is single_writer; else NULL */
     int max_retries;            /* reconnect/deadlock retries per batch (5) */
+    /* The ledger (ledger.h): per input, its hash; NULL: no ledger.  Each
+     * committed range writes its ledger rows in its own transaction. */
+    const struct ledger_file *ledger_files;
+    const char *map_hash;
+    /* Fault injection for the resume tests (MIGRATE_TEST_CRASH, read once by
+     * the engine): kill the process with SIGKILL in the crash_at-th
+     * transaction, before its COMMIT (crash_before) or right after it. */
+    uint64_t crash_at;
+    int crash_before;
+    _Atomic uint64_t *commits; /* transactions reaching COMMIT so far */
     /* Stop the run: records the first fatal error and aborts both rings. */
     void (*fail)(struct worker_ctx *ctx, const mig_err *err);
     void *engine;               /* for fail() */
