@@ -29,7 +29,7 @@ int ledger_hash_file(const char *file, char hex[65], uint64_t *size, mig_err *er
 {
     FILE *f = fopen(file, "rb");
     if (!f)
-        return err_set(err, MIG_ENOINPUT, "%s: %s", file, strerror(errno));
+        return err_set(err, MIG_ENOINPUT, "cannot open %s: %s", file, strerror(errno));
     sha256_ctx c;
     sha256_init(&c);
     size_t cap = 1 << 20, n;
