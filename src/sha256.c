@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+#endif
+
 static const uint32_t K[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
     0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
@@ -63,6 +67,19 @@ static void block(sha256_ctx *c, const unsigned char *p)
 
 void sha256_init(sha256_ctx *c)
 {
+    sha256_init_plain(c);
+#ifdef HAVE_LIBCRYPTO
+    EVP_MD_CTX *x = EVP_MD_CTX_new();
+    if (x && EVP_DigestInit_ex(x, EVP_sha256(), NULL) == 1)
+        c->evp = x;
+    else
+        EVP_MD_CTX_free(x); /* the plain C then */
+#endif
+}
+
+void sha256_init_plain(sha256_ctx *c)
+{
+    c->evp = NULL;
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     memcpy(c->h, h0, sizeof h0);
@@ -74,6 +91,12 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
 {
     const unsigned char *p = data;
     c->len += len;
+#ifdef HAVE_LIBCRYPTO
+    if (c->evp) {
+        EVP_DigestUpdate(c->evp, data, len);
+        return;
+    }
+#endif
     if (c->nbuf) {
         size_t k = 64 - c->nbuf < len ? 64 - c->nbuf : len;
         memcpy(c->buf + c->nbuf, p, k);
@@ -93,6 +116,18 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
 
 void sha256_hex(sha256_ctx *c, char out[65])
 {
+#ifdef HAVE_LIBCRYPTO
+    if (c->evp) {
+        unsigned char md[32];
+        unsigned int n = 0;
+        EVP_DigestFinal_ex(c->evp, md, &n);
+        EVP_MD_CTX_free(c->evp);
+        c->evp = NULL;
+        for (int i = 0; i < 32; i++)
+            snprintf(out + 2 * i, 3, "%02x", md[i]);
+        return;
+    }
+#endif
     uint64_t bits = c->len * 8;
     unsigned char pad[72] = {0x80};
     size_t npad = (c->nbuf < 56 ? 56 : 120) - c->nbuf;

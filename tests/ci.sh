@@ -47,7 +47,7 @@ check_failed() {
 # ---- 1. packages ----
 packages=(build-essential autoconf automake libtool pkg-config
     libxml2-dev libxml2-utils unixodbc-dev unixodbc odbcinst libsqliteodbc
-    libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
+    libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc libssl-dev
     postgresql odbc-postgresql sqlite3 valgrind gzip netcat-openbsd
     coreutils procps util-linux
     python3 time    # the bench harness's smoke test (tests/bench/smoke.sh)
