@@ -163,8 +163,8 @@ static int ledger_skip(engine *e, uint32_t f)
 {
     ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
     const char *name = e->o->inputs[f];
-    if (!lf || strcmp(name, "-") == 0)
-        return 0; /* stdin cannot be hashed before it is read: no ledger */
+    if (!lf || !ledger_can_track(name))
+        return 0; /* stdin, a FIFO: cannot be hashed before it is read */
     mig_err err;
     if (ledger_hash_file(name, lf->hash, &lf->size, &err) != 0) {
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "dialect.h"
@@ -24,6 +25,12 @@
 #define NAME_MAX_BYTES 1000 /* the files table's name column */
 
 /* ---- hashing ---- */
+
+int ledger_can_track(const char *name)
+{
+    struct stat st;
+    return strcmp(name, "-") != 0 && stat(name, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 int ledger_hash_file(const char *file, char hex[65], uint64_t *size, mig_err *err)
 {

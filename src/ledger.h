@@ -17,8 +17,10 @@
  *                           not at all.  Deleted when the file is 'loaded'.
  *
  * A file is known by the SHA-256 of its bytes as stored (compressed for
- * gzip), the mapping by the SHA-256 of the mapping file.  stdin has no
- * hash: it is loaded without the ledger (never skipped, never resumed).
+ * gzip), the mapping by the SHA-256 of the mapping file.  stdin, and any
+ * input that is not a regular file (a FIFO, /dev/stdin), cannot be hashed
+ * before it is read: it is loaded without the ledger (never skipped, never
+ * resumed).
  *
  * Threads: the producer opens a file (ledger_file_open, on the engine's
  * ledger connection) before it hands on any record of it; workers read the
@@ -55,6 +57,11 @@ typedef struct ledger_file {
     ledger_ranges loaded; /* ordinals committed by earlier runs as loaded */
     ledger_ranges dups;   /* ... and as duplicates */
 } ledger_file;
+
+/* Returns 1 when the input named name can be in the ledger: a regular
+ * file (hashing reads it once before the load), not "-", a FIFO or a
+ * device; 0 otherwise (also when it does not exist: the load says why). */
+int ledger_can_track(const char *name);
 
 /* Fill hex with the SHA-256 of file path's bytes and *size with their
  * count; returns 0, or -1 with MIG_ENOINPUT. */
