@@ -613,15 +613,17 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
 }
 
 /* The run lock: an application lock owned by the session, so that it
- * outlives transactions and goes with the connection (try_lock_sql). */
-static void mssql_try_lock_sql(strbuf *out, const char *name, long long key)
+ * outlives transactions and goes with the connection; the server waits
+ * (try_lock_sql).  Babelfish's backend died on a second sp_getapplock
+ * after a refused one in the same session: one call does all the waiting. */
+static void mssql_try_lock_sql(strbuf *out, const char *name, long long key, long wait_ms)
 {
     (void)key;
     sb_printf(out,
               "SET NOCOUNT ON; DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'%s', "
-              "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0; "
+              "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = %ld; "
               "SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END",
-              name);
+              name, wait_ms);
 }
 
 const dialect dialect_mssql = {

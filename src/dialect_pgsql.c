@@ -175,10 +175,12 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
 /* ---- the run lock ---- */
 
 /* A session-level advisory lock: it survives the rollback that ends the
- * query's transaction and goes with the connection (try_lock_sql). */
-static void pgsql_try_lock_sql(strbuf *out, const char *name, long long key)
+ * query's transaction and goes with the connection (try_lock_sql; it does
+ * not wait: runlock.c polls). */
+static void pgsql_try_lock_sql(strbuf *out, const char *name, long long key, long wait_ms)
 {
     (void)name;
+    (void)wait_ms;
     sb_printf(out, "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 ELSE 0 END", key);
 }
 

@@ -25,6 +25,14 @@ static void me(char *who, size_t len, char *host, size_t hostlen, char started[2
     snprintf(who, len, "host %s, pid %ld, started %s", host, (long)getpid(), started);
 }
 
+/* Returns seconds on a monotonic clock. */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Sleep a quarter of a second. */
 static void nap(void)
 {
@@ -65,13 +73,13 @@ static int take_file(runlock *l, db_conn *c, const char *map_hash, double wait, 
         free(lpath);
         return -1;
     }
-    double end = (double)time(NULL) + wait;
+    double end = now_s() + wait;
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
             err_set(err, MIG_ECANTCREAT, "cannot lock %s: %s", lpath, strerror(errno));
             goto fail;
         }
-        if ((double)time(NULL) >= end) {
+        if (now_s() >= end) {
             char who[300] = "";
             ssize_t n = pread(fd, who, sizeof who - 1, 0);
             who[n > 0 ? n : 0] = '\0';
@@ -100,6 +108,33 @@ fail:
     close(fd);
     free(lpath);
     return -1;
+}
+
+/* Returns 0 after running sql and storing the first column of its first
+ * result set in *out (results that are only row counts or messages, as
+ * an EXEC gives on SQL Server, are passed over), or -1 with err. */
+static int query_int(db_conn *c, const char *sql, long long *out, mig_err *err)
+{
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
+    SQLSMALLINT ncols = 0;
+    while (SQL_SUCCEEDED(r) && SQL_SUCCEEDED(SQLNumResultCols(h, &ncols)) && ncols == 0)
+        r = SQLMoreResults(h);
+    SQLBIGINT v = 0;
+    SQLLEN ind = 0;
+    if (SQL_SUCCEEDED(r))
+        r = SQLFetch(h);
+    if (SQL_SUCCEEDED(r))
+        r = SQLGetData(h, 1, SQL_C_SBIGINT, &v, 0, &ind);
+    int rc = 0;
+    if (!SQL_SUCCEEDED(r))
+        rc = r == SQL_NO_DATA ? err_set(err, MIG_EDB, "the lock query returned no row")
+                              : db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "lock");
+    *out = ind == SQL_NULL_DATA ? 0 : (long long)v;
+    db_stmt_free(h);
+    return rc;
 }
 
 /* Returns 0 after reading who holds the database lock into who, or -1. */
@@ -167,12 +202,14 @@ static int take_db(runlock *l, db_conn *c, const char *map_hash, double wait, mi
     snprintf(hex, sizeof hex, "%.15s", map_hash);
     long long key = strtoll(hex, NULL, 16); /* 60 bits: positive */
     strbuf sql = STRBUF_INIT;
-    c->d->try_lock_sql(&sql, name, key);
-    double end = (double)time(NULL) + wait;
+    double start = now_s(), end = start + wait;
     int rc = 0;
     for (;;) {
         long long got = 0;
-        rc = db_query_int(c, sb_str(&sql), &got, err);
+        double left = end - now_s();
+        sb_reset(&sql);
+        c->d->try_lock_sql(&sql, name, key, left > 0 ? (long)(left * 1000) : 0);
+        rc = query_int(c, sb_str(&sql), &got, err);
         db_rollback(c); /* both locks belong to the session, not the transaction */
         if (rc != 0) {
             err_prefix(err, "cannot take the run lock");
@@ -183,7 +220,8 @@ static int take_db(runlock *l, db_conn *c, const char *map_hash, double wait, mi
             rc = write_holder(c, name, err);
             break;
         }
-        if ((double)time(NULL) >= end) {
+        /* a server that waited (SQL Server) has used the time up */
+        if (now_s() + 0.25 >= end) {
             char who[400];
             if (read_holder(c, name, who, sizeof who, err) != 0)
                 snprintf(who, sizeof who, "holder unknown");
