@@ -49,14 +49,20 @@ void db_target_sqlite(db_target *t, const char *file)
 {
     memset(t, 0, sizeof *t);
     strbuf sb = STRBUF_INIT;
-    /* Timeout: busy timeout in ms (a second process on the file waits rather
-     * than failing); SyncPragma=NORMAL with WAL (set in after_connect) is
-     * durable across a process crash and ~2x faster than FULL. */
+    /* Timeout: busy timeout in ms.  A second process on the file waits for
+     * the write lock (the dialect's begin_write takes it first thing, so the
+     * wait is only for the other's transaction, one batch); past 1 s the
+     * batch fails as "database is locked" and the worker's retry loop takes
+     * over (backoff, --retry-for).  Short, because nothing else ends this
+     * wait: a stop request is heard after it (SQLCancel does not reach the
+     * driver's busy handler).
+     * SyncPragma=NORMAL with WAL (set in after_connect) is durable across a
+     * process crash and ~2x faster than FULL. */
     if (driver_registered("SQLite3"))
         sb_puts(&sb, "Driver=SQLite3;");
     else
         sb_puts(&sb, "Driver=" SQLITE_DRIVER_LIB ";");
-    sb_printf(&sb, "Database=%s;Timeout=600000;NoWCHAR=1;SyncPragma=NORMAL", file);
+    sb_printf(&sb, "Database=%s;Timeout=1000;NoWCHAR=1;SyncPragma=NORMAL", file);
     t->connstr = sb_detach(&sb);
     t->dialect_name = "sqlite";
     t->connect_timeout = 30;
@@ -188,20 +194,27 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
 
 /* ---- connecting ---- */
 
-/* Append the password as ;PWD={...}; with '}' doubled.  The closing ';'
- * matters: FreeTDS 1.3.17 mis-reads a braced value that ends the string
- * ("...;PWD={secret}" logs in with a wrong password). */
-static void put_password(strbuf *sb, const char *pw)
+/* Append the password as ;PWD={...};.  The closing ';' matters: FreeTDS
+ * 1.3.17 mis-reads a braced value that ends the string ("...;PWD={secret}"
+ * logs in with a wrong password).  ODBC escapes a '}' inside braces as "}}",
+ * but FreeTDS (1.3.17, src/odbc/connectparams.c) does not: it takes the
+ * value verbatim up to the first "};".  So for FreeTDS ('freetds' set) '}'
+ * stays single, and a password holding "};" cannot be given at all: returns
+ * -1 then, else 0. */
+static int put_password(strbuf *sb, const char *pw, int freetds)
 {
+    if (freetds && strstr(pw, "};"))
+        return -1;
     if (sb->len && sb->buf[sb->len - 1] != ';')
         sb_putc(sb, ';');
     sb_puts(sb, "PWD={");
     for (const char *p = pw; *p; p++) {
-        if (*p == '}')
+        if (*p == '}' && !freetds)
             sb_putc(sb, '}');
         sb_putc(sb, *p);
     }
     sb_puts(sb, "};");
+    return 0;
 }
 
 /* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
@@ -366,23 +379,31 @@ static int connect_failed(db_conn *c, mig_err *err)
     return -1;
 }
 
+/* Returns 1 if the driver named in s (directly, or through its DSN) is
+ * FreeTDS; *charset_set tells whether the DSN sets ClientCharset. */
+static int uses_freetds(const char *s, int *charset_set)
+{
+    char drv[256], dsn[256], cs[64];
+    key_value(s, "Driver", drv, sizeof drv);
+    key_value(s, "DSN", dsn, sizeof dsn);
+    *charset_set = 0;
+    if (!drv[0] && dsn[0]) {
+        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
+        SQLGetPrivateProfileString(dsn, "ClientCharset", "", cs, sizeof cs, "odbc.ini");
+        *charset_set = cs[0] != '\0';
+    }
+    return strcasestr(drv, "freetds") != NULL || strcasestr(drv, "tdsodbc") != NULL;
+}
+
 /* Returns 1 if the driver named in s (directly, or through its DSN) is FreeTDS
  * and nothing sets its ClientCharset. */
 static int freetds_without_charset(const char *s)
 {
-    char drv[256], dsn[256], cs[64];
     db_cs_item it;
+    int charset_set;
     if (find_key(s, "ClientCharset", &it))
         return 0;
-    key_value(s, "Driver", drv, sizeof drv);
-    key_value(s, "DSN", dsn, sizeof dsn);
-    if (!drv[0] && dsn[0]) {
-        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
-        SQLGetPrivateProfileString(dsn, "ClientCharset", "", cs, sizeof cs, "odbc.ini");
-        if (cs[0])
-            return 0;
-    }
-    return strcasestr(drv, "freetds") != NULL || strcasestr(drv, "tdsodbc") != NULL;
+    return uses_freetds(s, &charset_set) && !charset_set;
 }
 
 void db_connstr(const db_target *t, strbuf *out)
@@ -415,11 +436,10 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
         db_disconnect(c);
         return -1;
     }
-    if (t->connect_timeout > 0) {
-        SQLPOINTER to = (SQLPOINTER)(uintptr_t)t->connect_timeout;
-        SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT, to, 0);
-        SQLSetConnectAttr(c->dbc, SQL_ATTR_CONNECTION_TIMEOUT, to, 0);
-    }
+    /* the login only: a statement's limit is the query timeout (db_prepare) */
+    if (t->connect_timeout > 0)
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT,
+                          (SQLPOINTER)(uintptr_t)t->connect_timeout, 0);
     if (c->d && c->d->before_connect && c->d->before_connect(c, err) < 0) {
         db_disconnect(c);
         return -1;
@@ -427,8 +447,14 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
 
     strbuf cs = STRBUF_INIT;
     db_connstr(t, &cs);
-    if (t->password)
-        put_password(&cs, t->password);
+    int charset_set;
+    if (t->password && put_password(&cs, t->password, uses_freetds(sb_str(&cs), &charset_set)) < 0) {
+        wipe(cs.buf);
+        sb_free(&cs);
+        db_disconnect(c);
+        return err_set(err, MIG_ECONNECT, "cannot connect: the password holds \"};\", which "
+                       "the FreeTDS driver cannot read from a connection string");
+    }
     SQLRETURN rc = SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)cs.buf, SQL_NTS, NULL, 0, NULL,
                                     SQL_DRIVER_NOPROMPT);
     wipe(cs.buf);
@@ -482,6 +508,87 @@ void db_disconnect(db_conn *c)
     c->connected = 0;
 }
 
+/* ---- cancelling from another thread ---- */
+
+void db_cancel_init(db_cancel *k)
+{
+    pthread_mutex_init(&k->lock, NULL);
+    k->running = SQL_NULL_HSTMT;
+    k->cancelled = 0;
+}
+
+void db_cancel_destroy(db_cancel *k)
+{
+    pthread_mutex_destroy(&k->lock);
+}
+
+void db_cancel_request(db_cancel *k)
+{
+    pthread_mutex_lock(&k->lock);
+    k->cancelled = 1;
+    /* under the lock: the statement cannot be freed meanwhile (db_run
+     * clears `running` under it before its caller may free the handle) */
+    if (k->running != SQL_NULL_HSTMT)
+        SQLCancel(k->running);
+    pthread_mutex_unlock(&k->lock);
+}
+
+/* Returns 0 after registering h as running on c, or -1 with err when c was
+ * cancelled. */
+static int run_begin(db_conn *c, SQLHSTMT h, mig_err *err)
+{
+    db_cancel *k = c->cancel;
+    if (!k)
+        return 0;
+    pthread_mutex_lock(&k->lock);
+    int cancelled = k->cancelled;
+    if (!cancelled && !(c->d && c->d->no_sqlcancel))
+        k->running = h;
+    pthread_mutex_unlock(&k->lock);
+    if (!cancelled)
+        return 0;
+    c->last_class = DBE_CANCELLED;
+    return err_set(err, MIG_EDB, "cancelled: the run is stopping");
+}
+
+/* Forget the running statement of c. */
+static void run_end(db_conn *c)
+{
+    db_cancel *k = c->cancel;
+    if (!k)
+        return;
+    pthread_mutex_lock(&k->lock);
+    k->running = SQL_NULL_HSTMT;
+    pthread_mutex_unlock(&k->lock);
+}
+
+SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err)
+{
+    if (run_begin(c, h, err) < 0)
+        return SQL_ERROR; /* run_failed says why */
+    SQLRETURN rc = sql ? SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS) : SQLExecute(h);
+    run_end(c);
+    return rc;
+}
+
+/* Fill err for a failed execution of h: "what: cancelled ..." with class
+ * DBE_CANCELLED when c was cancelled (whatever the driver says then), else
+ * the driver's diagnostics; returns -1. */
+static int run_failed(db_conn *c, SQLHSTMT h, mig_err *err, const char *what)
+{
+    db_cancel *k = c->cancel;
+    int cancelled = 0;
+    if (k) {
+        pthread_mutex_lock(&k->lock);
+        cancelled = k->cancelled;
+        pthread_mutex_unlock(&k->lock);
+    }
+    if (!cancelled)
+        return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+    c->last_class = DBE_CANCELLED;
+    return err_set(err, MIG_EDB, "%s: cancelled (the run is stopping)", what);
+}
+
 /* ---- statements and transactions ---- */
 
 SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err)
@@ -491,11 +598,11 @@ SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err)
         db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, "cannot allocate a statement");
         return SQL_NULL_HSTMT;
     }
-    /* no statement waits forever (a lock, a stuck server): it times out
-     * (HYT00 / the server's cancel), and the batch is retried */
-    if (c->target && c->target->connect_timeout > 0)
+    /* --query-timeout: a statement running longer (a lock, a busy server)
+     * ends with HYT00 / the server's cancel, and the batch is retried */
+    if (c->target && c->target->query_timeout > 0)
         SQLSetStmtAttr(h, SQL_ATTR_QUERY_TIMEOUT,
-                       (SQLPOINTER)(uintptr_t)c->target->connect_timeout, 0);
+                       (SQLPOINTER)(uintptr_t)c->target->query_timeout, 0);
     if (sql && !SQL_SUCCEEDED(SQLPrepare(h, (SQLCHAR *)sql, SQL_NTS))) {
         db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "prepare");
         SQLFreeHandle(SQL_HANDLE_STMT, h);
@@ -520,7 +627,7 @@ static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *er
         if (rc == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(rc) && rc != SQL_NEED_DATA) {
-            db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+            run_failed(c, h, err, what);
             SQLFreeStmt(h, SQL_CLOSE);
             return -1;
         }
@@ -537,7 +644,7 @@ static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *er
 
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what)
 {
-    return drain(c, h, SQLExecute(h), rows, err, what);
+    return drain(c, h, db_run(c, h, NULL, err), rows, err, what);
 }
 
 int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN *rows,
@@ -547,7 +654,7 @@ int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN 
     for (size_t i = 0; i < nrows; i++)
         p->status[i] = SQL_PARAM_UNUSED;
     p->processed = 0;
-    SQLRETURN rc = SQLExecute(h);
+    SQLRETURN rc = db_run(c, h, NULL, err);
     mig_err info;
     int have_info = 0;
     db_errclass info_class = DBE_NONE;
@@ -587,7 +694,7 @@ int db_exec(db_conn *c, const char *sql, mig_err *err)
     SQLHSTMT h = db_prepare(c, NULL, err);
     if (h == SQL_NULL_HSTMT)
         return -1;
-    int r = drain(c, h, SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS), NULL, err, "execute");
+    int r = drain(c, h, db_run(c, h, sql, err), NULL, err, "execute");
     db_stmt_free(h);
     return r;
 }
@@ -599,13 +706,13 @@ int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err)
         return -1;
     SQLBIGINT v = 0;
     SQLLEN ind = 0;
-    SQLRETURN rc = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
+    SQLRETURN rc = db_run(c, h, sql, err);
     if (SQL_SUCCEEDED(rc))
         rc = SQLFetch(h);
     if (SQL_SUCCEEDED(rc))
         rc = SQLGetData(h, 1, SQL_C_SBIGINT, &v, 0, &ind);
     if (!SQL_SUCCEEDED(rc)) {
-        db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "query");
+        run_failed(c, h, err, "query");
         db_stmt_free(h);
         return -1;
     }

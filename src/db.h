@@ -6,6 +6,7 @@
 #ifndef MIGRATE_DB_H
 #define MIGRATE_DB_H
 
+#include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
 
@@ -23,7 +24,8 @@ typedef struct db_target {
     char *connstr;            /* ODBC connection string (owned) */
     char *password;           /* or NULL (owned; wiped on free) */
     const char *dialect_name; /* --dialect, or NULL to detect from the driver */
-    int connect_timeout;      /* seconds, login and query timeout */
+    int connect_timeout;      /* seconds to log in (0: the driver's default) */
+    int query_timeout;        /* seconds a statement may run (0: no limit) */
     load_method load;
 } db_target;
 
@@ -41,8 +43,25 @@ typedef enum db_errclass {
     DBE_CONNECTION,  /* link lost (class 08): reconnect, re-run the batch */
     DBE_PERMISSION,  /* fatal */
     DBE_SCHEMA,      /* missing table/column: fatal */
-    DBE_FATAL        /* anything else: fatal */
+    DBE_FATAL,       /* anything else: fatal */
+    DBE_CANCELLED    /* cancelled by db_cancel_request (the run stops) */
 } db_errclass;
+
+/* Lets another thread cancel what a connection runs (the engine, when the
+ * run is asked to stop).  Owned by whoever owns the connection (a worker)
+ * and kept across reconnects; `lock` guards every field. */
+typedef struct db_cancel {
+    pthread_mutex_t lock;
+    SQLHSTMT running;   /* the statement executing now, or SQL_NULL_HSTMT */
+    int cancelled;      /* set once: no statement may start any more */
+} db_cancel;
+
+void db_cancel_init(db_cancel *k);
+void db_cancel_destroy(db_cancel *k);
+/* Cancel the statement running now (SQLCancel, unless the dialect says
+ * no_sqlcancel) and refuse every later one with class DBE_CANCELLED.  Safe
+ * from any thread. */
+void db_cancel_request(db_cancel *k);
 
 typedef struct db_conn {
     SQLHENV env;
@@ -52,6 +71,7 @@ typedef struct db_conn {
     const db_target *target;
     char dbms_name[64];       /* SQLGetInfo SQL_DBMS_NAME */
     db_errclass last_class;   /* class of the last failure on this connection */
+    db_cancel *cancel;        /* or NULL; set by the owner after db_connect */
 } db_conn;
 
 /* Connect (login timeout = target->connect_timeout), pick the dialect (the
@@ -103,6 +123,11 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
 SQLHSTMT db_prepare(db_conn *c, const char *sql, mig_err *err);
 /* Free a statement from db_prepare; SQL_NULL_HSTMT is ignored. */
 void db_stmt_free(SQLHSTMT h);
+/* Run h (prepared: sql NULL; else SQLExecDirect of sql) where
+ * db_cancel_request can cancel it; returns the driver's result, or SQL_ERROR
+ * with err set and class DBE_CANCELLED when the connection was cancelled
+ * before it started.  Every statement execution goes through here. */
+SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err);
 /* Execute the prepared h and drain all its results, summing their row counts
  * into *rows (may be NULL); returns 0, or -1 with err ("what: SQLSTATE ..."). */
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);

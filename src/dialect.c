@@ -519,7 +519,7 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
     }
     if (rc == 0) {
         SQLSetStmtAttr(s->exists, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
-        SQLRETURN r = SQLExecute(s->exists);
+        SQLRETURN r = db_run(c, s->exists, NULL, err);
         if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
             rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
         while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {

@@ -31,6 +31,8 @@ typedef struct dialect {
      * that a mapping value can have (7).  A value with more is rejected
      * rather than stored rounded (mapper_limit_fraction). */
     int frac_digits;
+    int no_sqlcancel;  /* SQLCancel from another thread is unsafe: a stop
+                          waits for the running statement (SQLite) */
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);
@@ -82,6 +84,16 @@ typedef struct dialect {
      * and selects 1 when it got it, else 0.  NULL: the target has no such
      * lock (SQLite: a lock file beside the database instead). */
     void (*try_lock_sql)(strbuf *out, const char *name, long long key, long wait_ms);
+    /* Or NULL.  Take the write lock at the start of a load transaction,
+     * before anything is read, with a statement on table t that changes
+     * nothing (SQLite: a transaction that read first and then finds another
+     * process's commit cannot write, and the driver would wait for it until
+     * its busy timeout).  Returns 0, or -1 with err and c->last_class. */
+    int (*begin_write)(db_conn *c, const map_table *t, mig_err *err);
+    /* Or NULL.  Serialise concurrent table creation by several processes
+     * within the open transaction (PostgreSQL: an advisory lock released at
+     * commit).  Returns 0, or -1 with err. */
+    int (*create_lock)(db_conn *c, mig_err *err);
 } dialect;
 
 extern const dialect dialect_sqlite;

@@ -626,6 +626,19 @@ static void mssql_try_lock_sql(strbuf *out, const char *name, long long key, lon
               name, wait_ms);
 }
 
+/* Serialises table creation between processes (create_lock): an
+ * application lock owned by the open transaction, released at its commit.
+ * Without it two "IF OBJECT_ID(...) IS NULL CREATE TABLE" at once both go
+ * ahead and the second fails (error 2714). */
+static int mssql_create_lock(db_conn *c, mig_err *err)
+{
+    return db_exec(c,
+                   "DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'migrate: create tables', "
+                   "@LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = -1; "
+                   "IF @r < 0 RAISERROR('sp_getapplock failed (%d)', 16, 1, @r)",
+                   err);
+}
+
 const dialect dialect_mssql = {
     .name = "sqlserver",
     .single_writer = 0,
@@ -641,4 +654,5 @@ const dialect dialect_mssql = {
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,
     .try_lock_sql = mssql_try_lock_sql,
+    .create_lock = mssql_create_lock,
 };

@@ -184,6 +184,17 @@ static void pgsql_try_lock_sql(strbuf *out, const char *name, long long key, lon
     sb_printf(out, "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 ELSE 0 END", key);
 }
 
+/* Serialises table creation between processes (create_lock): a
+ * transaction-level advisory lock on one key of our own, released at the
+ * commit that makes the tables visible.  Without it two CREATE TABLE IF NOT
+ * EXISTS at once both go ahead and the second fails on pg_type's unique
+ * index. */
+static int pgsql_create_lock(db_conn *c, mig_err *err)
+{
+    /* the key: "migrate" as bytes, 0x6d696772617465 */
+    return db_exec(c, "SELECT pg_advisory_xact_lock(30796665482998885)", err);
+}
+
 const dialect dialect_pgsql = {
     .name = "postgresql",
     .single_writer = 0,
@@ -200,4 +211,5 @@ const dialect dialect_pgsql = {
     .exists_sql = pgsql_exists_sql,
     .classify = pgsql_classify,
     .try_lock_sql = pgsql_try_lock_sql,
+    .create_lock = pgsql_create_lock,
 };

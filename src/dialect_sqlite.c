@@ -124,6 +124,20 @@ static int sqlite_load_rows(db_conn *c, dialect_table_state **st, const batch *b
                                     SQLITE_MAX_PARAMS, res, err);
 }
 
+/* Takes the write lock (begin_write): a DELETE matching nothing is a write
+ * statement, so it waits in the busy handler, before the transaction has
+ * read anything, until the other process's transaction ends. */
+static int sqlite_begin_write(db_conn *c, const map_table *t, mig_err *err)
+{
+    strbuf sql = STRBUF_INIT;
+    sb_puts(&sql, "DELETE FROM ");
+    dialect_quote_table(&sql, &dialect_sqlite, t->name);
+    sb_puts(&sql, " WHERE 0");
+    int rc = db_exec(c, sb_str(&sql), err);
+    sb_free(&sql);
+    return rc < 0 ? err_prefix(err, "cannot take the write lock") : 0;
+}
+
 /* ---- errors ---- */
 
 /* sqliteodbc reports every engine error as SQLSTATE HY000 with SQLite's
@@ -154,6 +168,10 @@ static db_errclass sqlite_classify(const char *state, long native, const char *m
 const dialect dialect_sqlite = {
     .name = "sqlite",
     .single_writer = 1,
+    /* sqliteodbc's SQLCancel waits for the running call, then closes the
+     * statement's results under the caller; the 1 s busy timeout bounds
+     * what a stop waits for instead */
+    .no_sqlcancel = 1,
     .matches_dbms = sqlite_matches,
     .before_connect = NULL,
     .after_connect = sqlite_after_connect,
@@ -165,4 +183,5 @@ const dialect dialect_sqlite = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = sqlite_exists_sql,
     .classify = sqlite_classify,
+    .begin_write = sqlite_begin_write,
 };

@@ -14,7 +14,15 @@
  *
  * The first fatal error (a worker's, or the reject file's) is kept under
  * `engine.lock` and aborts both rings; every thread then stops at its next
- * hand-off. */
+ * hand-off.
+ *
+ * A stop request (engine_request_stop: the tool's first SIGINT/SIGTERM)
+ * sets `engine.stop`, aborts both rings and cancels every worker's running
+ * statement, so that the run ends within a moment wherever its threads
+ * wait: the producer on its input (input.c polls the flag), on a full lane
+ * or the pool, a worker on the database, a lock or its backoff.  What was
+ * committed stays; every record read and not committed is counted as not
+ * loaded (read, never lost from the sums). */
 #include "config.h"
 #include "engine.h"
 
@@ -42,10 +50,6 @@
 #include "settle.h"
 #include "worker.h"
 
-/* Set by engine_request_stop (possibly from a signal handler), read by the
- * producer between records.  Lock-free by design: an atomic flag. */
-static atomic_int stop_requested;
-
 typedef struct engine {
     const engine_opts *o;
     stats *st;
@@ -71,11 +75,48 @@ typedef struct engine {
     int failed;
     mig_err fail_err;
     int producer_done;
+
+    atomic_int stop;             /* the run was asked to stop (engine_stop) */
 } engine;
+
+/* The running engine, for engine_request_stop, and a request that came
+ * before it registered (the next run stops at once).  Guarded by
+ * `stop_lock`. */
+static pthread_mutex_t stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static engine *stop_target;
+static int stop_pending;
+
+/* Stop e: flag, rings, and every worker's running statement (under
+ * stop_lock, while e is registered). */
+static void engine_stop(engine *e)
+{
+    atomic_store(&e->stop, 1);
+    ring_abort(e->lanes);
+    ring_abort(e->pool);
+    for (size_t i = 0; i < e->nworkers; i++)
+        worker_cancel(&e->workers[i]);
+}
 
 void engine_request_stop(void)
 {
-    atomic_store(&stop_requested, 1);
+    pthread_mutex_lock(&stop_lock);
+    stop_pending = 1;
+    if (stop_target)
+        engine_stop(stop_target);
+    pthread_mutex_unlock(&stop_lock);
+}
+
+/* Make e the target of stop requests (NULL: none; a pending request is
+ * then forgotten), stopping it at once if one is pending. */
+static void stop_register(engine *e)
+{
+    pthread_mutex_lock(&stop_lock);
+    stop_target = e;
+    if (e && stop_pending)
+        engine_stop(e);
+    if (!e)
+        stop_pending = 0;
+    pthread_mutex_unlock(&stop_lock);
 }
 
 /* ---- failure ---- */
@@ -102,11 +143,18 @@ static void worker_failed(worker_ctx *ctx, const mig_err *err)
 
 /* ---- DDL ---- */
 
-/* Returns 0 after creating the mapping's missing tables on c, or -1. */
+/* Returns 0 after creating the mapping's missing tables on c, or -1.
+ * Race-safe between processes: the dialect's create_lock serialises the
+ * creators (PostgreSQL), or the target's own lock does (SQLite); each
+ * CREATE TABLE IF NOT EXISTS then finds what the other one made. */
 static int create_tables(db_conn *c, const mapping *m, mig_err *err)
 {
     strbuf sql = STRBUF_INIT;
     int rc = 0;
+    if (c->d->create_lock && c->d->create_lock(c, err) != 0) {
+        err_prefix(err, "cannot create tables");
+        rc = -1;
+    }
     for (size_t t = 0; t < m->ntables && rc == 0; t++) {
         sb_reset(&sql);
         c->d->create_table_sql(&sql, &m->tables[t]);
@@ -316,10 +364,12 @@ static int produce_file(producer *p, uint32_t f)
     if (skip)
         return skip < 0 ? -1 : 0;
     stats_file_state(e->st, f, FILE_READING, NULL);
-    input *in = input_open(name, &err);
+    /* a read waiting on a pipe ends at a stop */
+    input *in = input_open_stoppable(name, &e->stop, &err);
     if (!in) {
-        stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
-        return 0;
+        int stop = atomic_load(&e->stop);
+        stats_file_state(e->st, f, stop ? FILE_STOPPED : FILE_UNREADABLE, stop ? NULL : err.msg);
+        return stop ? -1 : 0;
     }
     in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
     reader *r = reader_open(in, o->map, e->schema, &err);
@@ -330,11 +380,14 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_record rec;
     int rc;
-    while ((rc = reader_next(r, &rec, &err)) == 1) {
-        if (atomic_load(&stop_requested)) {
+    for (;;) {
+        /* before reading: a record read is always counted */
+        if (atomic_load(&e->stop)) {
             stopped = 1;
             break;
         }
+        if ((rc = reader_next(r, &rec, &err)) != 1)
+            break;
         cnt.read++;
         if (settled_earlier(e, f, rec.seq, &cnt))
             continue; /* committed by an earlier run: not sent again */
@@ -352,8 +405,7 @@ static int produce_file(producer *p, uint32_t f)
         size_t lane = settle_lane(route, e->nworkers);
         batch *b = lane_batch(p, lane);
         if (!b) {
-            cnt.read--; /* never handed on: not read as far as accounting goes */
-            stopped = 1;
+            stopped = 1; /* read, never handed on: counted as not loaded */
             break;
         }
         batch_begin_record(b, f, rec.line, rec.seq, p->xml.buf, p->xml.len);
@@ -377,6 +429,8 @@ static int produce_file(producer *p, uint32_t f)
         }
     }
     flush_counts(e, f, &cnt);
+    if (rc < 0 && atomic_load(&e->stop))
+        stopped = 1; /* the read itself was stopped */
     if (stopped)
         stats_file_state(e->st, f, FILE_STOPPED, NULL);
     else if (rc < 0)
@@ -516,7 +570,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     pthread_mutex_init(&e.lock, NULL);
     pthread_mutex_init(&e.writer_lock, NULL);
     pthread_cond_init(&e.cond, NULL);
-    atomic_store(&stop_requested, 0);
+    atomic_store(&e.stop, 0);
     xmlInitParser();
 
     const mapping *m = o->map;
@@ -557,7 +611,13 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.pool = e.pool;
     e.wctx.stats = e.st;
     e.wctx.file_names = o->inputs;
-    e.wctx.max_retries = 5;
+    e.wctx.retry_for = o->retry_for > 0 ? o->retry_for : 300;
+    e.wctx.backoff_cap = 5;
+    e.wctx.link = o->link;
+    e.wctx.now = o->now;
+    e.wctx.sleep = o->sleep;
+    e.wctx.clock_arg = o->clock_arg;
+    e.wctx.stop = &e.stop;
     e.wctx.fail = worker_failed;
     e.wctx.engine = &e;
     /* the database first: a target that cannot be reached is the error to
@@ -569,6 +629,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (ledger_start(&e, err) != 0)
         goto done;
     crash_setup(&e);
+    stop_register(&e);
     if (!(e.rw = reject_open(o->rejects_path, m, err)))
         goto done;
     e.wctx.rejects = e.rw;
@@ -602,7 +663,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (failed)
         *err = e.fail_err;
     pthread_mutex_unlock(&e.lock);
-    if (!failed && ledger_finish(&e, atomic_load(&stop_requested), err) != 0)
+    if (!failed && ledger_finish(&e, atomic_load(&e.stop), err) != 0)
         goto done;
     if (!failed) {
         reject_writer *rw = e.rw;
@@ -614,6 +675,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
 done:
     if (!e.st->t_end)
         e.st->t_end = stats_now();
+    stop_register(NULL);
     engine_cleanup(&e);
     return rc;
 }

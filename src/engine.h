@@ -29,6 +29,14 @@ typedef struct engine_opts {
     int ledger;                  /* keep the ledger (ledger.h); 0: --no-ledger */
     int reload;                  /* load files the ledger says were loaded */
     double lock_wait;            /* seconds to wait for the run lock (runlock.h) */
+    double retry_for;            /* seconds a batch may keep failing on lost
+                                    links, deadlocks, timeouts; 0 = 300 */
+    /* The workers' link, clock and sleep (worker_ctx); NULL: ODBC, the
+     * monotonic clock, nanosleep.  For the unit tests' fake database. */
+    const struct worker_link *link;
+    double (*now)(void *arg);
+    void (*sleep)(void *arg, double seconds);
+    void *clock_arg;
     /* Called from the calling thread about every progress_interval seconds
      * while the run goes on (NULL: never). */
     void (*progress)(stats *s, void *arg);
@@ -42,8 +50,12 @@ typedef struct engine_opts {
  * when it stopped (connection, mapping/schema, reject file, database). */
 int engine_run(const engine_opts *o, stats **out, mig_err *err);
 
-/* Ask a running engine_run to stop reading (safe from a signal handler):
- * records already read are still loaded, so the accounting stays exact. */
+/* Ask the running engine_run (or the next one, if none runs) to stop:
+ * reading ends, queued batches are dropped and running statements are
+ * cancelled, wherever the threads wait; engine_run then returns 0 with
+ * every record read and not committed counted as not loaded (stats
+ * "unfinished").  Call from a thread (the tool's signal watcher), not from
+ * a signal handler: it takes a lock. */
 void engine_request_stop(void);
 
 /* Connect and create the mapping's tables that do not exist yet. */

@@ -5,13 +5,16 @@
  * bytes and picks the implementation: gzip (magic 1f 8b) inflates with zlib,
  * handling concatenated members as gzip(1) does; anything else is read as
  * is.  The peeked bytes are handed on first, so standard input needs no
- * seeking.  An input owns its descriptor and buffers. */
+ * seeking.  An input owns its descriptor and buffers.  Opened stoppable,
+ * an input waits for bytes in poll() slices of 100 ms and gives up when the
+ * run's stop flag is set (a pipe that stays open must not hold a stop). */
 #include "config.h"
 #include "input.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 typedef struct fd_source {
     int fd;
     int owned;                /* close fd at the end (not for stdin) */
+    const atomic_int *stop;   /* or NULL: wait for bytes until they come */
     unsigned char peek[2];
     size_t npeek, peek_pos;
 } fd_source;
@@ -36,6 +40,22 @@ typedef struct gz_source {
 
 /* ---- descriptor reading (shared by both kinds) ---- */
 
+/* Returns 0 once s->fd has bytes (or an end, or an error) to read; -1 with
+ * err when the stop flag was set first. */
+static int wait_readable(fd_source *s, const char *name, mig_err *err)
+{
+    if (!s->stop)
+        return 0;
+    for (;;) {
+        if (atomic_load(s->stop))
+            return err_set(err, MIG_ENOINPUT, "%s: reading stopped", name);
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        int n = poll(&p, 1, 100);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return 0; /* read() tells what is there */
+    }
+}
+
 /* Returns bytes read from the source (peeked bytes first), 0 at end, -1 on error. */
 static ssize_t fd_read(fd_source *s, const char *name, void *buf, size_t len, mig_err *err)
 {
@@ -48,6 +68,8 @@ static ssize_t fd_read(fd_source *s, const char *name, void *buf, size_t len, mi
         return (ssize_t)n;
     }
     for (;;) {
+        if (wait_readable(s, name, err) < 0)
+            return -1;
         ssize_t n = read(s->fd, buf, len);
         if (n >= 0)
             return n;
@@ -142,7 +164,13 @@ static void gz_close(input *in)
 
 input *input_open(const char *name, mig_err *err)
 {
+    return input_open_stoppable(name, NULL, err);
+}
+
+input *input_open_stoppable(const char *name, const atomic_int *stop, mig_err *err)
+{
     fd_source s = {0};
+    s.stop = stop;
     if (strcmp(name, "-") == 0) {
         s.fd = 0;
     } else {
@@ -155,6 +183,11 @@ input *input_open(const char *name, mig_err *err)
     }
     /* peek at the magic bytes */
     while (s.npeek < 2) {
+        if (wait_readable(&s, name, err) < 0) {
+            if (s.owned)
+                close(s.fd);
+            return NULL;
+        }
         ssize_t n = read(s.fd, s.peek + s.npeek, 2 - s.npeek);
         if (n == 0)
             break;

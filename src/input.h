@@ -27,6 +27,9 @@ typedef struct input {
 /* Open name ("-" = standard input).  Returns NULL with MIG_ENOINPUT and
  * "cannot open in.xml: No such file or directory". */
 input *input_open(const char *name, mig_err *err);
+/* input_open whose waits for bytes (a pipe, a terminal) end as soon as
+ * *stop is set: the open or read then fails with "reading stopped". */
+input *input_open_stoppable(const char *name, const atomic_int *stop, mig_err *err);
 /* Close and free. */
 void input_close(input *in);
 

@@ -244,8 +244,9 @@ static map_column col(const char *name, col_kind kind, int length, int key)
 }
 
 /* Returns 0 after creating table (cols, the first nkeys the key) unless it
- * exists, or -1 with err.  Two runs may race to create it: the loser's
- * error is forgiven when the table is there afterwards. */
+ * exists, or -1 with err.  Two runs may race to create it: the dialect's
+ * create_lock serialises them where it has one, and a loser's error is
+ * forgiven when the table is there afterwards. */
 static int create_one(db_conn *c, const char *name, map_column *cols, size_t ncols,
                       size_t nkeys, mig_err *err)
 {
@@ -259,7 +260,9 @@ static int create_one(db_conn *c, const char *name, map_column *cols, size_t nco
     t.key_cols = keys;
     strbuf sql = STRBUF_INIT;
     c->d->create_table_sql(&sql, &t);
-    int rc = db_exec(c, sb_str(&sql), err);
+    int rc = c->d->create_lock ? c->d->create_lock(c, err) : 0;
+    if (rc == 0)
+        rc = db_exec(c, sb_str(&sql), err);
     rc = rc == 0 ? db_commit(c, err) : rc;
     if (rc != 0) {
         db_rollback(c);

@@ -165,7 +165,7 @@ int settle_preload(db_conn *c, const map_table *mt, size_t nroute, keyset *ks, s
     SQLRETURN r = SQL_SUCCESS;
     int stopped = 0;
     if (rc == 0)
-        r = SQLExecDirect(h, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+        r = db_run(c, h, sb_str(&sql), err);
     if (rc == 0 && !SQL_SUCCEEDED(r))
         rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
     while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {

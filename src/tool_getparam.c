@@ -47,6 +47,8 @@ enum {
     OPT_PROGRESS_INTERVAL,
     OPT_SUMMARY_JSON,
     OPT_CONFIG,
+    OPT_QUERY_TIMEOUT,
+    OPT_RETRY_FOR,
     OPT_NO_LEDGER,
     OPT_RELOAD,
     OPT_LOCK_WAIT
@@ -60,6 +62,8 @@ static const struct option long_options[] = {
     {"dialect", required_argument, NULL, OPT_DIALECT},
     {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"query-timeout", required_argument, NULL, OPT_QUERY_TIMEOUT},
+    {"retry-for", required_argument, NULL, OPT_RETRY_FOR},
     {"load", required_argument, NULL, OPT_LOAD},
     {"create-tables", no_argument, NULL, OPT_CREATE_TABLES},
     {"workers", required_argument, NULL, 'w'},
@@ -225,6 +229,16 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
         if ((rc = parse_num("--connect-timeout", arg, 1, TOOL_TIMEOUT_MAX, &v, msg, msglen)))
             return rc;
         cfg->connect_timeout = (int)v;
+        return 0;
+    case OPT_QUERY_TIMEOUT:
+        if ((rc = parse_num("--query-timeout", arg, 0, TOOL_QUERY_TIMEOUT_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->query_timeout = (int)v;
+        return 0;
+    case OPT_RETRY_FOR:
+        if ((rc = parse_num("--retry-for", arg, 1, TOOL_RETRY_FOR_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->retry_for = (int)v;
         return 0;
     case OPT_LOAD:
         if (strcmp(arg, "insert") == 0)
@@ -421,6 +435,7 @@ static int build_target(struct tool_config *cfg, char *msg, size_t msglen)
     if (cfg->dialect)
         t->dialect_name = cfg->dialect;
     t->connect_timeout = cfg->connect_timeout;
+    t->query_timeout = cfg->query_timeout;
     t->load = cfg->load;
     return 0;
 }
@@ -544,6 +559,7 @@ int tool_getparam(struct tool_config *cfg, int argc, char **argv, char *msg, siz
     memset(cfg, 0, sizeof *cfg);
     cfg->cmd = CMD_LOAD;
     cfg->connect_timeout = TOOL_TIMEOUT_DEF;
+    cfg->retry_for = TOOL_RETRY_FOR_DEF;
     cfg->load = LOAD_DEFAULT;
     cfg->workers = TOOL_WORKERS_DEF;
     cfg->key_memory_mb = TOOL_KEY_MEMORY_DEF;

@@ -35,6 +35,9 @@ typedef enum tool_cmd {
 #define TOOL_TIMEOUT_MAX 3600
 #define TOOL_PROGRESS_IV_DEF 10 /* seconds between plain progress lines */
 #define TOOL_LOCK_WAIT_MAX 86400UL /* seconds: a day */
+#define TOOL_QUERY_TIMEOUT_MAX 86400
+#define TOOL_RETRY_FOR_DEF 300
+#define TOOL_RETRY_FOR_MAX 86400
 #define TOOL_DEFAULT_DB "migrate.db"
 #define TOOL_DEFAULT_REJECTS "migrate-rejects.xml"
 
@@ -73,7 +76,9 @@ struct tool_config {
     const char *dsn;            /* --dsn, or NULL */
     const char *dialect;        /* --dialect, or NULL */
     const char *password_file;  /* --password-file, or NULL */
-    int connect_timeout;
+    int connect_timeout;        /* --connect-timeout: the login only */
+    int query_timeout;          /* --query-timeout, 0 = none */
+    int retry_for;              /* --retry-for seconds */
     load_method load;
     int create_tables;          /* --create-tables, or implied by an SQLite target */
     int sqlite_target;          /* the target is an SQLite file (--db or default) */

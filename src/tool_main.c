@@ -8,7 +8,10 @@
  * status included.  The progress display (tool_progress.c) draws on stderr
  * while the run goes on.  check and ping (tool_check.c) need no load.  SIGINT
  * and SIGTERM are blocked in every thread and taken by one watcher thread:
- * the first asks the engine to stop, a second one exits 130.  The locale
+ * the first asks the engine to stop (it ends within a moment wherever it
+ * waits; the summary counts what was read and not loaded) and the exit is
+ * 128 + the signal (130 SIGINT, 143 SIGTERM); a second one exits 130 at
+ * once, without a summary.  The locale
  * stays "C" on purpose: numbers are parsed and printed by us. */
 #include "config.h"
 #include "tool.h"
@@ -383,6 +386,7 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
     o->preload_keys = cfg->preload_keys;
     o->key_memory = (size_t)cfg->key_memory_mb * 1024 * 1024;
     o->create_tables = cfg->create_tables;
+    o->retry_for = cfg->retry_for;
     o->ledger = !cfg->no_ledger;
     o->reload = cfg->reload;
     o->lock_wait = (double)cfg->lock_wait;

@@ -6,8 +6,12 @@
  * the pool.  The records of a batch are the unit of everything here: a
  * failing range [lo, hi) of records is rolled back and split in halves
  * until each failing record is alone and rejected with the database's
- * message; lost links and deadlocks re-run the uncommitted range with
- * backoff; anything else stops the run through ctx->fail.
+ * message; lost links, deadlocks and timeouts re-run the uncommitted range
+ * (reconnecting first after a lost link) with capped, jittered backoff for
+ * up to ctx->retry_for seconds from the range's first failure; anything else
+ * stops the run through ctx->fail.  A stop request (ctx->stop, the
+ * connection cancelled) ends the worker without loading more: what it had
+ * not committed stays "not loaded" in the accounting.
  *
  * Duplicates under the skip policy are settled in three places, cheapest
  * first: the worker's key set (keys this worker committed or found), the
@@ -36,6 +40,8 @@
 /* State of a running worker thread beyond struct worker. */
 typedef struct run {
     worker *w;
+    const worker_link *link; /* ctx->link, or the ODBC layer */
+    uint32_t rng;       /* jitter of the backoff (xorshift state) */
     int conn_used;      /* a batch was committed on the current connection */
     unsigned char *complete; /* per table: the key set holds every stored key
                                 routed here (--preload-keys), so a key not in
@@ -84,12 +90,76 @@ static size_t key_width(const map_table *mt)
     return 8 * mt->nkeys;
 }
 
-/* Sleep for 0.1 s * 2^k. */
-static void backoff(int k)
+/* Returns 1 when the run was asked to stop. */
+static int stopping(const run *r)
 {
-    double s = 0.1 * (double)(1u << (k < 10 ? k : 10));
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    nanosleep(&ts, NULL);
+    const atomic_int *stop = r->w->ctx->stop;
+    return stop && atomic_load(stop);
+}
+
+/* Returns the retry loop's clock, in seconds. */
+static double clock_now(const run *r)
+{
+    const worker_ctx *ctx = r->w->ctx;
+    return ctx->now ? ctx->now(ctx->clock_arg) : stats_now();
+}
+
+/* Sleep for s seconds, in slices, returning early when the run stops. */
+static void clock_sleep(const run *r, double s)
+{
+    const worker_ctx *ctx = r->w->ctx;
+    if (ctx->sleep) {
+        ctx->sleep(ctx->clock_arg, s);
+        return;
+    }
+    while (s > 0 && !stopping(r)) {
+        double d = s < 0.05 ? s : 0.05;
+        struct timespec ts = {(time_t)d, (long)((d - (double)(time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+        s -= d;
+    }
+}
+
+double worker_backoff(int k, double cap, double jitter)
+{
+    double s = 0.1 * (double)(1u << (k < 16 ? (k < 0 ? 0 : k) : 16));
+    if (cap > 0 && s > cap)
+        s = cap;
+    if (jitter < 0)
+        jitter = 0;
+    if (jitter > 1)
+        jitter = 1;
+    return s * (0.5 + 0.5 * jitter);
+}
+
+/* Returns the next jitter value of the run, in [0, 1]. */
+static double next_jitter(run *r)
+{
+    uint32_t x = r->rng ? r->rng : 0x9e3779b9u;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    r->rng = x;
+    return (double)x / 4294967295.0;
+}
+
+/* Returns 0 after the backoff before try k+1 of a range failing since
+ * `since`; -1 (MIG_ETEMPFAIL, err prefixed with what gave up) once
+ * retry_for seconds have passed since then; 1 when the run stops. */
+static int retry_wait(run *r, int k, double since, const char *what, mig_err *err)
+{
+    const worker_ctx *ctx = r->w->ctx;
+    double spent = clock_now(r) - since;
+    if (spent >= ctx->retry_for) {
+        err->status = MIG_ETEMPFAIL;
+        return err_prefix(err, "%s: gave up after %d tr%s in %.0f s (--retry-for %.0f)", what,
+                          k + 1, k ? "ies" : "y", spent, ctx->retry_for);
+    }
+    double d = worker_backoff(k, ctx->backoff_cap, next_jitter(r));
+    if (d > ctx->retry_for - spent)
+        d = ctx->retry_for - spent; /* the last try right at the deadline */
+    clock_sleep(r, d);
+    return stopping(r) ? 1 : 0;
 }
 
 /* Build the key of row `row` of table t into r->key; returns 1 when it can
@@ -366,7 +436,10 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
         if (lock)
             pthread_mutex_lock(lock);
         t0 = stats_now();
-        rc = db_begin(&w->conn, err);
+        rc = r->link->begin(&w->conn, err);
+        /* a target that must take its write lock first (SQLite) */
+        if (rc == 0 && w->conn.d->begin_write)
+            rc = w->conn.d->begin_write(&w->conn, &b->map->tables[0], err);
         if (rc == 0)
             rc = load_tables(r, b, lo, hi, pass, &rr, err);
         /* the ledger's rows commit with the records they name, or not at all */
@@ -375,10 +448,10 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
                                    rr.rec_dup, err);
         crash_point(w->ctx, 1, rc);
         if (rc == 0)
-            rc = db_commit(&w->conn, err);
+            rc = r->link->commit(&w->conn, err);
         crash_point(w->ctx, 0, rc);
         if (rc != 0)
-            db_rollback(&w->conn);
+            r->link->rollback(&w->conn);
         if (lock)
             pthread_mutex_unlock(lock);
         assert(rc != 1 || pass < 2); /* record by record, nothing is guessed */
@@ -397,6 +470,15 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     return rc;
 }
 
+/* Connect w's connection through the run's link, cancellable by the
+ * engine; returns 0 or -1 with err. */
+static int link_connect(const worker_link *link, worker *w, mig_err *err)
+{
+    int rc = link->connect(&w->conn, w->ctx->target, err);
+    w->conn.cancel = &w->cancel;
+    return rc;
+}
+
 /* Drop the statements of the old connection and connect again; returns 0
  * or -1 with err. */
 static int reconnect(run *r, mig_err *err)
@@ -407,49 +489,50 @@ static int reconnect(run *r, mig_err *err)
             w->conn.d->table_state_free(&w->conn, w->tstate[t]);
         w->tstate[t] = NULL;
     }
-    db_disconnect(&w->conn);
+    r->link->disconnect(&w->conn);
     w->st->reconnects++;
     r->conn_used = 0;
-    return db_connect(&w->conn, w->ctx->target, err);
+    return link_connect(r->link, w, err);
 }
 
 /* Returns 0 when every record of [lo,hi) is committed or rejected; -1 on a
- * fatal error (err set). */
+ * fatal error (err set); 1 when the run stops first (what is not committed
+ * stays unfinished). */
 static int load_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
 {
     worker *w = r->w;
     if (lo >= hi)
         return 0;
+    double since = 0; /* first transient failure of this range */
     for (int attempt = 0;; attempt++) {
         if (try_range(r, b, lo, hi, err) == 0)
             return 0;
         db_errclass cls = w->conn.last_class;
+        if (stopping(r) || cls == DBE_CANCELLED)
+            return 1;
         if (cls == DBE_DATA || cls == DBE_DUPLICATE) {
             if (hi - lo == 1)
                 return reject_record(r, b, lo, err, err);
             w->st->splits++;
             size_t mid = lo + (hi - lo) / 2;
-            if (load_range(r, b, lo, mid, err) < 0)
-                return -1;
-            return load_range(r, b, mid, hi, err);
+            int rc = load_range(r, b, lo, mid, err);
+            return rc != 0 ? rc : load_range(r, b, mid, hi, err);
         }
         if (cls != DBE_RETRY && cls != DBE_CONNECTION)
             return -1;
-        if (attempt >= w->ctx->max_retries) {
-            err->status = MIG_ETEMPFAIL;
-            return err_prefix(err, "gave up after %d retries", attempt);
-        }
+        if (attempt == 0)
+            since = clock_now(r);
+        int rc = retry_wait(r, attempt, since, "batch", err);
+        if (rc != 0)
+            return rc;
         w->st->retries++;
-        backoff(attempt);
-        if (cls == DBE_CONNECTION) {
-            /* keep trying to reconnect within the same retry budget */
-            while (reconnect(r, err) < 0) {
-                if (++attempt >= w->ctx->max_retries) {
-                    err->status = MIG_ETEMPFAIL;
-                    return err_prefix(err, "connection lost and not regained");
-                }
-                backoff(attempt);
-            }
+        if (cls != DBE_CONNECTION)
+            continue;
+        /* the link is gone: reconnect within the same time budget */
+        while (reconnect(r, err) < 0) {
+            if ((rc = retry_wait(r, ++attempt, since, "connection lost and not regained",
+                                 err)) != 0)
+                return rc;
         }
     }
 }
@@ -478,7 +561,7 @@ static int preload(run *r, mig_err *err)
         r->complete[t] = (unsigned char)res.complete;
         used += keyset_memory(w->keys[t]);
     }
-    db_rollback(&w->conn); /* end the read transaction */
+    r->link->rollback(&w->conn); /* end the read transaction */
     return 0;
 }
 
@@ -490,6 +573,8 @@ static void *worker_main(void *arg)
     worker *w = r.w;
     worker_ctx *ctx = w->ctx;
     r.complete = xcalloc(ctx->map->ntables, 1);
+    r.link = ctx->link ? ctx->link : &worker_link_odbc;
+    r.rng = (uint32_t)(w->id * 2654435761u) ^ (uint32_t)(uint64_t)(stats_now() * 1e6);
     mig_err err;
     err_clear(&err);
     if (ctx->preload_keys && preload(&r, &err) < 0) {
@@ -507,10 +592,10 @@ static void *worker_main(void *arg)
         batch_reset(b);
         /* aborted: the engine owns every batch and frees it */
         ring_push(ctx->pool, 0, b);
-        if (rc < 0) {
+        if (rc < 0)
             ctx->fail(ctx, &err);
-            break;
-        }
+        if (rc != 0)
+            break; /* failed, or stopped: the rest stays unfinished */
     }
     for (size_t t = 0; t < ctx->map->ntables; t++)
         if (w->keys[t]) {
@@ -524,6 +609,14 @@ static void *worker_main(void *arg)
 
 /* ---- public ---- */
 
+const worker_link worker_link_odbc = {
+    .connect = db_connect,
+    .disconnect = db_disconnect,
+    .begin = db_begin,
+    .commit = db_commit,
+    .rollback = db_rollback,
+};
+
 int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err)
 {
     memset(w, 0, sizeof *w);
@@ -536,7 +629,15 @@ int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err)
     for (size_t t = 0; t < nt; t++)
         if (uses_keyset(ctx, t))
             w->keys[t] = keyset_new(key_width(&ctx->map->tables[t]));
-    return db_connect(&w->conn, ctx->target, err);
+    db_cancel_init(&w->cancel);
+    w->cancel_ready = 1;
+    return link_connect(ctx->link ? ctx->link : &worker_link_odbc, w, err);
+}
+
+void worker_cancel(worker *w)
+{
+    if (w->cancel_ready)
+        db_cancel_request(&w->cancel);
 }
 
 int worker_start(worker *w, mig_err *err)
@@ -569,5 +670,8 @@ void worker_close(worker *w)
     free(w->keys);
     w->tstate = NULL;
     w->keys = NULL;
-    db_disconnect(&w->conn);
+    (w->ctx->link ? w->ctx->link : &worker_link_odbc)->disconnect(&w->conn);
+    if (w->cancel_ready)
+        db_cancel_destroy(&w->cancel);
+    w->cancel_ready = 0;
 }

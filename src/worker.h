@@ -5,8 +5,10 @@
  * pool.  When the database refuses some rows of a batch (DBE_DATA), it rolls
  * back and splits the batch in halves until the failing records are alone;
  * those go to the reject file with the database's message and the rest is
- * committed.  Lost links and deadlocks are retried with backoff; anything
- * else stops the run through worker_ctx.fail(). */
+ * committed.  Lost links, deadlocks and timeouts are retried with capped,
+ * jittered backoff for up to retry_for seconds; anything else stops the run
+ * through worker_ctx.fail().  When the run is asked to stop (*stop set, the
+ * connection cancelled) a worker ends without loading more. */
 #ifndef MIGRATE_WORKER_H
 #define MIGRATE_WORKER_H
 
@@ -22,6 +24,26 @@
 #include "reject.h"
 #include "ring.h"
 #include "stats.h"
+
+/* How a worker reaches its database.  worker_ctx.link NULL means the ODBC
+ * layer (db_connect, db_begin, ...); the unit tests put a scripted fake here
+ * (tests/unit/fake_dialect.c) so that every recovery path runs without a
+ * database. */
+typedef struct worker_link {
+    int (*connect)(db_conn *c, const db_target *t, mig_err *err);
+    void (*disconnect)(db_conn *c);
+    int (*begin)(db_conn *c, mig_err *err);
+    int (*commit)(db_conn *c, mig_err *err);
+    int (*rollback)(db_conn *c);
+} worker_link;
+
+/* The ODBC link (what link NULL means). */
+extern const worker_link worker_link_odbc;
+
+/* Backoff before retry k (0, 1, ...) of a failing range: 0.1 s doubling,
+ * capped at cap seconds, times a jitter factor in [0.5, 1] (jitter: 0..1
+ * maps onto it).  Exposed for the unit tests. */
+double worker_backoff(int k, double cap, double jitter);
 
 /* Shared by every worker; read-only while they run, except through the
  * functions it points to (which lock). */
@@ -50,6 +72,18 @@ typedef struct worker_ctx {
     uint64_t crash_at;
     int crash_before;
     _Atomic uint64_t *commits; /* transactions reaching COMMIT so far */
+    double retry_for;           /* seconds a range may keep failing with lost
+                                   links, deadlocks or timeouts before the run
+                                   gives up (MIG_ETEMPFAIL); --retry-for */
+    double backoff_cap;         /* longest wait between two tries (5 s) */
+    const worker_link *link;    /* NULL: the ODBC layer */
+    /* The clock and sleep of the retry loop; NULL: the monotonic clock and
+     * nanosleep (the unit tests pass a fake clock).  sleep returns early
+     * when *stop is set. */
+    double (*now)(void *arg);
+    void (*sleep)(void *arg, double seconds);
+    void *clock_arg;
+    const atomic_int *stop;     /* set when the run must stop; or NULL */
     /* Stop the run: records the first fatal error and aborts both rings. */
     void (*fail)(struct worker_ctx *ctx, const mig_err *err);
     void *engine;               /* for fail() */
@@ -64,6 +98,8 @@ typedef struct worker {
     stats_worker *st;           /* &ctx->stats->workers[id], written only here */
     dialect_table_state **tstate; /* per table */
     keyset **keys;              /* per table, or NULL entries */
+    db_cancel cancel;           /* lets the engine cancel conn's statement */
+    int cancel_ready;           /* cancel initialised (worker_open ran) */
 } worker;
 
 /* Connect worker id (in the calling thread).  Returns 0 or -1 with err. */
@@ -72,6 +108,10 @@ int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err);
 int worker_start(worker *w, mig_err *err);
 /* Wait for the thread to end (after ring_close or ring_abort). */
 void worker_join(worker *w);
+/* Cancel what the worker's connection runs and refuse any later statement
+ * (the run stops); safe from any thread between worker_open and
+ * worker_close. */
+void worker_cancel(worker *w);
 /* Free statements, key sets, and close the connection. */
 void worker_close(worker *w);
 

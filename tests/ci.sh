@@ -9,8 +9,11 @@
 #   4. the normal build in the source tree: ./configure && make -j2;
 #      the unit tests and the integration tests (SQLite) under valgrind
 #      (no leaks, no errors)
-#   5. make check against SQLite and a throwaway PostgreSQL 15
-#      (tests/with-postgres.sh); its automake summary is printed last
+#   5. make check against SQLite, a throwaway PostgreSQL 15
+#      (tests/with-postgres.sh) and a throwaway TDS server (tests/with-tds.sh:
+#      the SQL Server cases, --load insert and --load bcp; skipped with a
+#      SKIP line when there is no ../shared/tds-server); its automake
+#      summary is printed last
 #   6. make distcheck (about 20 s; MIGRATE_CI_DISTCHECK=0 skips it)
 #   7. the Debian package: make deb, lintian, apt install ./migrate_*.deb
 #      into this machine, then the installed /usr/bin/migrate: --version,
@@ -114,7 +117,7 @@ mkdir build-asan
 stage "sanitizer tests (SQLite)"
 (
     cd build-asan
-    unset MIGRATE_TEST_PG MIGRATE_TEST_PG_PSQL
+    unset MIGRATE_TEST_PG MIGRATE_TEST_PG_PSQL MIGRATE_TEST_MSSQL
     export ASAN_OPTIONS=detect_leaks=$leaks:abort_on_error=0:halt_on_error=1:strict_string_checks=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export LSAN_OPTIONS="suppressions=$lsan_supp:print_suppressions=0"
@@ -146,12 +149,16 @@ done
 
 stage "integration tests under valgrind (SQLite)"
 MIGRATE_TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
-    MIGRATE_TEST_PG='' top_srcdir="$PWD" top_builddir="$PWD" bash tests/integration/run.sh \
+    MIGRATE_TEST_PG='' MIGRATE_TEST_MSSQL='' top_srcdir="$PWD" top_builddir="$PWD" bash tests/integration/run.sh \
     || { echo "ci: the integration tests failed under valgrind" >&2; exit 1; }
 
 # ---- 5. make check with PostgreSQL ----
-stage "make check (SQLite + PostgreSQL)"
-bash tests/with-postgres.sh make -j"$jobs" check VERBOSE=1 || check_failed .
+stage "make check (SQLite + PostgreSQL + TDS server)"
+# A TDS server script next to the tree must start: no silent skip in CI.
+for s in ${MIGRATE_TDS_SERVER:-../shared/tds-server/tds-server /work/shared/tds-server/tds-server}; do
+    [ -x "$s" ] && export MIGRATE_TDS_REQUIRED=1
+done
+bash tests/with-postgres.sh bash tests/with-tds.sh make -j"$jobs" check VERBOSE=1 || check_failed .
 
 # ---- 6. distcheck (about 20 s; MIGRATE_CI_DISTCHECK=0 skips it) ----
 if [ "${MIGRATE_CI_DISTCHECK:-1}" = 1 ]; then
@@ -203,5 +210,5 @@ fi
 stage "done"
 echo "sanitizer build (SQLite only):"
 sed -n '/^# TOTAL/,/^# ERROR/p' build-asan/test-suite.log
-echo "normal build (SQLite + PostgreSQL):"
+echo "normal build (SQLite + PostgreSQL + TDS server):"
 sed -n '/^# TOTAL/,/^# ERROR/p' test-suite.log

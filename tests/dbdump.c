@@ -2,6 +2,7 @@
  * form, so that one expected file serves every target (test tool).
  *
  *   dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]
+ *   dbdump (--db FILE | --connect STRING) --exec
  *
  * For every table of the mapping (or only those named, in the order named)
  * it prints a line "# TABLE", then one line per row: the mapped columns in
@@ -12,6 +13,12 @@
  * "YYYY-MM-DD hh:mm:ss".  NULL prints as \N; a backslash, TAB, CR or LF
  * inside a value prints as \\, \t, \r, \n.  A value that does not convert is
  * printed as the database returned it, with a warning on stderr.
+ *
+ * With --exec it instead runs the SQL read from stdin as one batch (one
+ * SQLExecDirect: T-SQL batches may hold many statements) and prints the rows
+ * of every result set, columns joined by TAB, NULL as \N (the test scripts
+ * use it to reset a database, or to ask the server something, without a SQL
+ * client that would want the password on its command line or print it).
  *
  * It owns its one connection (db_connect, the engine's own) and one
  * statement at a time; nothing is written to the database.
@@ -39,12 +46,14 @@ typedef struct options {
     const char *mapping_file;
     char **tables;
     int ntables;
+    int exec;
 } options;
 
 /* Returns 2 (the usage status) after printing the usage line to stderr. */
 static int usage(void)
 {
-    fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n");
+    fprintf(stderr, "usage: dbdump (--db FILE | --connect STRING) -m MAPPING [TABLE...]\n"
+                    "       dbdump (--db FILE | --connect STRING) --exec < SQL\n");
     return 2;
 }
 
@@ -64,6 +73,8 @@ static int parse_args(int argc, char **argv, options *o)
                 o->connstr = v;
             else
                 o->mapping_file = v;
+        } else if (!strcmp(a, "--exec")) {
+            o->exec = 1;
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "dbdump: unknown option or missing value: %s\n", a);
             return usage();
@@ -71,7 +82,9 @@ static int parse_args(int argc, char **argv, options *o)
             o->tables[o->ntables++] = argv[i];
         }
     }
-    if (!o->mapping_file || (!o->db_file == !o->connstr))
+    if (!o->db_file == !o->connstr)
+        return usage();
+    if (o->exec ? (o->mapping_file || o->ntables) : !o->mapping_file)
         return usage();
     return 0;
 }
@@ -228,14 +241,28 @@ static void put_escaped(const char *s, size_t n)
 }
 
 /* Returns the text to convert for a raw database value of column c:
- * PostgreSQL booleans t/f become 1/0, char(n) padding is dropped. */
-static void prepare_raw(const map_column *c, const char **s, size_t *n)
+ * PostgreSQL booleans t/f become 1/0, char(n) padding is dropped, and a
+ * date whose year has fewer than 4 digits gets its leading zeros back
+ * (FreeTDS prints year 1 as "1-01-01"); pad (32 bytes) holds that copy. */
+static void prepare_raw(const map_column *c, const char **s, size_t *n, char *pad)
 {
     if (c->type.kind == CK_BIT && *n == 1 && (**s == 't' || **s == 'f'))
         *s = (**s == 't') ? "1" : "0";
     if (c->type.kind == CK_CHAR)
         while (*n > 0 && (*s)[*n - 1] == ' ')
             (*n)--;
+    if (c->type.kind == CK_DATE || c->type.kind == CK_DATETIME) {
+        size_t y = 0;
+        while (y < *n && (*s)[y] >= '0' && (*s)[y] <= '9')
+            y++;
+        if (y >= 1 && y < 4 && y < *n && (*s)[y] == '-' && *n + 4 - y < 32) {
+            memset(pad, '0', 4 - y);
+            memcpy(pad + 4 - y, *s, *n);
+            *n += 4 - y;
+            pad[*n] = '\0';
+            *s = pad;
+        }
+    }
 }
 
 /* Print one value of column c in its canonical form. */
@@ -245,9 +272,9 @@ static void put_value(const map_table *t, const map_column *c, const strbuf *raw
     const char *s = sb_str(raw);
     size_t n = raw->len;
     conv_value v;
-    char why[256];
+    char why[256], pad[32];
 
-    prepare_raw(c, &s, &n);
+    prepare_raw(c, &s, &n, pad);
     sb_reset(text);
     if (type_convert(&c->type, s, n, &v, text, why, sizeof why) != 0) {
         fprintf(stderr, "dbdump: warning: %s.%s: %s (printed as stored)\n",
@@ -375,7 +402,104 @@ out:
     return rc;
 }
 
+/* ---- --exec: run one batch from stdin ---- */
+
+/* Returns 0 after running stdin as one batch and printing every result set,
+ * 1 on a database error (printed). */
+static int exec_stdin(db_conn *c)
+{
+    strbuf sql = STRBUF_INIT, raw = STRBUF_INIT;
+    SQLHSTMT st = SQL_NULL_HSTMT;
+    char buf[4096];
+    size_t n;
+    int rc = 0;
+
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        sb_append(&sql, buf, n);
+    /* each statement commits by itself (CREATE DATABASE refuses a transaction) */
+    SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_ON, 0);
+    if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &st))) {
+        fprintf(stderr, "dbdump: cannot allocate a statement\n");
+        rc = 1;
+        goto out;
+    }
+    SQLRETURN r = SQLExecDirect(st, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+    for (;;) {
+        if (r == SQL_NO_DATA)
+            goto next;
+        if (!SQL_SUCCEEDED(r)) {
+            rc = stmt_fail(st, "--exec");
+            goto out;
+        }
+        SQLSMALLINT ncols = 0;
+        if (!SQL_SUCCEEDED(SQLNumResultCols(st, &ncols))) {
+            rc = stmt_fail(st, "SQLNumResultCols");
+            goto out;
+        }
+        while (ncols > 0) {
+            r = SQLFetch(st);
+            if (r == SQL_NO_DATA)
+                break;
+            if (!SQL_SUCCEEDED(r)) {
+                rc = stmt_fail(st, "SQLFetch");
+                goto out;
+            }
+            for (SQLSMALLINT i = 1; i <= ncols; i++) {
+                if (i > 1)
+                    putchar('\t');
+                int got = fetch_text(st, (SQLUSMALLINT)i, &raw);
+                if (got < 0) {
+                    rc = 1;
+                    goto out;
+                }
+                if (got == 0)
+                    fputs("\\N", stdout);
+                else
+                    put_escaped(raw.buf, raw.len);
+            }
+            putchar('\n');
+        }
+    next:
+        r = SQLMoreResults(st);
+        if (r == SQL_NO_DATA)
+            break;
+    }
+out:
+    if (st != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, st);
+    sb_free(&sql);
+    sb_free(&raw);
+    return rc;
+}
+
 /* ---- main ---- */
+
+/* Returns main's status for --exec: connect, run stdin, disconnect. */
+static int run_exec(options *o)
+{
+    mig_err err;
+    db_target target;
+    db_conn conn;
+    int rc;
+
+    err_clear(&err);
+    if (o->db_file)
+        db_target_sqlite(&target, o->db_file);
+    else
+        target_from_connstr(&target, o->connstr);
+    memset(&conn, 0, sizeof conn);
+    if (db_connect(&conn, &target, &err) != 0) {
+        fprintf(stderr, "dbdump: %s\n", err.msg);
+        rc = 1;
+    } else {
+        rc = exec_stdin(&conn);
+        db_disconnect(&conn);
+    }
+    fflush(stdout);
+    db_target_free(&target);
+    free(o->tables);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
@@ -391,6 +515,8 @@ int main(int argc, char **argv)
         free(o.tables);
         return 2;
     }
+    if (o.exec)
+        return run_exec(&o);
     m = mapping_load(o.mapping_file, &err);
     if (!m) {
         fprintf(stderr, "dbdump: %s\n", err.msg);

@@ -10,6 +10,10 @@
 #
 #   MIGRATE_TEST_PG       ODBC connection string for the "PostgreSQL Unicode" driver
 #   MIGRATE_TEST_PG_PSQL  a psql command line for the same database
+#   MIGRATE_TEST_PG_CTL   a script running pg_ctl on this server as its OS
+#                         user (`$MIGRATE_TEST_PG_CTL stop -m fast -w`, `... start
+#                         -w`: same data directory, port and log), for the
+#                         tests that take the server away mid-load
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
 #
 # then stops the server and removes the directory on every exit path, and
@@ -80,6 +84,9 @@ cleanup() {
         fi
     fi
     rm -rf "$tmp"
+    if [ -n "${port:-}" ] && [ "$(cat "${TMPDIR:-/tmp}/migrate-pg-port.$port" 2>/dev/null)" = "$$" ]; then
+        rm -f "${TMPDIR:-/tmp}/migrate-pg-port.$port"
+    fi
 }
 on_exit() {
     local rc=$?
@@ -146,11 +153,20 @@ port_busy() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Returns success when another live with-postgres.sh reserved port $1 (its
+# server may be down for a while: the outage tests stop and restart it).
+port_reserved() {
+    local f="${TMPDIR:-/tmp}/migrate-pg-port.$1" owner
+    [ -f "$f" ] || return 1
+    owner=$(cat "$f" 2>/dev/null)
+    [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null
+}
+
 # Returns (prints) the first port from $1 upward where nothing listens.
 free_port() {
     local p=$1
     while [ "$p" -lt $(($1 + 500)) ]; do
-        if ! port_busy "$p" && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+        if ! port_busy "$p" && [ ! -e "/tmp/.s.PGSQL.$p" ] && ! port_reserved "$p"; then
             echo "$p"
             return 0
         fi
@@ -194,6 +210,9 @@ for attempt in 1 2 3 4 5; do
     die_with_log "server did not become ready on 127.0.0.1:$port within 30 s"
 done
 
+# keep the port ours while the server is stopped by a test (port_reserved)
+echo "$$" > "${TMPDIR:-/tmp}/migrate-pg-port.$port"
+
 export PGHOST=127.0.0.1 PGPORT="$port" PGUSER=migrate PGPASSWORD="$password"
 export PGDATABASE=migrate_test
 unset PGSERVICE PGSERVICEFILE PGPASSFILE PGSSLMODE PGOPTIONS
@@ -203,6 +222,23 @@ if ! "$PSQL" -X -q -d postgres -v ON_ERROR_STOP=1 \
         -c "CREATE DATABASE migrate_test ENCODING 'UTF8' TEMPLATE template0" >/dev/null; then
     die_with_log "cannot create database migrate_test"
 fi
+
+# pg_ctl on this server, for the outage tests (as the server's OS user)
+as_prefix=""
+if [ "$server_user" = postgres ] && [ "$(id -un)" != postgres ]; then
+    if command -v runuser >/dev/null 2>&1; then
+        as_prefix="runuser -u postgres --"
+    else
+        as_prefix="setpriv --reuid=postgres --regid=postgres --init-groups --"
+    fi
+fi
+cat > "$tmp/pg_ctl" <<EOF
+#!/bin/sh
+# pg_ctl ARGS... on the with-postgres.sh server (data, log and port preset)
+cd "$tmp" && exec $as_prefix "$PGBIN/pg_ctl" -D "$data" -l "$log" -o "-p $port" "\$@"
+EOF
+chmod 755 "$tmp/pg_ctl"
+export MIGRATE_TEST_PG_CTL="$tmp/pg_ctl"
 
 export MIGRATE_TEST_PG="Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$port;Database=migrate_test;UID=migrate;PWD=$password"
 export MIGRATE_TEST_PG_PSQL="$PSQL -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $port -U migrate -d migrate_test"

@@ -23,18 +23,34 @@
 #   expected-stderr   lines that must appear in stderr
 #   expected-not-stderr  lines that must NOT appear in stdout or stderr
 #   sqlite-only       present: the case does not run against PostgreSQL
+#                     or SQL Server
+#   no-sqlserver      the case does not run against SQL Server; its one line
+#                     says why and is printed as a SKIP line
+#   no-bcp            the same for the target sqlserver-bcp only
 # Any expected-* or setup.sql file may have a per-target variant with the
-# suffix .sqlite or .postgresql that replaces it.
+# suffix .sqlite, .postgresql, .sqlserver (both SQL Server targets),
+# .sqlserver-insert or .sqlserver-bcp that replaces it (the most specific
+# one wins: .sqlserver-bcp, then .sqlserver, then the plain file).
+#
+# The targets: sqlite (--db test.db), postgresql (--connect $MIGRATE_TEST_PG
+# --create-tables) when MIGRATE_TEST_PG is set, and sqlserver-insert and
+# sqlserver-bcp (--connect $MIGRATE_TEST_MSSQL --create-tables --load insert
+# or --load bcp) when MIGRATE_TEST_MSSQL holds an ODBC connection string for
+# a SQL Server (see tests/with-tds.sh; this script creates and uses its own
+# database migrate_it there).  An unset variable prints a SKIP line.
 #
 # Each case runs in a scratch copy of its directory (migrate runs from there,
-# with relative file names) and a fresh empty database: a new SQLite file, or
-# for PostgreSQL an emptied schema public (tables made by --create-tables).
+# with relative file names) and a fresh empty database: a new SQLite file,
+# for PostgreSQL an emptied schema public, for SQL Server the database
+# migrate_it dropped and created again (tables made by --create-tables).
 # Every reject file must be well-formed XML and, loaded again with the same
 # mapping (SQLite), must yield exactly the records it holds.
 #
 # Environment: top_srcdir, top_builddir (default: the repository root),
 # MIGRATE (the binary), DBDUMP, MIGRATE_TEST_WRAPPER (e.g. "valgrind -q
-# --error-exitcode=99"), MIGRATE_TEST_PG, MIGRATE_TEST_PG_PSQL.
+# --error-exitcode=99"), MIGRATE_TEST_PG, MIGRATE_TEST_PG_PSQL,
+# MIGRATE_TEST_MSSQL, MIGRATE_TEST_TARGETS (e.g. "sqlite sqlserver-bcp":
+# only those targets).
 # Exit: 0 all passed, 1 some failed, 99 the harness itself cannot run.
 set -uo pipefail
 
@@ -82,12 +98,37 @@ if [ -n "${MIGRATE_TEST_PG:-}" ]; then
 else
     echo "SKIP postgresql: MIGRATE_TEST_PG unset"
 fi
+tds_password=""
+# shellcheck source=tests/integration/tds-env.sh
+. "$here/tds-env.sh"
+if [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+    targets+=(sqlserver-insert sqlserver-bcp)
+    tds_env_setup
+    if ! tds_own_database migrate_it 2> "$work/.tds.err"; then
+        echo "ERROR: cannot create the database migrate_it on the SQL Server of" \
+             "MIGRATE_TEST_MSSQL: $(cat "$work/.tds.err")" >&2
+        exit 99
+    fi
+else
+    echo "SKIP sqlserver: MIGRATE_TEST_MSSQL unset"
+fi
 
+# MIGRATE_TEST_TARGETS="t1 t2": run only those of the targets (debugging).
+if [ -n "${MIGRATE_TEST_TARGETS:-}" ]; then
+    keep=()
+    for t in "${targets[@]}"; do
+        case " $MIGRATE_TEST_TARGETS " in *" $t "*) keep+=("$t") ;; esac
+    done
+    targets=("${keep[@]}")
+fi
 
-# Prints the file to use for $1 under target $2 ($1.$2 if present), or nothing.
+# Prints the file to use for $1 under target $2 ($1.$2 if present, then
+# $1.sqlserver for both SQL Server targets, then $1), or nothing.
 variant() {
     if [ -f "$1.$2" ]; then
         echo "$1.$2"
+    elif [ "${2%%-*}" = sqlserver ] && [ -f "$1.sqlserver" ]; then
+        echo "$1.sqlserver"
     elif [ -f "$1" ]; then
         echo "$1"
     fi
@@ -128,6 +169,13 @@ run_case() {
     if [ "$target" = sqlite ]; then
         db_opts=(--db test.db)
         dump_target=(--db test.db)
+    elif [ "${target%%-*}" = sqlserver ]; then
+        db_opts=(--connect "$MIGRATE_TEST_MSSQL" --create-tables --load "${target#sqlserver-}")
+        dump_target=(--connect "$MIGRATE_TEST_MSSQL")
+        if ! tds_own_database migrate_it >/dev/null 2>"$dir/.tds.err"; then
+            out_reason="cannot reset the SQL Server database migrate_it: $(cat "$dir/.tds.err")"
+            return 1
+        fi
     else
         db_opts=(--connect "$MIGRATE_TEST_PG" --create-tables)
         dump_target=(--connect "$MIGRATE_TEST_PG")
@@ -146,6 +194,8 @@ run_case() {
         if [ -n "$f" ]; then
             if [ "$target" = sqlite ]; then
                 sqlite3 -bail test.db < "$f" || exit 1
+            elif [ "${target%%-*}" = sqlserver ]; then
+                tds_sql < "$f" >/dev/null || exit 1
             else
                 pg -f "$f" >/dev/null || exit 1
             fi
@@ -192,11 +242,16 @@ run_case() {
 
     local stdin_file=/dev/null
     [ -f "$dir/stdin" ] && stdin_file="$dir/stdin"
-    (cd "$dir" && exec timeout 60 "${wrapper[@]}" "$MIGRATE" "${final[@]}") \
+    # a watchdog against hangs: generous for the TDS test server, slow per
+    # statement and sharing the machine
+    local limit=60
+    [ "${target%%-*}" = sqlserver ] && limit=240
+    (cd "$dir" && exec timeout "$limit" "${wrapper[@]}" "$MIGRATE" "${final[@]}") \
         < "$stdin_file" > "$dir/.stdout" 2> "$dir/.stderr"
     rc=$?
     local shown="${final[*]}"
     [ -n "$pg_password" ] && shown=${shown//"$pg_password"/***}
+    [ -n "$tds_password" ] && shown=${shown//"$tds_password"/***}
     details="  command: (cd $src && migrate $shown)"$'\n'
     details+="  ---- stdout ----"$'\n'"$(sed 's/^/  | /' "$dir/.stdout")"$'\n'
     details+="  ---- stderr ----"$'\n'"$(sed 's/^/  | /' "$dir/.stderr")"$'\n'
@@ -220,7 +275,8 @@ run_case() {
         fi
         if ! diff -u "$f" "$dir/.dump" > "$dir/.diff"; then
             out_reason+="    database content differs (--- expected +++ actual):"$'\n'
-            out_reason+="$(sed 's/^/    /' "$dir/.diff")"$'\n'
+            # (long lines cut: a case may hold a 1 MiB value)
+            out_reason+="$(sed 's/^/    /' "$dir/.diff" | cut -c1-400)"$'\n'
             failed=1
         fi
     fi
@@ -244,11 +300,14 @@ run_case() {
             fi
         done < "$f"
     fi
-    if [ -n "$pg_password" ] && grep -qF -- "$pg_password" "$dir/.stderr" "$dir/.stdout" \
-            "$dir/$rejects" 2>/dev/null; then
-        out_reason+="    the database password appears in the output"$'\n'
-        failed=1
-    fi
+    local pw
+    for pw in "$pg_password" "$tds_password"; do
+        if [ -n "$pw" ] && grep -qF -- "$pw" "$dir/.stderr" "$dir/.stdout" \
+                "$dir/$rejects" 2>/dev/null; then
+            out_reason+="    the database password appears in the output"$'\n'
+            failed=1
+        fi
+    done
 
     f=$(variant "$dir/expected-rejects" "$target")
     if [ -n "$f" ]; then
@@ -318,6 +377,21 @@ for name in "${names[@]}"; do
     fi
     for target in "${targets[@]}"; do
         if [ "$target" != sqlite ] && [ -f "$cases_dir/$name/sqlite-only" ]; then
+            continue
+        fi
+        skip_file=""
+        [ "${target%%-*}" = sqlserver ] && [ -f "$cases_dir/$name/no-sqlserver" ] &&
+            skip_file="$cases_dir/$name/no-sqlserver"
+        [ "$target" = sqlserver-bcp ] && [ -f "$cases_dir/$name/no-bcp" ] &&
+            skip_file="$cases_dir/$name/no-bcp"
+        if [ -n "$skip_file" ]; then
+            reason=$(head -n 1 "$skip_file")
+            if [ -z "$reason" ]; then
+                failed=$((failed + 1))
+                echo "FAIL $name ($target): $(basename "$skip_file") gives no reason"
+            else
+                echo "SKIP $name ($target): $reason"
+            fi
             continue
         fi
         start=$(date +%s%N)

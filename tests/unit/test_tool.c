@@ -116,6 +116,8 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.queue_depth, 4);
     CU_ASSERT_EQUAL(c.connect_timeout, 15);
     CU_ASSERT_EQUAL(c.target.connect_timeout, 15);
+    CU_ASSERT_EQUAL(c.target.query_timeout, 0); /* no statement limit by default */
+    CU_ASSERT_EQUAL(c.retry_for, 300);
     CU_ASSERT_EQUAL(c.create_tables, 1);
     CU_ASSERT_EQUAL(c.on_dup, DUP_DEFAULT);
     CU_ASSERT_EQUAL(c.ninputs, 1);
@@ -222,6 +224,10 @@ static void test_usage_errors(void)
            W("-m", "m", "--connect-timeout", "-1", "in.xml"));
     expect(64, "--connect-timeout: 3601 is out of range (1..3600)",
            W("-m", "m", "--connect-timeout=3601", "in.xml"));
+    expect(64, "--query-timeout: 86401 is out of range (0..86400)",
+           W("-m", "m", "--query-timeout", "86401", "in.xml"));
+    expect(64, "--retry-for: 0 is out of range (1..86400)",
+           W("-m", "m", "--retry-for", "0", "in.xml"));
     expect(64, "--on-duplicate: \"ignore\" is not skip, update or error",
            W("-m", "m", "--on-duplicate", "ignore", "in.xml"));
     expect(64, "--load: \"copy\" is not insert or bcp", W("-m", "m", "--load", "copy", "in.xml"));
@@ -304,13 +310,15 @@ static void test_password_sources(void)
     fclose(f);
     av_make(&a, W("-m", "m", "--dsn", "x", "--password-file", pwfile,
                   "--dialect", "sqlserver", "--load", "bcp", "--connect-timeout", "3",
-                  "in.xml"));
+                  "--query-timeout", "7", "--retry-for", "20", "in.xml"));
     CU_ASSERT_EQUAL(tool_getparam(&c, a.argc, a.argv, msg, sizeof msg), 0);
     CU_ASSERT_STRING_EQUAL(c.target.connstr, "DSN=x");
     CU_ASSERT_STRING_EQUAL(c.target.password, "filepw");
     CU_ASSERT_STRING_EQUAL(c.target.dialect_name, "sqlserver");
     CU_ASSERT_EQUAL(c.target.load, LOAD_BCP);
     CU_ASSERT_EQUAL(c.target.connect_timeout, 3);
+    CU_ASSERT_EQUAL(c.target.query_timeout, 7); /* apart from the login's */
+    CU_ASSERT_EQUAL(c.retry_for, 20);
     tool_config_free(&c);
     av_free(&a);
     unsetenv("MIGRATE_PASSWORD");

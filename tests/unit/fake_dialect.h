@@ -1,0 +1,61 @@
+/* fake_dialect.h — a scripted database for the unit tests: a dialect and a
+ * worker_link that need no server, fail on purpose as a script says (refuse
+ * rows by key, drop the link on load call n and stay down for a while, time
+ * out once, deadlock once, stop the run at a given time), and keep what was
+ * committed so that a test can check exact rows.  Its clock is fake too:
+ * sleeping only advances it, so minutes of backoff take no time.
+ *
+ * Rows: the first column of table 0 is an integer key in 1..FAKE_MAX_KEY;
+ * the fake counts how often each key was committed (exactly once is right).
+ * All state lives in one struct guarded by `fake.lock` (workers are threads). */
+#ifndef MIGRATE_FAKE_DIALECT_H
+#define MIGRATE_FAKE_DIALECT_H
+
+#include <pthread.h>
+
+#include "dialect.h"
+#include "worker.h"
+
+#define FAKE_MAX_KEY 100000
+#define FAKE_MAX_BAD 16
+
+typedef struct fake_script {
+    long bad[FAKE_MAX_BAD];  /* keys refused as data errors (0 ends the list) */
+    int drop_call;           /* load call n (1-based, all connections) drops the link */
+    double outage;           /* ... and connects fail for this many (fake) seconds */
+    int timeout_call;        /* load call n times out (HYT00), once */
+    int deadlock_call;       /* load call n is a deadlock victim (40P01), once */
+    double stop_at;          /* engine_request_stop once the clock passes this (0: never) */
+    int stall_call;          /* load call n hangs until its connection is
+                                cancelled (db_cancel_request), like a
+                                statement waiting on a lock */
+} fake_script;
+
+typedef struct fake_state {
+    pthread_mutex_t lock;    /* guards everything here */
+    fake_script script;
+    double now;              /* the fake clock, seconds */
+    double outage_end;       /* connects fail while now < outage_end */
+    int calls;               /* load_rows calls so far */
+    int connects, failed_connects;
+    int sleeps;
+    double max_sleep, slept;
+    int stopped;             /* stop_at reached and the stop requested */
+    int stalled;             /* the stall_call is hanging now */
+    unsigned char committed[FAKE_MAX_KEY + 1]; /* times each key was committed */
+} fake_state;
+
+extern fake_state fake;
+extern const dialect fake_dialect;
+extern const worker_link fake_link;
+
+/* Reset the state and arm script s (NULL: no faults). */
+void fake_reset(const fake_script *s);
+/* The fake clock for engine_opts.now / .sleep (arg unused). */
+double fake_now(void *arg);
+void fake_sleep(void *arg, double seconds);
+/* Returns how many keys were committed, and 1 in *dups if any key was
+ * committed more than once. */
+long fake_committed(int *dups);
+
+#endif
