@@ -178,6 +178,9 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
     if (db_connect(&c, t, err) != 0)
         return -1;
     int rc = create_tables(&c, m, err);
+    /* and the ledger's: a load then finds everything it writes */
+    if (rc == 0)
+        rc = ledger_create(&c, 1, err);
     db_disconnect(&c);
     return rc;
 }
@@ -204,6 +207,20 @@ static void flush_counts(engine *e, uint32_t f, pending *p)
 
 /* ---- the ledger ---- */
 
+/* Returns 1 when a failed ledger statement on e->lconn is worth another
+ * try: the target was busy (a lock held elsewhere: SQLite's "database is
+ * locked"), the run is not stopping and --retry-for is not used up since
+ * t0; sleeps a quarter of a second first. */
+static int ledger_again(engine *e, double t0)
+{
+    if (e->lconn.last_class != DBE_RETRY || atomic_load(&e->stop) ||
+        stats_now() - t0 > e->wctx.retry_for)
+        return 0;
+    struct timespec ts = {0, 250000000L};
+    nanosleep(&ts, NULL);
+    return !atomic_load(&e->stop);
+}
+
 /* Returns 1 when file f must not be read (the ledger says it was loaded, or
  * it cannot be hashed: then it is marked unreadable), 0 to read it, -1
  * when the run failed (ledger error). */
@@ -219,11 +236,19 @@ static int ledger_skip(engine *e, uint32_t f)
         return 1;
     }
     pthread_mutex_t *wl = e->wctx.writer_lock;
-    if (wl)
-        pthread_mutex_lock(wl);
-    int rc = ledger_file_open(&e->lconn, e->map_hash, name, e->o->reload, lf, &err);
-    if (wl)
-        pthread_mutex_unlock(wl);
+    int rc;
+    double t0 = stats_now();
+    do {
+        if (wl)
+            pthread_mutex_lock(wl);
+        rc = ledger_file_open(&e->lconn, e->map_hash, name, e->o->reload, lf, &err);
+        if (wl)
+            pthread_mutex_unlock(wl);
+    } while (rc != 0 && ledger_again(e, t0));
+    if (rc != 0 && atomic_load(&e->stop)) {
+        stats_file_state(e->st, f, FILE_STOPPED, NULL);
+        return -1;
+    }
     if (rc != 0) {
         engine_fail(e, &err);
         return -1;
@@ -288,7 +313,11 @@ static int ledger_start(engine *e, mig_err *err)
     }
     if (db_connect(&e->lconn, o->target, err) != 0)
         return -1;
-    if (ledger_create(&e->lconn, o->ledger, err) != 0)
+    int rc;
+    double t0 = stats_now();
+    while ((rc = ledger_create(&e->lconn, o->ledger, err)) != 0 && ledger_again(e, t0))
+        ;
+    if (rc != 0)
         return -1;
     if (runlock_take(&e->rlock, &e->lconn, e->map_hash, o->lock_wait, err) != 0)
         return -1;
@@ -625,11 +654,12 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (open_workers(&e, err) != 0)
         goto done;
     /* the run lock before the reject file: a second run must not touch the
-     * first one's */
-    if (ledger_start(&e, err) != 0)
+     * first one's (the unit tests' fake database has neither lock nor
+     * ledger: they speak ODBC) */
+    stop_register(&e); /* a stop ends a wait for the ledger too */
+    if (!o->link && ledger_start(&e, err) != 0)
         goto done;
     crash_setup(&e);
-    stop_register(&e);
     if (!(e.rw = reject_open(o->rejects_path, m, err)))
         goto done;
     e.wctx.rejects = e.rw;

@@ -58,7 +58,8 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err);
  * a signal handler: it takes a lock. */
 void engine_request_stop(void);
 
-/* Connect and create the mapping's tables that do not exist yet. */
+/* Connect and create the mapping's tables and the ledger's (ledger.h) that
+ * do not exist yet. */
 int engine_init_db(const mapping *m, const db_target *t, mig_err *err);
 
 #endif

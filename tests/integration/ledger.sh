@@ -116,7 +116,11 @@ mapping_for() {
 mig() {
     local m=$1
     shift
-    rm -f "$work"/j*.json # a report left by an earlier run must not answer for this one
+    local a prev=
+    for a in "$@"; do # a report left by an earlier run must not answer for this one
+        [ "$prev" = --summary-json ] && rm -f "$a"
+        prev=$a
+    done
     local -a t
     mapfile -t t < <(target_args)
     timeout 300 "$MIGRATE" --no-progress -m "$m" "${t[@]}" -r "$work/rejects.xml" "$@" \
