@@ -235,6 +235,12 @@ static int ledger_skip(engine *e, uint32_t f)
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 1;
     }
+    /* the same bytes twice in this run: the first copy is the one in the
+     * ledger (its batch rows are keyed by the content); this one is loaded
+     * without it, its records duplicates of the first's */
+    for (uint32_t g = 0; g < f; g++)
+        if (e->lfiles[g].tracked && strcmp(e->lfiles[g].hash, lf->hash) == 0)
+            return 0;
     pthread_mutex_t *wl = e->wctx.writer_lock;
     int rc;
     double t0 = stats_now();
@@ -693,7 +699,9 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (failed)
         *err = e.fail_err;
     pthread_mutex_unlock(&e.lock);
-    if (!failed && ledger_finish(&e, atomic_load(&e.stop), err) != 0)
+    /* a stopped run leaves its files 'loading': what it committed is in the
+     * batch rows already, and a stop must not wait on the database */
+    if (!failed && !atomic_load(&e.stop) && ledger_finish(&e, 0, err) != 0)
         goto done;
     if (!failed) {
         reject_writer *rw = e.rw;

@@ -276,6 +276,15 @@ skip_tests() {
     check "$tgt: stdin is never skipped (read again, every record a duplicate)" \
         jis "$work/j.json" '[d["files"][0]["state"], d["total"]["read"], d["total"]["loaded"]]' \
         "[\"done\", $ref_read, 0]"
+    local tm
+    tm=$(mapping_for twice)
+    mig "$tm" --summary-json "$work/j.json" "$work/a.xml" "$work/renamed.xml"
+    check "$tgt: the same bytes twice in one run: the second copy's records are duplicates" \
+        jis "$work/j.json" '[[f["state"], f["loaded"], f["duplicate"], f["rejected"]] for f in d["files"]]' \
+        "[[\"done\", $ref_loaded, $ref_dup, $ref_rej], [\"done\", 0, $((ref_read - ref_rej)), $ref_rej]]"
+    mig "$tm" --summary-json "$work/j.json" "$work/a.xml" "$work/renamed.xml"
+    check "$tgt: ... and both are skipped next time" \
+        jis "$work/j.json" '[f["state"] for f in d["files"]]' '["skipped", "skipped"]'
     nm=$(mapping_for noledger)
     mig "$nm" --no-ledger "$work/a.xml"
     mig "$nm" --no-ledger --summary-json "$work/j.json" "$work/a.xml"
