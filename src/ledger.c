@@ -259,6 +259,18 @@ static int create_one(db_conn *c, const char *name, map_column *cols, size_t nco
     t.nkeys = nkeys;
     t.key_cols = keys;
     strbuf sql = STRBUF_INIT;
+    /* there already: nothing to create (a role that may not create tables
+     * uses the ledger an owner made, e.g. with init-db) */
+    long long n;
+    mig_err probe;
+    sb_printf(&sql, "SELECT COUNT(*) FROM %s WHERE 1 = 0", name);
+    int there = db_query_int(c, sb_str(&sql), &n, &probe) == 0;
+    db_rollback(c);
+    sb_reset(&sql);
+    if (there) {
+        sb_free(&sql);
+        return 0;
+    }
     c->d->create_table_sql(&sql, &t);
     int rc = c->d->create_lock ? c->d->create_lock(c, err) : 0;
     if (rc == 0)
@@ -268,7 +280,6 @@ static int create_one(db_conn *c, const char *name, map_column *cols, size_t nco
         db_rollback(c);
         sb_reset(&sql);
         sb_printf(&sql, "SELECT COUNT(*) FROM %s", name);
-        long long n;
         mig_err e2;
         if (db_query_int(c, sb_str(&sql), &n, &e2) == 0)
             rc = 0; /* another run created it meanwhile */
@@ -300,9 +311,11 @@ int ledger_create(db_conn *c, int all, mig_err *err)
         col("lock_name", CK_VARCHAR, 64, 1), col("host", CK_VARCHAR, 255, 0),
         col("pid", CK_BIGINT, 0, 0), col("started", CK_VARCHAR, 20, 0),
     };
+    if (!all)
+        return 0; /* --no-ledger: the lock's holder row is written if the table is there */
     if (create_one(c, LEDGER_LOCKS, locks, sizeof locks / sizeof *locks, 1, err) != 0)
         return -1;
-    if (all && (create_one(c, LEDGER_FILES, files, sizeof files / sizeof *files, 2, err) != 0 ||
+    if ((create_one(c, LEDGER_FILES, files, sizeof files / sizeof *files, 2, err) != 0 ||
                 create_one(c, LEDGER_BATCHES, batches, sizeof batches / sizeof *batches, 3,
                            err) != 0))
         return -1;

@@ -67,9 +67,8 @@ int ledger_can_track(const char *name);
  * count; returns 0, or -1 with MIG_ENOINPUT. */
 int ledger_hash_file(const char *path, char hex[65], uint64_t *size, mig_err *err);
 
-/* Create the ledger tables that do not exist yet (and commit): the locks
- * table always (the run lock's holder), the files and batches tables when
- * all is set (not --no-ledger).  Returns 0 or -1 with err. */
+/* Create the ledger tables that do not exist yet (and commit); nothing
+ * when all is 0 (--no-ledger).  Returns 0 or -1 with err. */
 int ledger_create(db_conn *c, int all, mig_err *err);
 
 /* Look file `name` (hash in lf) up: fills lf->skip / loaded_at, or (not
