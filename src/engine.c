@@ -208,17 +208,31 @@ static void flush_counts(engine *e, uint32_t f, pending *p)
 /* ---- the ledger ---- */
 
 /* Returns 1 when a failed ledger statement on e->lconn is worth another
- * try: the target was busy (a lock held elsewhere: SQLite's "database is
- * locked"), the run is not stopping and --retry-for is not used up since
- * t0; sleeps a quarter of a second first. */
+ * try, after a quarter of a second: the target was busy (a lock held
+ * elsewhere: SQLite's "database is locked"), or the link was lost and is
+ * connected again (the run lock taken again on the new session: the old
+ * one's went with it); 0 when the run is stopping or --retry-for is used
+ * up since t0. */
 static int ledger_again(engine *e, double t0)
 {
-    if (e->lconn.last_class != DBE_RETRY || atomic_load(&e->stop) ||
-        stats_now() - t0 > e->wctx.retry_for)
+    db_errclass cls = e->lconn.last_class;
+    if (cls != DBE_RETRY && cls != DBE_CONNECTION)
         return 0;
-    struct timespec ts = {0, 250000000L};
-    nanosleep(&ts, NULL);
-    return !atomic_load(&e->stop);
+    for (;;) {
+        if (atomic_load(&e->stop) || stats_now() - t0 > e->wctx.retry_for)
+            return 0;
+        struct timespec ts = {0, 250000000L};
+        nanosleep(&ts, NULL);
+        if (cls != DBE_CONNECTION)
+            return !atomic_load(&e->stop);
+        mig_err ignored;
+        db_disconnect(&e->lconn);
+        if (db_connect(&e->lconn, e->o->target, &ignored) != 0)
+            continue;
+        if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
+            return 0;
+        return 1;
+    }
 }
 
 /* Returns 1 when file f must not be read (the ledger says it was loaded, or
@@ -301,7 +315,12 @@ static int ledger_finish(engine *e, int stopped, mig_err *err)
         int complete = !stopped && sf->state == FILE_DONE &&
                        n.read == n.loaded + n.duplicates + n.rejected;
         pthread_mutex_unlock(&e->st->lock);
-        if (ledger_file_close(&e->lconn, e->map_hash, lf, complete, &n, err) != 0)
+        int rc;
+        double t0 = stats_now();
+        while ((rc = ledger_file_close(&e->lconn, e->map_hash, lf, complete, &n, err)) != 0 &&
+               ledger_again(e, t0))
+            ;
+        if (rc != 0)
             return -1;
     }
     return 0;
