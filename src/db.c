@@ -168,7 +168,7 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
         nrec++;
     }
     if (nrec == 0) {
-        sb_puts(&sb, "unknown error (the driver gave no diagnostics)");
+        sb_puts(&sb, "failed, and the driver gave no message");
         cls = DBE_FATAL;
     }
     if (cls == DBE_NONE)
@@ -669,9 +669,14 @@ int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN 
     /* FreeTDS answers SQL_SUCCESS_WITH_INFO when some parameter sets failed:
      * only the status array tells (a driver that fills neither it nor the
      * processed count leaves rc the judge) */
+    /* SQL_PARAM_DIAG_UNAVAILABLE is a refusal only when the call said
+     * something went wrong: a driver that runs the array as one unit may
+     * mark every set so after a clean SQL_SUCCESS.  FreeTDS marks good sets
+     * SQL_PARAM_SUCCESS and refused ones SQL_PARAM_ERROR (measured) */
     size_t bad = nrows;
     for (size_t i = 0; i < nrows && bad == nrows; i++)
-        if (p->status[i] == SQL_PARAM_ERROR || p->status[i] == SQL_PARAM_DIAG_UNAVAILABLE)
+        if (p->status[i] == SQL_PARAM_ERROR ||
+            (p->status[i] == SQL_PARAM_DIAG_UNAVAILABLE && rc != SQL_SUCCESS))
             bad = i;
     if (bad == nrows && p->processed > 0 && p->processed < nrows)
         bad = p->processed;
@@ -884,7 +889,9 @@ int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
     if (SQL_SUCCEEDED(rc))
         rc = SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(uintptr_t)setsize, 0);
     if (SQL_SUCCEEDED(rc) && as_array) {
-        rc = SQLSetStmtAttr(h, SQL_ATTR_PARAM_STATUS_PTR, p->status + row0, 0);
+        /* the sets' statuses from p->status[0], where db_execute_array
+         * reads them, whatever row of the buffers the array starts at */
+        rc = SQLSetStmtAttr(h, SQL_ATTR_PARAM_STATUS_PTR, p->status, 0);
         if (SQL_SUCCEEDED(rc))
             rc = SQLSetStmtAttr(h, SQL_ATTR_PARAMS_PROCESSED_PTR, &p->processed, 0);
     }

@@ -202,14 +202,12 @@ void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t,
 void dialect_mssql_stage_name(strbuf *out, const map_table *t, size_t tindex);
 /* SQL Server: append staging statement `which` for t (index tindex in its
  * mapping): 0 create or empty the #stage, 1 fill it, 2 insert new keys
- * (skip), 3 update existing keys, 4 insert the remaining new keys (update);
- * see the enum in dialect_mssql.c. */
+ * (skip), 3 update existing keys, 4 insert the remaining new keys (update),
+ * 5 insert every staged row (error), 6 the bulk-copy guard (@@TRANCOUNT and
+ * the stage's row count); see the enum in dialect_mssql.c. */
 void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int which);
-/* SQL Server bulk copy: the hint given to every copy (bcp_control
- * BCPHINTS), "CHECK_CONSTRAINTS": without it the server skips CHECK and
- * FOREIGN KEY constraints for a bulk copy. */
-const char *dialect_mssql_bcp_hints(void);
-/* SQL Server bulk copy: how a column of type t is bound (bcp_bind arguments). */
+/* SQL Server bulk copy: how a column of type t is bound (bcp_bind arguments)
+ * for the #stage. */
 void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
                               int *termlen);
 /* SQL Server bulk copy: write v into buf (int64 length prefix, -1 = NULL,

@@ -2,20 +2,25 @@
  *
  * [x] quoting, dbo as the default schema, and two load paths: parameter
  * arrays with explicit SQL types (FreeTDS has no SQLDescribeParam), or bulk
- * copy (--load bcp, SQL_COPT_SS_BCP set before connecting).  The skip and
- * update policies go through a per-connection #stage table for each table
- * of the mapping ([#stage_<table index>_<name>]): the batch is
- * loaded into the stage, deduplicated there (ROW_NUMBER over an IDENTITY
- * ordinal), and merged into the target with set-based NOT EXISTS / UPDATE
- * JOIN statements (no MERGE: see SQLSERVER-NOTES).  The session runs with
- * NOCOUNT ON, so the set-based statements report their row count with an
- * explicit SELECT @@ROWCOUNT.  A bulk copy is judged by the server's
- * messages on the connection, never by the client's row count. */
+ * copy (--load bcp, SQL_COPT_SS_BCP set before connecting).  Everything but
+ * the insert path's plain INSERT (error policy) goes through a
+ * per-connection #stage table for each table of the mapping
+ * ([#stage_<table index>_<name>], columns typed so that any value the mapper
+ * accepts fits): the batch is loaded into the stage (parameter array or
+ * bulk copy), deduplicated there (ROW_NUMBER over an IDENTITY ordinal), and
+ * moved into the target with set-based INSERT ... SELECT / NOT EXISTS /
+ * UPDATE JOIN statements (no MERGE: see SQLSERVER-NOTES), in the worker's
+ * transaction.  The session runs with NOCOUNT ON, so the set-based
+ * statements report their row count with an explicit SELECT @@ROWCOUNT.
+ * What bulk copy does to the transaction, and why it goes through the
+ * stage, is written above the bulk copy section. */
 #include "config.h"
 #include "dialect.h"
 
 #include <odbcss.h>
+#include <assert.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +32,9 @@ enum {
     STAGE_FILL,        /* INSERT INTO #stage (cols) VALUES (?, ...) */
     STAGE_SKIP,        /* insert first occurrences of new keys; SELECT @@ROWCOUNT */
     STAGE_UPDATE,      /* update existing keys from last occurrences; SELECT @@ROWCOUNT */
-    STAGE_INSERT_REST  /* insert last occurrences of new keys; SELECT @@ROWCOUNT */
+    STAGE_INSERT_REST, /* insert last occurrences of new keys; SELECT @@ROWCOUNT */
+    STAGE_INSERT_ALL,  /* insert every staged row (error policy); SELECT @@ROWCOUNT */
+    STAGE_CHECK        /* @@TRANCOUNT and the stage's row count (bulk copy guard) */
 };
 
 /* The generic state keeps one statement per policy; the stage fill uses the
@@ -55,10 +62,15 @@ static int mssql_before_connect(db_conn *c, mig_err *err)
     return 0;
 }
 
-/* Returns 0 after setting NOCOUNT, XACT_ABORT and ARITHABORT on, or -1. */
+/* Returns 0 after setting NOCOUNT and ARITHABORT on, or -1.  Not
+ * XACT_ABORT: the worker rolls back after every failure itself, and on the
+ * TDS test server (Babelfish 4.2.0) a transaction aborted by XACT_ABORT
+ * leaves the session without implicit transactions, so every later
+ * statement was committed on its own (measured: a rollback after it undid
+ * nothing). */
 static int mssql_after_connect(db_conn *c, mig_err *err)
 {
-    if (db_exec(c, "SET NOCOUNT ON; SET XACT_ABORT ON; SET ARITHABORT ON", err) < 0)
+    if (db_exec(c, "SET NOCOUNT ON; SET ARITHABORT ON", err) < 0)
         return err_prefix(err, "cannot set up the SQL Server session");
     return 0;
 }
@@ -165,26 +177,37 @@ static void mssql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 
 /* ---- statements ---- */
 
-/* Every parameter typed as its column (FreeTDS has no SQLDescribeParam):
- * the standard mapping is SQL Server's own.  Text for nvarchar goes as UTF-8
- * in SQL_C_CHAR typed SQL_WVARCHAR: it arrives intact with
- * ClientCharset=UTF-8 (SQLSERVER-NOTES).
+/* Every parameter typed as its column (FreeTDS has no SQLDescribeParam),
+ * starting from the standard mapping.  Text for nvarchar goes as UTF-8 in
+ * SQL_C_CHAR typed SQL_WVARCHAR: it arrives intact with ClientCharset=UTF-8
+ * (SQLSERVER-NOTES).  varchar and char columns are bound as SQL_VARCHAR /
+ * SQL_CHAR: FreeTDS converts the text to the server's code page and refuses
+ * (native 2402, a data error: that record is rejected) what the code page
+ * cannot hold; nothing is transliterated.
  *
- * varchar and char columns are bound as SQL_VARCHAR / SQL_CHAR, so the
- * server converts the text to the column's code page.  Text that the code
- * page cannot hold (non-ASCII UTF-8 into a varchar column on a non-UTF-8
- * collation) is refused by the server with native error 2402 ("Error
- * converting characters into server's character set"); mssql_classify
- * makes that a data error, so that record alone is rejected, with the
- * server's message.  Nothing is transliterated or dropped on the way:
- * nvarchar is the column type for Unicode text (or a UTF-8 collation,
- * _UTF8, SQL Server 2019 and later).  On the bulk copy path FreeTDS
- * converts the SQLCHAR text to the column's code page itself; how it
- * reports a character that does not fit was not seen (no server here). */
+ * date, time and datetime go as their canonical text typed SQL_VARCHAR, and
+ * the server converts them (ISO forms, read the same under every language
+ * and DATEFORMAT for date, time and datetime2).  Bound as SQL_TYPE_DATE /
+ * SQL_TYPE_TIMESTAMP, FreeTDS 1.3.17 sends dates before about 1600 one day
+ * off (0001-01-01 arrived as year 45935) and declares datetime2(7) however
+ * the column is declared; as text every date from 0001-01-01 to 9999-12-31
+ * and all 7 fraction digits reach the server as written. */
 static void mssql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqltype,
                         SQLULEN *size, SQLSMALLINT *digits)
 {
     dialect_ptype_standard(t, ctype, sqltype, size, digits);
+    switch (t->kind) {
+    case CK_DATE:
+    case CK_TIME:
+    case CK_DATETIME:
+        *ctype = SQL_C_CHAR;
+        *sqltype = SQL_VARCHAR;
+        *size = type_max_bytes(t);
+        *digits = 0;
+        break;
+    default:
+        break;
+    }
 }
 
 void dialect_mssql_insert_sql(strbuf *out, const dialect *d, const map_table *t, size_t tindex,
@@ -221,6 +244,90 @@ void dialect_mssql_stage_name(strbuf *out, const map_table *t, size_t tindex)
     sb_free(&n);
 }
 
+/* How a column is held in the #stage. */
+typedef enum stage_kind {
+    SK_BIGINT, /* integers and bit, as bulk-copied int64 */
+    SK_FLOAT,  /* float, as bulk-copied double */
+    SK_TEXT,   /* text kinds: nvarchar wide enough for any valid value */
+    SK_ASCII   /* decimal, date, time, datetime, uuid: canonical text */
+} stage_kind;
+
+/* Returns how a column of type t is held in the #stage. */
+static stage_kind stage_kind_of(const col_type *t)
+{
+    switch (type_class(t)) {
+    case VC_INT:
+        return SK_BIGINT;
+    case VC_FLOAT:
+        return SK_FLOAT;
+    default:
+        break;
+    }
+    switch (t->kind) {
+    case CK_VARCHAR:
+    case CK_CHAR:
+    case CK_NVARCHAR:
+    case CK_NVARCHAR_MAX:
+        return SK_TEXT;
+    default:
+        return SK_ASCII;
+    }
+}
+
+/* Append the #stage's type for a column of type t.  No value the mapper
+ * accepts can fail to fit: a varchar(n) value has at most n characters, so
+ * at most 2n UTF-16 units; nvarchar(n) at most n units. */
+static void stage_type(strbuf *out, const col_type *t)
+{
+    switch (stage_kind_of(t)) {
+    case SK_BIGINT:
+        sb_puts(out, "bigint");
+        break;
+    case SK_FLOAT:
+        sb_puts(out, "float");
+        break;
+    case SK_TEXT: {
+        long n = t->kind == CK_NVARCHAR ? t->length : 2L * t->length;
+        if (t->kind == CK_NVARCHAR_MAX || n > 4000)
+            sb_puts(out, "nvarchar(max)");
+        else
+            sb_printf(out, "nvarchar(%ld)", n);
+        break;
+    }
+    case SK_ASCII:
+        sb_puts(out, "varchar(48)");
+        break;
+    }
+}
+
+/* Append the value of column c of the #stage row s as the table's type:
+ * canonical text is converted by the server (CAST to the DDL type, then
+ * the usual assignment to the column), the rest is assigned as it is. */
+static void stage_value(strbuf *out, const map_table *t, size_t c)
+{
+    const col_type *ty = &t->cols[c].type;
+    if (stage_kind_of(ty) != SK_ASCII) {
+        sb_puts(out, "s.");
+        mssql_quote(out, t->cols[c].name);
+        return;
+    }
+    sb_puts(out, "CAST(s.");
+    mssql_quote(out, t->cols[c].name);
+    sb_puts(out, " AS ");
+    mssql_type_ddl(out, ty);
+    sb_putc(out, ')');
+}
+
+/* Append every column's stage_value, comma-separated. */
+static void stage_values(strbuf *out, const map_table *t)
+{
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (c)
+            sb_puts(out, ", ");
+        stage_value(out, t, c);
+    }
+}
+
 /* Append the deduplicated stage: one row per key, the first (asc) or last
  * occurrence, as a derived table aliased s. */
 static void stage_dedup(strbuf *out, const map_table *t, size_t tindex, int last)
@@ -246,7 +353,7 @@ static void stage_insert_new(strbuf *out, const map_table *t, size_t tindex, int
     sb_puts(out, " (");
     dialect_column_list(out, &dialect_mssql, t, NULL);
     sb_puts(out, ") SELECT ");
-    dialect_column_list(out, &dialect_mssql, t, "s.");
+    stage_values(out, t);
     sb_puts(out, " FROM ");
     stage_dedup(out, t, tindex, last);
     sb_puts(out, " WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM ");
@@ -262,20 +369,47 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int
     dialect_mssql_stage_name(&st, t, tindex);
     switch (which) {
     case STAGE_PREPARE:
+        /* CAST keeps a text column's collation, so the stage compares
+         * keys as the table does; it drops IDENTITY, so [__ord] can be
+         * added */
         sb_puts(out, "IF OBJECT_ID(N'tempdb..");
         put_literal(out, sb_str(&st));
         sb_puts(out, "') IS NULL BEGIN SELECT TOP 0 ");
-        dialect_column_list(out, &dialect_mssql, t, NULL);
+        for (size_t c = 0; c < t->ncols; c++) {
+            if (c)
+                sb_puts(out, ", ");
+            sb_puts(out, "CAST(t.");
+            mssql_quote(out, t->cols[c].name);
+            sb_puts(out, " AS ");
+            stage_type(out, &t->cols[c].type);
+            sb_puts(out, ") AS ");
+            mssql_quote(out, t->cols[c].name);
+        }
         sb_printf(out, " INTO %s FROM ", sb_str(&st));
         dialect_mssql_table(out, t->name);
-        sb_printf(out, "; ALTER TABLE %s ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE %s",
-                  sb_str(&st), sb_str(&st));
+        sb_printf(out, " t; ALTER TABLE %s ADD [__ord] int IDENTITY(1,1) END ", sb_str(&st));
+        sb_printf(out, "ELSE TRUNCATE TABLE %s", sb_str(&st));
         break;
     case STAGE_FILL:
         sb_printf(out, "INSERT INTO %s (", sb_str(&st));
         dialect_column_list(out, &dialect_mssql, t, NULL);
         sb_puts(out, ") VALUES ");
         dialect_values_rows(out, t->ncols, 1);
+        break;
+    case STAGE_CHECK:
+        /* DECLARE first: a SELECT from a table would open a transaction
+         * (IMPLICIT_TRANSACTIONS) before @@TRANCOUNT is read */
+        sb_printf(out, "DECLARE @tc int = @@TRANCOUNT; SELECT @tc, COUNT_BIG(*) FROM %s; ",
+                  sb_str(&st));
+        break;
+    case STAGE_INSERT_ALL:
+        sb_puts(out, "INSERT INTO ");
+        dialect_mssql_table(out, t->name);
+        sb_puts(out, " (");
+        dialect_column_list(out, &dialect_mssql, t, NULL);
+        sb_puts(out, ") SELECT ");
+        stage_values(out, t);
+        sb_printf(out, " FROM %s s; SELECT @@ROWCOUNT", sb_str(&st));
         break;
     case STAGE_SKIP:
         stage_insert_new(out, t, tindex, 0);
@@ -289,8 +423,8 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int
             if (n++)
                 sb_puts(out, ", ");
             mssql_quote(out, t->cols[c].name);
-            sb_puts(out, " = s.");
-            mssql_quote(out, t->cols[c].name);
+            sb_puts(out, " = ");
+            stage_value(out, t, c);
         }
         sb_puts(out, " FROM ");
         dialect_mssql_table(out, t->name);
@@ -308,54 +442,110 @@ void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int
     sb_free(&st);
 }
 
-/* Returns 0 after running sql and reading the first value of its first
- * result set into *n (the statements end with SELECT @@ROWCOUNT), or -1. */
-static int exec_count(db_conn *c, const char *sql, const char *what, uint64_t *n, mig_err *err)
+/* Returns 0 after running sql and storing in vals[0..nvals) the integer
+ * cells of its result sets, row by row, column by column, in order (the
+ * statements end with SELECT @@ROWCOUNT), or -1 with err; fewer cells than
+ * nvals is an error. */
+static int exec_counts(db_conn *c, const char *sql, const char *what, uint64_t *vals,
+                       size_t nvals, mig_err *err)
 {
     SQLHSTMT h = db_prepare(c, NULL, err);
     if (h == SQL_NULL_HSTMT)
         return -1;
-    int got = 0, rc = 0;
+    size_t got = 0;
+    int rc = 0;
     SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
-    while (r != SQL_NO_DATA) {
+    while (r != SQL_NO_DATA && rc == 0) {
         if (!SQL_SUCCEEDED(r)) {
             rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
             break;
         }
         SQLSMALLINT ncols = 0;
         SQLNumResultCols(h, &ncols);
-        if (ncols > 0 && !got) {
-            SQLBIGINT v = 0;
-            SQLLEN ind = 0;
-            r = SQLFetch(h);
-            if (SQL_SUCCEEDED(r))
-                r = SQLGetData(h, 1, SQL_C_SBIGINT, &v, 0, &ind);
-            if (!SQL_SUCCEEDED(r)) {
-                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
-                break;
+        while (ncols > 0 && rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
+            for (SQLSMALLINT k = 1; k <= ncols && got < nvals; k++) {
+                SQLBIGINT v = 0;
+                SQLLEN ind = 0;
+                if (!SQL_SUCCEEDED(SQLGetData(h, (SQLUSMALLINT)k, SQL_C_SBIGINT, &v, 0, &ind)))
+                    rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+                vals[got++] = v < 0 || ind == SQL_NULL_DATA ? 0 : (uint64_t)v;
             }
-            *n = v < 0 ? 0 : (uint64_t)v;
-            got = 1;
         }
-        r = SQLMoreResults(h);
+        if (rc == 0 && ncols > 0 && r != SQL_NO_DATA)
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+        if (rc == 0)
+            r = SQLMoreResults(h);
     }
     SQLFreeHandle(SQL_HANDLE_STMT, h);
-    if (rc == 0 && !got)
+    if (rc == 0 && got < nvals)
         rc = err_set(err, MIG_EDB, "%s: no row count came back", what);
     return rc;
 }
 
-/* ---- bulk copy ---- */
+/* ---- bulk copy ----
+ *
+ * What bulk copy does to the transaction, measured through FreeTDS 1.3.17's
+ * ODBC driver with autocommit off (FreeTDS: SET IMPLICIT_TRANSACTIONS ON)
+ * against the TDS test server (Babelfish 4.2.0; SQL Server itself was not at
+ * hand, hence the guard below):
+ *   - the copied rows belong to the connection's open transaction:
+ *     @@TRANCOUNT stays 1 across bcp_init/sendrow/batch/done, and a
+ *     rollback removes them together with the transaction's earlier
+ *     statements; bcp_batch commits nothing (a rollback after two
+ *     bcp_batch calls left no row); a #temp table filled by bcp is
+ *     emptied by the rollback too;
+ *   - bcp_batch ends the INSERT BULK and at once starts the next one (one
+ *     more round trip); bcp_batch and bcp_done return the server's row
+ *     count or -1, and -1 also when the server's DONE carries no count (the
+ *     stand-in sends none for a table with an IDENTITY column): only the
+ *     return code of the SQLSetConnectAttr call under odbcss.h's wrappers
+ *     tells a failure, so the calls below are made through it;
+ *   - a row the server refuses (duplicate key) fails bcp_batch / bcp_done
+ *     with the server's message on the connection (23000, native 2627);
+ *     calling bcp_done after that sends a stray bulk packet and the server
+ *     drops the link; without it the connection stays usable and the
+ *     rollback undoes the transaction;
+ *   - CHECK constraints are skipped without the CHECK_CONSTRAINTS hint;
+ *     text is converted by FreeTDS on the client, and a value that does
+ *     not fit (too long, not in the column's code page) fails bcp_sendrow
+ *     with half a row already in the stream: the server then refuses the
+ *     whole stream as malformed (TDS protocol error).
+ * So the rows go by bulk copy into the table's #stage, whose columns take
+ * every value the mapper accepts without a client-side conversion that
+ * could fail (bigint, float, wide nvarchar, canonical ASCII text), and one
+ * set-based statement moves them into the table in the same transaction:
+ * constraints, defaults (a NULL stays NULL), triggers and conversions act
+ * exactly as for the insert path, and a refused row is an ordinary
+ * statement error the worker isolates by splitting.  Before that statement
+ * a guard reads @@TRANCOUNT and the stage's row count: a server on which
+ * the bulk copy ended the transaction, or kept fewer rows than were sent,
+ * stops the run instead of committing part of a record. */
 
 #define BCP_PREFIX 8 /* every bound value is preceded by an int64 length, -1 = NULL */
 
-/* A bulk copy skips CHECK and FOREIGN KEY constraints unless told to check
- * them: rows that an INSERT would refuse must be refused here too. */
-#define BCP_HINTS "CHECK_CONSTRAINTS"
+/* FreeTDS 1.3.17 keeps each bulk-copied value in a buffer of at most 4096
+ * bytes (tds_alloc_bcp_column_data) but converts text into it up to the
+ * column's size: a longer value (an nvarchar(max) of 2049 characters, an
+ * nvarchar(4000) of 3000) overruns the heap (seen: a crash in iconv).  A
+ * batch holding such a value fills its #stage by parameter array. */
+#define BCP_VALUE_MAX 4096
 
-const char *dialect_mssql_bcp_hints(void)
+/* Returns 1 if every text value of rows [lo,hi) of table t fits FreeTDS's
+ * bulk-copy buffer once converted to UTF-16. */
+static int bcp_values_fit(const batch *b, size_t t, size_t lo, size_t hi)
 {
-    return BCP_HINTS;
+    const map_table *mt = &b->map->tables[t];
+    for (size_t col = 0; col < mt->ncols; col++) {
+        if (stage_kind_of(&mt->cols[col].type) != SK_TEXT)
+            continue; /* numbers, and ASCII text of at most 48 bytes */
+        for (size_t r = lo; r < hi; r++) {
+            const value *v = &batch_row(b, t, r)[col];
+            if (v->len > BCP_VALUE_MAX / 2 &&
+                2 * utf8_utf16_units(batch_text(b, v), (size_t)v->len) > BCP_VALUE_MAX)
+                return 0;
+        }
+    }
+    return 1;
 }
 
 void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen, int *varlen,
@@ -364,15 +554,16 @@ void dialect_mssql_bcp_column(const col_type *t, int *host_type, int *prefixlen,
     *prefixlen = BCP_PREFIX;
     *varlen = SQL_VARLEN_DATA;
     *termlen = 0;
-    switch (type_class(t)) {
-    case VC_INT:
+    switch (stage_kind_of(t)) {
+    case SK_BIGINT:
         *host_type = BCP_TYPE_SQLINT8;
         break;
-    case VC_FLOAT:
+    case SK_FLOAT:
         *host_type = BCP_TYPE_SQLFLT8;
         break;
     default:
-        /* canonical UTF-8 text, converted by FreeTDS to the column's type */
+        /* canonical UTF-8 text, converted by FreeTDS to the stage's
+         * nvarchar / ASCII varchar: nothing it cannot hold */
         *host_type = BCP_TYPE_SQLCHAR;
         break;
     }
@@ -408,37 +599,50 @@ int dialect_mssql_bcp_value(const batch *b, const value *v, const col_type *t,
     return 0;
 }
 
-/* Returns 0 when the connection holds no error message (after a bulk copy
- * call), else -1 with err from those messages. */
-static int bcp_server_ok(db_conn *c, mig_err *err, const char *what)
+/* Returns 1 if the connection holds a diagnostic record that is not a
+ * warning (class 01). */
+static int dbc_has_error(db_conn *c)
 {
     for (SQLSMALLINT i = 1; i < 32; i++) {
-        SQLCHAR st[6];
+        SQLCHAR st[6], msg[8];
         SQLINTEGER native;
-        SQLCHAR msg[8];
         SQLSMALLINT ml;
         if (!SQL_SUCCEEDED(SQLGetDiagRec(SQL_HANDLE_DBC, c->dbc, i, st, &native, msg,
                                          sizeof msg, &ml)))
-            break;
+            return 0;
         if (!(st[0] == '0' && st[1] == '1'))
-            return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, what);
+            return 1;
     }
     return 0;
 }
 
-/* Returns 0 after bulk-copying rows [lo,hi) of table t into `target`, or -1. */
+/* Returns 0 after bulk-copy call `call` (a SQL_COPT_TDSODBC_IMPL_BCP_*
+ * attribute of FreeTDS, params its argument block) succeeded without an
+ * error message, or -1 with err naming the table and the call:
+ * "items: bcp_sendrow: SQLSTATE ...". */
+static int bcp_call(db_conn *c, SQLINTEGER attr, void *params, const char *table,
+                    const char *call, mig_err *err)
+{
+    SQLRETURN rc = SQLSetConnectAttr(c->dbc, attr, params, SQL_IS_POINTER);
+    if (rc == SQL_SUCCESS || (rc == SQL_SUCCESS_WITH_INFO && !dbc_has_error(c)))
+        return 0;
+    char what[300];
+    snprintf(what, sizeof what, "%s: %s", table, call);
+    return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, what);
+}
+
+/* Returns 0 after bulk-copying rows [lo,hi) of table t into its #stage
+ * (the bracketed name `stage`), or -1 with err. */
 static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
-                    const char *target, mig_err *err)
+                    const char *stage, mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
-    if (bcp_initA(c->dbc, target, NULL, NULL, BCP_DIRECTION_IN) != SUCCEED)
-        return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
+    struct tdsodbc_impl_bcp_init_params init = {stage, NULL, NULL, BCP_DIRECTION_IN};
+    if (bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_INITA, &init, mt->name, "bcp_init", err) < 0)
+        return -1;
     size_t *cap = xcalloc(mt->ncols, sizeof *cap);
     unsigned char **buf = xcalloc(mt->ncols, sizeof *buf);
     int rc = 0;
-    /* FreeTDS copies the hint; it goes out as INSERT BULK ... WITH (hint) */
-    if (bcp_control(c->dbc, BCPHINTS, (void *)dialect_mssql_bcp_hints()) != SUCCEED)
-        rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
     for (size_t col = 0; col < mt->ncols && rc == 0; col++) {
         size_t w = 16;
         for (size_t r = lo; r < hi; r++) {
@@ -448,29 +652,36 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
         }
         cap[col] = w;
         buf[col] = xcalloc(1, w);
-        int host, prefix, varlen, termlen;
-        dialect_mssql_bcp_column(&mt->cols[col].type, &host, &prefix, &varlen, &termlen);
-        if (bcp_bind(c->dbc, buf[col], prefix, varlen, NULL, termlen, host, (int)col + 1) !=
-            SUCCEED)
-            rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
+        struct tdsodbc_impl_bcp_bind_params bind = {buf[col], 0, 0, NULL, 0, 0, (int)col + 1};
+        dialect_mssql_bcp_column(&mt->cols[col].type, &bind.vartype, &bind.prefixlen,
+                                 &bind.varlen, &bind.termlen);
+        rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_BIND, &bind, mt->name, "bcp_bind", err);
     }
+    int sent = 0;
     for (size_t r = lo; r < hi && rc == 0; r++) {
         const value *v = batch_row(b, t, r);
-        for (size_t col = 0; col < mt->ncols; col++)
-            dialect_mssql_bcp_value(b, &v[col], &mt->cols[col].type, buf[col], cap[col]);
-        if (bcp_sendrow(c->dbc) != SUCCEED)
-            rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
+        for (size_t col = 0; col < mt->ncols; col++) {
+            int fits = dialect_mssql_bcp_value(b, &v[col], &mt->cols[col].type, buf[col],
+                                               cap[col]);
+            assert(fits == 0);
+            (void)fits;
+        }
+        rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_SENDROW, NULL, mt->name, "bcp_sendrow", err);
+        sent = 1;
+        /* half a row may be in the stream: no use of this connection is
+         * safe any more, and retrying would fail the same way */
+        if (rc < 0 && c->last_class != DBE_CONNECTION)
+            c->last_class = DBE_FATAL;
     }
-    if (rc == 0 && bcp_batch(c->dbc) < 0)
-        rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
-    if (rc == 0)
-        rc = bcp_server_ok(c, err, mt->name);
-    /* always end the copy so that the connection can be used again */
-    int done = bcp_done(c->dbc);
-    if (rc == 0 && done < 0)
-        rc = db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, mt->name);
-    if (rc == 0)
-        rc = bcp_server_ok(c, err, mt->name);
+    /* bcp_done ends the copy (bcp_batch would start another); after a
+     * failed bcp_sendrow the stream is broken and after a failed bcp_done
+     * a second one makes the server drop the link, so it runs once, and
+     * only on a sound stream */
+    if (rc == 0) {
+        struct tdsodbc_impl_bcp_done_params done = {-1};
+        rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_DONE, &done, mt->name, "bcp_done", err);
+    }
+    (void)sent;
     for (size_t col = 0; col < mt->ncols; col++)
         free(buf[col]);
     free(buf);
@@ -480,42 +691,65 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
 
 /* ---- loading ---- */
 
+/* Rows per INSERT statement on the insert path: multi-row VALUES of up to
+ * this many rows and at most MSSQL_MAX_PARAMS markers, or (0) one statement
+ * run as a parameter array, one parameter set per row.  SQL Server takes
+ * 2100 parameters a request, and a prepared statement runs as sp_execute
+ * with its handle as one more: 2000 leaves room.  Multi-row VALUES was
+ * measured faster (bench/tds.sh, figures in bench/tds-figures.txt); the
+ * choice is made at build time (-DMSSQL_INSERT_ROWS=0) so that the bench
+ * can measure both. */
+#ifndef MSSQL_INSERT_ROWS
+#define MSSQL_INSERT_ROWS 1000
+#endif
+#define MSSQL_MAX_PARAMS 2000
+
 /* Writes the INSERT into the #stage (a dialect_insert_fn). */
 static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table *t,
                                  size_t tindex, dup_policy p, size_t nrows)
 {
-    dialect_mssql_stage_sql(out, t, tindex, STAGE_FILL);
+    sb_puts(out, "INSERT INTO ");
+    dialect_mssql_stage_name(out, t, tindex);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") VALUES ");
+    dialect_values_rows(out, t->ncols, nrows);
 }
 
-/* Returns 0 after loading rows [lo,hi) into `into` (the table itself when
- * stage is 0, else its #stage) by bcp or by a parameter array. */
-static int put_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t, size_t lo,
-                    size_t hi, int stage, mig_err *err)
+/* Returns 1 when the connection loads by bulk copy. */
+static int use_bcp(const db_conn *c)
+{
+    return c->target && c->target->load == LOAD_BCP;
+}
+
+/* Returns 0 after filling t's #stage with rows [lo,hi): by bulk copy, or by
+ * a parameter array (the insert path, or values too long for FreeTDS's
+ * bulk copy); -1 with err. */
+static int fill_stage(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                      size_t lo, size_t hi, mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
-    if (c->target && c->target->load == LOAD_BCP) {
-        strbuf name = STRBUF_INIT;
-        /* the target as schema.table (SQLSERVER-NOTES); FreeTDS puts the
-         * name into its statements as given, so the bracketed stage name
-         * is the very one the staging statements use */
-        if (stage)
-            dialect_mssql_stage_name(&name, mt, t);
-        else if (strchr(mt->name, '.'))
-            sb_puts(&name, mt->name);
-        else
-            sb_printf(&name, "dbo.%s", mt->name);
-        int rc = bcp_rows(c, b, t, lo, hi, sb_str(&name), err);
-        sb_free(&name);
-        return rc;
+    strbuf sql = STRBUF_INIT;
+    dialect_mssql_stage_sql(&sql, mt, t, STAGE_PREPARE);
+    int rc = db_exec(c, sb_str(&sql), err);
+    if (rc == 0 && use_bcp(c) && bcp_values_fit(b, t, lo, hi)) {
+        sb_reset(&sql);
+        dialect_mssql_stage_name(&sql, mt, t);
+        rc = bcp_rows(c, b, t, lo, hi, sb_str(&sql), err);
+    } else if (rc == 0) {
+        SQLLEN changed = 0;
+        rc = dialect_load_generic(c, st, b, t, lo, hi, STAGE_SLOT, MSSQL_INSERT_ROWS,
+                                  MSSQL_MAX_PARAMS, mssql_stage_fill_sql,
+                                  &changed, err);
     }
-    SQLLEN changed = 0;
-    return dialect_load_generic(c, st, b, t, lo, hi, stage ? STAGE_SLOT : DUP_ERROR, 0, 0,
-                                stage ? mssql_stage_fill_sql : dialect_mssql_insert_sql,
-                                &changed, err);
+    sb_free(&sql);
+    return rc;
 }
 
-/* Plain INSERT (or bcp) for the error policy; the #stage and set-based
- * statements for skip and update. */
+/* Plain INSERT by parameter array for the error policy on the insert path;
+ * everything else through the #stage: filled (bulk copy or parameter
+ * array), checked, then moved by the policy's set-based statements in one
+ * round trip. */
 static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
@@ -525,43 +759,61 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
     memset(res, 0, sizeof *res);
     if (n == 0)
         return 0;
-    if (policy != DUP_SKIP && policy != DUP_UPDATE) {
-        if (put_rows(c, st, b, t, lo, hi, 0, err) < 0)
+    if (policy != DUP_SKIP && policy != DUP_UPDATE && !use_bcp(c)) {
+        SQLLEN changed = 0;
+        if (dialect_load_generic(c, st, b, t, lo, hi, DUP_ERROR, MSSQL_INSERT_ROWS,
+                                 MSSQL_MAX_PARAMS, dialect_mssql_insert_sql,
+                                 &changed, err) < 0)
             return -1;
         res->inserted = n;
         return 0;
     }
+    if (fill_stage(c, st, b, t, lo, hi, err) < 0)
+        return -1;
+    /* the guard (bulk copy only), then the policy's statements */
     strbuf sql = STRBUF_INIT;
-    int rc = 0;
-    dialect_mssql_stage_sql(&sql, mt, t, STAGE_PREPARE);
-    rc = db_exec(c, sb_str(&sql), err);
-    if (rc == 0)
-        rc = put_rows(c, st, b, t, lo, hi, 1, err);
-    if (rc == 0 && policy == DUP_SKIP) {
-        uint64_t ins = 0;
-        sb_reset(&sql);
-        dialect_mssql_stage_sql(&sql, mt, t, STAGE_SKIP);
-        rc = exec_count(c, sb_str(&sql), mt->name, &ins, err);
+    uint64_t v[4] = {1, n, 0, 0};
+    size_t nv = 0;
+    if (use_bcp(c)) {
+        dialect_mssql_stage_sql(&sql, mt, t, STAGE_CHECK);
+        nv = 2;
+    }
+    int update = policy == DUP_UPDATE && mt->nkeys < mt->ncols;
+    if (update) {
+        dialect_mssql_stage_sql(&sql, mt, t, STAGE_UPDATE);
+        sb_puts(&sql, "; ");
+    }
+    dialect_mssql_stage_sql(&sql, mt, t,
+                            policy == DUP_SKIP     ? STAGE_SKIP
+                            : policy == DUP_UPDATE ? STAGE_INSERT_REST
+                                                   : STAGE_INSERT_ALL);
+    size_t first = nv;
+    nv += update ? 2 : 1;
+    int rc = exec_counts(c, sb_str(&sql), mt->name, v, nv, err);
+    sb_free(&sql);
+    if (rc < 0)
+        return -1;
+    if (use_bcp(c) && (v[0] == 0 || v[1] != n)) {
+        c->last_class = DBE_FATAL;
+        return err_set(err, MIG_EDB,
+                       v[0] == 0 ? "%s: the bulk copy ended the transaction (@@TRANCOUNT 0): "
+                                   "records could be loaded in part; use --load insert"
+                                 : "%s: the server kept %llu of the %llu rows sent by bulk copy",
+                       mt->name, (unsigned long long)v[1], (unsigned long long)n);
+    }
+    uint64_t upd = update ? v[first] : 0, ins = v[first + (update ? 1 : 0)];
+    if (policy == DUP_SKIP) {
         res->inserted = ins;
         res->dup_db = n - ins;
-    } else if (rc == 0) {
-        uint64_t ins = 0, upd = 0;
-        if (mt->nkeys < mt->ncols) {
-            sb_reset(&sql);
-            dialect_mssql_stage_sql(&sql, mt, t, STAGE_UPDATE);
-            rc = exec_count(c, sb_str(&sql), mt->name, &upd, err);
-        }
-        if (rc == 0) {
-            sb_reset(&sql);
-            dialect_mssql_stage_sql(&sql, mt, t, STAGE_INSERT_REST);
-            rc = exec_count(c, sb_str(&sql), mt->name, &ins, err);
-        }
+    } else if (policy == DUP_UPDATE) {
         /* repeated keys inside the batch count as updates of the first */
+        (void)upd;
         res->inserted = ins;
         res->updated = n - ins;
+    } else {
+        res->inserted = ins;
     }
-    sb_free(&sql);
-    return rc;
+    return 0;
 }
 
 /* ---- errors ---- */

@@ -62,7 +62,8 @@ if [ -z "$server" ]; then
     skip "no TDS server script (${MIGRATE_TDS_SERVER:-../shared/tds-server/tds-server, /work/shared/tds-server/tds-server})"
 fi
 # dbdump (the tests' SQL tool) creates the login: build it in a build tree
-if [ ! -x "$DBDUMP" ] && [ -f Makefile ]; then
+# (also when it is there: an older build may lack --exec)
+if [ -f Makefile ] && [ "$DBDUMP" = "$PWD/tests/dbdump" -o ! -x "$DBDUMP" ]; then
     make tests/dbdump >/dev/null 2>&1 || true
     DBDUMP=$PWD/tests/dbdump
 fi

@@ -42,6 +42,9 @@ DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
 GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
 pg_records=${RECONNECT_RECORDS:-60000}
 tds_records=${RECONNECT_TDS_RECORDS:-3000}
+# bulk copy is several times faster than inserts on the TDS server: more
+# records, so that the load is still running when the sessions are ended
+tds_bcp_records=${RECONNECT_TDS_BCP_RECORDS:-20000}
 
 if [ -z "${MIGRATE_TEST_PG:-}" ] && [ -z "${MIGRATE_TEST_MSSQL:-}" ]; then
     echo "SKIP reconnect: MIGRATE_TEST_PG and MIGRATE_TEST_MSSQL unset" \
@@ -220,7 +223,9 @@ run_target() {
     local nrecs d out rc secs kills=0 killed_at="" round target_rows n k opts=()
     case $target in
     postgresql) nrecs=$pg_records; opts=(--connect "$MIGRATE_TEST_PG" --create-tables) ;;
-    *) nrecs=$tds_records
+    sqlserver-bcp) nrecs=$tds_bcp_records ;;&
+    sqlserver-insert) nrecs=$tds_records ;;&
+    sqlserver-*)
        opts=(--connect "$(tds_with_database mig_reconnect)" --create-tables --load "${target#sqlserver-}") ;;
     esac
     make_input "$nrecs"

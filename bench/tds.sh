@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# bench/tds.sh — SQL Server load methods side by side on one TDS server, in
+# one run: freebcp, migrate --load bcp, and migrate --load insert as
+# multi-row INSERT ... VALUES (the default) and as parameter arrays.
+#
+#   MIGRATE_TEST_MSSQL="Driver=FreeTDS;Server=127.0.0.1;Port=P;Database=testdb;UID=u;PWD=p;TDS_Version=7.4" \
+#   bench/tds.sh [--records N] [--runs R] [--workers W] [--batch-size B]
+#                [--methods "freebcp bcp insert arrays"]
+#
+# Builds nothing but the arrays variant: expects ./migrate, src/libmigrate.a
+# and bench/gen-apps (all from `make`).  The input (bench/gen-apps, default
+# 10,000 records, seed 1) is cached in $BENCH_DIR (default
+# ${TMPDIR:-/tmp}/migrate-bench).  The same rows go to every method: one
+# migrate load makes the tables, freebcp copies them out as text, and each
+# freebcp run loads those files (one freebcp per table, one after the other,
+# its default batch of 1000 rows).  Every measured run starts from empty
+# tables (TRUNCATE) and ends with their row counts checked against the
+# reference.  Methods take turns within a round, so a load on the shared
+# machine hits all of them alike; each row of output is one run, then the
+# medians.  Rows = rows of all three tables.
+#
+#   insert      migrate --load insert as built: multi-row INSERT ... VALUES,
+#               at most 2,000 parameters a statement
+#   arrays      migrate --load insert built with -DMSSQL_INSERT_ROWS=0: one
+#               prepared INSERT run as a parameter array
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+MIGRATE=${MIGRATE:-$top/migrate}
+GEN=${GEN_APPS:-$top/bench/gen-apps}
+MAPPING=$top/mappings/applications.xml
+BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
+TABLES=(app_base contact_base contact_address)
+
+records=10000
+runs=3
+workers=2
+batch=500
+methods="freebcp bcp insert arrays"
+
+die() { echo "bench/tds: $*" >&2; exit "${2:-1}"; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --records) records=${2:?}; shift 2 ;;
+    --runs) runs=${2:?}; shift 2 ;;
+    --workers|-w) workers=${2:?}; shift 2 ;;
+    --batch-size|-b) batch=${2:?}; shift 2 ;;
+    --methods) methods=${2:?}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) die "unknown option $1 (see --help)" 64 ;;
+    esac
+done
+
+CS=${MIGRATE_TEST_MSSQL:-}
+[ -n "$CS" ] || die "MIGRATE_TEST_MSSQL is not set (an ODBC connection string to the TDS server)" 64
+for bin in "$MIGRATE" "$GEN" "$top/src/libmigrate.a"; do
+    [ -e "$bin" ] || die "$bin is missing: run make first" 99
+done
+command -v freebcp >/dev/null || die "freebcp missing (apt-get install freetds-bin)" 99
+command -v tsql >/dev/null || die "tsql missing (apt-get install freetds-bin)" 99
+
+# Returns the value of key $1 in the connection string (no braces handled:
+# the test server's strings have none).
+cs_get() {
+    local IFS=';' kv
+    for kv in $CS; do
+        case ${kv%%=*} in
+        [Ss][Ee][Rr][Vv][Ee][Rr]) [ "$1" = Server ] && echo "${kv#*=}" ;;
+        [Pp][Oo][Rr][Tt]) [ "$1" = Port ] && echo "${kv#*=}" ;;
+        [Uu][Ii][Dd]) [ "$1" = UID ] && echo "${kv#*=}" ;;
+        [Pp][Ww][Dd]) [ "$1" = PWD ] && echo "${kv#*=}" ;;
+        [Dd][Aa][Tt][Aa][Bb][Aa][Ss][Ee]) [ "$1" = Database ] && echo "${kv#*=}" ;;
+        esac
+    done
+    return 0
+}
+host=$(cs_get Server); port=$(cs_get Port); user=$(cs_get UID); pass=$(cs_get PWD)
+db=$(cs_get Database)
+[ -n "$host" ] && [ -n "$port" ] && [ -n "$db" ] || die "need Server, Port and Database in MIGRATE_TEST_MSSQL" 64
+
+# Run T-SQL $1 through tsql; prints its result rows.
+sql() {
+    printf '%s\ngo\n' "$1" | tsql -H "$host" -p "$port" -U "$user" -P "$pass" -D "$db" -o q 2>&1 |
+        grep -v '^locale\|^Setting\|^Default database\|^using default\|^Changed database\|^[0-9]*>' ||
+        true
+}
+
+mkdir -p "$BENCH_DIR"
+work=$(mktemp -d "$BENCH_DIR/tds.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+input=$BENCH_DIR/apps-$records-s1.xml
+[ -s "$input" ] || "$GEN" --records "$records" --seed 1 -o "$input"
+
+# ---- the arrays variant: libmigrate.a with dialect_mssql.c rebuilt ----
+if [[ " $methods " == *" arrays "* ]]; then
+    vdir=$work/arrays
+    mkdir -p "$vdir"
+    cp "$top/src/libmigrate.a" "$vdir/lib.a"
+    # shellcheck disable=SC2046
+    ${CC:-cc} -std=c11 -O2 -pthread -DHAVE_CONFIG_H -DTDSODBC_BCP \
+        -DMSSQL_INSERT_ROWS=0 -I"$top" -I"$top/src" $(xml2-config --cflags) \
+        -c "$top/src/dialect_mssql.c" -o "$vdir/dialect_mssql.o"
+    ar r "$vdir/lib.a" "$vdir/dialect_mssql.o" 2>/dev/null
+    # shellcheck disable=SC2046
+    ${CC:-cc} -pthread -o "$vdir/migrate" "$top"/src/tool_*.o "$vdir/lib.a" \
+        $(xml2-config --libs) -lodbc -lodbcinst -lpcre2-8 -lz -lm
+fi
+
+drop_tables() { sql "DROP TABLE IF EXISTS app_base; DROP TABLE IF EXISTS contact_base; DROP TABLE IF EXISTS contact_address" >/dev/null; }
+empty_tables() { sql "TRUNCATE TABLE app_base; TRUNCATE TABLE contact_base; TRUNCATE TABLE contact_address" >/dev/null; }
+# Prints the row counts of the three tables, space-separated.
+counts() {
+    sql "SELECT (SELECT COUNT(*) FROM app_base), (SELECT COUNT(*) FROM contact_base), (SELECT COUNT(*) FROM contact_address)" |
+        awk 'NF == 3 && $1 ~ /^[0-9]+$/ { print $1, $2, $3 }'
+}
+
+# ---- reference load and the freebcp files ----
+drop_tables
+"$MIGRATE" --connect "$CS" --load bcp --create-tables -w "$workers" -b "$batch" \
+    -m "$MAPPING" "$input" > "$work/ref.out" 2>&1 || { cat "$work/ref.out"; die "reference load failed"; }
+want=$(counts)
+total=$(echo "$want" | awk '{ print $1 + $2 + $3 }')
+for t in "${TABLES[@]}"; do
+    freebcp "$db.dbo.$t" out "$work/$t.tsv" -c -S "$host:$port" -U "$user" -P "$pass" -D "$db" \
+        > "$work/out.log" 2>&1 || { cat "$work/out.log"; die "freebcp out $t failed"; }
+done
+
+# Run method $1 once into the emptied tables; prints its wall seconds.
+run_method() {
+    local m=$1 s e
+    empty_tables
+    s=$(date +%s.%N)
+    case $m in
+    freebcp)
+        for t in "${TABLES[@]}"; do
+            freebcp "$db.dbo.$t" in "$work/$t.tsv" -c -S "$host:$port" -U "$user" -P "$pass" \
+                -D "$db" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; }
+        done ;;
+    bcp) "$MIGRATE" --connect "$CS" --load bcp -w "$workers" -b "$batch" -m "$MAPPING" \
+            "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    insert) "$MIGRATE" --connect "$CS" --load insert -w "$workers" -b "$batch" -m "$MAPPING" \
+            "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    arrays) "$vdir/migrate" --connect "$CS" --load insert -w "$workers" -b "$batch" \
+            -m "$MAPPING" "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    *) die "unknown method $m" 64 ;;
+    esac
+    e=$(date +%s.%N)
+    local got
+    got=$(counts)
+    [ "$got" = "$want" ] || { echo "bench/tds: $m loaded \"$got\" rows, want \"$want\"" >&2; return 1; }
+    echo "$e - $s" | bc
+}
+
+echo "# $(date -u '+%F %T') UTC, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $records records ($input), $total rows (app_base contact_base contact_address: $want)"
+echo "# migrate: --workers $workers --batch-size $batch"
+printf '%-8s %4s %9s %10s\n' method run seconds rows/s
+declare -A secs
+for ((r = 1; r <= runs; r++)); do
+    for m in $methods; do
+        s=$(run_method "$m") || die "$m failed"
+        secs[$m]="${secs[$m]:-} $s"
+        printf '%-8s %4d %9.2f %10.0f\n' "$m" "$r" "$s" "$(echo "$total / $s" | bc -l)"
+    done
+done
+echo "# medians"
+for m in $methods; do
+    med=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    printf '%-8s %4s %9.2f %10.0f\n' "$m" med "$med" "$(echo "$total / $med" | bc -l)"
+done
+echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
