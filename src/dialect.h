@@ -78,6 +78,12 @@ typedef struct dialect {
     /* Classify a failure by SQLSTATE and native error. */
     db_errclass (*classify)(const char *sqlstate, long native, const char *message);
 
+    /* The run lock (runlock.c): SQL that tries to take the session-owned
+     * lock `name` (or `key`, the same lock as a number), waiting up to
+     * wait_ms on the server if it can (else not at all: the caller polls),
+     * and selects 1 when it got it, else 0.  NULL: the target has no such
+     * lock (SQLite: a lock file beside the database instead). */
+    void (*try_lock_sql)(strbuf *out, const char *name, long long key, long wait_ms);
     /* Or NULL.  Take the write lock at the start of a load transaction,
      * before anything is read, with a statement on table t that changes
      * nothing (SQLite: a transaction that read first and then finds another

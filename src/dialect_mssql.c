@@ -864,6 +864,20 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* The run lock: an application lock owned by the session, so that it
+ * outlives transactions and goes with the connection; the server waits
+ * (try_lock_sql).  Babelfish's backend died on a second sp_getapplock
+ * after a refused one in the same session: one call does all the waiting. */
+static void mssql_try_lock_sql(strbuf *out, const char *name, long long key, long wait_ms)
+{
+    (void)key;
+    sb_printf(out,
+              "SET NOCOUNT ON; DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'%s', "
+              "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = %ld; "
+              "SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END",
+              name, wait_ms);
+}
+
 /* Serialises table creation between processes (create_lock): an
  * application lock owned by the open transaction, released at its commit.
  * Without it two "IF OBJECT_ID(...) IS NULL CREATE TABLE" at once both go
@@ -891,5 +905,6 @@ const dialect dialect_mssql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,
+    .try_lock_sql = mssql_try_lock_sql,
     .create_lock = mssql_create_lock,
 };

@@ -172,6 +172,18 @@ static db_errclass pgsql_classify(const char *state, long native, const char *ms
     return DBE_FATAL;
 }
 
+/* ---- the run lock ---- */
+
+/* A session-level advisory lock: it survives the rollback that ends the
+ * query's transaction and goes with the connection (try_lock_sql; it does
+ * not wait: runlock.c polls). */
+static void pgsql_try_lock_sql(strbuf *out, const char *name, long long key, long wait_ms)
+{
+    (void)name;
+    (void)wait_ms;
+    sb_printf(out, "SELECT CASE WHEN pg_try_advisory_lock(%lld) THEN 1 ELSE 0 END", key);
+}
+
 /* Serialises table creation between processes (create_lock): a
  * transaction-level advisory lock on one key of our own, released at the
  * commit that makes the tables visible.  Without it two CREATE TABLE IF NOT
@@ -198,5 +210,6 @@ const dialect dialect_pgsql = {
     .table_state_free = dialect_state_free_generic,
     .exists_sql = pgsql_exists_sql,
     .classify = pgsql_classify,
+    .try_lock_sql = pgsql_try_lock_sql,
     .create_lock = pgsql_create_lock,
 };

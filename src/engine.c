@@ -42,10 +42,12 @@
 #include "batch.h"
 #include "dialect.h"
 #include "input.h"
+#include "ledger.h"
 #include "mapper.h"
 #include "reader.h"
 #include "reject.h"
 #include "ring.h"
+#include "runlock.h"
 #include "settle.h"
 #include "worker.h"
 
@@ -63,6 +65,11 @@ typedef struct engine {
     pthread_mutex_t writer_lock; /* one write transaction at a time (single-writer targets) */
     batch **all;                 /* every batch allocated, freed at the end */
     size_t nall;
+    db_conn lconn;               /* the ledger's and the run lock's session */
+    runlock rlock;
+    char map_hash[65];           /* SHA-256 of the mapping file */
+    ledger_file *lfiles;         /* per input (o->ledger), else NULL */
+    _Atomic uint64_t commits;    /* for worker_ctx.crash_at */
 
     pthread_mutex_t lock;        /* guards the fields below */
     pthread_cond_t cond;
@@ -172,6 +179,9 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
     if (db_connect(&c, t, err) != 0)
         return -1;
     int rc = create_tables(&c, m, err);
+    /* and the ledger's: a load then finds everything it writes */
+    if (rc == 0)
+        rc = ledger_create(&c, 1, err);
     db_disconnect(&c);
     return rc;
 }
@@ -188,6 +198,7 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 /* Per-file counters not yet handed to the stats. */
 typedef struct pending {
     uint64_t read, rejected;
+    uint64_t earlier, earlier_dups; /* settled by an earlier run (the ledger) */
 } pending;
 
 /* Hands pending counts of file f to the stats (read before outcome). */
@@ -195,9 +206,175 @@ static void flush_counts(engine *e, uint32_t f, pending *p)
 {
     if (p->read)
         stats_add_read(e->st, f, p->read);
-    if (p->rejected)
-        stats_add_outcome(e->st, f, 0, 0, p->rejected);
-    p->read = p->rejected = 0;
+    if (p->rejected || p->earlier_dups)
+        stats_add_outcome(e->st, f, 0, p->earlier_dups, p->rejected);
+    if (p->earlier)
+        stats_add_earlier(e->st, f, p->earlier);
+    memset(p, 0, sizeof *p);
+}
+
+/* ---- the ledger ---- */
+
+/* Returns 1 when a failed ledger statement on e->lconn is worth another
+ * try, after a quarter of a second: the target was busy (a lock held
+ * elsewhere: SQLite's "database is locked"), or the link was lost and is
+ * connected again (the run lock taken again on the new session: the old
+ * one's went with it); 0 when the run is stopping or --retry-for is used
+ * up since t0. */
+static int ledger_again(engine *e, double t0)
+{
+    db_errclass cls = e->lconn.last_class;
+    if (cls != DBE_RETRY && cls != DBE_CONNECTION)
+        return 0;
+    for (;;) {
+        if (atomic_load(&e->stop) || stats_now() - t0 > e->wctx.retry_for)
+            return 0;
+        struct timespec ts = {0, 250000000L};
+        nanosleep(&ts, NULL);
+        if (cls != DBE_CONNECTION)
+            return !atomic_load(&e->stop);
+        mig_err ignored;
+        db_disconnect(&e->lconn);
+        if (db_connect(&e->lconn, e->o->target, &ignored) != 0)
+            continue;
+        if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
+            return 0;
+        return 1;
+    }
+}
+
+/* Returns 1 when file f must not be read (the ledger says it was loaded, or
+ * it cannot be hashed: then it is marked unreadable), 0 to read it, -1
+ * when the run failed (ledger error). */
+static int ledger_skip(engine *e, uint32_t f)
+{
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    const char *name = e->o->inputs[f];
+    if (!lf || !ledger_can_track(name))
+        return 0; /* stdin, a FIFO: cannot be hashed before it is read */
+    mig_err err;
+    if (ledger_hash_file(name, lf->hash, &lf->size, &err) != 0) {
+        stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
+        return 1;
+    }
+    /* the same bytes twice in this run: the first copy is the one in the
+     * ledger (its batch rows are keyed by the content); this one is loaded
+     * without it, its records duplicates of the first's */
+    for (uint32_t g = 0; g < f; g++)
+        if (e->lfiles[g].tracked && strcmp(e->lfiles[g].hash, lf->hash) == 0)
+            return 0;
+    pthread_mutex_t *wl = e->wctx.writer_lock;
+    int rc;
+    double t0 = stats_now();
+    do {
+        if (wl)
+            pthread_mutex_lock(wl);
+        rc = ledger_file_open(&e->lconn, e->map_hash, name, e->o->reload, lf, &err);
+        if (wl)
+            pthread_mutex_unlock(wl);
+    } while (rc != 0 && ledger_again(e, t0));
+    if (rc != 0 && atomic_load(&e->stop)) {
+        stats_file_state(e->st, f, FILE_STOPPED, NULL);
+        return -1;
+    }
+    if (rc != 0) {
+        engine_fail(e, &err);
+        return -1;
+    }
+    if (lf->skip) {
+        stats_file_skipped(e->st, f, lf->loaded_at);
+        return 1;
+    }
+    lf->tracked = 1;
+    return 0;
+}
+
+/* Returns 1 when record seq of file f was settled by an earlier run,
+ * counting it in p (as loaded earlier, or as a duplicate). */
+static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
+{
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    if (!lf || !lf->tracked)
+        return 0;
+    if (ledger_ranges_has(&lf->loaded, seq)) {
+        p->earlier++;
+        return 1;
+    }
+    if (ledger_ranges_has(&lf->dups, seq)) {
+        p->earlier_dups++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Returns 0 after writing the end of the run into the ledger for every
+ * file it tracked (complete: every record settled and the run not
+ * stopped), or -1 with err. */
+static int ledger_finish(engine *e, int stopped, mig_err *err)
+{
+    for (size_t f = 0; e->lfiles && f < e->o->ninputs; f++) {
+        ledger_file *lf = &e->lfiles[f];
+        if (!lf->tracked)
+            continue;
+        pthread_mutex_lock(&e->st->lock);
+        const stats_file *sf = &e->st->files[f];
+        ledger_counts n = {sf->read, sf->loaded + sf->loaded_earlier, sf->duplicates,
+                           sf->rejected};
+        int complete = !stopped && sf->state == FILE_DONE &&
+                       n.read == n.loaded + n.duplicates + n.rejected;
+        pthread_mutex_unlock(&e->st->lock);
+        int rc;
+        double t0 = stats_now();
+        while ((rc = ledger_file_close(&e->lconn, e->map_hash, lf, complete, &n, err)) != 0 &&
+               ledger_again(e, t0))
+            ;
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 after opening the ledger's session, creating the ledger tables
+ * and taking the run lock, or -1 with err (MIG_ELOCKED: another run). */
+static int ledger_start(engine *e, mig_err *err)
+{
+    const engine_opts *o = e->o;
+    uint64_t size;
+    if (ledger_hash_file(o->map->file, e->map_hash, &size, err) != 0) {
+        err->status = MIG_ECONFIG;
+        return -1;
+    }
+    if (db_connect(&e->lconn, o->target, err) != 0)
+        return -1;
+    int rc;
+    double t0 = stats_now();
+    while ((rc = ledger_create(&e->lconn, o->ledger, err)) != 0 && ledger_again(e, t0))
+        ;
+    if (rc != 0)
+        return -1;
+    if (runlock_take(&e->rlock, &e->lconn, e->map_hash, o->lock_wait, err) != 0)
+        return -1;
+    if (o->ledger) {
+        e->lfiles = xcalloc(o->ninputs ? o->ninputs : 1, sizeof *e->lfiles);
+        e->wctx.ledger_files = e->lfiles;
+        e->wctx.map_hash = e->map_hash;
+    }
+    return 0;
+}
+
+/* Read MIGRATE_TEST_CRASH ("before-commit:N" or "after-commit:N") into the
+ * workers' fault injection. */
+static void crash_setup(engine *e)
+{
+    const char *v = getenv("MIGRATE_TEST_CRASH");
+    if (!v)
+        return;
+    const char *colon = strchr(v, ':');
+    if (!colon)
+        return;
+    e->wctx.crash_before = strncmp(v, "before-commit:", 14) == 0;
+    e->wctx.crash_at = strtoull(colon + 1, NULL, 10);
+    e->wctx.commits = &e->commits;
 }
 
 /* Returns 0 after writing a rejected record, or -1 (run failed). */
@@ -295,9 +472,12 @@ static int produce_file(producer *p, uint32_t f)
     const engine_opts *o = e->o;
     const char *name = o->inputs[f];
     mig_err err;
-    pending cnt = {0, 0};
+    pending cnt = {0, 0, 0, 0};
     int stopped = 0;
 
+    int skip = ledger_skip(e, f);
+    if (skip)
+        return skip < 0 ? -1 : 0;
     stats_file_state(e->st, f, FILE_READING, NULL);
     /* a read waiting on a pipe ends at a stop */
     input *in = input_open_stoppable(name, &e->stop, &err);
@@ -328,6 +508,8 @@ static int produce_file(producer *p, uint32_t f)
         if (p->xml.cap > BATCH_BYTES)
             sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         cnt.read++;
+        if (settled_earlier(e, f, rec.seq, &cnt))
+            continue; /* committed by an earlier run: not sent again */
         reader_record_xml(r, &rec, &p->xml);
         if (rec.invalid) {
             if (reject_record(e, name, &rec, rec.invalid, &p->xml) != 0) {
@@ -472,6 +654,11 @@ static void engine_cleanup(engine *e)
         xmlSchemaFree(e->schema);
     if (e->rw)
         reject_close(e->rw, NULL);
+    runlock_release(&e->rlock);
+    db_disconnect(&e->lconn);
+    for (size_t f = 0; e->lfiles && f < e->o->ninputs; f++)
+        ledger_file_free(&e->lfiles[f]);
+    free(e->lfiles);
     pthread_mutex_destroy(&e->writer_lock);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);
@@ -510,6 +697,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     engine e;
     memset(&e, 0, sizeof e);
     e.o = o;
+    e.rlock.fd = -1;
     e.nworkers = o->workers ? o->workers : 2;
     pthread_mutex_init(&e.lock, NULL);
     pthread_mutex_init(&e.writer_lock, NULL);
@@ -570,7 +758,13 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
      * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
-    stop_register(&e);
+    /* the run lock before the reject file: a second run must not touch the
+     * first one's (the unit tests' fake database has neither lock nor
+     * ledger: they speak ODBC) */
+    stop_register(&e); /* a stop ends a wait for the ledger too */
+    if (!o->link && ledger_start(&e, err) != 0)
+        goto done;
+    crash_setup(&e);
     if (!(e.rw = reject_open(o->rejects_path, m, err)))
         goto done;
     e.wctx.rejects = e.rw;
@@ -604,6 +798,10 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     if (failed)
         *err = e.fail_err;
     pthread_mutex_unlock(&e.lock);
+    /* a stopped run leaves its files 'loading': what it committed is in the
+     * batch rows already, and a stop must not wait on the database */
+    if (!failed && !atomic_load(&e.stop) && ledger_finish(&e, 0, err) != 0)
+        goto done;
     if (!failed) {
         reject_writer *rw = e.rw;
         e.rw = NULL;

@@ -26,6 +26,9 @@ typedef struct engine_opts {
     int preload_keys;
     size_t key_memory;           /* bytes for all key sets together; 0 = no limit */
     int create_tables;           /* create missing tables before loading */
+    int ledger;                  /* keep the ledger (ledger.h); 0: --no-ledger */
+    int reload;                  /* load files the ledger says were loaded */
+    double lock_wait;            /* seconds to wait for the run lock (runlock.h) */
     double retry_for;            /* seconds a batch may keep failing on lost
                                     links, deadlocks, timeouts; 0 = 300 */
     /* The workers' link, clock and sleep (worker_ctx); NULL: ODBC, the
@@ -56,7 +59,8 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err);
  * a signal handler: it takes a lock. */
 void engine_request_stop(void);
 
-/* Connect and create the mapping's tables that do not exist yet. */
+/* Connect and create the mapping's tables and the ledger's (ledger.h) that
+ * do not exist yet. */
 int engine_init_db(const mapping *m, const db_target *t, mig_err *err);
 
 /* The line for an input in which nothing matches m's record path (a wrong

@@ -24,7 +24,8 @@ typedef enum mig_status {
     MIG_ETEMPFAIL,  /* link lost / deadlocks: retries exhausted */
     MIG_EDB,        /* any other database error that stopped the run */
     MIG_ENOMEM,
-    MIG_EINTERNAL
+    MIG_EINTERNAL,
+    MIG_ELOCKED     /* another run of the same mapping holds the target's run lock */
 } mig_status;
 
 typedef struct mig_err {

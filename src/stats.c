@@ -111,6 +111,24 @@ void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplic
     pthread_mutex_unlock(&s->lock);
 }
 
+void stats_add_earlier(stats *s, uint32_t file, uint64_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    s->files[file].loaded_earlier += n;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void stats_file_skipped(stats *s, uint32_t file, const char *loaded_at)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    s->files[file].state = FILE_SKIPPED;
+    snprintf(s->files[file].loaded_at, sizeof s->files[file].loaded_at, "%s",
+             loaded_at ? loaded_at : "");
+    pthread_mutex_unlock(&s->lock);
+}
+
 _Atomic uint64_t *stats_bytes_counter(stats *s, uint32_t file)
 {
     pthread_mutex_lock(&s->lock);
@@ -238,8 +256,10 @@ static void totals_locked(const stats *s, stats_totals *t)
         t->loaded += s->files[i].loaded;
         t->duplicates += s->files[i].duplicates;
         t->rejected += s->files[i].rejected;
+        t->loaded_earlier += s->files[i].loaded_earlier;
+        t->skipped += s->files[i].state == FILE_SKIPPED;
     }
-    uint64_t settled = t->loaded + t->duplicates + t->rejected;
+    uint64_t settled = t->loaded + t->loaded_earlier + t->duplicates + t->rejected;
     /* more settled than read is a bookkeeping bug that stats_check reports;
      * do not let it wrap around here */
     t->unfinished = settled < t->read ? t->read - settled : 0;
@@ -261,12 +281,12 @@ int stats_check(stats *s, int allow_unfinished, char *msg, size_t msglen)
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nfiles && rc == 0; i++) {
         const stats_file *f = &s->files[i];
-        rc = check_one(f->name, f->read, f->loaded, f->duplicates, f->rejected,
+        rc = check_one(f->name, f->read, f->loaded + f->loaded_earlier, f->duplicates, f->rejected,
                        allow_unfinished, msg, msglen);
     }
     if (rc == 0) {
         totals_locked(s, &t);
-        rc = check_one("total", t.read, t.loaded, t.duplicates, t.rejected,
+        rc = check_one("total", t.read, t.loaded + t.loaded_earlier, t.duplicates, t.rejected,
                        allow_unfinished, msg, msglen);
     }
     pthread_mutex_unlock(&s->lock);

@@ -23,7 +23,8 @@ typedef enum file_state {
     FILE_MALFORMED,  /* stopped at a well-formedness error (see error) */
     FILE_UNREADABLE, /* could not be opened or read */
     FILE_STOPPED,    /* reading stopped because the run stopped */
-    FILE_NORECORD    /* read to the end, but no element matched the record path */
+    FILE_NORECORD,   /* read to the end, but no element matched the record path */
+    FILE_SKIPPED     /* loaded before with this mapping (the ledger): not read */
 } file_state;
 
 typedef struct stats_file {
@@ -36,6 +37,9 @@ typedef struct stats_file {
                             skip policy: a later occurrence; any new child
                             rows it brings are still inserted */
     uint64_t rejected;   /* written to the reject file */
+    uint64_t loaded_earlier; /* committed by an earlier (killed) run, per the
+                                ledger: read, not sent to the database */
+    char loaded_at[24];  /* FILE_SKIPPED: when it was loaded (UTC) */
     _Atomic uint64_t bytes; /* bytes read from the file as stored (compressed
                                for gzip), added by the input layer as it reads */
 } stats_file;
@@ -96,6 +100,10 @@ void stats_file_state(stats *s, uint32_t file, file_state st, const char *error)
 void stats_add_read(stats *s, uint32_t file, uint64_t n);
 void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplicates,
                        uint64_t rejected);
+/* Count n records of file that an earlier run committed (the ledger). */
+void stats_add_earlier(stats *s, uint32_t file, uint64_t n);
+/* Mark file skipped: loaded before, at loaded_at. */
+void stats_file_skipped(stats *s, uint32_t file, const char *loaded_at);
 void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,
                     uint64_t dup_db, uint64_t updated);
 
@@ -117,13 +125,15 @@ void stats_latency_all(const stats *s, stats_latency *all);
 /* Totals over all files. */
 typedef struct stats_totals {
     uint64_t read, loaded, duplicates, rejected, unfinished;
+    uint64_t loaded_earlier, skipped; /* skipped: files */
 } stats_totals;
 
-/* Fill *t (under the lock).  unfinished = read - loaded - duplicates - rejected. */
+/* Fill *t (under the lock).  unfinished = read - loaded - loaded_earlier -
+ * duplicates - rejected. */
 void stats_totals_get(stats *s, stats_totals *t);
 
-/* Returns 0 when, for every file and in total, read == loaded + duplicates +
- * rejected (+ unfinished when allow_unfinished), else -1 with the first
+/* Returns 0 when, for every file and in total, read == loaded +
+ * loaded_earlier + duplicates + rejected (+ unfinished when allow_unfinished), else -1 with the first
  * mismatch described in msg. */
 int stats_check(stats *s, int allow_unfinished, char *msg, size_t msglen);
 

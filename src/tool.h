@@ -27,6 +27,10 @@ enum tool_exit {
     EXIT_PROTOCOL = 76,    /* EX_PROTOCOL: database error during the load */
     EXIT_NOPERM = 77,      /* EX_NOPERM: permission denied */
     EXIT_CONFIG = 78,      /* EX_CONFIG: mapping or schema wrong */
+    EXIT_LOCKED = 79,      /* another run of the same mapping into the same
+                              target holds the run lock (no sysexits code
+                              means "busy"; the first past EX__MAX 78, so it
+                              is none of theirs; 75 EX_TEMPFAIL is taken) */
     EXIT_SIGINT = 130      /* a second SIGINT/SIGTERM */
 };
 

@@ -49,7 +49,10 @@ enum {
     OPT_CONFIG,
     OPT_QUERY_TIMEOUT,
     OPT_RETRY_FOR,
-    OPT_MAX_RECORD_BYTES
+    OPT_MAX_RECORD_BYTES,
+    OPT_NO_LEDGER,
+    OPT_RELOAD,
+    OPT_LOCK_WAIT
 };
 
 static const struct option long_options[] = {
@@ -78,6 +81,9 @@ static const struct option long_options[] = {
     {"progress-interval", required_argument, NULL, OPT_PROGRESS_INTERVAL},
     {"summary-json", required_argument, NULL, OPT_SUMMARY_JSON},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"no-ledger", no_argument, NULL, OPT_NO_LEDGER},
+    {"reload", no_argument, NULL, OPT_RELOAD},
+    {"lock-wait", required_argument, NULL, OPT_LOCK_WAIT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"print-ddl", no_argument, NULL, OPT_PRINT_DDL},
     {"help", no_argument, NULL, 'h'},
@@ -349,6 +355,17 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
         return 0;
     case OPT_QUIET:
         cfg->quiet = 1;
+        return 0;
+    case OPT_NO_LEDGER:
+        cfg->no_ledger = 1;
+        return 0;
+    case OPT_RELOAD:
+        cfg->reload = 1;
+        return 0;
+    case OPT_LOCK_WAIT:
+        if ((rc = parse_num("--lock-wait", arg, 0, TOOL_LOCK_WAIT_MAX, &v, msg, msglen)))
+            return rc;
+        cfg->lock_wait = v;
         return 0;
     case OPT_PRINT_DDL:
         *print_ddl = 1;

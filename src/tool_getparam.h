@@ -37,6 +37,7 @@ typedef enum tool_cmd {
 #define TOOL_TIMEOUT_DEF 15
 #define TOOL_TIMEOUT_MAX 3600
 #define TOOL_PROGRESS_IV_DEF 10 /* seconds between plain progress lines */
+#define TOOL_LOCK_WAIT_MAX 86400UL /* seconds: a day */
 #define TOOL_QUERY_TIMEOUT_MAX 86400
 #define TOOL_RETRY_FOR_DEF 300
 #define TOOL_RETRY_FOR_MAX 86400
@@ -93,6 +94,9 @@ struct tool_config {
     unsigned long max_record_bytes; /* largest record (reader.h's cost) */
     const char *schema_path;    /* --schema, or NULL */
     char *rejects_path;         /* -r, or the default (owned) */
+    int no_ledger;              /* --no-ledger */
+    int reload;                 /* --reload */
+    unsigned long lock_wait;    /* --lock-wait SEC (0: exit at once) */
 
     /* Output. */
     int progress;               /* 1 --progress, 0 --no-progress, -1 unset

@@ -105,6 +105,8 @@ static const char *state_name(file_state st)
         return "stopped";
     case FILE_NORECORD:
         return "no record";
+    case FILE_SKIPPED:
+        return "skipped";
     }
     return "unknown";
 }
@@ -128,8 +130,12 @@ static void json_files(FILE *out, stats *s)
         tool_json_string(out, f->error[0] ? f->error : NULL);
         fprintf(out,
                 ", \"read\": %" PRIu64 ", \"loaded\": %" PRIu64 ", \"duplicate\": %" PRIu64
-                ", \"rejected\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
-                f->read, f->loaded, f->duplicates, f->rejected, atomic_load(&f->bytes));
+                ", \"rejected\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"loaded_earlier\": %" PRIu64
+                ", \"loaded_at\": ",
+                f->read, f->loaded, f->duplicates, f->rejected, atomic_load(&f->bytes),
+                f->loaded_earlier);
+        tool_json_string(out, f->state == FILE_SKIPPED ? f->loaded_at : NULL);
+        fputc('}', out);
     }
     fputs(s->nfiles ? "\n  ],\n" : "],\n", out);
 }
@@ -208,8 +214,10 @@ void tool_summary_json(FILE *out, stats *s, const tool_report *r)
     fprintf(out, "  \"rec_per_min\": %" PRIu64 ",\n", tool_rec_per_min(t.read, elapsed));
     fprintf(out,
             "  \"total\": {\"read\": %" PRIu64 ", \"loaded\": %" PRIu64 ", \"duplicate\": %" PRIu64
-            ", \"rejected\": %" PRIu64 ", \"not_loaded\": %" PRIu64 "},\n",
-            t.read, t.loaded, t.duplicates, t.rejected, t.unfinished);
+            ", \"rejected\": %" PRIu64 ", \"not_loaded\": %" PRIu64
+            ", \"loaded_earlier\": %" PRIu64 ", \"skipped\": %" PRIu64 "},\n",
+            t.read, t.loaded, t.duplicates, t.rejected, t.unfinished, t.loaded_earlier,
+            t.skipped);
     json_files(out, s);
     json_tables(out, s);
     json_workers(out, s);

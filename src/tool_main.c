@@ -48,6 +48,7 @@ static const int status_exit[] = {
     [MIG_EDB] = EXIT_PROTOCOL,
     [MIG_ENOMEM] = EXIT_SOFTWARE,
     [MIG_EINTERNAL] = EXIT_SOFTWARE,
+    [MIG_ELOCKED] = EXIT_LOCKED,
 };
 
 int tool_status_exit(const mig_err *e)
@@ -392,6 +393,9 @@ static void load_opts(const struct tool_config *cfg, const mapping *m, engine_op
     o->max_record_bytes = cfg->max_record_bytes;
     o->create_tables = cfg->create_tables;
     o->retry_for = cfg->retry_for;
+    o->ledger = !cfg->no_ledger;
+    o->reload = cfg->reload;
+    o->lock_wait = (double)cfg->lock_wait;
 }
 
 /* Print what a finished or stopped load leaves to say, in cli.md's order

@@ -69,33 +69,49 @@ static const char *state_note(file_state st)
         return " (no record)";
     case FILE_PENDING:
         return " (not read)";
+    case FILE_SKIPPED:
+        return " (skipped: loaded ";
     default:
         return "";
     }
 }
 
-/* Print the file table with a total row. */
+/* Print the file table with a total row.  The "loaded earlier" column
+ * (records a killed run committed, per the ledger) is shown when a file has
+ * some, or was skipped. */
 static void print_files(FILE *out, stats *s, const stats_totals *t)
 {
     int wn = imax(NAME_MIN, (int)strlen("total"));
-    int w[4] = {7, 10, 10, 10};
+    int w[5] = {7, 10, 10, 10, 14};
+    int earlier = t->loaded_earlier > 0 || t->skipped > 0;
     for (size_t i = 0; i < s->nfiles; i++)
         wn = imax(wn, (int)strlen(s->files[i].name));
     w[0] = imax(w[0], digits(t->read));
     w[1] = imax(w[1], digits(t->loaded));
     w[2] = imax(w[2], digits(t->duplicates));
     w[3] = imax(w[3], digits(t->rejected));
+    w[4] = imax(w[4], digits(t->loaded_earlier));
 
-    fprintf(out, "%-*s %*s %*s %*s %*s\n", wn, "file", w[0], "read", w[1], "loaded", w[2],
-            "duplicate", w[3], "rejected");
+    fprintf(out, "%-*s %*s %*s", wn, "file", w[0], "read", w[1], "loaded");
+    if (earlier)
+        fprintf(out, " %*s", w[4], "loaded earlier");
+    fprintf(out, " %*s %*s\n", w[2], "duplicate", w[3], "rejected");
     for (size_t i = 0; i < s->nfiles; i++) {
         const stats_file *f = &s->files[i];
-        fprintf(out, "%-*s %*" PRIu64 " %*" PRIu64 " %*" PRIu64 " %*" PRIu64 "%s\n", wn,
-                f->name, w[0], f->read, w[1], f->loaded, w[2], f->duplicates, w[3],
-                f->rejected, state_note(f->state));
+        fprintf(out, "%-*s %*" PRIu64 " %*" PRIu64, wn, f->name, w[0], f->read, w[1],
+                f->loaded);
+        if (earlier)
+            fprintf(out, " %*" PRIu64, w[4], f->loaded_earlier);
+        fprintf(out, " %*" PRIu64 " %*" PRIu64 "%s", w[2], f->duplicates, w[3], f->rejected,
+                state_note(f->state));
+        if (f->state == FILE_SKIPPED)
+            fprintf(out, "%s)", f->loaded_at);
+        fputc('\n', out);
     }
-    fprintf(out, "%-*s %*" PRIu64 " %*" PRIu64 " %*" PRIu64 " %*" PRIu64 "\n", wn, "total",
-            w[0], t->read, w[1], t->loaded, w[2], t->duplicates, w[3], t->rejected);
+    fprintf(out, "%-*s %*" PRIu64 " %*" PRIu64, wn, "total", w[0], t->read, w[1], t->loaded);
+    if (earlier)
+        fprintf(out, " %*" PRIu64, w[4], t->loaded_earlier);
+    fprintf(out, " %*" PRIu64 " %*" PRIu64 "\n", w[2], t->duplicates, w[3], t->rejected);
 }
 
 /* Print the per-table row counts. */

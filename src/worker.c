@@ -32,6 +32,7 @@
 #include "settle.h"
 
 #include <assert.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -404,6 +405,16 @@ static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why,
 
 /* ---- transactions, retries and splits ---- */
 
+/* Fault injection (worker_ctx.crash_at): die by SIGKILL at the chosen
+ * transaction, before its COMMIT (before = 1) or after it. */
+static void crash_point(const worker_ctx *ctx, int before, int rc)
+{
+    if (!ctx->crash_at || rc != 0 || before != ctx->crash_before)
+        return;
+    if (atomic_fetch_add(ctx->commits, 1) + 1 == ctx->crash_at)
+        raise(SIGKILL);
+}
+
 /* Returns 0 after committing records [lo,hi) (or, on -1, with the
  * transaction rolled back and err / conn.last_class saying why). */
 static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
@@ -431,8 +442,14 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
             rc = w->conn.d->begin_write(&w->conn, &b->map->tables[0], err);
         if (rc == 0)
             rc = load_tables(r, b, lo, hi, pass, &rr, err);
+        /* the ledger's rows commit with the records they name, or not at all */
+        if (rc == 0 && w->ctx->ledger_files)
+            rc = ledger_note_batch(&w->conn, w->ctx->map_hash, w->ctx->ledger_files, b, lo, hi,
+                                   rr.rec_dup, err);
+        crash_point(w->ctx, 1, rc);
         if (rc == 0)
             rc = r->link->commit(&w->conn, err);
+        crash_point(w->ctx, 0, rc);
         if (rc != 0)
             r->link->rollback(&w->conn);
         if (lock)

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "dialect.h"
 #include "keyset.h"
+#include "ledger.h"
 #include "mapping.h"
 #include "reject.h"
 #include "ring.h"
@@ -60,6 +61,17 @@ typedef struct worker_ctx {
     const char *const *file_names; /* by stats file index */
     pthread_mutex_t *writer_lock;  /* held around each transaction when the
                                       dialect is single_writer; else NULL */
+    int max_retries;            /* reconnect/deadlock retries per batch (5) */
+    /* The ledger (ledger.h): per input, its hash; NULL: no ledger.  Each
+     * committed range writes its ledger rows in its own transaction. */
+    const struct ledger_file *ledger_files;
+    const char *map_hash;
+    /* Fault injection for the resume tests (MIGRATE_TEST_CRASH, read once by
+     * the engine): kill the process with SIGKILL in the crash_at-th
+     * transaction, before its COMMIT (crash_before) or right after it. */
+    uint64_t crash_at;
+    int crash_before;
+    _Atomic uint64_t *commits; /* transactions reaching COMMIT so far */
     double retry_for;           /* seconds a range may keep failing with lost
                                    links, deadlocks or timeouts before the run
                                    gives up (MIG_ETEMPFAIL); --retry-for */

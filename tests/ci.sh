@@ -51,7 +51,7 @@ check_failed() {
 # ---- 1. packages ----
 packages=(build-essential autoconf automake libtool pkg-config
     libxml2-dev libxml2-utils unixodbc-dev unixodbc odbcinst libsqliteodbc
-    libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc
+    libpcre2-dev libcunit1-dev zlib1g-dev freetds-dev tdsodbc libssl-dev
     postgresql odbc-postgresql sqlite3 valgrind gzip netcat-openbsd
     coreutils procps util-linux
     clang           # the fuzz targets' smoke (tests/fuzz/smoke.sh)

@@ -3,8 +3,8 @@
 
 Validates REPORT against SCHEMA with the subset of JSON Schema the schema
 uses (type, enum, required, properties, additionalProperties, items,
-minimum, maximum), checks the report's own sums (read = loaded + duplicate
-+ rejected + not_loaded per file and in total, files add up to the total,
+minimum, maximum), checks the report's own sums (read = loaded +
+loaded_earlier + duplicate + rejected + not_loaded per file and in total, files add up to the total,
 p50 <= p95 <= p99 <= max), and, with EXPECTED (a JSON file), that every
 value EXPECTED names is exactly the report's (objects compared key by key,
 lists element by element and of the same length).  Exit 0, or 1 with one
@@ -55,14 +55,15 @@ def validate(v, s, where, errs):
 
 def sums(r, errs):
     t = r["total"]
-    parts = ("loaded", "duplicate", "rejected", "not_loaded")
-    if t["read"] != sum(t[k] for k in parts):
-        errs.append(f"total: read {t['read']} != loaded + duplicate + rejected + not_loaded")
-    for k in ("read", "loaded", "duplicate", "rejected"):
-        if sum(f[k] for f in r["files"]) != t[k]:
+    parts = ("loaded", "loaded_earlier", "duplicate", "rejected", "not_loaded")
+    if t["read"] != sum(t.get(k, 0) for k in parts):
+        errs.append(f"total: read {t['read']} != loaded + loaded_earlier + duplicate + "
+                    "rejected + not_loaded")
+    for k in ("read", "loaded", "loaded_earlier", "duplicate", "rejected"):
+        if sum(f.get(k, 0) for f in r["files"]) != t.get(k, 0):
             errs.append(f"files: the sum of {k} is not the total's")
     for f in r["files"]:
-        if f["read"] < f["loaded"] + f["duplicate"] + f["rejected"]:
+        if f["read"] < f["loaded"] + f.get("loaded_earlier", 0) + f["duplicate"] + f["rejected"]:
             errs.append(f"file {f['name']}: more settled than read")
     lat = r["commit_latency_ms"]
     if not lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]:

@@ -113,7 +113,8 @@ release_lock() {
 load() {
     local start end
     start=$(date +%s.%N)
-    timeout 300 "$MIGRATE" --connect "$MIGRATE_TEST_PG" --workers 2 --batch-size 100 \
+    # --reload: each case loads the same file again into emptied tables
+    timeout 300 "$MIGRATE" --connect "$MIGRATE_TEST_PG" --workers 2 --batch-size 100 --reload \
         -r "$tag.rej" "$@" -m mapping.xml apps.xml > "$tag.out" 2> "$tag.err"
     rc=$?
     end=$(date +%s.%N)

@@ -618,6 +618,44 @@ static void test_summary(void)
     free(out);
 }
 
+/* The ledger's figures: a "loaded earlier" column when some file has
+ * records an earlier run committed, and a skipped file's load date. */
+static void test_summary_ledger(void)
+{
+    stats_file files[2] = {{.name = "a.xml.gz", .state = FILE_DONE, .read = 10, .loaded = 3,
+                            .loaded_earlier = 6, .duplicates = 1},
+                           {.name = "b.xml.gz", .state = FILE_SKIPPED,
+                            .loaded_at = "2026-11-30T02:00:01Z"}};
+    stats_table tables[1] = {{.name = "app_base", .inserted = 3}};
+    stats_worker workers[1] = {{.batches = 1}};
+    stats s = {.lock = PTHREAD_MUTEX_INITIALIZER, .nfiles = 2, .files = files, .ntables = 1,
+               .tables = tables, .nworkers = 1, .workers = workers, .t_start = 0, .t_end = 1.0};
+    char *out = summary_text(&s, "r.xml");
+    const char *want =
+        "file                      read     loaded loaded earlier  duplicate   rejected\n"
+        "a.xml.gz                    10          3              6          1          0\n"
+        "b.xml.gz                     0          0              0          0          0 "
+        "(skipped: loaded 2026-11-30T02:00:01Z)\n"
+        "total                       10          3              6          1          0\n"
+        "\n"
+        "table                  inserted  dup-keyset    dup-db   updated\n"
+        "app_base                      3           0         0         0\n"
+        "\n"
+        "worker   batches   reuses  reconnects  retries  splits      keys  keyset-KiB\n"
+        "0              1        0           0        0       0         0           0\n"
+        "\n"
+        "elapsed 1.00 s, 600 rec/min\n"
+        "waits: producer on a full lane 0, workers on an empty lane 0\n";
+    CU_ASSERT_STRING_EQUAL(out, want);
+    if (strcmp(out, want) != 0)
+        fprintf(stderr, "\n%s", out);
+    free(out);
+    char msg[200];
+    CU_ASSERT_EQUAL(stats_check(&s, 0, msg, sizeof msg), 0);
+    files[0].loaded_earlier = 5;
+    CU_ASSERT_EQUAL(stats_check(&s, 0, msg, sizeof msg), -1);
+}
+
 /* ---- the JSON report ---- */
 
 /* Returns what tool_summary_json prints (caller frees). */
@@ -633,10 +671,12 @@ static char *json_text(stats *s, const tool_report *r)
 
 static void test_json(void)
 {
-    stats_file files[2] = {{.name = "in \"1\".xml", .state = FILE_DONE, .read = 5, .loaded = 3,
-                            .rejected = 2, .bytes = 1234},
+    stats_file files[3] = {{.name = "in \"1\".xml", .state = FILE_DONE, .read = 5, .loaded = 2,
+                            .loaded_earlier = 1, .rejected = 2, .bytes = 1234},
                            {.name = "bad.xml", .state = FILE_MALFORMED, .read = 1, .loaded = 1,
-                            .error = "bad.xml:3:1: Premature end of data\tx"}};
+                            .error = "bad.xml:3:1: Premature end of data\tx"},
+                           {.name = "old.xml", .state = FILE_SKIPPED,
+                            .loaded_at = "2026-11-30T02:00:01Z"}};
     stats_table tables[1] = {{.name = "app_base", .inserted = 4, .dup_keyset = 1, .dup_db = 2,
                               .updated = 3}};
     stats_worker *workers = calloc(2, sizeof *workers);
@@ -646,7 +686,7 @@ static void test_json(void)
     stats_latency_add(&workers[0].commit, 0.000010);
     stats_latency_add(&workers[0].commit, 0.000030);
     stats_latency_add(&workers[1].commit, 0.001500); /* bucket [1472,1503] us */
-    stats s = {.lock = PTHREAD_MUTEX_INITIALIZER, .nfiles = 2, .files = files, .ntables = 1,
+    stats s = {.lock = PTHREAD_MUTEX_INITIALIZER, .nfiles = 3, .files = files, .ntables = 1,
                .tables = tables, .nworkers = 2, .workers = workers, .t_start = 10.0,
                .t_end = 12.0, .lane_full_waits = 4, .lane_empty_waits = 9};
     tool_report r = {"load", 1, NULL, 0, "2026-12-01T02:00:00Z", "2026-12-01T02:00:02Z",
@@ -663,14 +703,18 @@ static void test_json(void)
         "  \"finished\": \"2026-12-01T02:00:02Z\",\n"
         "  \"elapsed_s\": 2.000,\n"
         "  \"rec_per_min\": 180,\n"
-        "  \"total\": {\"read\": 6, \"loaded\": 4, \"duplicate\": 0, \"rejected\": 2, "
-        "\"not_loaded\": 0},\n"
+        "  \"total\": {\"read\": 6, \"loaded\": 3, \"duplicate\": 0, \"rejected\": 2, "
+        "\"not_loaded\": 0, \"loaded_earlier\": 1, \"skipped\": 1},\n"
         "  \"files\": [\n"
         "    {\"name\": \"in \\\"1\\\".xml\", \"state\": \"done\", \"error\": null, \"read\": 5, "
-        "\"loaded\": 3, \"duplicate\": 0, \"rejected\": 2, \"bytes\": 1234},\n"
+        "\"loaded\": 2, \"duplicate\": 0, \"rejected\": 2, \"bytes\": 1234, "
+        "\"loaded_earlier\": 1, \"loaded_at\": null},\n"
         "    {\"name\": \"bad.xml\", \"state\": \"malformed\", \"error\": \"bad.xml:3:1: Premature "
         "end of data\\tx\", \"read\": 1, \"loaded\": 1, \"duplicate\": 0, \"rejected\": 0, "
-        "\"bytes\": 0}\n"
+        "\"bytes\": 0, \"loaded_earlier\": 0, \"loaded_at\": null},\n"
+        "    {\"name\": \"old.xml\", \"state\": \"skipped\", \"error\": null, \"read\": 0, "
+        "\"loaded\": 0, \"duplicate\": 0, \"rejected\": 0, \"bytes\": 0, \"loaded_earlier\": 0, "
+        "\"loaded_at\": \"2026-11-30T02:00:01Z\"}\n"
         "  ],\n"
         "  \"tables\": [\n"
         "    {\"name\": \"app_base\", \"inserted\": 4, \"dup_keyset\": 1, \"dup_db\": 2, "
@@ -748,6 +792,7 @@ static void test_exit_codes(void)
         {MIG_EDBPERM, "42501", 77}, {MIG_EDBSCHEMA, "42S02", 76}, {MIG_EDB, "23000", 76},
         {MIG_ETEMPFAIL, "08S01", 75}, {MIG_ETEMPFAIL, "40001", 75}, {MIG_EDB, "HY000", 76},
         {MIG_ENOMEM, "", 70},       {MIG_EINTERNAL, "", 70},  {MIG_OK, "", 70},
+        {MIG_ELOCKED, "", 79},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         err_set(&e, table[i].st, "x");
@@ -774,6 +819,7 @@ int main(void)
     UNIT_TEST(test_progress_lines);
     UNIT_TEST(test_progress_sizes);
     UNIT_TEST(test_summary);
+    UNIT_TEST(test_summary_ledger);
     UNIT_TEST(test_json);
     UNIT_TEST(test_json_string);
     UNIT_TEST(test_exit_codes);

@@ -1,0 +1,533 @@
+/* ledger.c — the ledger in the target database (see ledger.h): its tables,
+ * the content hash of an input, what earlier runs committed of a file, and
+ * the row each committed batch leaves.
+ *
+ * The tables are described as mapping tables (map_table) and created by the
+ * dialect's own create_table_sql, so the three targets need nothing new:
+ * text is varchar, counts bigint, times varchar(20) in ISO 8601 UTC (the
+ * same text on every target), the ordinal ranges nvarchar(max) / text.
+ * Every statement here is plain SQL with parameters the three accept. */
+#include "config.h"
+#include "ledger.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "dialect.h"
+#include "sha256.h"
+#include "strbuf.h"
+
+#define NAME_MAX_BYTES 1000 /* the files table's name column */
+
+/* ---- hashing ---- */
+
+int ledger_can_track(const char *name)
+{
+    struct stat st;
+    return strcmp(name, "-") != 0 && stat(name, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ledger_hash_file(const char *file, char hex[65], uint64_t *size, mig_err *err)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return err_set(err, MIG_ENOINPUT, "cannot open %s: %s", file, strerror(errno));
+    sha256_ctx c;
+    sha256_init(&c);
+    size_t cap = 1 << 20, n;
+    unsigned char *buf = xmalloc(cap);
+    while ((n = fread(buf, 1, cap, f)) > 0)
+        sha256_update(&c, buf, n);
+    int bad = ferror(f);
+    free(buf);
+    fclose(f);
+    if (bad)
+        return err_set(err, MIG_ENOINPUT, "%s: read error", file);
+    *size = c.len;
+    sha256_hex(&c, hex);
+    return 0;
+}
+
+void ledger_utc_now(char buf[24])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, 24, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- ordinal ranges ---- */
+
+/* Append [lo,hi] to r. */
+static void ranges_add(ledger_ranges *r, uint64_t lo, uint64_t hi)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 64;
+        r->r = xrealloc(r->r, r->cap * sizeof *r->r);
+    }
+    r->r[r->n][0] = lo;
+    r->r[r->n][1] = hi;
+    r->n++;
+}
+
+/* qsort: by first ordinal. */
+static int range_cmp(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+void ledger_ranges_normalize(ledger_ranges *r)
+{
+    if (r->n == 0)
+        return;
+    qsort(r->r, r->n, sizeof *r->r, range_cmp);
+    size_t o = 0;
+    for (size_t i = 1; i < r->n; i++) {
+        if (r->r[i][0] <= r->r[o][1] + 1) {
+            if (r->r[i][1] > r->r[o][1])
+                r->r[o][1] = r->r[i][1];
+        } else {
+            o++;
+            r->r[o][0] = r->r[i][0];
+            r->r[o][1] = r->r[i][1];
+        }
+    }
+    r->n = o + 1;
+    r->cur = 0;
+}
+
+int ledger_ranges_parse(ledger_ranges *r, const char *s)
+{
+    while (*s) {
+        char *end;
+        errno = 0;
+        uint64_t lo = strtoull(s, &end, 10), hi = lo;
+        if (end == s || errno)
+            return -1;
+        s = end;
+        if (*s == '-') {
+            hi = strtoull(++s, &end, 10);
+            if (end == s || errno || hi < lo)
+                return -1;
+            s = end;
+        }
+        ranges_add(r, lo, hi);
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return 0;
+}
+
+int ledger_ranges_has(ledger_ranges *r, uint64_t seq)
+{
+    while (r->cur < r->n && r->r[r->cur][1] < seq)
+        r->cur++;
+    return r->cur < r->n && r->r[r->cur][0] <= seq;
+}
+
+void ledger_file_free(ledger_file *lf)
+{
+    free(lf->loaded.r);
+    free(lf->dups.r);
+    memset(&lf->loaded, 0, sizeof lf->loaded);
+    memset(&lf->dups, 0, sizeof lf->dups);
+}
+
+/* ---- statements with parameters ---- */
+
+/* One parameter: text (s != NULL) or a bigint. */
+typedef struct lparam {
+    const char *s;
+    long long i;
+    SQLLEN ind;
+} lparam;
+
+#define TXT(x) {(x), 0, 0}
+#define INT(x) {NULL, (long long)(x), 0}
+
+/* Returns a statement that ran sql with params p[0..n) (results still to be
+ * fetched), or SQL_NULL_HSTMT with err; *rows gets the row count if asked. */
+static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *rows,
+                    mig_err *err)
+{
+    SQLHSTMT h = db_prepare(c, sql, err);
+    if (h == SQL_NULL_HSTMT)
+        return h;
+    for (size_t k = 0; k < n; k++) {
+        SQLRETURN r;
+        if (p[k].s) {
+            size_t len = strlen(p[k].s);
+            p[k].ind = (SQLLEN)len;
+            r = SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
+                                 len > 4000 ? SQL_LONGVARCHAR : SQL_VARCHAR,
+                                 len ? len : 1, 0, (SQLPOINTER)p[k].s, (SQLLEN)len + 1,
+                                 &p[k].ind);
+        } else {
+            p[k].ind = 0;
+            r = SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT,
+                                 SQL_BIGINT, 19, 0, &p[k].i, 0, &p[k].ind);
+        }
+        if (!SQL_SUCCEEDED(r)) {
+            db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+            db_stmt_free(h);
+            return SQL_NULL_HSTMT;
+        }
+    }
+    SQLRETURN r = SQLExecute(h);
+    if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA) {
+        db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+        db_stmt_free(h);
+        return SQL_NULL_HSTMT;
+    }
+    if (rows) {
+        *rows = 0;
+        if (r != SQL_NO_DATA)
+            SQLRowCount(h, rows);
+    }
+    return h;
+}
+
+/* Returns 0 after running a statement that returns no rows, or -1. */
+static int exec(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *rows, mig_err *err)
+{
+    SQLHSTMT h = run(c, sql, p, n, rows, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    db_stmt_free(h);
+    return 0;
+}
+
+/* Returns 1 after reading column col of the current row as text into out
+ * (NULL reads as ""), or -1 with err. */
+static int get_text(db_conn *c, SQLHSTMT h, SQLUSMALLINT col, strbuf *out, mig_err *err)
+{
+    sb_reset(out);
+    char buf[4096];
+    for (;;) {
+        SQLLEN ind = 0;
+        SQLRETURN r = SQLGetData(h, col, SQL_C_CHAR, buf, sizeof buf, &ind);
+        if (r == SQL_NO_DATA)
+            return 1;
+        if (!SQL_SUCCEEDED(r))
+            return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+        if (ind == SQL_NULL_DATA)
+            return 1;
+        size_t got = ind == SQL_NO_TOTAL || ind >= (SQLLEN)sizeof buf ? sizeof buf - 1
+                                                                        : (size_t)ind;
+        sb_append(out, buf, got);
+        if (r == SQL_SUCCESS)
+            return 1;
+    }
+}
+
+/* ---- the tables ---- */
+
+/* A column of a ledger table. */
+static map_column col(const char *name, col_kind kind, int length, int key)
+{
+    map_column m;
+    memset(&m, 0, sizeof m);
+    m.name = (char *)name;
+    m.type.kind = kind;
+    m.type.length = length;
+    m.is_key = key;
+    m.required = key;
+    return m;
+}
+
+/* Returns 0 after creating table (cols, the first nkeys the key) unless it
+ * exists, or -1 with err.  Two runs may race to create it: the dialect's
+ * create_lock serialises them where it has one, and a loser's error is
+ * forgiven when the table is there afterwards. */
+static int create_one(db_conn *c, const char *name, map_column *cols, size_t ncols,
+                      size_t nkeys, mig_err *err)
+{
+    size_t keys[4] = {0, 1, 2, 3};
+    map_table t;
+    memset(&t, 0, sizeof t);
+    t.name = (char *)name;
+    t.cols = cols;
+    t.ncols = ncols;
+    t.nkeys = nkeys;
+    t.key_cols = keys;
+    strbuf sql = STRBUF_INIT;
+    /* there already: nothing to create (a role that may not create tables
+     * uses the ledger an owner made, e.g. with init-db) */
+    long long n;
+    mig_err probe;
+    sb_printf(&sql, "SELECT COUNT(*) FROM %s WHERE 1 = 0", name);
+    int there = db_query_int(c, sb_str(&sql), &n, &probe) == 0;
+    db_rollback(c);
+    sb_reset(&sql);
+    if (there) {
+        sb_free(&sql);
+        return 0;
+    }
+    c->d->create_table_sql(&sql, &t);
+    int rc = c->d->create_lock ? c->d->create_lock(c, err) : 0;
+    if (rc == 0)
+        rc = db_exec(c, sb_str(&sql), err);
+    rc = rc == 0 ? db_commit(c, err) : rc;
+    if (rc != 0) {
+        db_rollback(c);
+        sb_reset(&sql);
+        sb_printf(&sql, "SELECT COUNT(*) FROM %s", name);
+        mig_err e2;
+        if (db_query_int(c, sb_str(&sql), &n, &e2) == 0)
+            rc = 0; /* another run created it meanwhile */
+        db_rollback(c);
+    }
+    if (rc != 0)
+        err_prefix(err, "cannot create the ledger table %s", name);
+    sb_free(&sql);
+    return rc;
+}
+
+int ledger_create(db_conn *c, int all, mig_err *err)
+{
+    map_column files[] = {
+        col("content_hash", CK_VARCHAR, 64, 1), col("mapping_hash", CK_VARCHAR, 64, 1),
+        col("name", CK_NVARCHAR, NAME_MAX_BYTES, 0), col("size", CK_BIGINT, 0, 0),
+        col("state", CK_VARCHAR, 16, 0), col("records_read", CK_BIGINT, 0, 0),
+        col("loaded", CK_BIGINT, 0, 0), col("duplicates", CK_BIGINT, 0, 0),
+        col("rejected", CK_BIGINT, 0, 0), col("first_run", CK_VARCHAR, 20, 0),
+        col("last_run", CK_VARCHAR, 20, 0), col("loaded_at", CK_VARCHAR, 20, 0),
+    };
+    map_column batches[] = {
+        col("content_hash", CK_VARCHAR, 64, 1), col("mapping_hash", CK_VARCHAR, 64, 1),
+        col("seq_lo", CK_BIGINT, 0, 1), col("seq_hi", CK_BIGINT, 0, 0),
+        col("loaded_seqs", CK_NVARCHAR_MAX, 0, 0), col("dup_seqs", CK_NVARCHAR_MAX, 0, 0),
+        col("committed_at", CK_VARCHAR, 20, 0),
+    };
+    map_column locks[] = {
+        col("lock_name", CK_VARCHAR, 64, 1), col("host", CK_VARCHAR, 255, 0),
+        col("pid", CK_BIGINT, 0, 0), col("started", CK_VARCHAR, 20, 0),
+    };
+    if (!all)
+        return 0; /* --no-ledger: the lock's holder row is written if the table is there */
+    if (create_one(c, LEDGER_LOCKS, locks, sizeof locks / sizeof *locks, 1, err) != 0)
+        return -1;
+    if ((create_one(c, LEDGER_FILES, files, sizeof files / sizeof *files, 2, err) != 0 ||
+                create_one(c, LEDGER_BATCHES, batches, sizeof batches / sizeof *batches, 3,
+                           err) != 0))
+        return -1;
+    return 0;
+}
+
+/* ---- a file's life ---- */
+
+/* Copy name into buf, cut to NAME_MAX_BYTES bytes on a UTF-8 boundary. */
+static void cut_name(char *buf, const char *name)
+{
+    size_t n = strlen(name);
+    if (n > NAME_MAX_BYTES) {
+        n = NAME_MAX_BYTES;
+        while (n > 0 && ((unsigned char)name[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(buf, name, n);
+    buf[n] = '\0';
+}
+
+/* Returns 0 after reading the batch rows of lf into its ranges, or -1. */
+static int read_batches(db_conn *c, const char *map_hash, ledger_file *lf, mig_err *err)
+{
+    lparam p[] = {TXT(lf->hash), TXT(map_hash)};
+    SQLHSTMT h = run(c,
+                     "SELECT loaded_seqs, dup_seqs FROM " LEDGER_BATCHES
+                     " WHERE content_hash = ? AND mapping_hash = ?",
+                     p, 2, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    strbuf t = STRBUF_INIT;
+    int rc = 0;
+    SQLRETURN r;
+    while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
+        for (SQLUSMALLINT k = 1; k <= 2 && rc == 0; k++) {
+            if (get_text(c, h, k, &t, err) < 0)
+                rc = -1;
+            else if (ledger_ranges_parse(k == 1 ? &lf->loaded : &lf->dups, sb_str(&t)) != 0)
+                rc = err_set(err, MIG_EDB, "ledger: malformed ranges in %s: %.60s",
+                             LEDGER_BATCHES, sb_str(&t));
+        }
+    }
+    if (rc == 0 && r != SQL_NO_DATA)
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+    sb_free(&t);
+    db_stmt_free(h);
+    ledger_ranges_normalize(&lf->loaded);
+    ledger_ranges_normalize(&lf->dups);
+    return rc;
+}
+
+int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int reload,
+                     ledger_file *lf, mig_err *err)
+{
+    char now[24], cut[NAME_MAX_BYTES + 1];
+    ledger_utc_now(now);
+    cut_name(cut, name);
+    lf->skip = 0;
+    lparam key[] = {TXT(lf->hash), TXT(map_hash)};
+    SQLHSTMT h = run(c,
+                     "SELECT state, loaded_at FROM " LEDGER_FILES
+                     " WHERE content_hash = ? AND mapping_hash = ?",
+                     key, 2, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        goto fail;
+    strbuf state = STRBUF_INIT, at = STRBUF_INIT;
+    int found = 0, rc = 0;
+    SQLRETURN r = SQLFetch(h);
+    if (SQL_SUCCEEDED(r)) {
+        found = 1;
+        if (get_text(c, h, 1, &state, err) < 0 || get_text(c, h, 2, &at, err) < 0)
+            rc = -1;
+    } else if (r != SQL_NO_DATA) {
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+    }
+    db_stmt_free(h);
+    if (rc == 0 && found && !reload && strcmp(sb_str(&state), "loaded") == 0) {
+        lf->skip = 1;
+        snprintf(lf->loaded_at, sizeof lf->loaded_at, "%s", sb_str(&at));
+    }
+    sb_free(&state);
+    sb_free(&at);
+    if (rc != 0)
+        goto fail;
+    if (lf->skip) {
+        lparam p[] = {TXT(now), TXT(lf->hash), TXT(map_hash)};
+        if (exec(c, "UPDATE " LEDGER_FILES " SET last_run = ? WHERE content_hash = ? AND "
+                    "mapping_hash = ?", p, 3, NULL, err) != 0)
+            goto fail;
+    } else if (found) {
+        lparam p[] = {TXT(cut), TXT(now), TXT(lf->hash), TXT(map_hash)};
+        if (exec(c, "UPDATE " LEDGER_FILES " SET name = ?, state = 'loading', last_run = ? "
+                    "WHERE content_hash = ? AND mapping_hash = ?", p, 4, NULL, err) != 0)
+            goto fail;
+        if (reload && exec(c, "DELETE FROM " LEDGER_BATCHES " WHERE content_hash = ? AND "
+                              "mapping_hash = ?", key, 2, NULL, err) != 0)
+            goto fail;
+        if (!reload && read_batches(c, map_hash, lf, err) != 0)
+            goto fail;
+    } else {
+        lparam p[] = {TXT(lf->hash), TXT(map_hash), TXT(cut), INT(lf->size), TXT(now), TXT(now)};
+        if (exec(c, "INSERT INTO " LEDGER_FILES " (content_hash, mapping_hash, name, size, "
+                    "state, records_read, loaded, duplicates, rejected, first_run, last_run) "
+                    "VALUES (?, ?, ?, ?, 'loading', 0, 0, 0, 0, ?, ?)", p, 6, NULL, err) != 0)
+            goto fail;
+    }
+    if (db_commit(c, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(c);
+    return err_prefix(err, "ledger: %s", name);
+}
+
+/* Append "a" or "a-z" to out, comma-separated. */
+static void put_range(strbuf *out, uint64_t a, uint64_t z)
+{
+    if (out->len)
+        sb_putc(out, ',');
+    if (a == z)
+        sb_printf(out, "%" PRIu64, a);
+    else
+        sb_printf(out, "%" PRIu64 "-%" PRIu64, a, z);
+}
+
+/* Append to out, as ranges, the ordinals of the records of file f in
+ * [lo,hi) whose duplicate flag (dup[i - lo]) is want. */
+static void seq_ranges(strbuf *out, const batch *b, uint32_t f, size_t lo, size_t hi,
+                       const unsigned char *dup, int want)
+{
+    int open = 0;
+    uint64_t a = 0, z = 0;
+    for (size_t i = lo; i < hi; i++) {
+        if (b->recs[i].file != f || (dup[i - lo] != 0) != want)
+            continue;
+        uint64_t s = b->recs[i].seq;
+        if (open && s == z + 1) {
+            z = s;
+            continue;
+        }
+        if (open)
+            put_range(out, a, z);
+        a = z = s;
+        open = 1;
+    }
+    if (open)
+        put_range(out, a, z);
+}
+
+int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files,
+                      const batch *b, size_t lo, size_t hi, const unsigned char *rec_dup,
+                      mig_err *err)
+{
+    char now[24];
+    ledger_utc_now(now);
+    strbuf ld = STRBUF_INIT, dp = STRBUF_INIT;
+    int rc = 0;
+    for (size_t i = lo; i < hi && rc == 0;) {
+        uint32_t f = b->recs[i].file;
+        size_t j = i;
+        uint64_t smin = b->recs[i].seq, smax = smin;
+        for (; j < hi && b->recs[j].file == f; j++) {
+            if (b->recs[j].seq < smin)
+                smin = b->recs[j].seq;
+            if (b->recs[j].seq > smax)
+                smax = b->recs[j].seq;
+        }
+        if (files && files[f].tracked) {
+            sb_reset(&ld);
+            sb_reset(&dp);
+            seq_ranges(&ld, b, f, i, j, rec_dup + (i - lo), 0);
+            seq_ranges(&dp, b, f, i, j, rec_dup + (i - lo), 1);
+            lparam p[] = {TXT(files[f].hash), TXT(map_hash), INT(smin), INT(smax),
+                          TXT(sb_str(&ld)), TXT(sb_str(&dp)), TXT(now)};
+            rc = exec(c, "INSERT INTO " LEDGER_BATCHES " (content_hash, mapping_hash, seq_lo, "
+                         "seq_hi, loaded_seqs, dup_seqs, committed_at) VALUES (?, ?, ?, ?, ?, "
+                         "?, ?)", p, 7, NULL, err);
+        }
+        i = j;
+    }
+    sb_free(&ld);
+    sb_free(&dp);
+    return rc;
+}
+
+int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, int complete,
+                      const ledger_counts *n, mig_err *err)
+{
+    char now[24];
+    ledger_utc_now(now);
+    lparam key[] = {TXT(lf->hash), TXT(map_hash)};
+    lparam p[] = {TXT(complete ? "loaded" : "loading"), INT(n->read), INT(n->loaded),
+                  INT(n->duplicates), INT(n->rejected), TXT(now), TXT(lf->hash),
+                  TXT(map_hash)};
+    /* loaded_at is set only when the file is complete */
+    int rc = exec(c, "UPDATE " LEDGER_FILES " SET state = ?, records_read = ?, loaded = ?, "
+                     "duplicates = ?, rejected = ?, last_run = ? WHERE content_hash = ? AND "
+                     "mapping_hash = ?",
+                  p, 8, NULL, err);
+    if (rc == 0 && complete)
+        rc = exec(c, "UPDATE " LEDGER_FILES " SET loaded_at = ? WHERE content_hash = ? AND "
+                     "mapping_hash = ?", (lparam[]){TXT(now), TXT(lf->hash), TXT(map_hash)},
+                  3, NULL, err);
+    if (rc == 0 && complete)
+        rc = exec(c, "DELETE FROM " LEDGER_BATCHES " WHERE content_hash = ? AND "
+                     "mapping_hash = ?", key, 2, NULL, err);
+    if (rc == 0)
+        rc = db_commit(c, err);
+    if (rc != 0) {
+        db_rollback(c);
+        err_prefix(err, "ledger: %s", lf->hash);
+    }
+    return rc;
+}

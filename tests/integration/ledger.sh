@@ -1,0 +1,447 @@
+#!/usr/bin/env bash
+# ledger.sh — the ledger in the target (issue 9, items 1-4), on SQLite, on
+# PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on the
+# TDS server when its control script is there (TDS_SERVER, default
+# /work/shared/tds-server/tds-server; ports LEDGER_TDS_PORTS, default
+# 15000-15099; a visible SKIP line when it is absent or does not start):
+#
+#   resume    a run killed by SIGKILL at several points (MIGRATE_TEST_CRASH:
+#             in the first and a middle transaction, before and after its
+#             COMMIT, and at about 90%; on SQLite and PostgreSQL also a real
+#             kill -9 from outside while it loads), then the same command:
+#             the tables exactly those of one clean run, the killed run's
+#             committed records reported as loaded earlier (as many as the
+#             top table's rows after the kill), loaded over both runs = the
+#             clean run's loaded, duplicates and rejects the clean run's,
+#             read = loaded + loaded earlier + duplicate + rejected
+#   skip      a loaded file skipped (also renamed and touched: the content
+#             decides) with the date the ledger holds, tables unchanged;
+#             --reload loads it (every record a duplicate); a changed file
+#             is loaded; stdin is never skipped; --no-ledger loads again
+#   lock      a second run of the same mapping into the same target exits
+#             79 at once with one line naming the holder (host, pid, start);
+#             --lock-wait waits for the holder to finish; a killed holder's
+#             lock is gone (SQLite, PostgreSQL, the TDS server)
+#
+# Each scenario uses its own copy of the mapping with table names of its
+# own, so nothing has to be dropped between them (and the ledger, keyed by
+# the mapping's hash, starts empty for each).  Each check prints PASS or FAIL
+# with the evidence.  Exit: 0 all passed, 1 some failed, 77 nothing could
+# run.  Environment: top_srcdir, top_builddir, MIGRATE, DBDUMP, GEN,
+# LEDGER_TARGETS (default "sqlite postgresql sqlserver").
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
+MIGRATE=${MIGRATE:-$top_builddir/migrate}
+DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
+GEN=${GEN:-$top_builddir/bench/gen-apps}
+MAPPING=$top_srcdir/mappings/applications.xml
+TDS_SERVER=${TDS_SERVER:-/work/shared/tds-server/tds-server}
+LEDGER_TDS_PORTS=${LEDGER_TDS_PORTS:-15000-15099}
+
+for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
+    [ -x "$bin" ] || { echo "SKIP: $bin not built (make check builds it)"; exit 77; }
+done
+command -v python3 >/dev/null 2>&1 || { echo "ERROR: python3 missing" >&2; exit 99; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ledger.XXXXXX")
+tds_port=
+cleanup() {
+    [ -n "$tds_port" ] && "$TDS_SERVER" stop --port "$tds_port" --purge >/dev/null 2>&1
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+passed=0
+failed=0
+
+# check NAME CMD...: PASS when CMD succeeds, else FAIL with the evidence.
+check() {
+    local name=$1
+    shift
+    : > "$work/why"
+    if "$@"; then
+        echo "PASS $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name"
+        sed 's/^/  | /' "$work/why"
+        failed=$((failed + 1))
+    fi
+}
+why() { printf '%s\n' "$*" >> "$work/why"; }
+
+# jget FILE EXPR: print EXPR of the JSON report FILE (python, d = the
+# report) as JSON: ["skipped", 0]; a string alone prints bare.
+jget() {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
+}
+
+# jis FILE EXPR WANT: EXPR of the report is WANT (else say what it is).
+jis() {
+    local got
+    got=$(jget "$1" "$2")
+    [ "$got" = "$3" ] || { why "$2: $got, want $3"; why "stdout: $(head -3 "$work/out")"; return 1; }
+}
+
+# ---- the input ----
+N=3000
+"$GEN" --records $N --seed 7 --duplicates 5 --invalid 2 -o "$work/a.xml" || exit 99
+"$GEN" --records $((N + 300)) --seed 8 --duplicates 5 --invalid 2 -o "$work/b.xml" || exit 99
+
+# ---- targets ----
+# target_args: the target options of the current target ($tgt).
+target_args() {
+    case $tgt in
+    sqlite) printf '%s\n' --db "$work/sqlite.db" ;;
+    postgresql) printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables ;;
+    sqlserver) printf '%s\n' --connect "$TDS_CS" --dialect sqlserver --create-tables ;;
+    esac
+}
+
+# mapping_for NAME: a copy of the mapping whose tables end in _NAME; prints its path.
+mapping_for() {
+    local m="$work/map-$tgt-$1.xml"
+    sed -e "s/name=\"\(app_base\|contact_base\|contact_address\)\"/name=\"\1_$1\"/" \
+        "$MAPPING" > "$m"
+    printf '%s\n' "$m"
+}
+
+# mig MAPPING ARGS...: run migrate on the current target (out, err, rc in $work).
+mig() {
+    local m=$1
+    shift
+    local a prev=
+    for a in "$@"; do # a report left by an earlier run must not answer for this one
+        [ "$prev" = --summary-json ] && rm -f "$a"
+        prev=$a
+    done
+    local -a t
+    mapfile -t t < <(target_args)
+    timeout 300 "$MIGRATE" --no-progress -m "$m" "${t[@]}" -r "$work/rejects.xml" "$@" \
+        > "$work/out" 2> "$work/err" < "${MIG_STDIN:-/dev/null}"
+    rc=$?
+}
+
+# dump MAPPING [TABLE]: the tables of MAPPING, the _NAME suffix removed.
+dump() {
+    local m=$1
+    shift
+    local -a t
+    mapfile -t t < <(target_args | grep -v -e '--dialect' -e '--create-tables' -e '^sqlserver$')
+    "$DBDUMP" "${t[@]}" -m "$m" "$@" | sed 's/^# \(app_base\|contact_base\|contact_address\)_.*/# \1/'
+}
+
+# rows MAPPING: the rows of the mapping's first table.
+rows() {
+    dump "$1" "$(sed -n 's/.*<table name="\(app_base[^"]*\)".*/\1/p' "$1")" | grep -vc '^#' || true
+}
+
+# ---- resume ----
+
+# reference: one clean run; sets ref_* and leaves the dump in $work/ref-$tgt.tsv.
+reference() {
+    local m
+    m=$(mapping_for ref)
+    mig "$m" --summary-json "$work/ref.json" "$work/a.xml"
+    ref_rc=$rc
+    ref_read=$(jget "$work/ref.json" 'd["total"]["read"]')
+    ref_loaded=$(jget "$work/ref.json" 'd["total"]["loaded"]')
+    ref_dup=$(jget "$work/ref.json" 'd["total"]["duplicate"]')
+    ref_rej=$(jget "$work/ref.json" 'd["total"]["rejected"]')
+    dump "$m" > "$work/ref-$tgt.tsv"
+    echo "# $tgt reference: exit $ref_rc, read $ref_read, loaded $ref_loaded," \
+        "duplicate $ref_dup, rejected $ref_rej"
+}
+
+# resumed NAME COMMITTED: the rerun just made ($work/j.json) is exact.
+resumed() {
+    local m=$1 committed=$2 ok=0
+    [ "$rc" = "$ref_rc" ] || { why "rerun exit $rc, the clean run's $ref_rc"; ok=1; }
+    local got want
+    got=$(jget "$work/j.json" '[d["total"][k] for k in ("read","loaded","loaded_earlier","duplicate","rejected","not_loaded")]')
+    want="[$ref_read, $((ref_loaded - committed)), $committed, $ref_dup, $ref_rej, 0]"
+    [ "$got" = "$want" ] ||
+        { why "read, loaded, loaded earlier, duplicate, rejected, not loaded: $got, want $want"; ok=1; }
+    grep -q 'loaded earlier' "$work/out" || [ "$committed" = 0 ] ||
+        { why "no 'loaded earlier' column in the summary"; ok=1; }
+    dump "$m" > "$work/got.tsv"
+    cmp -s "$work/got.tsv" "$work/ref-$tgt.tsv" ||
+        { why "tables differ from the clean run: $(diff "$work/ref-$tgt.tsv" "$work/got.tsv" | head -5)"; ok=1; }
+    return $ok
+}
+
+# crash_case POINT: killed by MIGRATE_TEST_CRASH=POINT, then resumed.
+crash_case() {
+    local point=$1 m name
+    name=c$(printf '%s' "$point" | tr -c 'a-z0-9' '_')
+    m=$(mapping_for "$name")
+    MIGRATE_TEST_CRASH=$point mig "$m" --workers 2 --batch-size 100 "$work/a.xml"
+    local krc=$rc committed
+    committed=$(rows "$m")
+    mig "$m" --workers 2 --batch-size 100 --summary-json "$work/j.json" "$work/a.xml"
+    check "$tgt: killed at $point (exit $krc, $committed records committed), resumed exactly" \
+        killed_then_resumed "$krc" "$m" "$committed"
+    # and once more: the file is now loaded
+    mig "$m" --summary-json "$work/j.json" "$work/a.xml"
+    check "$tgt: after the resume the file is skipped" \
+        skipped_with_date "$m" "$(jget "$work/j.json" 'd["files"][0]["loaded_at"]')"
+}
+
+# killed_then_resumed RC MAPPING COMMITTED: the first run died of SIGKILL,
+# the rerun was exact.
+killed_then_resumed() {
+    [ "$1" = 137 ] || { why "the first run exited $1, not killed (137)"; return 1; }
+    resumed "$2" "$3"
+}
+
+# kill_case: a run killed with kill -9 from outside while it loads.
+kill_case() {
+    local m committed
+    m=$(mapping_for kill9)
+    local -a t
+    mapfile -t t < <(target_args)
+    "$MIGRATE" --no-progress -m "$m" "${t[@]}" -r "$work/rejects.xml" --workers 1 \
+        --batch-size 20 "$work/a.xml" > /dev/null 2>&1 &
+    local pid=$! i
+    for i in $(seq 1 400); do
+        [ "$(rows "$m" 2>/dev/null || echo 0)" -ge 200 ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid"
+    local krc=$?
+    committed=$(rows "$m")
+    mig "$m" --summary-json "$work/j.json" "$work/a.xml"
+    check "$tgt: kill -9 from outside (exit $krc, $committed committed), resumed exactly" \
+        killed_then_resumed "$krc" "$m" "$committed"
+}
+
+resume_tests() {
+    reference
+    crash_case before-commit:1
+    crash_case after-commit:1
+    crash_case before-commit:9
+    # the TDS server is slow: the other points on SQLite and PostgreSQL only
+    [ "$tgt" = sqlserver ] || crash_case after-commit:9
+    crash_case after-commit:27  # of about 30 transactions: 90%
+    [ "$tgt" = sqlserver ] || kill_case
+}
+
+# ---- skip, reload, changed files ----
+
+# same_tables MAPPING: the mapping's tables are those of the clean run.
+same_tables() {
+    dump "$1" | cmp -s - "$work/ref-$tgt.tsv" || { why "tables differ from the clean run"; return 1; }
+}
+
+# skipped_with_date MAPPING AT: the last run skipped its file, loaded at AT.
+skipped_with_date() {
+    jis "$work/j.json" '[d["files"][0]["state"], d["total"]["read"], d["total"]["skipped"]]' \
+        '["skipped", 0, 1]' || return 1
+    [ "$rc" = 0 ] || { why "exit $rc"; return 1; }
+    grep -q "(skipped: loaded $2)" "$work/out" || { why "summary: $(head -2 "$work/out")"; return 1; }
+    same_tables "$1"
+}
+
+skip_tests() {
+    local m nm bm at t0 t1
+    m=$(mapping_for skip)
+    mig "$m" "$work/a.xml"
+    cp "$work/a.xml" "$work/renamed.xml"
+    touch -d '2001-01-01' "$work/renamed.xml"
+    t0=$(date +%s.%N)
+    mig "$m" --summary-json "$work/j.json" "$work/renamed.xml"
+    t1=$(date +%s.%N)
+    at=$(jget "$work/j.json" 'd["files"][0]["loaded_at"]')
+    check "$tgt: a loaded file, renamed and touched, is skipped with its load date ($at; $(echo "$t1 - $t0" | bc) s)" \
+        skipped_with_date "$m" "$at"
+    mig "$m" --reload --summary-json "$work/j.json" "$work/a.xml"
+    check "$tgt: --reload loads it again (every record a duplicate)" \
+        jis "$work/j.json" '[d["total"][k] for k in ("read","loaded","loaded_earlier","duplicate","rejected")]' \
+        "[$ref_read, 0, 0, $((ref_read - ref_rej)), $ref_rej]"
+    mig "$m" --summary-json "$work/j.json" "$work/b.xml"
+    bm=$(mapping_for skipb)
+    mig "$bm" --summary-json "$work/jb.json" "$work/b.xml"
+    check "$tgt: a changed file is loaded" \
+        jis "$work/j.json" '[d["files"][0]["state"], d["total"]["read"]]' \
+        "[\"done\", $(jget "$work/jb.json" 'd["total"]["read"]')]"
+    MIG_STDIN=$work/a.xml mig "$m" --summary-json "$work/j.json" -
+    check "$tgt: stdin is never skipped (read again, every record a duplicate)" \
+        jis "$work/j.json" '[d["files"][0]["state"], d["total"]["read"], d["total"]["loaded"]]' \
+        "[\"done\", $ref_read, 0]"
+    local tm
+    tm=$(mapping_for twice)
+    mig "$tm" --summary-json "$work/j.json" "$work/a.xml" "$work/renamed.xml"
+    check "$tgt: the same bytes twice in one run: the second copy's records are duplicates" \
+        jis "$work/j.json" '[[f["state"], f["loaded"], f["duplicate"], f["rejected"]] for f in d["files"]]' \
+        "[[\"done\", $ref_loaded, $ref_dup, $ref_rej], [\"done\", 0, $((ref_read - ref_rej)), $ref_rej]]"
+    mig "$tm" --summary-json "$work/j.json" "$work/a.xml" "$work/renamed.xml"
+    check "$tgt: ... and both are skipped next time" \
+        jis "$work/j.json" '[f["state"] for f in d["files"]]' '["skipped", "skipped"]'
+    nm=$(mapping_for noledger)
+    mig "$nm" --no-ledger "$work/a.xml"
+    mig "$nm" --no-ledger --summary-json "$work/j.json" "$work/a.xml"
+    check "$tgt: --no-ledger loads a loaded file again" \
+        jis "$work/j.json" '[d["files"][0]["state"], d["total"]["read"], d["total"]["loaded"]]' \
+        "[\"done\", $ref_read, 0]"
+}
+
+# ---- the run lock ----
+
+# holder_ready MAPPING PID: the holder's details are where a second run looks.
+holder_ready() {
+    case $tgt in
+    sqlite) grep -qs "pid $2," "$work"/sqlite.db.migrate-*.lock ;;
+    postgresql) [ "$(PGOPTIONS='-c client_min_messages=warning' psql -X -qAt -c \
+        "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" 2>/dev/null)" = 1 ] ;;
+    sqlserver) [ "$(echo "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" |
+        isql -b -x0x09 -k "$TDS_CS" 2>/dev/null | tr -d ' \r')" = 1 ] ;;
+    *) return 1 ;;
+    esac
+}
+
+# start_holder MAPPING: a run of MAPPING reading stdin from a FIFO kept
+# open on fd 7, so it holds the lock until fd 7 is closed; sets holder.
+start_holder() {
+    local -a t
+    mapfile -t t < <(target_args)
+    rm -f "$work/fifo"
+    mkfifo "$work/fifo"
+    "$MIGRATE" --no-progress -m "$1" "${t[@]}" -r "$work/rejects-holder.xml" - \
+        < "$work/fifo" > "$work/holder.out" 2>&1 &
+    holder=$!
+    exec 7> "$work/fifo"
+    local i
+    for i in $(seq 1 200); do
+        holder_ready "$1" "$holder" && return 0
+        sleep 0.05
+    done
+    echo "# the holder did not take the lock: $(cat "$work/holder.out")"
+}
+
+# refused_by HOLDER: the last run exited 79 with one line naming HOLDER.
+refused_by() {
+    local line re
+    line=$(cat "$work/err")
+    [ "$rc" = 79 ] || { why "exit $rc: $line"; return 1; }
+    [ "$(wc -l < "$work/err")" = 1 ] || { why "not one line: $line"; return 1; }
+    re="^migrate: another run holds the lock for this mapping and target: host $(hostname), pid $1, started 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}Z"
+    [[ "$line" =~ $re ]] || { why "line: $line"; return 1; }
+}
+
+# running PID: PID is still running.
+running() { kill -0 "$1" 2>/dev/null || { why "$1 is not running"; return 1; }; }
+
+# waited WRC HRC: the waiting run loaded a.xml (exit 1: its rejects) after
+# the holder ended (exit 1: its rejects).
+waited() {
+    [ "$2" = 1 ] || { why "the holder: $2 ($(cat "$work/holder.out"))"; return 1; }
+    [ "$1" = 1 ] || { why "the waiting run: exit $1: $(cat "$work/err")"; return 1; }
+    jis "$work/j.json" 'd["total"]["read"]' "$ref_read"
+}
+
+lock_tests() {
+    local m holder wrc hrc feeder t0 t1
+    m=$(mapping_for lock)
+    start_holder "$m"
+    t0=$(date +%s.%N)
+    mig "$m" "$work/a.xml"
+    t1=$(date +%s.%N)
+    check "$tgt: a second run exits 79 naming the holder ($(echo "$t1 - $t0" | bc) s)" \
+        refused_by "$holder"
+    check "$tgt: the holder goes on" running "$holder"
+    mig "$m" --lock-wait 1 "$work/a.xml"
+    check "$tgt: --lock-wait 1 gives up with 79 while the holder runs" refused_by "$holder"
+    # the holder gets its input 2 s from now and ends; the waiter then loads
+    ( sleep 2; cat "$work/a.xml" >&7 ) &
+    feeder=$!
+    exec 7>&-
+    mig "$m" --lock-wait 60 --summary-json "$work/j.json" "$work/a.xml"
+    wrc=$rc
+    hrc=still-running
+    if ! kill -0 "$holder" 2>/dev/null; then
+        wait "$holder"
+        hrc=$?
+    fi
+    wait "$feeder"
+    check "$tgt: --lock-wait 60 waits for the holder, then loads" waited "$wrc" "$hrc"
+    [ "$hrc" = still-running ] && { kill "$holder"; wait "$holder"; }
+    # a killed holder leaves no lock behind
+    start_holder "$m"
+    kill -9 "$holder"
+    wait "$holder" 2>/dev/null
+    exec 7>&-
+    mig "$m" --reload "$work/a.xml"
+    check "$tgt: a killed holder's lock is gone" eval '[ "$rc" = 1 ] || { why "exit $rc: $(cat "$work/err")"; false; }'
+    rm -f "$work/fifo"
+}
+
+# ---- run everything on each target ----
+# LEDGER_TARGETS: the targets to try (default all three).
+targets=" ${LEDGER_TARGETS:-sqlite postgresql sqlserver} "
+if [[ $targets == *" sqlite "* ]]; then
+    tgt=sqlite
+    echo "# target sqlite"
+    resume_tests
+    skip_tests
+    lock_tests
+fi
+
+if [[ $targets != *" postgresql "* ]]; then
+    :
+elif [ -n "${MIGRATE_TEST_PG:-}" ]; then
+    # shellcheck source=tests/integration/pg-env.sh
+    . "$here/pg-env.sh"
+    pg_env_setup
+    if pg_own_database migrate_ledger; then
+        tgt=postgresql
+        echo "# target postgresql"
+        resume_tests
+        skip_tests
+        lock_tests
+    else
+        echo "FAIL postgresql: cannot create the database migrate_ledger"
+        failed=$((failed + 1))
+    fi
+else
+    echo "SKIP postgresql: MIGRATE_TEST_PG not set (run under tests/with-postgres.sh)"
+fi
+
+if [[ $targets != *" sqlserver "* ]]; then
+    :
+elif [ -x "$TDS_SERVER" ]; then
+    lo=${LEDGER_TDS_PORTS%-*}
+    hi=${LEDGER_TDS_PORTS#*-}
+    for p in $(seq "$lo" 7 "$hi" | head -3); do
+        # the server runs as its own user: it must reach its directory
+        chmod 711 "$work"
+        if TDS_CS=$("$TDS_SERVER" start --port "$p" --dir "$work/tds-$p" 2> "$work/tds.err"); then
+            tds_port=$p
+            break
+        fi
+    done
+    if [ -n "$tds_port" ]; then
+        tgt=sqlserver
+        echo "# target sqlserver (the TDS server on port $tds_port)"
+        resume_tests
+        if command -v isql >/dev/null 2>&1; then
+            lock_tests
+        else
+            echo "SKIP sqlserver lock: no isql (unixodbc) to see the holder's row"
+        fi
+    else
+        echo "SKIP sqlserver: the TDS server did not start: $(tail -1 "$work/tds.err")"
+    fi
+else
+    echo "SKIP sqlserver: no TDS server at $TDS_SERVER"
+fi
+
+echo "# $passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,194 @@
+/* test_ledger.c — the ledger's parts without a run: SHA-256 against the
+ * FIPS 180-4 examples, ordinal ranges (parse, merge, lookup in increasing
+ * order), and a file's life in an SQLite target: first seen, the rows of
+ * two committed batches read back as ranges by the next run, then loaded
+ * and skipped with its date, and --reload forgetting it. */
+#include "config.h"
+
+#include <string.h>
+
+#include "batch.h"
+#include "db.h"
+#include "dialect.h"
+#include "ledger.h"
+#include "mapping.h"
+#include "sha256.h"
+#include "unit.h"
+
+/* Returns the hex SHA-256 of s repeated n times (plain: the plain C one,
+ * else the one the build uses, libcrypto's when it has it). */
+static const char *sha_with(const char *s, int n, int plain)
+{
+    static char hex[65];
+    sha256_ctx c;
+    if (plain)
+        sha256_init_plain(&c);
+    else
+        sha256_init(&c);
+    for (int i = 0; i < n; i++)
+        sha256_update(&c, s, strlen(s));
+    sha256_hex(&c, hex);
+    return hex;
+}
+
+/* The plain C SHA-256, then the one the build uses. */
+static int plain_round;
+static const char *sha(const char *s, int n)
+{
+    return sha_with(s, n, plain_round);
+}
+
+static void test_sha256(void)
+{
+    for (plain_round = 0; plain_round < 2; plain_round++) {
+    CU_ASSERT_STRING_EQUAL(sha("", 1),
+                           "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CU_ASSERT_STRING_EQUAL(sha("abc", 1),
+                           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CU_ASSERT_STRING_EQUAL(sha("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1),
+                           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* a million 'a' fed 10 at a time: partial blocks across updates */
+    CU_ASSERT_STRING_EQUAL(sha("aaaaaaaaaa", 100000),
+                           "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    }
+}
+
+static void test_ranges(void)
+{
+    ledger_ranges r;
+    memset(&r, 0, sizeof r);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "7-9,1-3"), 0);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "4,12"), 0);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, ""), 0);
+    ledger_ranges_normalize(&r);
+    CU_ASSERT_EQUAL(r.n, 3); /* 1-4, 7-9, 12 */
+    int want[14] = {0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0};
+    for (uint64_t s = 0; s < 14; s++)
+        CU_ASSERT_EQUAL(ledger_ranges_has(&r, s), want[s]);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "3-1"), -1);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "1;2"), -1);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "x"), -1);
+    free(r.r);
+}
+
+static const char MAP[] =
+    "<mapping xmlns='urn:migrate:mapping:1' record='/r/x'>"
+    "<table name='a' key='id'><column name='id' path='@id' type='int'/></table>"
+    "</mapping>";
+
+/* Adds record seq of file f to b. */
+static void add(batch *b, uint32_t f, uint64_t seq)
+{
+    batch_begin_record(b, f, seq, seq, "<x/>", 4);
+    value *v = batch_add_row(b, 0);
+    v[0].len = 0;
+    v[0].n.i = (int64_t)seq;
+    batch_commit_record(b, seq);
+}
+
+/* Returns the ranges of r as text "1-4,7". */
+static const char *text(const ledger_ranges *r)
+{
+    static char buf[200];
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->n; i++)
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%llu-%llu", i ? "," : "",
+                              (unsigned long long)r->r[i][0], (unsigned long long)r->r[i][1]);
+    return buf;
+}
+
+static void test_file_life(void)
+{
+    mig_err err;
+    mapping *m = mapping_load_memory(MAP, sizeof MAP - 1, "m.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    char dbfile[4200];
+    snprintf(dbfile, sizeof dbfile, "%s/ledger.db", unit_tmpdir());
+    db_target t;
+    db_target_sqlite(&t, dbfile);
+    t.dialect_name = "sqlite";
+    db_conn c;
+    memset(&c, 0, sizeof c);
+    CU_ASSERT_EQUAL_FATAL(db_connect(&c, &t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(ledger_create(&c, 1, &err), 0);
+    CU_ASSERT_EQUAL(ledger_create(&c, 1, &err), 0); /* exists: nothing to do */
+
+    const char *mh = "m0";
+    ledger_file lf[2];
+    memset(lf, 0, sizeof lf);
+    strcpy(lf[0].hash, "h0");
+    strcpy(lf[1].hash, "h1");
+    lf[0].tracked = lf[1].tracked = 1;
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &lf[0], &err), 0);
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "b.xml", 0, &lf[1], &err), 0);
+    CU_ASSERT_EQUAL(lf[0].skip, 0);
+    CU_ASSERT_EQUAL(lf[0].loaded.n, 0);
+
+    /* one batch: a.xml 1,2,3,5 (3 a duplicate), b.xml 1; a second: a.xml 4 */
+    batch *b = batch_new(m, 10);
+    add(b, 0, 1);
+    add(b, 0, 2);
+    add(b, 0, 3);
+    add(b, 0, 5);
+    add(b, 1, 1);
+    unsigned char dup[5] = {0, 0, 1, 0, 0};
+    CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, lf, b, 0, 5, dup, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    batch_reset(b);
+    add(b, 0, 4);
+    unsigned char nodup[1] = {0};
+    CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, lf, b, 0, 1, nodup, &err), 0);
+    db_rollback(&c); /* never committed: not in the ledger */
+    batch_free(b);
+
+    /* the next run reads back what was committed */
+    ledger_file again;
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a-renamed.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.skip, 0);
+    CU_ASSERT_STRING_EQUAL(text(&again.loaded), "1-2,5-5");
+    CU_ASSERT_STRING_EQUAL(text(&again.dups), "3-3");
+    ledger_file_free(&again);
+    /* another mapping knows nothing of it */
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, "m1", "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.loaded.n, 0);
+    ledger_file_free(&again);
+
+    /* complete: skipped next time, with its date; --reload forgets it */
+    ledger_counts n = {5, 4, 1, 0};
+    CU_ASSERT_EQUAL(ledger_file_close(&c, mh, &lf[0], 1, &n, &err), 0);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.skip, 1);
+    CU_ASSERT_EQUAL(strlen(again.loaded_at), 20);
+    CU_ASSERT_EQUAL(again.loaded.n, 0);
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 1, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.skip, 0);
+    CU_ASSERT_EQUAL(again.loaded.n, 0);
+    ledger_file_free(&again);
+    /* b.xml is still half done */
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h1");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "b.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.skip, 0);
+    CU_ASSERT_STRING_EQUAL(text(&again.loaded), "1-1");
+    ledger_file_free(&again);
+
+    db_disconnect(&c);
+    db_target_free(&t);
+    mapping_free(m);
+}
+
+int main(void)
+{
+    UNIT_BEGIN("ledger");
+    UNIT_TEST(test_sha256);
+    UNIT_TEST(test_ranges);
+    UNIT_TEST(test_file_life);
+    UNIT_END();
+}
