@@ -239,6 +239,7 @@ cd "$tmp" && exec $as_prefix "$PGBIN/pg_ctl" -D "$data" -l "$log" -o "-p $port" 
 EOF
 chmod 755 "$tmp/pg_ctl"
 export MIGRATE_TEST_PG_CTL="$tmp/pg_ctl"
+export MIGRATE_TEST_PG_LOG="$log"   # the server's log, for a test's error message
 
 export MIGRATE_TEST_PG="Driver=PostgreSQL Unicode;Server=127.0.0.1;Port=$port;Database=migrate_test;UID=migrate;PWD=$password"
 export MIGRATE_TEST_PG_PSQL="$PSQL -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $port -U migrate -d migrate_test"
