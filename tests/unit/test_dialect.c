@@ -376,7 +376,7 @@ static void test_mssql_staging(void)
         "CAST(t.[app_id] AS bigint) AS [app_id], CAST(t.[seq] AS bigint) AS [seq], "
         "CAST(t.[phone] AS nvarchar(32)) AS [phone], CAST(t.[note] AS nvarchar(max)) AS [note] "
         "INTO [#stage_1_contact] FROM [dbo].[contact] t; ALTER TABLE "
-        "[#stage_1_contact] ADD [__ord] int IDENTITY(1,1) END ELSE TRUNCATE TABLE "
+        "[#stage_1_contact] ADD [__ord] bigint IDENTITY(1,1) END ELSE TRUNCATE TABLE "
         "[#stage_1_contact]",
         "INSERT INTO [#stage_1_contact] ([app_id], [seq], [phone], [note]) VALUES (?, ?, ?, ?)",
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
@@ -454,14 +454,14 @@ static void test_mssql_stage_names(void)
                                             "[#stage_2_we]]ird]"};
     static const char *const want_prepare[] = {
         "IF OBJECT_ID(N'tempdb..[#stage_0_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
-        "bigint) AS [id] INTO [#stage_0_items] FROM [a].[items] t; ALTER TABLE [#stage_0_items] ADD [__ord] int "
+        "bigint) AS [id] INTO [#stage_0_items] FROM [a].[items] t; ALTER TABLE [#stage_0_items] ADD [__ord] bigint "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_0_items]",
         "IF OBJECT_ID(N'tempdb..[#stage_1_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
-        "bigint) AS [id] INTO [#stage_1_items] FROM [b].[items] t; ALTER TABLE [#stage_1_items] ADD [__ord] int "
+        "bigint) AS [id] INTO [#stage_1_items] FROM [b].[items] t; ALTER TABLE [#stage_1_items] ADD [__ord] bigint "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_1_items]",
         "IF OBJECT_ID(N'tempdb..[#stage_2_we]]ird]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
         "bigint) AS [id] INTO [#stage_2_we]]ird] FROM [dbo].[we]]ird] t; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
-        "int IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_2_we]]ird]",
+        "bigint IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_2_we]]ird]",
     };
     for (size_t i = 0; i < 3; i++) {
         strbuf sb = STRBUF_INIT;
