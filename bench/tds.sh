@@ -23,6 +23,8 @@
 #               at most 2,000 parameters a statement
 #   arrays      migrate --load insert built with -DMSSQL_INSERT_ROWS=0: one
 #               prepared INSERT run as a parameter array
+#   bcp-base    $MIGRATE_BASE --load bcp: another build (e.g. main before a
+#               change) next to this one's bcp, in the same run
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -139,6 +141,9 @@ run_method() {
                 -D "$db" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; }
         done ;;
     bcp) "$MIGRATE" --connect "$CS" --load bcp -w "$workers" -b "$batch" -m "$MAPPING" \
+            "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    bcp-base) "${MIGRATE_BASE:?set MIGRATE_BASE to the build to compare with}" --connect "$CS" \
+            --load bcp -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     insert) "$MIGRATE" --connect "$CS" --load insert -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;

@@ -743,6 +743,7 @@ int db_commit(db_conn *c, mig_err *err)
 
 int db_rollback(db_conn *c)
 {
+    c->rollbacks++;
     if (!c->connected)
         return -1;
     return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)) ? 0 : -1;

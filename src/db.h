@@ -72,6 +72,8 @@ typedef struct db_conn {
     char dbms_name[64];       /* SQLGetInfo SQL_DBMS_NAME */
     db_errclass last_class;   /* class of the last failure on this connection */
     db_cancel *cancel;        /* or NULL; set by the owner after db_connect */
+    unsigned long rollbacks;  /* db_rollback calls: session state (a #temp
+                               * table) may have gone back since */
 } db_conn;
 
 /* Connect (login timeout = target->connect_timeout), pick the dialect (the

@@ -33,6 +33,8 @@ struct dialect_table_state {
     SQLHSTMT exists;
     size_t exists_n;
     db_params params;
+    int stage_ready;              /* the dialect's stage is known to exist, empty */
+    unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
 };
 
 /* ---- finding a dialect ---- */
@@ -350,6 +352,19 @@ static dialect_table_state *state_get(dialect_table_state **st, size_t t)
         (*st)->t = t;
     }
     return *st;
+}
+
+int dialect_stage_ready(dialect_table_state **st, size_t t, const db_conn *c)
+{
+    dialect_table_state *s = state_get(st, t);
+    return s->stage_ready && s->stage_rollbacks == c->rollbacks;
+}
+
+void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *c, int ready)
+{
+    dialect_table_state *s = state_get(st, t);
+    s->stage_ready = ready;
+    s->stage_rollbacks = c->rollbacks;
 }
 
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st)

@@ -142,6 +142,13 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                              size_t max_params, load_result *res, mig_err *err);
+/* A dialect's per-session stage table for t (SQL Server's #stage): returns 1
+ * when it was marked ready (existing and empty) and no rollback has been
+ * asked for on c since, which could have brought back rows or undone its
+ * creation. */
+int dialect_stage_ready(dialect_table_state **st, size_t t, const db_conn *c);
+/* Mark t's stage ready (1) or in an unknown state (0) as of now. */
+void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *c, int ready);
 /* Free a table state of the shared machinery (table_state_free). */
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
 
