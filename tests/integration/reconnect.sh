@@ -286,7 +286,7 @@ run_target() {
             "$([ -n "$want" ] && [ "$have" = "$want" ]; echo $?)"
     done
 
-    local dump_cs=$MIGRATE_TEST_PG
+    local dump_cs=${MIGRATE_TEST_PG:-}
     [ "$target" = postgresql ] || dump_cs=$(tds_with_database mig_reconnect)
     if ! (cd "$d" && timeout 120 "$DBDUMP" --connect "$dump_cs" -m mapping.xml) \
             > "$out/dump.tsv" 2> "$out/dump.err"; then
