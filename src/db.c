@@ -229,61 +229,6 @@ static const dialect *early_dialect(const db_target *t)
 
 /* ---- connection strings ---- */
 
-/* Returns 1 if key[0..len), spaces trimmed, is `name` (any case). */
-static int key_is(const char *key, size_t len, const char *name)
-{
-    while (len && *key == ' ') {
-        key++;
-        len--;
-    }
-    while (len && key[len - 1] == ' ')
-        len--;
-    return len == strlen(name) && strncasecmp(key, name, len) == 0;
-}
-
-/* Returns the end of the connection-string value that starts at v: after
- * its {...} block ("}}" is an escaped brace), else at ';' or the end. */
-static const char *value_end(const char *v)
-{
-    if (*v != '{')
-        return v + strcspn(v, ";");
-    const char *p = v + 1;
-    for (;;) {
-        if (!*p)
-            return p;
-        if (*p == '}') {
-            if (p[1] != '}')
-                return p + 1;
-            p++;
-        }
-        p++;
-    }
-}
-
-int db_connstr_next(const char *p, db_cs_item *it)
-{
-    if (!*p)
-        return 0;
-    size_t klen = strcspn(p, "=;");
-    it->start = p;
-    it->klen = klen;
-    it->value = it->vend = NULL;
-    it->password = 0;
-    if (p[klen] != '=') {
-        it->next = p[klen] ? p + klen + 1 : p + klen;
-        return 1;
-    }
-    it->password = key_is(p, klen, "PWD") || key_is(p, klen, "Password");
-    const char *v = p + klen + 1;
-    while (*v == ' ')
-        v++;
-    it->value = v;
-    it->vend = value_end(v);
-    const char *e = it->vend + strcspn(it->vend, ";");
-    it->next = *e ? e + 1 : e;
-    return 1;
-}
-
 /* Returns a copy of the value v[0..end): braces removed, "}}" -> "}". */
 static char *value_copy(const char *v, const char *end)
 {
@@ -334,7 +279,7 @@ void db_connstr_take_password(char *s, char **pw)
 static int find_key(const char *s, const char *key, db_cs_item *it)
 {
     for (const char *p = s; db_connstr_next(p, it); p = it->next)
-        if (key_is(it->start, it->klen, key))
+        if (db_connstr_key_is(it->start, it->klen, key))
             return 1;
     return 0;
 }

@@ -95,6 +95,8 @@ typedef struct db_cs_item {
 /* Returns 1 and fills *it with the item starting at p, or 0 at the end:
  *   for (p = s; db_connstr_next(p, &it); p = it.next) ... */
 int db_connstr_next(const char *p, db_cs_item *it);
+/* Returns 1 if key[0..len), spaces trimmed, is `name` (any case). */
+int db_connstr_key_is(const char *key, size_t len, const char *name);
 
 /* Remove every PWD=/Password= item from connection string s (in place) and
  * hand the last one's value to *pw (braces removed, "}}" as "}"), wiping

@@ -20,7 +20,7 @@ out=$(cd "$out" && pwd)
 CC=${FUZZ_CC:-clang}
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE)
-cflags=("${flags[@]}" -I"$out" -I"$top/src" $(pkg-config --cflags libxml-2.0 libpcre2-8 zlib))
+cflags=("${flags[@]}" -DTDSODBC_BCP -I"$out" -I"$top/src" $(pkg-config --cflags libxml-2.0 libpcre2-8 zlib))
 libs=($(pkg-config --libs libxml-2.0 libpcre2-8 zlib) -lpthread -lm)
 
 # the engine's sources need config.h; a minimal one, not configure's
@@ -47,11 +47,17 @@ build() {
 
 rm -rf "$out/obj" # always from the current sources
 
-base=(err strbuf types rule path)
-build fuzz_types err strbuf types
+base=(err connstr strbuf types rule path)
+build fuzz_types err connstr strbuf types
 build fuzz_path "${base[@]}"
 build fuzz_mapping "${base[@]}" mapping
-[ -n "${FUZZ_NO_RECORD:-}" ] || build fuzz_record "${base[@]}" mapping input reader mapper batch keyset
+# reader + mapper need the mapper's routing (settle.c), which reaches the
+# ODBC layer: fuzz_record links every engine source and the ODBC libraries
+engine=(err connstr strbuf types rule path mapping input reader mapper batch ring keyset stats
+    reject db dialect dialect_sqlite dialect_pgsql dialect_mssql settle worker engine sha256
+    ledger runlock)
+[ -n "${FUZZ_NO_RECORD:-}" ] || libs+=(-lodbc -lodbcinst)
+[ -n "${FUZZ_NO_RECORD:-}" ] || build fuzz_record "${engine[@]}"
 
 # ---- seed corpora from tests/ ----
 seed() { rm -rf "$out/seed-$1"; mkdir -p "$out/seed-$1"; }
