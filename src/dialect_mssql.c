@@ -882,12 +882,16 @@ static db_errclass mssql_classify(const char *state, long native, const char *ms
 /* The run lock: an application lock owned by the session, so that it
  * outlives transactions and goes with the connection; the server waits
  * (try_lock_sql).  Babelfish's backend died on a second sp_getapplock
- * after a refused one in the same session: one call does all the waiting. */
+ * after a refused one in the same session: one call does all the waiting.
+ * The resource names the database: SQL Server's application locks are per
+ * database already, the stand-in's (Babelfish) are per server, where two
+ * databases loaded with one mapping would otherwise exclude each other. */
 static void mssql_try_lock_sql(strbuf *out, const char *name, long long key, long wait_ms)
 {
     (void)key;
     sb_printf(out,
-              "SET NOCOUNT ON; DECLARE @r int; EXEC @r = sp_getapplock @Resource = N'%s', "
+              "SET NOCOUNT ON; DECLARE @r int, @res nvarchar(255) = N'%s ' + DB_NAME(); "
+              "EXEC @r = sp_getapplock @Resource = @res, "
               "@LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = %ld; "
               "SELECT CASE WHEN @r >= 0 THEN 1 ELSE 0 END",
               name, wait_ms);
