@@ -165,7 +165,9 @@ fresh basic
 "$GEN" --records 400 --seed 3 -o "$d/all.xml"
 cp "$top_srcdir/mappings/applications.xml" "$d/apps-map.xml"
 mkfifo "$d/in.fifo"
-(cd "$d" && exec timeout 120 "$MIGRATE" --db s.db -w 1 -m apps-map.xml in.fifo \
+# --foreground: GNU timeout passes a SIGINT on to its process group as well,
+# so migrate got it twice (the second means "quit at once", no report)
+(cd "$d" && exec timeout --foreground 120 "$MIGRATE" --db s.db -w 1 -m apps-map.xml in.fifo \
     --summary-json s.json) < /dev/null > "$work/out" 2> "$work/err" &
 mpid=$!
 exec 3> "$d/in.fifo"   # returns once migrate opened it (its signal watcher runs)
