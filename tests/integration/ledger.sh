@@ -365,7 +365,13 @@ lock_tests() {
     exec 7>&-
     mig "$m" --lock-wait 60 --summary-json "$work/j.json" "$work/a.xml"
     wrc=$rc
+    # the holder releases its lock a moment before it exits: give it 30 s
     hrc=still-running
+    local i
+    for i in $(seq 1 600); do
+        kill -0 "$holder" 2>/dev/null || break
+        sleep 0.05
+    done
     if ! kill -0 "$holder" 2>/dev/null; then
         wait "$holder"
         hrc=$?
@@ -378,7 +384,8 @@ lock_tests() {
     kill -9 "$holder"
     wait "$holder" 2>/dev/null
     exec 7>&-
-    mig "$m" --reload "$work/a.xml"
+    # a server notices the lost session a moment later: wait up to 10 s
+    mig "$m" --reload --lock-wait 10 "$work/a.xml"
     check "$tgt: a killed holder's lock is gone" eval '[ "$rc" = 1 ] || { why "exit $rc: $(cat "$work/err")"; false; }'
     rm -f "$work/fifo"
 }
