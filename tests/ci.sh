@@ -173,7 +173,16 @@ if [ "${MIGRATE_CI_DISTCHECK:-1}" = 1 ]; then
     # in-tree run's log out of the tarball (else the VPATH check finds it
     # "up to date" in the read-only source and cannot write its own).
     rm -f tests/integration/run.sh.log tests/integration/run.sh.trs
-    make -j"$jobs" distcheck >distcheck.log 2>&1 || { tail -n 60 distcheck.log >&2; echo "ci: make distcheck failed (distcheck.log)" >&2; exit 1; }
+    if ! make -j"$jobs" distcheck >distcheck.log 2>&1; then
+        tail -n 60 distcheck.log >&2
+        # the failing tests' own logs, from the tree distcheck leaves behind
+        for trs in $(grep -l ':test-result: FAIL' migrate-*/_build/sub/tests/*/*.trs 2>/dev/null); do
+            echo "---- ${trs%.trs}.log (last 150 lines) ----" >&2
+            tail -n 150 "${trs%.trs}.log" >&2
+        done
+        echo "ci: make distcheck failed (distcheck.log)" >&2
+        exit 1
+    fi
     grep -A 2 "archives ready" distcheck.log || true
 else
     echo "(make distcheck skipped: MIGRATE_CI_DISTCHECK=0)"
