@@ -2,6 +2,7 @@
 # ledger.sh — the ledger in the target (issue 9, items 1-4), on SQLite, on
 # PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on the
 # TDS server when its control script is there (TDS_SERVER, default
+# MIGRATE_TDS_SERVER, ../shared/tds-server/tds-server or
 # /work/shared/tds-server/tds-server; ports LEDGER_TDS_PORTS, default
 # 15000-15099; a visible SKIP line when it is absent or does not start):
 #
@@ -40,7 +41,13 @@ MIGRATE=${MIGRATE:-$top_builddir/migrate}
 DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
 GEN=${GEN:-$top_builddir/bench/gen-apps}
 MAPPING=$top_srcdir/mappings/applications.xml
-TDS_SERVER=${TDS_SERVER:-/work/shared/tds-server/tds-server}
+# the TDS server's control script: as tests/with-tds.sh finds it
+if [ -z "${TDS_SERVER:-}" ]; then
+    for TDS_SERVER in "${MIGRATE_TDS_SERVER:-}" "$top_srcdir/../shared/tds-server/tds-server" \
+            /work/shared/tds-server/tds-server; do
+        [ -n "$TDS_SERVER" ] && [ -x "$TDS_SERVER" ] && break
+    done
+fi
 LEDGER_TDS_PORTS=${LEDGER_TDS_PORTS:-15000-15099}
 
 for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
