@@ -1,10 +1,8 @@
 #!/usr/bin/env bash
 # ledger.sh — the ledger in the target (issue 9, items 1-4), on SQLite, on
-# PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on the
-# TDS server when its control script is there (TDS_SERVER, default
-# MIGRATE_TDS_SERVER, ../shared/tds-server/tds-server or
-# /work/shared/tds-server/tds-server; ports LEDGER_TDS_PORTS, default
-# 15000-15099; a visible SKIP line when it is absent or does not start):
+# PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on
+# the SQL Server of MIGRATE_TEST_MSSQL (tests/with-tds.sh; in a database of
+# its own, migrate_ledger; a visible SKIP line when it is unset):
 #
 #   resume    a run killed by SIGKILL at several points (MIGRATE_TEST_CRASH:
 #             in the first and a middle transaction, before and after its
@@ -41,14 +39,6 @@ MIGRATE=${MIGRATE:-$top_builddir/migrate}
 DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
 GEN=${GEN:-$top_builddir/bench/gen-apps}
 MAPPING=$top_srcdir/mappings/applications.xml
-# the TDS server's control script: as tests/with-tds.sh finds it
-if [ -z "${TDS_SERVER:-}" ]; then
-    for TDS_SERVER in "${MIGRATE_TDS_SERVER:-}" "$top_srcdir/../shared/tds-server/tds-server" \
-            /work/shared/tds-server/tds-server; do
-        [ -n "$TDS_SERVER" ] && [ -x "$TDS_SERVER" ] && break
-    done
-fi
-LEDGER_TDS_PORTS=${LEDGER_TDS_PORTS:-15000-15099}
 
 for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
     [ -x "$bin" ] || { echo "SKIP: $bin not built (make check builds it)"; exit 77; }
@@ -56,9 +46,7 @@ done
 command -v python3 >/dev/null 2>&1 || { echo "ERROR: python3 missing" >&2; exit 99; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ledger.XXXXXX")
-tds_port=
 cleanup() {
-    [ -n "$tds_port" ] && "$TDS_SERVER" stop --port "$tds_port" --purge >/dev/null 2>&1
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -309,7 +297,7 @@ holder_ready() {
     postgresql) [ "$(PGOPTIONS='-c client_min_messages=warning' psql -X -qAt -c \
         "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" 2>/dev/null)" = 1 ] ;;
     sqlserver) [ "$(echo "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" |
-        isql -b -x0x09 -k "$TDS_CS" 2>/dev/null | tr -d ' \r')" = 1 ] ;;
+        tds_sql 2>/dev/null | tr -d ' \r')" = 1 ] ;;
     *) return 1 ;;
     esac
 }
@@ -430,31 +418,22 @@ fi
 
 if [[ $targets != *" sqlserver "* ]]; then
     :
-elif [ -x "$TDS_SERVER" ]; then
-    lo=${LEDGER_TDS_PORTS%-*}
-    hi=${LEDGER_TDS_PORTS#*-}
-    for p in $(seq "$lo" 7 "$hi" | head -3); do
-        # the server runs as its own user: it must reach its directory
-        chmod 711 "$work"
-        if TDS_CS=$("$TDS_SERVER" start --port "$p" --dir "$work/tds-$p" 2> "$work/tds.err"); then
-            tds_port=$p
-            break
-        fi
-    done
-    if [ -n "$tds_port" ]; then
+elif [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+    # shellcheck source=tests/integration/tds-env.sh
+    . "$here/tds-env.sh"
+    tds_env_setup
+    if tds_own_database migrate_ledger 2> "$work/tds.err"; then
+        TDS_CS=$MIGRATE_TEST_MSSQL
         tgt=sqlserver
-        echo "# target sqlserver (the TDS server on port $tds_port)"
+        echo "# target sqlserver (MIGRATE_TEST_MSSQL, database migrate_ledger)"
         resume_tests
-        if command -v isql >/dev/null 2>&1; then
-            lock_tests
-        else
-            echo "SKIP sqlserver lock: no isql (unixodbc) to see the holder's row"
-        fi
+        lock_tests
     else
-        echo "SKIP sqlserver: the TDS server did not start: $(tail -1 "$work/tds.err")"
+        echo "ERROR: cannot create the database migrate_ledger: $(cat "$work/tds.err")" >&2
+        failed=$((failed + 1))
     fi
 else
-    echo "SKIP sqlserver: no TDS server at $TDS_SERVER"
+    echo "SKIP sqlserver: MIGRATE_TEST_MSSQL not set (run under tests/with-tds.sh)"
 fi
 
 echo "# $passed passed, $failed failed"

@@ -37,9 +37,17 @@ tds_sql() {
 # point MIGRATE_TEST_MSSQL at it, so that scripts make runs at the same time
 # (make -j check) never share, or drop, each other's tables.  Run again, it
 # empties the database: every table, constraint and view goes with it.
+# The stand-in (Babelfish) may refuse a CREATE/DROP DATABASE that runs at the
+# same time as another script's ("tuple concurrently updated", PostgreSQL's
+# catalog): up to 5 tries, the last one's error on stderr.
 tds_own_database() {
-    printf 'IF DB_ID(%s) IS NOT NULL DROP DATABASE %s;\nCREATE DATABASE %s;\n' \
-        "'$1'" "$1" "$1" | tds_sql "$tds_master" >/dev/null || return 1
+    local try
+    for try in 1 2 3 4 5; do
+        printf 'IF DB_ID(%s) IS NOT NULL DROP DATABASE %s;\nCREATE DATABASE %s;\n' \
+            "'$1'" "$1" "$1" | tds_sql "$tds_master" >/dev/null 2>"$work/.tds-own.err" && break
+        [ "$try" = 5 ] && { cat "$work/.tds-own.err" >&2; return 1; }
+        sleep "$try"
+    done
     MIGRATE_TEST_MSSQL=$(tds_with_database "$1")
     export MIGRATE_TEST_MSSQL
 }
