@@ -694,6 +694,14 @@ int db_rollback(db_conn *c)
     return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)) ? 0 : -1;
 }
 
+int db_end(db_conn *c, int rc, mig_err *err)
+{
+    if (rc == 0)
+        return db_commit(c, err);
+    db_rollback(c);
+    return rc;
+}
+
 /* ---- parameter arrays ---- */
 
 void db_params_free(db_params *p)

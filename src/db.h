@@ -113,6 +113,9 @@ int db_exec(db_conn *c, const char *sql, mig_err *err);
 int db_begin(db_conn *c, mig_err *err);
 int db_commit(db_conn *c, mig_err *err);
 int db_rollback(db_conn *c);
+/* End the open transaction of a step that returned rc: commit when rc is 0,
+ * else roll back.  Returns 0, or -1 (rc, or the failed commit, err set). */
+int db_end(db_conn *c, int rc, mig_err *err);
 
 /* Fill err from the diagnostics of handle h: "what: SQLSTATE xxxxx (native
  * n): message"; sets err->sqlstate/native and c->last_class (via the dialect)

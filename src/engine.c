@@ -164,10 +164,7 @@ static int create_tables(db_conn *c, const mapping *m, mig_err *err)
             rc = -1;
         }
     }
-    if (rc == 0)
-        rc = db_commit(c, err);
-    else
-        db_rollback(c);
+    rc = db_end(c, rc, err);
     sb_free(&sql);
     return rc;
 }
