@@ -1,5 +1,5 @@
-/* dialect.c — finding a dialect, the whole DDL of a mapping, and the
- * loading machinery the three dialects share.
+/* dialect.c — finding a dialect, connecting through it, the whole DDL of a
+ * mapping, and the loading machinery the three dialects share.
  *
  * The shared part is the per-connection, per-table state
  * (dialect_table_state): prepared INSERT statements (one per duplicate
@@ -68,6 +68,58 @@ const dialect *dialect_for_dbms(const char *dbms_name)
         if (all_dialects[i]->matches_dbms(dbms_name))
             return all_dialects[i];
     return NULL;
+}
+
+/* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
+static const dialect *early_dialect(const db_target *t)
+{
+    if (t->dialect_name)
+        return dialect_by_name(t->dialect_name);
+    if (t->load == LOAD_BCP)
+        return &dialect_mssql;
+    return NULL;
+}
+
+/* Make d the dialect of connection c (and tell db.c what it needs of it). */
+static void speak(db_conn *c, const dialect *d)
+{
+    c->d = d;
+    c->classify = d ? d->classify : NULL;
+    c->no_sqlcancel = d ? d->no_sqlcancel : 0;
+}
+
+/* ---- connecting ---- */
+
+int dialect_connect(db_conn *c, const db_target *t, mig_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (t->dialect_name && !dialect_by_name(t->dialect_name))
+        return err_set(err, MIG_EUSAGE,
+                       "unknown dialect \"%s\" (use sqlite, postgresql or sqlserver)",
+                       t->dialect_name);
+    if (db_open(c, t, err) < 0)
+        return -1;
+    speak(c, early_dialect(t));
+    if (c->d && c->d->before_connect && c->d->before_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+    if (db_login(c, err) < 0)
+        return -1;
+    if (!c->d)
+        speak(c, dialect_for_dbms(c->dbms_name));
+    if (!c->d) {
+        err_set(err, MIG_ECONNECT, "unsupported database \"%s\": use --dialect", c->dbms_name);
+        db_disconnect(c);
+        return -1;
+    }
+    /* session settings first: some (SQLite's journal mode) cannot change
+     * inside the transaction that autocommit off opens */
+    if (c->d->after_connect && c->d->after_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+    return db_autocommit_off(c, err);
 }
 
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out)

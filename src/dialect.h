@@ -106,6 +106,14 @@ const dialect *dialect_by_name(const char *name);
 /* Returns the dialect whose matches_dbms accepts dbms_name, or NULL. */
 const dialect *dialect_for_dbms(const char *dbms_name);
 
+/* Connect to target t (login timeout = t->connect_timeout) and pick the
+ * dialect: the override (--dialect; SQL Server for --load bcp), else the
+ * one whose matches_dbms accepts SQL_DBMS_NAME; let it prepare the session
+ * (before_connect, after_connect), then turn autocommit off.  Returns 0,
+ * or -1 with err (MIG_EUSAGE for an unknown --dialect, MIG_ECONNECT /
+ * MIG_EDBPERM: see db_login) and c closed. */
+int dialect_connect(db_conn *c, const db_target *t, mig_err *err);
+
 /* The whole DDL for a mapping (every table, in mapping order). */
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out);
 

@@ -173,7 +173,7 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 {
     db_conn c;
     memset(&c, 0, sizeof c);
-    if (db_connect(&c, t, err) != 0)
+    if (dialect_connect(&c, t, err) != 0)
         return -1;
     int rc = create_tables(&c, m, err);
     /* and the ledger's: a load then finds everything it writes */
@@ -232,7 +232,7 @@ static int ledger_again(engine *e, double t0)
             return !atomic_load(&e->stop);
         mig_err ignored;
         db_disconnect(&e->lconn);
-        if (db_connect(&e->lconn, e->o->target, &ignored) != 0)
+        if (dialect_connect(&e->lconn, e->o->target, &ignored) != 0)
             continue;
         if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
             return 0;
@@ -341,7 +341,7 @@ static int ledger_start(engine *e, mig_err *err)
         err->status = MIG_ECONFIG;
         return -1;
     }
-    if (db_connect(&e->lconn, o->target, err) != 0)
+    if (dialect_connect(&e->lconn, o->target, err) != 0)
         return -1;
     int rc;
     double t0 = stats_now();

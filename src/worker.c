@@ -610,7 +610,7 @@ static void *worker_main(void *arg)
 /* ---- public ---- */
 
 const worker_link worker_link_odbc = {
-    .connect = db_connect,
+    .connect = dialect_connect,
     .disconnect = db_disconnect,
     .begin = db_begin,
     .commit = db_commit,

@@ -26,7 +26,7 @@
 #include "stats.h"
 
 /* How a worker reaches its database.  worker_ctx.link NULL means the ODBC
- * layer (db_connect, db_begin, ...); the unit tests put a scripted fake here
+ * layer (dialect_connect, db_begin, ...); the unit tests put a scripted fake here
  * (tests/unit/fake_dialect.c) so that every recovery path runs without a
  * database. */
 typedef struct worker_link {

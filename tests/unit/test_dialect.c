@@ -714,7 +714,7 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
     mig_err err;
     db_conn c;
     mapping *m = test_mapping();
-    int rc = db_connect(&c, t, &err);
+    int rc = dialect_connect(&c, t, &err);
     if (rc != 0)
         fprintf(stderr, "connect: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -835,7 +835,7 @@ static void live_find_existing(const db_target *t, const char *const *ddl)
     db_conn c;
     mapping *m = mapping_load_memory(MAP_FX, strlen(MAP_FX), "fx.xml", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    int rc = db_connect(&c, t, &err);
+    int rc = dialect_connect(&c, t, &err);
     if (rc != 0)
         fprintf(stderr, "connect: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -923,7 +923,7 @@ static void live_find_typed(const db_target *t)
     db_conn c;
     mapping *m = mapping_load_memory(MAP_FT, strlen(MAP_FT), "ft.xml", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_EQUAL_FATAL(db_connect(&c, t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, t, &err), 0);
     db_exec(&c, "DROP TABLE IF EXISTS ft", &err);
     strbuf sb = STRBUF_INIT;
     c.d->create_table_sql(&sb, &m->tables[0]);
@@ -1058,7 +1058,7 @@ static int mssql_target(db_target *t, load_method load)
 static void mssql_connect(db_conn *c, const db_target *t)
 {
     mig_err err;
-    int rc = db_connect(c, t, &err);
+    int rc = dialect_connect(c, t, &err);
     if (rc != 0)
         fprintf(stderr, "connect: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -1515,7 +1515,7 @@ static void test_connect_errors(void)
     t.connstr = xstrdup("DSN=migrate_no_such_dsn");
     t.password = xstrdup("s3cret}");
     t.connect_timeout = 2;
-    CU_ASSERT_EQUAL(db_connect(&c, &t, &err), -1);
+    CU_ASSERT_EQUAL(dialect_connect(&c, &t, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_ECONNECT);
     CU_ASSERT_STRING_EQUAL(err.sqlstate, "IM002");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot connect: SQLSTATE IM002: "));
@@ -1526,7 +1526,7 @@ static void test_connect_errors(void)
     memset(&t, 0, sizeof t);
     t.connstr = xstrdup("Driver=SQLite3;Database=/tmp/x.db");
     t.dialect_name = "oracle";
-    CU_ASSERT_EQUAL(db_connect(&c, &t, &err), -1);
+    CU_ASSERT_EQUAL(dialect_connect(&c, &t, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_EUSAGE);
     db_target_free(&t);
 }

@@ -112,7 +112,7 @@ static void open_db(db_conn *c, db_target *t, const char *name, const char *cons
     unlink(file);
     db_target_sqlite(t, file);
     mig_err err;
-    int rc = db_connect(c, t, &err);
+    int rc = dialect_connect(c, t, &err);
     if (rc != 0)
         fprintf(stderr, "\n  connect: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
