@@ -290,18 +290,8 @@ static int ledger_skip(engine *e, uint32_t f)
  * counting it in p (as loaded earlier, or as a duplicate). */
 static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
 {
-    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
-    if (!lf || !lf->tracked)
-        return 0;
-    if (ledger_ranges_has(&lf->loaded, seq)) {
-        p->earlier++;
-        return 1;
-    }
-    if (ledger_ranges_has(&lf->dups, seq)) {
-        p->earlier_dups++;
-        return 1;
-    }
-    return 0;
+    return settle_earlier(e->lfiles ? &e->lfiles[f] : NULL, seq, &p->earlier,
+                          &p->earlier_dups);
 }
 
 /* Returns 0 after writing the end of the run into the ledger for every

@@ -23,6 +23,7 @@
 #include "mapping.h"
 #include "reject.h"
 #include "ring.h"
+#include "settle.h"
 #include "stats.h"
 
 /* How a worker reaches its database.  worker_ctx.link NULL means the ODBC
@@ -97,7 +98,7 @@ typedef struct worker {
     int started;
     stats_worker *st;           /* &ctx->stats->workers[id], written only here */
     dialect_table_state **tstate; /* per table */
-    keyset **keys;              /* per table, or NULL entries */
+    settler settle;             /* key sets; what each record became */
     db_cancel cancel;           /* lets the engine cancel conn's statement */
     int cancel_ready;           /* cancel initialised (worker_open ran) */
 } worker;
