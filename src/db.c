@@ -407,7 +407,8 @@ int db_login(db_conn *c, mig_err *err)
 
 int db_autocommit_off(db_conn *c, mig_err *err)
 {
-    SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
+    SQLRETURN rc =
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
     if (!SQL_SUCCEEDED(rc)) {
         db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot turn autocommit off");
         db_disconnect(c);

@@ -508,21 +508,6 @@ int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, set
     return 0;
 }
 
-int settle_earlier(ledger_file *lf, uint64_t seq, uint64_t *loaded, uint64_t *dups)
-{
-    if (!lf || !lf->tracked)
-        return 0;
-    if (ledger_ranges_has(&lf->loaded, seq)) {
-        (*loaded)++;
-        return 1;
-    }
-    if (ledger_ranges_has(&lf->dups, seq)) {
-        (*dups)++;
-        return 1;
-    }
-    return 0;
-}
-
 /* ---- counts ---- */
 
 /* Empties every key set of the worker when together they outgrow its

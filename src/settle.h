@@ -127,8 +127,23 @@ int settle_committed(settler *s, stats *st, const batch *b, size_t lo, size_t hi
                      const settle_result *rr);
 /* Returns 1 when record seq of input lf (NULL: no ledger) was settled by
  * an earlier run (the ledger), counting it in *loaded (loaded then) or
- * *dups (a duplicate then); else 0: this run settles it. */
-int settle_earlier(ledger_file *lf, uint64_t seq, uint64_t *loaded, uint64_t *dups);
+ * *dups (a duplicate then); else 0: this run settles it.  Inline: the
+ * producer asks for every record read. */
+static inline int settle_earlier(ledger_file *lf, uint64_t seq, uint64_t *loaded,
+                                 uint64_t *dups)
+{
+    if (!lf || !lf->tracked)
+        return 0;
+    if (ledger_ranges_has(&lf->loaded, seq)) {
+        (*loaded)++;
+        return 1;
+    }
+    if (ledger_ranges_has(&lf->dups, seq)) {
+        (*dups)++;
+        return 1;
+    }
+    return 0;
+}
 /* Count record rec of b rejected (the database refused it alone). */
 void settle_rejected(stats *st, const batch *b, size_t rec);
 /* Returns 0 after filling the key sets from the tables (--preload-keys,

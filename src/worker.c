@@ -177,7 +177,8 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     }
     if (rc == 0) {
         stats_latency_add(&w->st->commit, stats_now() - t0);
-        w->st->keyset_resets += (uint64_t)settle_committed(&w->settle, w->ctx->stats, b, lo, hi, &rr);
+        w->st->keyset_resets +=
+            (uint64_t)settle_committed(&w->settle, w->ctx->stats, b, lo, hi, &rr);
         w->st->batches++;
         if (r->conn_used)
             w->st->reuses++;
