@@ -164,10 +164,7 @@ static int create_tables(db_conn *c, const mapping *m, mig_err *err)
             rc = -1;
         }
     }
-    if (rc == 0)
-        rc = db_commit(c, err);
-    else
-        db_rollback(c);
+    rc = db_end(c, rc, err);
     sb_free(&sql);
     return rc;
 }
@@ -176,7 +173,7 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 {
     db_conn c;
     memset(&c, 0, sizeof c);
-    if (db_connect(&c, t, err) != 0)
+    if (dialect_connect(&c, t, err) != 0)
         return -1;
     int rc = create_tables(&c, m, err);
     /* and the ledger's: a load then finds everything it writes */
@@ -235,7 +232,7 @@ static int ledger_again(engine *e, double t0)
             return !atomic_load(&e->stop);
         mig_err ignored;
         db_disconnect(&e->lconn);
-        if (db_connect(&e->lconn, e->o->target, &ignored) != 0)
+        if (dialect_connect(&e->lconn, e->o->target, &ignored) != 0)
             continue;
         if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
             return 0;
@@ -293,18 +290,8 @@ static int ledger_skip(engine *e, uint32_t f)
  * counting it in p (as loaded earlier, or as a duplicate). */
 static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
 {
-    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
-    if (!lf || !lf->tracked)
-        return 0;
-    if (ledger_ranges_has(&lf->loaded, seq)) {
-        p->earlier++;
-        return 1;
-    }
-    if (ledger_ranges_has(&lf->dups, seq)) {
-        p->earlier_dups++;
-        return 1;
-    }
-    return 0;
+    return settle_earlier(e->lfiles ? &e->lfiles[f] : NULL, seq, &p->earlier,
+                          &p->earlier_dups);
 }
 
 /* Returns 0 after writing the end of the run into the ledger for every
@@ -344,7 +331,7 @@ static int ledger_start(engine *e, mig_err *err)
         err->status = MIG_ECONFIG;
         return -1;
     }
-    if (db_connect(&e->lconn, o->target, err) != 0)
+    if (dialect_connect(&e->lconn, o->target, err) != 0)
         return -1;
     int rc;
     double t0 = stats_now();

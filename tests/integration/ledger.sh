@@ -31,13 +31,9 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN=${GEN:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+GEN=${GEN:-$GEN_APPS}
 MAPPING=$top_srcdir/mappings/applications.xml
 
 for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
@@ -45,31 +41,10 @@ for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
 done
 command -v python3 >/dev/null 2>&1 || { echo "ERROR: python3 missing" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ledger.XXXXXX")
-cleanup() {
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-passed=0
-failed=0
+work_dir ledger
 
 # check NAME CMD...: PASS when CMD succeeds, else FAIL with the evidence.
-check() {
-    local name=$1
-    shift
-    : > "$work/why"
-    if "$@"; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name"
-        sed 's/^/  | /' "$work/why"
-        failed=$((failed + 1))
-    fi
-}
-why() { printf '%s\n' "$*" >> "$work/why"; }
+check() { check_cmd "$@"; }
 
 # jget FILE EXPR: print EXPR of the JSON report FILE (python, d = the
 # report) as JSON: ["skipped", 0]; a string alone prints bare.

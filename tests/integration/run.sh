@@ -55,27 +55,15 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-top_srcdir=$(cd "$top_srcdir" && pwd)       # absolute: cases run elsewhere
-top_builddir=$(cd "$top_builddir" && pwd)
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 cases_dir="$top_srcdir/tests/integration/cases"
 read -r -a wrapper <<< "${MIGRATE_TEST_WRAPPER:-}"
 
-for bin in "$MIGRATE" "$DBDUMP"; do
-    if [ ! -x "$bin" ]; then
-        echo "ERROR: $bin not built (make check builds it)" >&2
-        exit 99
-    fi
-done
+need_built "$MIGRATE" "$DBDUMP"
 command -v sqlite3 >/dev/null 2>&1 || { echo "ERROR: sqlite3 CLI missing (apt-get install sqlite3)" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-it.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+work_dir it
 
 # ---- targets ----
 targets=(sqlite)

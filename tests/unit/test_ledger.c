@@ -110,7 +110,7 @@ static void test_file_life(void)
     t.dialect_name = "sqlite";
     db_conn c;
     memset(&c, 0, sizeof c);
-    CU_ASSERT_EQUAL_FATAL(db_connect(&c, &t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, &t, &err), 0);
     CU_ASSERT_EQUAL_FATAL(ledger_create(&c, 1, &err), 0);
     CU_ASSERT_EQUAL(ledger_create(&c, 1, &err), 0); /* exists: nothing to do */
 
