@@ -444,23 +444,25 @@ stop:
 
 /* ---- the tap ---- */
 
-/* Adds bytes b[0..n) to the position, line and column. */
+/* Adds bytes b[0..n) to the position, line and column (characters after
+ * the last newline: UTF-8 continuation bytes do not count). */
 static void advance(resume_tracker *t, const char *b, size_t n)
 {
-    uint64_t line = t->line, col = t->col;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)b[i];
-        if (c == '\n') {
-            line++;
-            col = 1;
-        } else if ((c & 0xC0) != 0x80) {
-            col++;
-        }
+    const char *p = b, *end = b + n, *nl, *from = b;
+    uint64_t col = t->col;
+    while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        t->line++;
+        p = from = nl + 1;
+        col = 1;
     }
-    t->line = line;
+    for (; from < end; from++)
+        col += ((unsigned char)*from & 0xC0) != 0x80;
     t->col = col;
     t->pos += n;
 }
+
+/* Bytes that end the plain part of a start tag: a quote or '>'. */
+static const unsigned char tag_stop[256] = {['"'] = 1, ['\''] = 1, ['>'] = 1};
 
 /* Handles the bytes before the first '<' (b[0..n)): a UTF-8 byte order
  * mark at the very start is kept as the head; anything else but white
@@ -530,21 +532,28 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
             continue;
         }
         case T_STAG: {
-            /* up to the '>' outside quotes */
+            /* up to the '>' outside quotes; last: the byte before it */
             const char *q = p;
             while (q < end) {
-                char d = *q;
                 if (t->quote) {
-                    if (d == t->quote)
-                        t->quote = 0;
-                } else if (d == '"' || d == '\'') {
-                    t->quote = d;
-                } else if (d == '>') {
-                    break;
-                } else {
-                    t->last = d;
+                    const char *e = memchr(q, t->quote, (size_t)(end - q));
+                    if (!e) {
+                        q = end;
+                        break;
+                    }
+                    t->quote = 0;
+                    t->last = *e;
+                    q = e + 1;
+                    continue;
                 }
-                q++;
+                const char *s0 = q;
+                while (q < end && !tag_stop[(unsigned char)*q])
+                    q++;
+                if (q > s0)
+                    t->last = q[-1];
+                if (q == end || *q == '>')
+                    break;
+                t->quote = *q++;
             }
             if (t->keep) {
                 sb_append(&t->tok, p, (size_t)((q < end ? q + 1 : q) - p));
@@ -559,11 +568,11 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
             }
             p = q + 1;
             t->st = T_TEXT;
-            ACCOUNT(p);
             if (t->skipping) {
                 if (t->last != '/')
                     t->skip_depth++;
             } else {
+                ACCOUNT(p);
                 start_tag(t);
             }
             continue;
@@ -576,6 +585,10 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
             }
             p = gt + 1;
             t->st = T_TEXT;
+            if (t->skipping && t->skip_depth > 0) {
+                t->skip_depth--; /* inside a record: nothing to note */
+                continue;
+            }
             ACCOUNT(p);
             end_tag(t);
             continue;
