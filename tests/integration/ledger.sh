@@ -165,17 +165,27 @@ rows() {
 
 # ---- resume ----
 
-# reference: one clean run; sets ref_* and leaves the dump in $work/ref-$tgt.tsv.
-reference() {
+# reference_of FILE SUFFIX: one clean run of FILE (its own mapping); sets
+# ref_* and refsuf=SUFFIX, leaves the dump in ref-$tgt$SUFFIX.tsv and the
+# reject file in ref-rejects$SUFFIX.xml.
+reference_of() {
     local m
-    m=$(mapping_for ref)
-    mig "$m" --summary-json "$work/ref.json" "$work/a.xml"
+    refsuf=$2
+    m=$(mapping_for "ref$refsuf")
+    mig "$m" --summary-json "$work/ref.json" "$1"
     ref_rc=$rc
     ref_read=$(jget "$work/ref.json" 'd["total"]["read"]')
     ref_loaded=$(jget "$work/ref.json" 'd["total"]["loaded"]')
     ref_dup=$(jget "$work/ref.json" 'd["total"]["duplicate"]')
     ref_rej=$(jget "$work/ref.json" 'd["total"]["rejected"]')
-    dump "$m" > "$work/ref-$tgt.tsv"
+    dump "$m" > "$work/ref-$tgt$refsuf.tsv"
+    rm -f "$work/ref-rejects$refsuf.xml"
+    [ -f "$work/rejects.xml" ] && cp "$work/rejects.xml" "$work/ref-rejects$refsuf.xml"
+}
+
+# reference: one clean run of a.xml; sets ref_* and leaves the dump in $work/ref-$tgt.tsv.
+reference() {
+    reference_of "$work/a.xml" ""
     echo "# $tgt reference: exit $ref_rc, read $ref_read, loaded $ref_loaded," \
         "duplicate $ref_dup, rejected $ref_rej"
 }
@@ -246,24 +256,6 @@ kill_case() {
 
 # ---- resume from a mark ----
 
-# reference_of FILE: one clean run of FILE (its own mapping); sets ref_*
-# and refsuf, leaves the dump in ref-$tgt$refsuf.tsv and the reject file in
-# ref-rejects$refsuf.xml.
-reference_of() {
-    local m
-    refsuf=-$(basename "$1" | tr -c 'a-z0-9' '_')
-    m=$(mapping_for "r${refsuf#-}")
-    mig "$m" --summary-json "$work/ref.json" "$1"
-    ref_rc=$rc
-    ref_read=$(jget "$work/ref.json" 'd["total"]["read"]')
-    ref_loaded=$(jget "$work/ref.json" 'd["total"]["loaded"]')
-    ref_dup=$(jget "$work/ref.json" 'd["total"]["duplicate"]')
-    ref_rej=$(jget "$work/ref.json" 'd["total"]["rejected"]')
-    dump "$m" > "$work/ref-$tgt$refsuf.tsv"
-    rm -f "$work/ref-rejects$refsuf.xml"
-    [ -f "$work/rejects.xml" ] && cp "$work/rejects.xml" "$work/ref-rejects$refsuf.xml"
-}
-
 # from_mark KRC MAPPING COMMITTED WANT AFTER: killed (137), the rerun exact
 # (reject file too) and, WANT=mark, started after AFTER records, at least
 # 60% of the file (the largest mark within the committed records: with two
@@ -289,8 +281,8 @@ from_mark() {
 # same command again (WANT: mark or start, see from_mark).
 mark_case() {
     local file=$1 want=$2 m krc committed after
-    reference_of "$file"
-    m=$(mapping_for "k${refsuf#-}")
+    reference_of "$file" "_$(basename "$file" | tr -c 'a-z0-9' '_')"
+    m=$(mapping_for "k$refsuf")
     MIGRATE_TEST_CRASH=after-commit:27 mig "$m" --workers 2 --batch-size 100 "$file"
     krc=$rc
     committed=$(rows "$m")
