@@ -80,7 +80,7 @@ struct resume_tracker {
     int started;               /* a '<' was seen */
     size_t lead;               /* bytes before the first '<' */
     strbuf head;               /* BOM and XML declaration */
-    int root_seen, root_closed;
+    int root_closed;           /* the root element ended: nothing may follow */
     anc stack[MAX_DEPTH];
     size_t depth;
     int skipping;              /* inside a record or an off-path element */
@@ -350,7 +350,6 @@ static void start_tag(resume_tracker *t)
         on_path = t->depth < rp->nsteps && step_is(rp, t->depth, uri, local, llen);
         is_record = on_path && t->depth == rp->nsteps - 1;
     }
-    t->root_seen = 1;
     if (is_record) {
         sb_reset(&t->rec_qname);
         sb_append(&t->rec_qname, name, nlen);
