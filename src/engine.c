@@ -46,6 +46,7 @@
 #include "mapper.h"
 #include "reader.h"
 #include "reject.h"
+#include "resume.h"
 #include "ring.h"
 #include "runlock.h"
 #include "settle.h"
@@ -451,6 +452,46 @@ void engine_no_record_msg(const mapping *m, const char *name, char *buf, size_t 
              rp->src, uri ? " (namespace " : "", uri ? uri : "", uri ? ")" : "");
 }
 
+/* Returns file f's input, opened at the mark the ledger gave (after
+ * *first records, which are not read again) or at its start (*first 0);
+ * NULL with err. */
+static input *open_input(engine *e, uint32_t f, uint64_t *first, mig_err *err)
+{
+    const char *name = e->o->inputs[f];
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    *first = 0;
+    strbuf pro = STRBUF_INIT;
+    size_t head;
+    uint64_t newlines;
+    if (lf && lf->tracked && lf->start.seq > 0 &&
+        resume_prolog(&lf->start, &pro, &head, &newlines) == 0) {
+        input_start at = {lf->start.offset, pro.buf, head, newlines, pro.buf + head,
+                          pro.len - head};
+        input *in = input_open_at(name, &at, &e->stop, err);
+        sb_free(&pro);
+        if (in)
+            *first = lf->start.seq;
+        return in;
+    }
+    sb_free(&pro);
+    return input_open_stoppable(name, &e->stop, err);
+}
+
+/* Returns 1 with *mk, the resume point after record rec of reader r, when
+ * tracker tr (may be NULL) found it and r saw nothing that forbids one. */
+static int take_mark(resume_tracker *tr, reader *r, const reader_record *rec, resume_mark *mk)
+{
+    if (!tr)
+        return 0;
+    if (!reader_resumable(r)) {
+        resume_tracker_stop(tr);
+        return 0;
+    }
+    const xmlNode *n = rec->node;
+    const char *prefix = n->ns && n->ns->prefix ? (const char *)n->ns->prefix : NULL;
+    return resume_tracker_record(tr, rec->seq, prefix, (const char *)n->name, rec->line, mk);
+}
+
 /* Returns 0 after reading file f to its end or its first error; -1 when the
  * run was aborted or stopped (f marked accordingly). */
 static int produce_file(producer *p, uint32_t f)
@@ -467,22 +508,43 @@ static int produce_file(producer *p, uint32_t f)
         return skip < 0 ? -1 : 0;
     stats_file_state(e->st, f, FILE_READING, NULL);
     /* a read waiting on a pipe ends at a stop */
-    input *in = input_open_stoppable(name, &e->stop, &err);
+    uint64_t first;
+    input *in = open_input(e, f, &first, &err);
     if (!in) {
         int stop = atomic_load(&e->stop);
         stats_file_state(e->st, f, stop ? FILE_STOPPED : FILE_UNREADABLE, stop ? NULL : err.msg);
         return stop ? -1 : 0;
     }
     in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
-    reader *r = reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
+    atomic_fetch_add(in->bytes, in->skipped);
+    /* where records end, for the marks a rerun may start from */
+    ledger_file *lf = e->lfiles && e->lfiles[f].tracked ? &e->lfiles[f] : NULL;
+    resume_tracker *tr = NULL;
+    if (lf) {
+        tr = resume_tracker_new(o->map->record, first ? lf->start.offset - in->prefix_len : 0,
+                                first);
+        in->tap = resume_tracker_feed;
+        in->tap_arg = tr;
+    }
+    reader *r = first ? reader_open_at(in, o->map, e->schema, o->max_record_bytes, first, &err)
+                      : reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
     if (!r) {
         input_close(in);
+        resume_tracker_free(tr);
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 0;
     }
     reader_record rec;
+    resume_mark mk;
     int rc;
-    uint64_t nrecords = 0;
+    uint64_t nrecords = first;
+    if (first) {
+        /* records 1..first: committed by earlier runs, not read again */
+        cnt.read = first;
+        cnt.earlier = lf->start_loaded;
+        cnt.earlier_dups = lf->start_dups;
+        stats_file_resumed(e->st, f, first);
+    }
     for (;;) {
         /* before reading: a record read is always counted */
         if (atomic_load(&e->stop)) {
@@ -492,6 +554,7 @@ static int produce_file(producer *p, uint32_t f)
         if ((rc = reader_next(r, &rec, &err)) != 1)
             break;
         nrecords++;
+        int marked = take_mark(tr, r, &rec, &mk);
         if (p->xml.cap > BATCH_BYTES)
             sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         cnt.read++;
@@ -525,6 +588,8 @@ static int produce_file(producer *p, uint32_t f)
             continue;
         }
         batch_commit_record(b, route);
+        if (marked)
+            batch_mark_record(b, f, &mk);
         /* full by count, or by bytes: large records must not pile up in
          * the lanes batch_size at a time */
         if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
@@ -555,6 +620,7 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_close(r);
     input_close(in);
+    resume_tracker_free(tr);
     return stopped ? -1 : 0;
 }
 
