@@ -107,11 +107,20 @@ if [[ " $methods " == *" arrays "* ]]; then
     ar r "$vdir/lib.a" "$vdir/dialect_mssql.o" 2>/dev/null
     # shellcheck disable=SC2046
     ${CC:-cc} -pthread -o "$vdir/migrate" "$top"/src/tool_*.o "$vdir/lib.a" \
-        $(xml2-config --libs) -lodbc -lodbcinst -lpcre2-8 -lz -lm
+        $(xml2-config --libs) -lodbc -lodbcinst -lpcre2-8 -lz -lcrypto -lm
 fi
 
-drop_tables() { sql "DROP TABLE IF EXISTS app_base; DROP TABLE IF EXISTS contact_base; DROP TABLE IF EXISTS contact_address" >/dev/null; }
-empty_tables() { sql "TRUNCATE TABLE app_base; TRUNCATE TABLE contact_base; TRUNCATE TABLE contact_address" >/dev/null; }
+drop_tables() {
+    sql "DROP TABLE IF EXISTS app_base; DROP TABLE IF EXISTS contact_base; DROP TABLE IF EXISTS contact_address;
+         DROP TABLE IF EXISTS migrate_ledger_batches; DROP TABLE IF EXISTS migrate_ledger_files" >/dev/null
+}
+# The ledger's tables too: each run loads the file as a first load would (ledger rows
+# written in every batch's transaction), not skipped as loaded already.
+empty_tables() {
+    sql "TRUNCATE TABLE app_base; TRUNCATE TABLE contact_base; TRUNCATE TABLE contact_address;
+         IF OBJECT_ID('migrate_ledger_batches') IS NOT NULL DELETE FROM migrate_ledger_batches;
+         IF OBJECT_ID('migrate_ledger_files') IS NOT NULL DELETE FROM migrate_ledger_files" >/dev/null
+}
 # Prints the row counts of the three tables, space-separated.
 counts() {
     sql "SELECT (SELECT COUNT(*) FROM app_base), (SELECT COUNT(*) FROM contact_base), (SELECT COUNT(*) FROM contact_address)" |
