@@ -848,11 +848,16 @@ static int load_staged(db_conn *c, dialect_table_state **st, const batch *b, siz
     size_t first = nv;
     nv += update ? 2 : 1;
     /* leave the stage empty for the next fill (a rollback brings its rows
-     * back: dialect_stage_ready then says so).  DELETE, not TRUNCATE: on
-     * the TDS test server (PostgreSQL underneath) TRUNCATE gives the table
-     * a new file and timed slower; on SQL Server both are cheap for one
-     * batch's rows.  DELETE keeps [__ord] counting, hence bigint. */
-    sb_puts(&sql, "; DELETE FROM ");
+     * back: dialect_stage_ready then says so).  TRUNCATE, not DELETE: on
+     * the TDS test server (PostgreSQL underneath, no vacuum of a #temp
+     * table) every deleted row stays in the stage's file and every later
+     * scan of the stage reads it; measured with one worker and 60,000
+     * records, a batch took 170 ms at the start and 550 ms at the end
+     * with DELETE, 250 ms throughout with TRUNCATE (server CPU 7.9-8.7 s
+     * against 6.2-6.8 s; at 20,000 records the two are even).  On SQL
+     * Server a DELETE from a heap also keeps its emptied pages, and a
+     * TRUNCATE of a #temp table is cheap and undone by a rollback. */
+    sb_puts(&sql, "; TRUNCATE TABLE ");
     dialect_mssql_stage_name(&sql, mt, t);
     int rc = exec_counts(c, sb_str(&sql), mt->name, v, nv, found, (size_t)n, err);
     sb_free(&sql);
