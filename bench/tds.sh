@@ -25,6 +25,8 @@
 #               prepared INSERT run as a parameter array
 #   bcp-base    $MIGRATE_BASE --load bcp: another build (e.g. main before a
 #               change) next to this one's bcp, in the same run
+#   bcp-noledger  migrate --load bcp --no-ledger: bcp without the ledger's
+#               row per batch and its start and end (what the ledger costs)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -154,6 +156,8 @@ run_method() {
     bcp-base) "${MIGRATE_BASE:?set MIGRATE_BASE to the build to compare with}" --connect "$CS" \
             --load bcp -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    bcp-noledger) "$MIGRATE" --connect "$CS" --load bcp --no-ledger -w "$workers" -b "$batch" \
+            -m "$MAPPING" "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     insert) "$MIGRATE" --connect "$CS" --load insert -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     arrays) "$vdir/migrate" --connect "$CS" --load insert -w "$workers" -b "$batch" \
@@ -170,18 +174,24 @@ run_method() {
 echo "# $(date -u '+%F %T') UTC, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $records records ($input), $total rows (app_base contact_base contact_address: $want)"
 echo "# migrate: --workers $workers --batch-size $batch"
-printf '%-8s %4s %9s %10s\n' method run seconds rows/s
+printf '%-12s %4s %9s %10s\n' method run seconds rows/s
 declare -A secs
 for ((r = 1; r <= runs; r++)); do
     for m in $methods; do
         s=$(run_method "$m") || die "$m failed"
         secs[$m]="${secs[$m]:-} $s"
-        printf '%-8s %4d %9.2f %10.0f\n' "$m" "$r" "$s" "$(echo "$total / $s" | bc -l)"
+        printf '%-12s %4d %9.2f %10.0f\n' "$m" "$r" "$s" "$(echo "$total / $s" | bc -l)"
     done
 done
-echo "# medians"
+echo "# medians (x freebcp: freebcp's median seconds / this method's, i.e. the ratio of rows/s)"
+declare -A meds
 for m in $methods; do
-    med=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    printf '%-8s %4s %9.2f %10.0f\n' "$m" med "$med" "$(echo "$total / $med" | bc -l)"
+    meds[$m]=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+done
+for m in $methods; do
+    med=${meds[$m]}
+    ratio=
+    [ -n "${meds[freebcp]:-}" ] && ratio=$(printf '%.2f x freebcp' "$(echo "${meds[freebcp]} / $med" | bc -l)")
+    printf '%-12s %4s %9.2f %10.0f  %s\n' "$m" med "$med" "$(echo "$total / $med" | bc -l)" "$ratio"
 done
 echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
