@@ -831,8 +831,8 @@ static int load_staged(db_conn *c, dialect_table_state **st, const batch *b, siz
         dialect_mssql_stage_sql(&sql, mt, t, STAGE_CHECK);
         nv = 2;
     }
-    if (found) {
-        assert(policy == DUP_SKIP && use_bcp(c));
+    if (found) { /* only with [__pos] set: by bulk copy */
+        assert(policy == DUP_SKIP && use_bcp(c) && bcp_values_fit(b, t, lo, hi));
         dialect_mssql_stage_sql(&sql, mt, t, STAGE_FOUND);
         sb_puts(&sql, "; ");
     }
@@ -902,14 +902,15 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
 }
 
 /* load_rows_found: by bulk copy, the move statement names the rows it
- * found stored (no round trip of its own); on the insert path, the
- * existence check first, then the skip policy's move, which passes over
- * the rows found. */
+ * found stored (no round trip of its own); on the insert path, and for
+ * rows the bulk copy cannot take (their stage is filled by INSERT, which
+ * sets no [__pos]), the existence check first, then the skip policy's
+ * move, which passes over the rows found. */
 static int mssql_load_rows_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                                  size_t lo, size_t hi, unsigned char *found, load_result *res,
                                  mig_err *err)
 {
-    if (use_bcp(c))
+    if (use_bcp(c) && bcp_values_fit(b, t, lo, hi))
         return load_staged(c, st, b, t, lo, hi, DUP_SKIP, found, res, err);
     size_t n = hi - lo;
     size_t *rows = xcalloc(n ? n : 1, sizeof *rows);

@@ -1462,6 +1462,66 @@ static void test_live_mssql_found(void)
     mapping_free(m);
 }
 
+/* Rows the bulk copy cannot take (a value over FreeTDS's 4 KB buffer) fill
+ * their stage by INSERT, without [__pos]: load_rows_found still names the
+ * stored rows exactly (by the existence check), on a rerun all of them. */
+static const char *MAP_TQ =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"tq\" key=\"id\">"
+    "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+    "<column name=\"v\" path=\"@v\" type=\"nvarchar(max)\"/>"
+    "</table></mapping>";
+
+static void test_live_mssql_found_long(void)
+{
+    mig_err err;
+    mapping *m = mapping_load_memory(MAP_TQ, strlen(MAP_TQ), "tq.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    strbuf big = STRBUF_INIT;
+    for (int i = 0; i < 3000; i++)
+        sb_puts(&big, "\xc3\xa9"); /* 3000 x U+00E9: 6000 bytes in UTF-16 */
+    for (int bcp = 0; bcp < 2; bcp++) {
+        db_target t;
+        db_conn c;
+        const char *const ddl[] = {"DROP TABLE IF EXISTS tq",
+                                   "CREATE TABLE tq (id int NOT NULL PRIMARY KEY, v nvarchar(max))",
+                                   "INSERT INTO tq VALUES (2, N'x')", NULL};
+        if (!tp_open(&t, &c, bcp, ddl))
+            break;
+        dialect_table_state *st = NULL;
+        for (int pass = 0; pass < 2; pass++) {
+            batch *b = batch_new(m, 3);
+            for (int r = 0; r < 3; r++) {
+                batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+                value *v = batch_add_row(b, 0);
+                v[0].len = 0;
+                v[0].n.i = r + 1;
+                put_text(b, &v[1], sb_str(&big));
+                batch_commit_record(b, 0);
+            }
+            unsigned char found[3] = {0, 0, 0};
+            load_result res;
+            int rc = c.d->load_rows_found(&c, &st, b, 0, 0, 3, found, &res, &err);
+            if (rc != 0)
+                fprintf(stderr, "\nload_rows_found, long values (bcp %d): %s\n", bcp, err.msg);
+            CU_ASSERT_EQUAL(rc, 0);
+            /* the first pass finds 2 only, the rerun every row */
+            CU_ASSERT(memcmp(found, pass ? (unsigned char[]){1, 1, 1}
+                                         : (unsigned char[]){0, 1, 0}, 3) == 0);
+            CU_ASSERT_EQUAL(res.inserted, pass ? 0 : 2);
+            CU_ASSERT_EQUAL(res.dup_db, 0);
+            CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+            batch_free(b);
+        }
+        char *got = select_all(&c, "SELECT id, LEN(v) FROM tq ORDER BY id");
+        CU_ASSERT_STRING_EQUAL(got, "1|3000\n2|1\n3|3000\n");
+        free(got);
+        tp_close(&t, &c, st);
+    }
+    sb_free(&big);
+    mapping_free(m);
+}
+
 /* The #stage is emptied by the move statement itself, and created or
  * emptied by a statement of its own only when that is not known to hold:
  * after a successful load it is empty; a rollback that undid its creation
@@ -1671,6 +1731,7 @@ int main(void)
     UNIT_TEST(test_live_mssql_bcp_error);
     UNIT_TEST(test_live_mssql_stage_reuse);
     UNIT_TEST(test_live_mssql_found);
+    UNIT_TEST(test_live_mssql_found_long);
     UNIT_TEST(test_live_mssql_defaults_triggers);
     UNIT_END();
 }
