@@ -25,6 +25,8 @@
 #               prepared INSERT run as a parameter array
 #   bcp-base    $MIGRATE_BASE --load bcp: another build (e.g. main before a
 #               change) next to this one's bcp, in the same run
+#   bcp-noledger  migrate --load bcp --no-ledger: bcp without the ledger's
+#               row per batch and its start and end (what the ledger costs)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,11 +109,20 @@ if [[ " $methods " == *" arrays "* ]]; then
     ar r "$vdir/lib.a" "$vdir/dialect_mssql.o" 2>/dev/null
     # shellcheck disable=SC2046
     ${CC:-cc} -pthread -o "$vdir/migrate" "$top"/src/tool_*.o "$vdir/lib.a" \
-        $(xml2-config --libs) -lodbc -lodbcinst -lpcre2-8 -lz -lm
+        $(xml2-config --libs) -lodbc -lodbcinst -lpcre2-8 -lz -lcrypto -lm
 fi
 
-drop_tables() { sql "DROP TABLE IF EXISTS app_base; DROP TABLE IF EXISTS contact_base; DROP TABLE IF EXISTS contact_address" >/dev/null; }
-empty_tables() { sql "TRUNCATE TABLE app_base; TRUNCATE TABLE contact_base; TRUNCATE TABLE contact_address" >/dev/null; }
+drop_tables() {
+    sql "DROP TABLE IF EXISTS app_base; DROP TABLE IF EXISTS contact_base; DROP TABLE IF EXISTS contact_address;
+         DROP TABLE IF EXISTS migrate_ledger_batches; DROP TABLE IF EXISTS migrate_ledger_files" >/dev/null
+}
+# The ledger's tables too: each run loads the file as a first load would (ledger rows
+# written in every batch's transaction), not skipped as loaded already.
+empty_tables() {
+    sql "TRUNCATE TABLE app_base; TRUNCATE TABLE contact_base; TRUNCATE TABLE contact_address;
+         IF OBJECT_ID('migrate_ledger_batches') IS NOT NULL DELETE FROM migrate_ledger_batches;
+         IF OBJECT_ID('migrate_ledger_files') IS NOT NULL DELETE FROM migrate_ledger_files" >/dev/null
+}
 # Prints the row counts of the three tables, space-separated.
 counts() {
     sql "SELECT (SELECT COUNT(*) FROM app_base), (SELECT COUNT(*) FROM contact_base), (SELECT COUNT(*) FROM contact_address)" |
@@ -145,6 +156,8 @@ run_method() {
     bcp-base) "${MIGRATE_BASE:?set MIGRATE_BASE to the build to compare with}" --connect "$CS" \
             --load bcp -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
+    bcp-noledger) "$MIGRATE" --connect "$CS" --load bcp --no-ledger -w "$workers" -b "$batch" \
+            -m "$MAPPING" "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     insert) "$MIGRATE" --connect "$CS" --load insert -w "$workers" -b "$batch" -m "$MAPPING" \
             "$input" > "$work/run.log" 2>&1 || { cat "$work/run.log" >&2; return 1; } ;;
     arrays) "$vdir/migrate" --connect "$CS" --load insert -w "$workers" -b "$batch" \
@@ -161,18 +174,24 @@ run_method() {
 echo "# $(date -u '+%F %T') UTC, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $records records ($input), $total rows (app_base contact_base contact_address: $want)"
 echo "# migrate: --workers $workers --batch-size $batch"
-printf '%-8s %4s %9s %10s\n' method run seconds rows/s
+printf '%-12s %4s %9s %10s\n' method run seconds rows/s
 declare -A secs
 for ((r = 1; r <= runs; r++)); do
     for m in $methods; do
         s=$(run_method "$m") || die "$m failed"
         secs[$m]="${secs[$m]:-} $s"
-        printf '%-8s %4d %9.2f %10.0f\n' "$m" "$r" "$s" "$(echo "$total / $s" | bc -l)"
+        printf '%-12s %4d %9.2f %10.0f\n' "$m" "$r" "$s" "$(echo "$total / $s" | bc -l)"
     done
 done
-echo "# medians"
+echo "# medians (x freebcp: freebcp's median seconds / this method's, i.e. the ratio of rows/s)"
+declare -A meds
 for m in $methods; do
-    med=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
-    printf '%-8s %4s %9.2f %10.0f\n' "$m" med "$med" "$(echo "$total / $med" | bc -l)"
+    meds[$m]=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+done
+for m in $methods; do
+    med=${meds[$m]}
+    ratio=
+    [ -n "${meds[freebcp]:-}" ] && ratio=$(printf '%.2f x freebcp' "$(echo "${meds[freebcp]} / $med" | bc -l)")
+    printf '%-12s %4s %9.2f %10.0f  %s\n' "$m" med "$med" "$(echo "$total / $med" | bc -l)" "$ratio"
 done
 echo "# load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"

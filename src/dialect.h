@@ -69,6 +69,17 @@ typedef struct dialect {
                      size_t row_lo, size_t row_hi, dup_policy policy,
                      load_result *res, mig_err *err);
     void (*table_state_free)(db_conn *c, dialect_table_state *st);
+    /* Or NULL.  The first table under DUP_SKIP, with the existence check
+     * folded into the load: load_rows, and also set found[i - row_lo] for
+     * every row whose key the table held before this call (those rows are
+     * not loaded; found has row_hi - row_lo bytes, all 0 on entry).
+     * res->dup_db counts only rows neither loaded nor found (the server met
+     * a key twice that the worker's bytes told apart, or another session
+     * inserted it meanwhile).  The worker then asks no existence check of
+     * its own (dialect_find_existing) for these rows. */
+    int (*load_rows_found)(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                           size_t row_lo, size_t row_hi, unsigned char *found,
+                           load_result *res, mig_err *err);
 
     /* SQL for the set-based existence check on table t.  nkeys > 0: the
      * statement takes nkeys parameter rows of t->nkeys parameters each (the
@@ -229,7 +240,7 @@ void dialect_mssql_stage_name(strbuf *out, const map_table *t, size_t tindex);
  * mapping): 0 create or empty the #stage, 1 fill it, 2 insert new keys
  * (skip), 3 update existing keys, 4 insert the remaining new keys (update),
  * 5 insert every staged row (error), 6 the bulk-copy guard (@@TRANCOUNT and
- * the stage's row count); see the enum in dialect_mssql.c. */
+ * the stage's row count), 7 the rows found stored (-1 - [__pos]); see the enum in dialect_mssql.c. */
 void dialect_mssql_stage_sql(strbuf *out, const map_table *t, size_t tindex, int which);
 /* SQL Server bulk copy: how a column of type t is bound (bcp_bind arguments)
  * for the #stage. */

@@ -203,7 +203,9 @@ int settle_preload(db_conn *c, const map_table *mt, size_t nroute, keyset *ks, s
  * Duplicates under the skip policy are settled in three places, cheapest
  * first: the worker's key set (keys this worker committed or found), the
  * set-based existence check for the first table (so each record's fate is
- * known row by row), and the dialect's INSERT-or-ignore for the rest.
+ * known row by row; a dialect with load_rows_found folds that check into
+ * its load, SQL Server's bulk copy into the move statement, and names the
+ * rows it found), and the dialect's INSERT-or-ignore for the rest.
  *
  * A record's fate is what the database did with its rows of the first
  * table: the key set and the existence check only predict it.  When the
@@ -308,14 +310,18 @@ static int row_key(settler *s, const batch *b, size_t t, size_t row)
 }
 
 /* Returns 0 after loading rows [lo,hi) of table t except those marked in
- * skip (skip may be NULL), adding the counts to *res; -1 with err.
+ * skip (skip may be NULL), adding the counts to *res; -1 with err.  With
+ * found (hi - lo bytes, 0 on entry) the dialect's load_rows_found settles
+ * the rows against the table as it loads them: found[i - lo] is set for
+ * each row whose key was stored already (not loaded, not in res).
  *
  * The rows to load go to the dialect in one call, whatever gaps the skipped
  * rows leave: through a view of the batch whose table t holds only those
  * rows.  The view borrows everything else (arena, records) from b and owns
  * only its table array and the compacted values, freed here. */
 static int load_runs(settler *s, const batch *b, size_t t, size_t lo, size_t hi,
-                     const unsigned char *skip, dup_policy p, load_result *res, mig_err *err)
+                     const unsigned char *skip, dup_policy p, unsigned char *found,
+                     load_result *res, mig_err *err)
 {
     db_conn *c = s->conn;
     const dialect *d = c->d;
@@ -325,7 +331,8 @@ static int load_runs(settler *s, const batch *b, size_t t, size_t lo, size_t hi,
     load_result lr;
     int rc;
     if (nskip == 0) {
-        rc = d->load_rows(c, &s->tstate[t], b, t, lo, hi, p, &lr, err);
+        rc = found ? d->load_rows_found(c, &s->tstate[t], b, t, lo, hi, found, &lr, err)
+                   : d->load_rows(c, &s->tstate[t], b, t, lo, hi, p, &lr, err);
     } else if (nskip == hi - lo) {
         return 0;
     } else {
@@ -340,7 +347,13 @@ static int load_runs(settler *s, const batch *b, size_t t, size_t lo, size_t hi,
         view.tabs[t].vals = vals;
         view.tabs[t].nrows = view.tabs[t].cap_rows = n;
         view.tabs[t].first = NULL; /* record ranges do not apply to the view */
-        rc = d->load_rows(c, &s->tstate[t], &view, t, 0, n, p, &lr, err);
+        unsigned char *vfound = found ? xcalloc(n ? n : 1, 1) : NULL;
+        rc = found ? d->load_rows_found(c, &s->tstate[t], &view, t, 0, n, vfound, &lr, err)
+                   : d->load_rows(c, &s->tstate[t], &view, t, 0, n, p, &lr, err);
+        for (size_t i = lo, k = 0; found && rc == 0 && i < hi; i++)
+            if (!skip[i - lo])
+                found[i - lo] = vfound[k++];
+        free(vfound);
         free(vals);
         free(view.tabs);
     }
@@ -396,9 +409,11 @@ static int count_existing(settler *s, const batch *b, size_t t, size_t lo, size_
 /* Returns 0 after marking in skip[] the rows of table t in [lo,hi) that are
  * settled already: in the key set, repeated in this range (first table), or
  * found in the table by the existence check (first table; asked unless the
- * key set is complete and this is not a recheck).  Counts them. */
+ * key set is complete and this is not a recheck, or in_load: the dialect's
+ * load settles them, load_rows_found).  Counts them. */
 static int mark_known(settler *s, const batch *b, size_t t, size_t lo, size_t hi,
-                      unsigned char *skip, int recheck, settle_result *rr, mig_err *err)
+                      unsigned char *skip, int recheck, int in_load, settle_result *rr,
+                      mig_err *err)
 {
     size_t n = hi - lo, nask = 0;
     keyset *seen = t == 0 ? keyset_new(0) : NULL;
@@ -416,7 +431,7 @@ static int mark_known(settler *s, const batch *b, size_t t, size_t lo, size_t hi
     keyset_free(seen);
     int rc = 0;
     /* a complete preloaded key set holds every key: what it lacks is new */
-    if (t == 0 && nask > 0 && (recheck || !(s->complete[t] && s->keys[t]))) {
+    if (t == 0 && nask > 0 && !in_load && (recheck || !(s->complete[t] && s->keys[t]))) {
         unsigned char *found = xcalloc(nask, 1);
         rc = find_existing(s, b, t, ask, nask, found, err);
         for (size_t i = 0; i < nask && rc == 0; i++)
@@ -440,7 +455,7 @@ static int load_by_record(settler *s, const batch *b, size_t lo, size_t hi,
     for (size_t rec = lo; rec < hi; rec++) {
         size_t a = batch_first_row(b, 0, rec), z = batch_first_row(b, 0, rec + 1);
         load_result lr = {0, 0, 0};
-        if (load_runs(s, b, 0, a, z, skip + (a - rlo), p, &lr, err) < 0)
+        if (load_runs(s, b, 0, a, z, skip + (a - rlo), p, NULL, &lr, err) < 0)
             return -1;
         rr->rows[0].inserted += lr.inserted;
         rr->rows[0].dup_db += lr.dup_db;
@@ -463,9 +478,13 @@ int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, set
          * database) even without a key set: that decides each record's fate */
         int settle = uses_keyset(s, t) ||
                      (t == 0 && p == DUP_SKIP && s->map->tables[0].nkeys > 0);
+        /* the first pass lets a dialect that can settle the first table's
+         * rows in its load do so (no existence check of its own); a recheck
+         * asks the existence check as before */
+        int in_load = settle && t == 0 && pass == 0 && s->conn->d->load_rows_found;
         if (settle && rhi > rlo) {
             skip = xcalloc(rhi - rlo, 1);
-            rc = mark_known(s, b, t, rlo, rhi, skip, pass > 0, rr, err);
+            rc = mark_known(s, b, t, rlo, rhi, skip, pass > 0, in_load, rr, err);
         }
         if (rc == 0 && t == 0 && skip && pass >= 2) {
             rc = load_by_record(s, b, lo, hi, skip, p, rr, err);
@@ -477,8 +496,15 @@ int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, set
             uint64_t existing = 0;
             if (upserts)
                 rc = count_existing(s, b, t, rlo, rhi, &existing, err);
+            unsigned char *found = in_load && skip ? xcalloc(rhi - rlo, 1) : NULL;
             if (rc == 0)
-                rc = load_runs(s, b, t, rlo, rhi, skip, p, &lr, err);
+                rc = load_runs(s, b, t, rlo, rhi, skip, p, found, &lr, err);
+            for (size_t i = 0; found && rc == 0 && i < rhi - rlo; i++)
+                if (found[i]) { /* stored already: as if the check had found it */
+                    skip[i] = 1;
+                    rr->rows[t].dup_db++;
+                }
+            free(found);
             if (rc == 0 && upserts) {
                 lr.updated = existing;
                 lr.inserted = (rhi - rlo) - existing;

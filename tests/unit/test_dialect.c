@@ -375,32 +375,37 @@ static void test_mssql_staging(void)
     static const char *const want[] = {
         "IF OBJECT_ID(N'tempdb..[#stage_1_contact]') IS NULL BEGIN SELECT TOP 0 "
         "CAST(t.[app_id] AS bigint) AS [app_id], CAST(t.[seq] AS bigint) AS [seq], "
-        "CAST(t.[phone] AS nvarchar(32)) AS [phone], CAST(t.[note] AS nvarchar(max)) AS [note] "
-        "INTO [#stage_1_contact] FROM [dbo].[contact] t; ALTER TABLE "
+        "CAST(t.[phone] AS nvarchar(32)) AS [phone], CAST(t.[note] AS nvarchar(max)) AS [note], "
+        "CAST(NULL AS bigint) AS [__pos] INTO [#stage_1_contact] FROM [dbo].[contact] t; ALTER TABLE "
         "[#stage_1_contact] ADD [__ord] bigint IDENTITY(1,1) END ELSE TRUNCATE TABLE "
         "[#stage_1_contact]",
         "INSERT INTO [#stage_1_contact] ([app_id], [seq], [phone], [note]) VALUES (?, ?, ?, ?)",
+        /* the first occurrence of each key: no earlier [__ord] with it */
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
-        "s.[seq], s.[phone], s.[note] FROM (SELECT [app_id], [seq], [phone], [note], "
-        "ROW_NUMBER() OVER (PARTITION BY [app_id], [seq] ORDER BY [__ord]) AS [__rn] FROM "
-        "[#stage_1_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
-        "t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); "
-        "SELECT @@ROWCOUNT",
+        "s.[seq], s.[phone], s.[note] FROM [#stage_1_contact] s WHERE NOT EXISTS (SELECT 1 FROM "
+        "[#stage_1_contact] e WHERE e.[app_id] = s.[app_id] AND e.[seq] = s.[seq] AND "
+        "e.[__ord] < s.[__ord]) AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] t WITH (UPDLOCK, "
+        "HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); SELECT @@ROWCOUNT",
+        /* update and the rest: the last occurrence, no later [__ord] */
         "UPDATE t SET [phone] = s.[phone], [note] = s.[note] FROM [dbo].[contact] t JOIN "
-        "(SELECT [app_id], [seq], [phone], [note], ROW_NUMBER() OVER (PARTITION BY [app_id], "
-        "[seq] ORDER BY [__ord] DESC) AS [__rn] FROM [#stage_1_contact]) s ON t.[app_id] = "
-        "s.[app_id] AND t.[seq] = s.[seq] WHERE s.[__rn] = 1; SELECT @@ROWCOUNT",
+        "[#stage_1_contact] s ON t.[app_id] = s.[app_id] AND t.[seq] = s.[seq] WHERE NOT EXISTS "
+        "(SELECT 1 FROM [#stage_1_contact] e WHERE e.[app_id] = s.[app_id] AND e.[seq] = "
+        "s.[seq] AND e.[__ord] > s.[__ord]); SELECT @@ROWCOUNT",
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
-        "s.[seq], s.[phone], s.[note] FROM (SELECT [app_id], [seq], [phone], [note], "
-        "ROW_NUMBER() OVER (PARTITION BY [app_id], [seq] ORDER BY [__ord] DESC) AS [__rn] FROM "
-        "[#stage_1_contact]) s WHERE s.[__rn] = 1 AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] "
-        "t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); "
-        "SELECT @@ROWCOUNT",
+        "s.[seq], s.[phone], s.[note] FROM [#stage_1_contact] s WHERE NOT EXISTS (SELECT 1 FROM "
+        "[#stage_1_contact] e WHERE e.[app_id] = s.[app_id] AND e.[seq] = s.[seq] AND "
+        "e.[__ord] > s.[__ord]) AND NOT EXISTS (SELECT 1 FROM [dbo].[contact] t WITH (UPDLOCK, "
+        "HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = s.[seq]); SELECT @@ROWCOUNT",
         "INSERT INTO [dbo].[contact] ([app_id], [seq], [phone], [note]) SELECT s.[app_id], "
         "s.[seq], s.[phone], s.[note] FROM [#stage_1_contact] s; SELECT @@ROWCOUNT",
         "DECLARE @tc int = @@TRANCOUNT; SELECT @tc, COUNT_BIG(*) FROM [#stage_1_contact]; ",
+        /* the rows found stored, by position, as negative numbers (no
+         * count is negative) */
+        "SELECT -1 - s.[__pos] FROM [#stage_1_contact] s WHERE EXISTS (SELECT 1 FROM "
+        "[dbo].[contact] t WITH (UPDLOCK, HOLDLOCK) WHERE t.[app_id] = s.[app_id] AND t.[seq] = "
+        "s.[seq])",
     };
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 8; i++) {
         strbuf sb = STRBUF_INIT;
         dialect_mssql_stage_sql(&sb, t, 1, i);
         CU_ASSERT_STRING_EQUAL(sb_str(&sb), want[i]);
@@ -455,13 +460,13 @@ static void test_mssql_stage_names(void)
                                             "[#stage_2_we]]ird]"};
     static const char *const want_prepare[] = {
         "IF OBJECT_ID(N'tempdb..[#stage_0_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
-        "bigint) AS [id] INTO [#stage_0_items] FROM [a].[items] t; ALTER TABLE [#stage_0_items] ADD [__ord] bigint "
+        "bigint) AS [id], CAST(NULL AS bigint) AS [__pos] INTO [#stage_0_items] FROM [a].[items] t; ALTER TABLE [#stage_0_items] ADD [__ord] bigint "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_0_items]",
         "IF OBJECT_ID(N'tempdb..[#stage_1_items]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
-        "bigint) AS [id] INTO [#stage_1_items] FROM [b].[items] t; ALTER TABLE [#stage_1_items] ADD [__ord] bigint "
+        "bigint) AS [id], CAST(NULL AS bigint) AS [__pos] INTO [#stage_1_items] FROM [b].[items] t; ALTER TABLE [#stage_1_items] ADD [__ord] bigint "
         "IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_1_items]",
         "IF OBJECT_ID(N'tempdb..[#stage_2_we]]ird]') IS NULL BEGIN SELECT TOP 0 CAST(t.[id] AS "
-        "bigint) AS [id] INTO [#stage_2_we]]ird] FROM [dbo].[we]]ird] t; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
+        "bigint) AS [id], CAST(NULL AS bigint) AS [__pos] INTO [#stage_2_we]]ird] FROM [dbo].[we]]ird] t; ALTER TABLE [#stage_2_we]]ird] ADD [__ord] "
         "bigint IDENTITY(1,1) END ELSE TRUNCATE TABLE [#stage_2_we]]ird]",
     };
     for (size_t i = 0; i < 3; i++) {
@@ -1386,6 +1391,151 @@ static int tp_load(db_conn *c, dialect_table_state **st, const mapping *m, int f
     return rc;
 }
 
+/* Returns 1 after connecting c to the SQL Server (bulk copy or not) and
+ * making table tp afresh by ddl; 0 when no server is configured. */
+static int tp_open(db_target *t, db_conn *c, int bcp, const char *const *ddl)
+{
+    mig_err err;
+    if (!mssql_target(t, bcp ? LOAD_BCP : LOAD_INSERT))
+        return 0;
+    mssql_connect(c, t);
+    db_exec(c, "DROP TABLE IF EXISTS tp", &err);
+    mssql_run(c, ddl);
+    return 1;
+}
+
+/* Free st, disconnect c, free t. */
+static void tp_close(db_target *t, db_conn *c, dialect_table_state *st)
+{
+    c->d->table_state_free(c, st);
+    db_disconnect(c);
+    db_target_free(t);
+}
+
+/* Loads the keys keys[0..n) into tp, rows [lo,n) through load_rows_found;
+ * returns its rc, with found[] and *res filled. */
+static int tp_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
+                         const int *keys, size_t n, size_t lo, unsigned char *found,
+                         load_result *res, mig_err *err)
+{
+    batch *b = batch_new(m, n);
+    for (size_t r = 0; r < n; r++) {
+        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+        value *v = batch_add_row(b, 0);
+        v[0].len = 0;
+        v[0].n.i = keys[r];
+        batch_commit_record(b, 0);
+    }
+    memset(found, 0, n - lo);
+    int rc = c->d->load_rows_found(c, st, b, 0, lo, n, found, res, err);
+    batch_free(b);
+    return rc;
+}
+
+/* load_rows_found names exactly the rows whose key was stored (by bulk
+ * copy from the move statement itself, on the insert path from the
+ * existence check), inserts the others, and counts no row twice; positions
+ * are relative to the range's first row. */
+static void test_live_mssql_found(void)
+{
+    mig_err err;
+    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    for (int bcp = 0; bcp < 2; bcp++) {
+        db_target t;
+        db_conn c;
+        const char *const ddl[] = {"CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
+                                   "INSERT INTO tp VALUES (2), (5), (7)", NULL};
+        if (!tp_open(&t, &c, bcp, ddl))
+            break;
+        dialect_table_state *st = NULL;
+        load_result res;
+        unsigned char found[6];
+        static const int k1[] = {1, 2, 3, 5, 7, 8};
+        int rc = tp_load_found(&c, &st, m, k1, 6, 0, found, &res, &err);
+        if (rc != 0)
+            fprintf(stderr, "\nload_rows_found (bcp %d): %s\n", bcp, err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(memcmp(found, (unsigned char[]){0, 1, 0, 1, 1, 0}, 6) == 0);
+        CU_ASSERT_EQUAL(res.inserted, 3);
+        CU_ASSERT_EQUAL(res.dup_db, 0);
+        CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+        /* rows [2,6) of a batch: found[i] is row 2 + i */
+        static const int k2[] = {9, 10, 3, 11, 8, 12};
+        rc = tp_load_found(&c, &st, m, k2, 6, 2, found, &res, &err);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT(memcmp(found, (unsigned char[]){1, 0, 1, 0}, 4) == 0);
+        CU_ASSERT_EQUAL(res.inserted, 2);
+        CU_ASSERT_EQUAL(res.dup_db, 0);
+        CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+        char *got = select_all(&c, "SELECT id FROM tp ORDER BY id");
+        CU_ASSERT_STRING_EQUAL(got, "1\n2\n3\n5\n7\n8\n11\n12\n");
+        free(got);
+        tp_close(&t, &c, st);
+    }
+    mapping_free(m);
+}
+
+/* Rows the bulk copy cannot take (a value over FreeTDS's 4 KB buffer) fill
+ * their stage by INSERT, without [__pos]: load_rows_found still names the
+ * stored rows exactly (by the existence check), on a rerun all of them. */
+static const char *MAP_TQ =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"tq\" key=\"id\">"
+    "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+    "<column name=\"v\" path=\"@v\" type=\"nvarchar(max)\"/>"
+    "</table></mapping>";
+
+static void test_live_mssql_found_long(void)
+{
+    mig_err err;
+    mapping *m = mapping_load_memory(MAP_TQ, strlen(MAP_TQ), "tq.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    strbuf big = STRBUF_INIT;
+    for (int i = 0; i < 3000; i++)
+        sb_puts(&big, "\xc3\xa9"); /* 3000 x U+00E9: 6000 bytes in UTF-16 */
+    for (int bcp = 0; bcp < 2; bcp++) {
+        db_target t;
+        db_conn c;
+        const char *const ddl[] = {"DROP TABLE IF EXISTS tq",
+                                   "CREATE TABLE tq (id int NOT NULL PRIMARY KEY, v nvarchar(max))",
+                                   "INSERT INTO tq VALUES (2, N'x')", NULL};
+        if (!tp_open(&t, &c, bcp, ddl))
+            break;
+        dialect_table_state *st = NULL;
+        for (int pass = 0; pass < 2; pass++) {
+            batch *b = batch_new(m, 3);
+            for (int r = 0; r < 3; r++) {
+                batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+                value *v = batch_add_row(b, 0);
+                v[0].len = 0;
+                v[0].n.i = r + 1;
+                put_text(b, &v[1], sb_str(&big));
+                batch_commit_record(b, 0);
+            }
+            unsigned char found[3] = {0, 0, 0};
+            load_result res;
+            int rc = c.d->load_rows_found(&c, &st, b, 0, 0, 3, found, &res, &err);
+            if (rc != 0)
+                fprintf(stderr, "\nload_rows_found, long values (bcp %d): %s\n", bcp, err.msg);
+            CU_ASSERT_EQUAL(rc, 0);
+            /* the first pass finds 2 only, the rerun every row */
+            CU_ASSERT(memcmp(found, pass ? (unsigned char[]){1, 1, 1}
+                                         : (unsigned char[]){0, 1, 0}, 3) == 0);
+            CU_ASSERT_EQUAL(res.inserted, pass ? 0 : 2);
+            CU_ASSERT_EQUAL(res.dup_db, 0);
+            CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+            batch_free(b);
+        }
+        char *got = select_all(&c, "SELECT id, LEN(v) FROM tq ORDER BY id");
+        CU_ASSERT_STRING_EQUAL(got, "1|3000\n2|1\n3|3000\n");
+        free(got);
+        tp_close(&t, &c, st);
+    }
+    sb_free(&big);
+    mapping_free(m);
+}
+
 /* The #stage is emptied by the move statement itself, and created or
  * emptied by a statement of its own only when that is not known to hold:
  * after a successful load it is empty; a rollback that undid its creation
@@ -1399,12 +1549,9 @@ static void test_live_mssql_stage_reuse(void)
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
-        if (!mssql_target(&t, bcp ? LOAD_BCP : LOAD_INSERT))
-            break;
-        mssql_connect(&c, &t);
-        db_exec(&c, "DROP TABLE IF EXISTS tp", &err);
         const char *const ddl[] = {"CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
-        mssql_run(&c, ddl);
+        if (!tp_open(&t, &c, bcp, ddl))
+            break;
         dialect_table_state *st = NULL;
         /* the first load of the session creates the stage; rolled back */
         CU_ASSERT_EQUAL(tp_load(&c, &st, m, 100, 2, DUP_SKIP, &err), 0);
@@ -1432,9 +1579,7 @@ static void test_live_mssql_stage_reuse(void)
         got = select_all(&c, "SELECT COUNT(*) FROM [#stage_0_tp]");
         CU_ASSERT_STRING_EQUAL(got, "0\n");
         free(got);
-        c.d->table_state_free(&c, st);
-        db_disconnect(&c);
-        db_target_free(&t);
+        tp_close(&t, &c, st);
     }
     mapping_free(m);
 }
@@ -1599,6 +1744,8 @@ int main(void)
     UNIT_TEST(test_live_mssql_param_status);
     UNIT_TEST(test_live_mssql_bcp_error);
     UNIT_TEST(test_live_mssql_stage_reuse);
+    UNIT_TEST(test_live_mssql_found);
+    UNIT_TEST(test_live_mssql_found_long);
     UNIT_TEST(test_live_mssql_defaults_triggers);
     UNIT_END();
 }
