@@ -32,6 +32,7 @@ struct dialect_table_state {
     SQLHSTMT pow2[NPOLICY][POW2_SLOTS];
     SQLHSTMT exists;
     size_t exists_n;
+    SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
     db_params params;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
@@ -377,6 +378,7 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
         for (int k = 0; k < POW2_SLOTS; k++)
             db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
+    db_stmt_free(st->changes);
     db_params_free(&st->params);
     free(st);
 }
@@ -417,6 +419,27 @@ static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table 
     return *slot;
 }
 
+/* Store in *n the rows the last INSERT on c changed, by the dialect's
+ * changes_sql (prepared once in s); returns 0, or -1 with err. */
+static int rows_changed(db_conn *c, dialect_table_state *s, const char *what, SQLLEN *n,
+                        mig_err *err)
+{
+    if (s->changes == SQL_NULL_HSTMT &&
+        (s->changes = db_prepare(c, c->d->changes_sql, err)) == SQL_NULL_HSTMT)
+        return -1;
+    SQLBIGINT v = 0;
+    SQLLEN ind = 0;
+    SQLRETURN r = db_run(c, s->changes, NULL, err);
+    if (SQL_SUCCEEDED(r))
+        r = SQLFetch(s->changes);
+    if (SQL_SUCCEEDED(r))
+        r = SQLGetData(s->changes, 1, SQL_C_SBIGINT, &v, 0, &ind);
+    int rc = SQL_SUCCEEDED(r) ? 0 : db_diag(c, SQL_HANDLE_STMT, s->changes, MIG_EDB, err, what);
+    SQLFreeStmt(s->changes, SQL_CLOSE);
+    *n = ind == SQL_NULL_DATA ? 0 : (SQLLEN)v;
+    return rc;
+}
+
 int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                          size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                          size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
@@ -440,6 +463,9 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
             db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, 0, nrows, 1, ptype, err) < 0 ||
             db_execute_array(c, h, &s->params, nrows, &n, err, mt->name) < 0)
             return -1;
+        /* the driver's count: a statement that needs changes_sql (one the
+         * driver keeps prepared) is never run as an array (changes() would
+         * count the last parameter set only; see dialect_sqlite.c) */
         *changed = n;
         return 0;
     }
@@ -458,7 +484,8 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
         SQLHSTMT h = insert_stmt(c, s, mt, policy, k, full, sqlfn, err);
         SQLLEN n = 0;
         if (!h || db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, r, k, 0, ptype, err) < 0 ||
-            db_execute(c, h, &n, err, mt->name) < 0)
+            db_execute(c, h, &n, err, mt->name) < 0 ||
+            (c->d->changes_sql && rows_changed(c, s, mt->name, &n, err) < 0))
             return -1;
         *changed += n;
     }
@@ -614,15 +641,16 @@ static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, 
 
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                             size_t max_params, load_result *res, mig_err *err)
+                             size_t max_params, dialect_insert_fn sqlfn, load_result *res,
+                             mig_err *err)
 {
     uint64_t existing = 0;
     SQLLEN changed = 0;
     memset(res, 0, sizeof *res);
     if (policy == DUP_UPDATE && count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
         return -1;
-    if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params,
-                             dialect_insert_on_conflict_sql, &changed, err) < 0)
+    if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params, sqlfn,
+                             &changed, err) < 0)
         return -1;
     uint64_t n = hi - lo, ch = (uint64_t)changed;
     if (policy == DUP_SKIP) {
