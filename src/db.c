@@ -217,15 +217,13 @@ static int put_password(strbuf *sb, const char *pw, int freetds)
     return 0;
 }
 
-/* Returns the dialect known before connecting (--dialect, bcp or copy), or NULL. */
+/* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
 static const dialect *early_dialect(const db_target *t)
 {
     if (t->dialect_name)
         return dialect_by_name(t->dialect_name);
     if (t->load == LOAD_BCP)
         return &dialect_mssql;
-    if (t->load == LOAD_COPY)
-        return &dialect_pgsql;
     return NULL;
 }
 
@@ -441,9 +439,6 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
 
 void db_disconnect(db_conn *c)
 {
-    if (c->side && c->side_free)
-        c->side_free(c->side);
-    c->side = NULL;
     if (c->dbc) {
         if (c->connected) {
             SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
@@ -595,12 +590,6 @@ static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *er
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what)
 {
     return drain(c, h, db_run(c, h, NULL, err), rows, err, what);
-}
-
-int db_execute_direct(db_conn *c, SQLHSTMT h, const char *sql, SQLLEN *rows, mig_err *err,
-                      const char *what)
-{
-    return drain(c, h, db_run(c, h, sql, err), rows, err, what);
 }
 
 int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN *rows,

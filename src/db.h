@@ -16,7 +16,7 @@
 
 struct dialect;
 
-typedef enum load_method { LOAD_DEFAULT = 0, LOAD_INSERT, LOAD_BCP, LOAD_COPY } load_method;
+typedef enum load_method { LOAD_DEFAULT = 0, LOAD_INSERT, LOAD_BCP } load_method;
 
 /* Where to connect.  connstr never holds the password: it is appended at
  * connect time as PWD={...} and never copied into any message. */
@@ -74,10 +74,6 @@ typedef struct db_conn {
     db_cancel *cancel;        /* or NULL; set by the owner after db_connect */
     unsigned long rollbacks;  /* db_rollback calls: session state (a #temp
                                * table) may have gone back since */
-    void *side;               /* a dialect's own second session to the same
-                               * server (PostgreSQL's COPY), or NULL; ended
-                               * by side_free at db_disconnect */
-    void (*side_free)(void *side);
 } db_conn;
 
 /* Connect (login timeout = target->connect_timeout), pick the dialect (the
@@ -139,10 +135,6 @@ SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err);
 /* Execute the prepared h and drain all its results, summing their row counts
  * into *rows (may be NULL); returns 0, or -1 with err ("what: SQLSTATE ..."). */
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
-/* Run sql on h (SQLExecDirect) and drain its results as db_execute does;
- * returns 0, or -1 with err. */
-int db_execute_direct(db_conn *c, SQLHSTMT h, const char *sql, SQLLEN *rows, mig_err *err,
-                      const char *what);
 /* Run sql and store the first column of its first row in *out (NULL reads
  * as 0); returns 0, or -1 with err. */
 int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);

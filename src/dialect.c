@@ -33,8 +33,6 @@ struct dialect_table_state {
     SQLHSTMT exists;
     size_t exists_n;
     SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
-    void *ext;                 /* a dialect's own state (dialect_state_ext) */
-    void (*ext_free)(db_conn *c, void *ext);
     db_params params;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
@@ -217,11 +215,10 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
     sb_puts(out, "\n)");
 }
 
-void dialect_on_conflict(strbuf *out, const dialect *d, const map_table *t, dup_policy p)
+/* Append " ON CONFLICT (keys) DO UPDATE SET col = excluded.col, ...", or DO
+ * NOTHING when `nothing` is set or every column is a key. */
+static void upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing)
 {
-    if (p != DUP_UPDATE && p != DUP_SKIP)
-        return;
-    int nothing = p == DUP_SKIP;
     sb_puts(out, " ON CONFLICT (");
     for (size_t k = 0; k < t->nkeys; k++) {
         if (k)
@@ -264,7 +261,8 @@ void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_tab
     dialect_column_list(out, d, t, NULL);
     sb_puts(out, ") VALUES ");
     dialect_values_rows(out, t->ncols, nrows);
-    dialect_on_conflict(out, d, t, p);
+    if (p == DUP_UPDATE || p == DUP_SKIP)
+        upsert_set(out, d, t, p == DUP_SKIP);
 }
 
 /* ---- parameter types ---- */
@@ -370,14 +368,6 @@ void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *
     s->stage_rollbacks = c->rollbacks;
 }
 
-void **dialect_state_ext(dialect_table_state **st, size_t t,
-                         void (*ext_free)(db_conn *c, void *ext))
-{
-    dialect_table_state *s = state_get(st, t);
-    s->ext_free = ext_free;
-    return &s->ext;
-}
-
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
 {
     if (!st)
@@ -389,8 +379,6 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
             db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
     db_stmt_free(st->changes);
-    if (st->ext_free)
-        st->ext_free(c, st->ext);
     db_params_free(&st->params);
     free(st);
 }
@@ -621,7 +609,9 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     return rc;
 }
 
-int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+/* Store in *n how many rows of [lo,hi) of table t have a key already in the
+ * database; returns 0, or -1 with err. */
+static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                           size_t lo, size_t hi, uint64_t *n, mig_err *err)
 {
     size_t cnt = hi - lo;
@@ -657,7 +647,7 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
     uint64_t existing = 0;
     SQLLEN changed = 0;
     memset(res, 0, sizeof *res);
-    if (policy == DUP_UPDATE && dialect_count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
+    if (policy == DUP_UPDATE && count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
         return -1;
     if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params, sqlfn,
                              &changed, err) < 0)

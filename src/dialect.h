@@ -150,15 +150,6 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                              size_t max_params, dialect_insert_fn sqlfn, load_result *res,
                              mig_err *err);
-/* Store in *n how many rows of [lo,hi) of table t have a key already in the
- * database, or earlier in the range (what an upsert of the range updates);
- * returns 0, or -1 with err. */
-int dialect_count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                           size_t lo, size_t hi, uint64_t *n, mig_err *err);
-/* Returns the slot for a dialect's own per-table state in t's table state
- * (NULL at first), freed with ext_free(c, ext) along with the table state. */
-void **dialect_state_ext(dialect_table_state **st, size_t t,
-                         void (*ext_free)(db_conn *c, void *ext));
 /* A dialect's per-session stage table for t (SQL Server's #stage): returns 1
  * when it was marked ready (existing and empty) and no rollback has been
  * asked for on c since, which could have brought back rows or undone its
@@ -204,11 +195,6 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
 void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_table *t,
                                     size_t tindex, dup_policy p, size_t nrows);
 
-/* Append " ON CONFLICT (keys) DO NOTHING" (DUP_SKIP) or " ... DO UPDATE SET
- * col = excluded.col, ..." (DUP_UPDATE; DO NOTHING when every column is a
- * key); nothing for the other policies. */
-void dialect_on_conflict(strbuf *out, const dialect *d, const map_table *t, dup_policy p);
-
 /* The standard ODBC parameter type of a column: integers and bit as int64
  * (SQL_TINYINT .. SQL_BIGINT, SQL_BIT), float as double, everything else as
  * UTF-8 text typed as its column (SQL_DECIMAL(p,s), SQL_VARCHAR, SQL_CHAR,
@@ -218,23 +204,6 @@ void dialect_ptype_standard(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *
                             SQLULEN *size, SQLSMALLINT *digits);
 
 /* ---- per-dialect internals, exposed for the unit tests ---- */
-
-/* PostgreSQL, --load copy (dialect_pgcopy.c): load rows [lo,hi) of table t
- * through the table's stage (COPY on a libpq session of its own, then one
- * INSERT ... SELECT in c's transaction); returns 0, -1 with err, or 1 when
- * the stage cannot be created for want of privilege under the default load
- * method (then the caller loads by INSERT; the state remembers it). */
-int dialect_pgcopy_load(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                        size_t lo, size_t hi, dup_policy policy, load_result *res,
-                        mig_err *err);
-/* PostgreSQL COPY: append value v of column type t in COPY's text format
- * (\N for NULL; backslash, tab, newline, carriage return escaped). */
-void dialect_pgcopy_value(strbuf *out, const batch *b, const value *v, const col_type *t);
-/* PostgreSQL COPY: append the statement that moves fill number `fill` of the
- * stage (schema-qualified and quoted) into t under policy p, deleting that
- * fill and every older one from the stage. */
-void dialect_pgcopy_move_sql(strbuf *out, const map_table *t, const char *stage,
-                             unsigned long long fill, dup_policy p);
 
 /* SQLite: append the multi-row INSERT ... ON CONFLICT of nrows rows into t
  * behind an unused CTE, so that the ODBC driver keeps it prepared (a

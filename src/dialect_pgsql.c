@@ -130,17 +130,11 @@ static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqlt
     }
 }
 
-/* Loads through the stage and COPY (dialect_pgcopy.c) under --load copy,
- * else through INSERT ... ON CONFLICT (dialect_load_on_conflict). */
+/* Loads through INSERT ... ON CONFLICT (dialect_load_on_conflict). */
 static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
 {
-    if (c->target && c->target->load == LOAD_COPY) {
-        int rc = dialect_pgcopy_load(c, st, b, t, lo, hi, policy, res, err);
-        if (rc <= 0)
-            return rc;
-    }
     return dialect_load_on_conflict(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT,
                                     PGSQL_MAX_PARAMS, dialect_insert_on_conflict_sql, res, err);
 }

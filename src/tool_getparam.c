@@ -274,11 +274,8 @@ static int take_option(struct tool_config *cfg, int c, char *arg, int *print_ddl
             cfg->load = LOAD_INSERT;
         else if (strcmp(arg, "bcp") == 0)
             cfg->load = LOAD_BCP;
-        else if (strcmp(arg, "copy") == 0)
-            cfg->load = LOAD_COPY;
         else
-            return fail(EXIT_USAGE, msg, msglen, "--load: \"%s\" is not insert, bcp or copy",
-                        arg);
+            return fail(EXIT_USAGE, msg, msglen, "--load: \"%s\" is not insert or bcp", arg);
         return 0;
     case OPT_CREATE_TABLES:
         cfg->create_tables = 1;
@@ -396,9 +393,6 @@ static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
     if (cfg->load == LOAD_BCP && d && strcmp(d->name, "sqlserver") != 0)
         return fail(EXIT_USAGE, msg, msglen, "--load bcp needs --dialect sqlserver, not %s",
                     d->name);
-    if (cfg->load == LOAD_COPY && d && strcmp(d->name, "postgresql") != 0)
-        return fail(EXIT_USAGE, msg, msglen, "--load copy needs --dialect postgresql, not %s",
-                    d->name);
 
     switch (cfg->cmd) {
     case CMD_PRINT_DDL:
@@ -433,9 +427,6 @@ static int check_combination(struct tool_config *cfg, char *msg, size_t msglen)
         if (cfg->load == LOAD_BCP)
             return fail(EXIT_USAGE, msg, msglen,
                         "--load bcp needs a SQL Server target (--connect or --dsn)");
-        if (cfg->load == LOAD_COPY)
-            return fail(EXIT_USAGE, msg, msglen,
-                        "--load copy needs a PostgreSQL target (--connect or --dsn)");
         if (cfg->password_file)
             return fail(EXIT_USAGE, msg, msglen,
                         "--password-file needs a server target (--connect or --dsn)");
