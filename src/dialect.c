@@ -454,6 +454,7 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     if (nrows == 0)
         return 0;
     assert((int)policy >= 0 && policy < NPOLICY);
+    s->params.text_nts = c->d->text_nts;
     db_params_fill(&s->params, b, t, NULL, mt->ncols, lo, hi, ptype);
     if (rows_per_stmt == 0) {
         /* one statement, one parameter set per row */

@@ -39,6 +39,10 @@ typedef struct dialect {
      * (dialect_load_generic): SQLite's driver reports none for the
      * statements it keeps prepared (dialect_sqlite.c). */
     const char *changes_sql;
+    /* Text parameters go with indicator SQL_NTS instead of their length:
+     * sqliteodbc binds such a buffer as it is, while for a length it
+     * allocates and copies every value at every execute. */
+    int text_nts;
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);

@@ -207,6 +207,9 @@ const dialect dialect_sqlite = {
     .no_sqlcancel = 1,
     /* the INSERTs kept prepared report no row count (see the top) */
     .changes_sql = "SELECT changes()",
+    /* bound in place, not copied at every execute (text holds no NUL: XML
+     * cannot carry one) */
+    .text_nts = 1,
     .matches_dbms = sqlite_matches,
     .before_connect = NULL,
     .after_connect = sqlite_after_connect,
