@@ -32,6 +32,7 @@ struct dialect_table_state {
     SQLHSTMT pow2[NPOLICY][POW2_SLOTS];
     SQLHSTMT exists;
     size_t exists_n;
+    SQLHSTMT exists_pow2[POW2_SLOTS]; /* shorter checks: 2^k keys, kept */
     SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
     db_params params;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
@@ -378,6 +379,8 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
         for (int k = 0; k < POW2_SLOTS; k++)
             db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
+    for (int k = 0; k < POW2_SLOTS; k++)
+        db_stmt_free(st->exists_pow2[k]);
     db_stmt_free(st->changes);
     db_params_free(&st->params);
     free(st);
@@ -495,23 +498,46 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
 
 /* ---- the existence check ---- */
 
-/* Run one existence query over rows[0..n) and set found[i] for each row the
- * server names by its ordinal i + 1; returns 0 or -1 with err. */
+/* Returns the existence check for n keys of table mt — the full chunk's
+ * (n == full), or the one of n == 2^k keys — prepared on first use and
+ * kept, or SQL_NULL_HSTMT with err. */
+static SQLHSTMT exists_stmt(db_conn *c, dialect_table_state *s, const map_table *mt, size_t n,
+                            size_t full, mig_err *err)
+{
+    SQLHSTMT *slot = &s->exists;
+    if (n != full) {
+        size_t k = 0;
+        while (((size_t)1 << (k + 1)) <= n)
+            k++;
+        assert(((size_t)1 << k) == n && k < POW2_SLOTS);
+        slot = &s->exists_pow2[k];
+    } else if (s->exists_n != n) {
+        db_stmt_free(*slot);
+        *slot = SQL_NULL_HSTMT;
+    }
+    if (*slot != SQL_NULL_HSTMT)
+        return *slot;
+    strbuf sql = STRBUF_INIT;
+    c->d->exists_sql(&sql, mt, n);
+    *slot = db_prepare(c, sb_str(&sql), err);
+    sb_free(&sql);
+    if (n == full)
+        s->exists_n = n;
+    return *slot;
+}
+
+/* Run one existence query over rows[0..n) (n the full chunk, or a power of
+ * two) and set found[i] for each row the server names by its ordinal
+ * i + 1; returns 0 or -1 with err. */
 static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size_t t,
-                        const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+                        const size_t *rows, size_t n, size_t full, unsigned char *found,
+                        mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
     db_ptype_fn ptype = c->d->ptype;
-    if (s->exists == SQL_NULL_HSTMT || s->exists_n != n) {
-        db_stmt_free(s->exists);
-        strbuf sql = STRBUF_INIT;
-        c->d->exists_sql(&sql, mt, n);
-        s->exists = db_prepare(c, sb_str(&sql), err);
-        sb_free(&sql);
-        if (s->exists == SQL_NULL_HSTMT)
-            return -1;
-        s->exists_n = n;
-    }
+    SQLHSTMT h = exists_stmt(c, s, mt, n, full, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
     /* bind each key of each row straight from the batch values */
     strbuf tmp = STRBUF_INIT;
     size_t nk = mt->nkeys;
@@ -555,22 +581,22 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
                 if (kv->len >= 0)
                     ind[j] = (SQLLEN)tmp.len;
             }
-            if (!SQL_SUCCEEDED(SQLBindParameter(s->exists, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT,
+            if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT,
                                                 ctype, sqltype, size, digits, data, w, &ind[j])))
-                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
         }
     }
     if (rc == 0) {
-        SQLSetStmtAttr(s->exists, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
-        SQLRETURN r = db_run(c, s->exists, NULL, err);
+        SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
+        SQLRETURN r = db_run(c, h, NULL, err);
         if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
-            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
-        while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
             SQLBIGINT ord = 0;
             SQLLEN oind = 0;
-            r = SQLGetData(s->exists, 1, SQL_C_SBIGINT, &ord, 0, &oind);
+            r = SQLGetData(h, 1, SQL_C_SBIGINT, &ord, 0, &oind);
             if (!SQL_SUCCEEDED(r))
-                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
             else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > n) {
                 c->last_class = DBE_FATAL; /* exists_sql broke its contract */
                 rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu",
@@ -579,10 +605,10 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
                 found[ord - 1] = 1;
         }
         if (rc == 0 && r != SQL_NO_DATA)
-            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
-        SQLFreeStmt(s->exists, SQL_CLOSE);
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        SQLFreeStmt(h, SQL_CLOSE);
     }
-    SQLFreeStmt(s->exists, SQL_RESET_PARAMS);
+    SQLFreeStmt(h, SQL_RESET_PARAMS);
     for (size_t j = 0; j < n * nk; j++)
         free(texts[j]);
     free(texts);
@@ -603,10 +629,17 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
         return 0;
     /* the server decides what matches (its collation, its trailing-space
      * rule): it names the matching rows, no key bytes are compared here */
+    /* full chunks, then the rest in power-of-two pieces: a few statements
+     * prepared once serve every batch */
     size_t chunk = EXISTS_CHUNK / mt->nkeys ? EXISTS_CHUNK / mt->nkeys : 1;
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i += chunk)
-        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, found + i, err);
+    for (size_t i = 0, k; i < n && rc == 0; i += k) {
+        k = chunk;
+        if (n - i < chunk)
+            for (k = 1; k * 2 <= n - i; k *= 2)
+                ;
+        rc = exists_chunk(c, s, b, t, rows + i, k, chunk, found + i, err);
+    }
     return rc;
 }
 

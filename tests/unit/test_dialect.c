@@ -1030,6 +1030,17 @@ static void live_sqlite_prepared_once(const char *file)
     char *logged = select_all(&c, "SELECT count(*) FROM app_log");
     CU_ASSERT_STRING_EQUAL(logged, "6\n");
     free(logged);
+    /* existence checks of 3, 2 and 3 keys: pieces of 2 and 1 keys, each
+     * statement compiled once (not again whenever the count changes) */
+    static const size_t asks[][3] = {{2, 0, 1}, {1, 2, 0}, {0, 1, 2}};
+    static const size_t nask[] = {3, 2, 3};
+    for (int i = 0; i < 3; i++) {
+        unsigned char found[3] = {7, 7, 7};
+        CU_ASSERT_EQUAL(dialect_find_existing(&c, &st, b, 0, asks[i], nask[i], found, &err), 0);
+        for (size_t k = 0; k < nask[i]; k++)
+            CU_ASSERT_EQUAL(found[k], 1);
+    }
+    db_rollback(&c);
     c.d->table_state_free(&c, st);
     batch_free(b);
     db_disconnect(&c);
@@ -1038,11 +1049,17 @@ static void live_sqlite_prepared_once(const char *file)
     FILE *f = fopen(trace, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     char line[4096];
-    int prepares = 0;
-    while (fgets(line, sizeof line, f))
+    int prepares = 0, checks = 0;
+    while (fgets(line, sizeof line, f)) {
         if (strstr(line, "sqlite3_prepare_v2") && strstr(line, "INSERT INTO \"app\""))
             prepares++;
+        if (strstr(line, "sqlite3_prepare_v2") && strstr(line, "SELECT v.o FROM v"))
+            checks++;
+    }
     fclose(f);
+    CU_ASSERT_EQUAL(checks, 2);
+    if (checks != 2)
+        fprintf(stderr, "\nexistence checks compiled %d times\n", checks);
     /* two statements (2 rows, 1 row), each compiled once: five executes */
     CU_ASSERT_EQUAL(prepares, 2);
     if (prepares != 2)
