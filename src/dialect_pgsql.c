@@ -30,23 +30,6 @@ static int pgsql_matches(const char *dbms)
     return strstr(dbms, "PostgreSQL") != NULL;
 }
 
-/* Returns 0 after asking the session for generic plans (PostgreSQL 12 and
- * later), or -1.  Each multi-row INSERT and existence check is prepared
- * once and run for every batch; with the default plan cache mode the
- * server copies and plans the statement again at every execution of a
- * statement whose values it could use (callgrind of the server's backends,
- * 5,000 records: 1,114 M instructions, 1,021 M with generic plans, -8%).
- * The values change nothing in these plans: the rows come from VALUES of a
- * known length and the keys are matched by the primary key's index. */
-static int pgsql_after_connect(db_conn *c, mig_err *err)
-{
-    if (db_exec(c, "SELECT set_config('plan_cache_mode', 'force_generic_plan', false) "
-                   "WHERE current_setting('server_version_num')::int >= 120000",
-                err) < 0)
-        return err_prefix(err, "cannot set up the PostgreSQL session");
-    return 0;
-}
-
 /* ---- names and types ---- */
 
 /* Append PostgreSQL's native DDL type for t. */
@@ -218,7 +201,7 @@ const dialect dialect_pgsql = {
     .frac_digits = 6, /* time and timestamp keep microseconds */
     .matches_dbms = pgsql_matches,
     .before_connect = NULL,
-    .after_connect = pgsql_after_connect,
+    .after_connect = NULL,
     .quote_ident = dialect_quote_double,
     .type_ddl = pgsql_type_ddl,
     .ptype = pgsql_ptype,

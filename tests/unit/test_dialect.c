@@ -1132,15 +1132,6 @@ static void test_live_pgsql(void)
         NULL};
     live_find_existing(&t, ddl);
     live_find_typed(&t);
-    /* the session plans the statements it keeps prepared once (generic
-     * plans), not at every execution */
-    db_conn c;
-    mig_err err;
-    CU_ASSERT_EQUAL_FATAL(db_connect(&c, &t, &err), 0);
-    char *mode = select_all(&c, "SHOW plan_cache_mode");
-    CU_ASSERT_STRING_EQUAL(mode, "force_generic_plan\n");
-    free(mode);
-    db_disconnect(&c);
     db_target_free(&t);
 }
 
