@@ -32,7 +32,6 @@ struct dialect_table_state {
     SQLHSTMT pow2[NPOLICY][POW2_SLOTS];
     SQLHSTMT exists;
     size_t exists_n;
-    SQLHSTMT exists_pow2[POW2_SLOTS]; /* shorter checks: 2^k keys, kept */
     SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
     db_params params;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
@@ -379,8 +378,6 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
         for (int k = 0; k < POW2_SLOTS; k++)
             db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
-    for (int k = 0; k < POW2_SLOTS; k++)
-        db_stmt_free(st->exists_pow2[k]);
     db_stmt_free(st->changes);
     db_params_free(&st->params);
     free(st);
@@ -498,36 +495,9 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
 
 /* ---- the existence check ---- */
 
-/* Returns the existence check for n keys of table mt — the full chunk's
- * (n == full), or the one of n == 2^k keys — prepared on first use and
- * kept, or SQL_NULL_HSTMT with err. */
-static SQLHSTMT exists_stmt(db_conn *c, dialect_table_state *s, const map_table *mt, size_t n,
-                            size_t full, mig_err *err)
-{
-    SQLHSTMT *slot = &s->exists;
-    if (n != full) {
-        size_t k = 0;
-        while (((size_t)1 << (k + 1)) <= n)
-            k++;
-        assert(((size_t)1 << k) == n && k < POW2_SLOTS);
-        slot = &s->exists_pow2[k];
-    } else if (s->exists_n != n) {
-        db_stmt_free(*slot);
-        *slot = SQL_NULL_HSTMT;
-    }
-    if (*slot != SQL_NULL_HSTMT)
-        return *slot;
-    strbuf sql = STRBUF_INIT;
-    c->d->exists_sql(&sql, mt, n);
-    *slot = db_prepare(c, sb_str(&sql), err);
-    sb_free(&sql);
-    if (n == full)
-        s->exists_n = n;
-    return *slot;
-}
-
-/* Run one existence query over rows[0..n) (n the full chunk, or a power of
- * two) and set found[i] for each row the server names by its ordinal
+/* Run one existence query over rows[0..n), n <= full, through the kept
+ * statement for `full` keys (rows past n bound to NULL keys, which match
+ * nothing), and set found[i] for each row the server names by its ordinal
  * i + 1; returns 0 or -1 with err. */
 static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size_t t,
                         const size_t *rows, size_t n, size_t full, unsigned char *found,
@@ -535,22 +505,32 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
 {
     const map_table *mt = &b->map->tables[t];
     db_ptype_fn ptype = c->d->ptype;
-    SQLHSTMT h = exists_stmt(c, s, mt, n, full, err);
-    if (h == SQL_NULL_HSTMT)
-        return -1;
+    assert(n <= full);
+    if (s->exists == SQL_NULL_HSTMT || s->exists_n != full) {
+        db_stmt_free(s->exists);
+        strbuf sql = STRBUF_INIT;
+        c->d->exists_sql(&sql, mt, full);
+        s->exists = db_prepare(c, sb_str(&sql), err);
+        sb_free(&sql);
+        if (s->exists == SQL_NULL_HSTMT)
+            return -1;
+        s->exists_n = full;
+    }
+    SQLHSTMT h = s->exists;
     /* bind each key of each row straight from the batch values */
     strbuf tmp = STRBUF_INIT;
     size_t nk = mt->nkeys;
-    SQLLEN *ind = xcalloc(n * nk, sizeof *ind);
-    SQLBIGINT *ints = xcalloc(n * nk, sizeof *ints);
-    double *flts = xcalloc(n * nk, sizeof *flts);
-    char **texts = xcalloc(n * nk, sizeof *texts);
+    SQLLEN *ind = xcalloc(full * nk, sizeof *ind);
+    SQLBIGINT *ints = xcalloc(full * nk, sizeof *ints);
+    double *flts = xcalloc(full * nk, sizeof *flts);
+    char **texts = xcalloc(full * nk, sizeof *texts);
+    const value none = {.len = -1};
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const value *v = batch_row(b, t, rows[i]);
+    for (size_t i = 0; i < full && rc == 0; i++) {
+        const value *v = i < n ? batch_row(b, t, rows[i]) : NULL;
         for (size_t k = 0; k < nk; k++) {
             size_t j = i * nk + k;
-            const value *kv = &v[mt->key_cols[k]];
+            const value *kv = v ? &v[mt->key_cols[k]] : &none;
             const col_type *ty = &mt->cols[mt->key_cols[k]].type;
             SQLSMALLINT ctype, sqltype, digits;
             SQLULEN size;
@@ -609,7 +589,7 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
         SQLFreeStmt(h, SQL_CLOSE);
     }
     SQLFreeStmt(h, SQL_RESET_PARAMS);
-    for (size_t j = 0; j < n * nk; j++)
+    for (size_t j = 0; j < full * nk; j++)
         free(texts[j]);
     free(texts);
     free(flts);
@@ -629,17 +609,14 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
         return 0;
     /* the server decides what matches (its collation, its trailing-space
      * rule): it names the matching rows, no key bytes are compared here */
-    /* full chunks, then the rest in power-of-two pieces: a few statements
-     * prepared once serve every batch */
+    /* one statement of `chunk` keys, prepared once, serves every call: a
+     * shorter rest is padded with NULL keys (no statement compiled again
+     * for each length, and no more round trips than chunks) */
     size_t chunk = EXISTS_CHUNK / mt->nkeys ? EXISTS_CHUNK / mt->nkeys : 1;
     int rc = 0;
-    for (size_t i = 0, k; i < n && rc == 0; i += k) {
-        k = chunk;
-        if (n - i < chunk)
-            for (k = 1; k * 2 <= n - i; k *= 2)
-                ;
-        rc = exists_chunk(c, s, b, t, rows + i, k, chunk, found + i, err);
-    }
+    for (size_t i = 0; i < n && rc == 0; i += chunk)
+        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, chunk, found + i,
+                          err);
     return rc;
 }
 
