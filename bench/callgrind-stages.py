@@ -20,7 +20,7 @@ called them.
   conversion      types.c, rule.c and PCRE2
   batch building  mapper.c glue, batch.c
   keys            keyset.c
-  SQL + binding   worker.c, dialect*.c, db.c (our side of ODBC)
+  SQL + binding   worker.c, settle.c, dialect*.c, db.c (our side of ODBC)
   driver manager  libodbc (unixODBC)
   driver          the ODBC driver (libsqlite3odbc, psqlodbcw, libtdsodbc)
   server          the SQLite library (in process); for PostgreSQL and TDS
@@ -127,7 +127,7 @@ def group_of(ob, fl, name):
         return "batch building"
     if fl.endswith("/keyset.c"):
         return "keys"
-    if fl.endswith(("/worker.c", "/db.c", "/dialect.c", "/dialect_sqlite.c",
+    if fl.endswith(("/worker.c", "/settle.c", "/db.c", "/dialect.c", "/dialect_sqlite.c",
                     "/dialect_pgsql.c", "/dialect_mssql.c")):
         return "SQL + binding"
     if base.startswith("libodbc.") or base.startswith("libodbcinst"):

@@ -45,6 +45,7 @@ void batch_free(batch *b)
     free(b->tabs);
     free(b->recs);
     free(b->arena);
+    free(b->marks);
     free(b);
 }
 
@@ -53,6 +54,7 @@ void batch_reset(batch *b)
     b->nrec = 0;
     b->arena_len = 0;
     b->open = 0;
+    b->nmarks = 0;
     for (size_t t = 0; t < b->ntables; t++) {
         b->tabs[t].nrows = 0;
         b->tabs[t].first[0] = 0;
@@ -143,4 +145,44 @@ void batch_abort_record(batch *b)
         b->tabs[t].nrows = b->tabs[t].first[b->nrec];
     b->arena_len = b->recs[b->nrec].xml_off;
     b->open = 0;
+}
+
+/* ---- resume points ---- */
+
+void batch_mark_record(batch *b, uint32_t file, const resume_mark *mk)
+{
+    assert(!b->open);
+    batch_mark *m = NULL;
+    for (size_t i = b->nmarks; i-- > 0;)
+        if (b->marks[i].file == file) {
+            m = &b->marks[i];
+            break;
+        }
+    if (!m) {
+        if (b->nmarks == b->cap_marks) {
+            b->cap_marks = b->cap_marks ? b->cap_marks * 2 : 4;
+            b->marks = xrealloc(b->marks, b->cap_marks * sizeof *b->marks);
+        }
+        m = &b->marks[b->nmarks++];
+        m->file = file;
+        m->gen = 0;
+    }
+    m->seq = mk->seq;
+    m->offset = mk->offset;
+    m->line = mk->line;
+    m->col = mk->col;
+    if (m->gen != mk->gen || mk->gen == 0) {
+        /* the ancestors changed: their prolog copied once more */
+        m->prolog_off = batch_put_text(b, mk->prolog, mk->prolog_len);
+        m->prolog_len = (uint32_t)mk->prolog_len;
+        m->gen = mk->gen;
+    }
+}
+
+const batch_mark *batch_file_mark(const batch *b, uint32_t file)
+{
+    for (size_t i = 0; i < b->nmarks; i++)
+        if (b->marks[i].file == file)
+            return &b->marks[i];
+    return NULL;
 }

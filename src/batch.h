@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "mapping.h"
+#include "resume.h"
 
 /* One converted value.  len < 0: NULL.  VC_TEXT: len bytes of UTF-8 at
  * arena + off (not NUL-terminated).  VC_INT / VC_FLOAT: len == 0, number in
@@ -47,6 +48,16 @@ typedef struct batch_table {
     uint32_t *first;   /* nrec + 1 entries (cap_rec + 1 allocated) */
 } batch_table;
 
+/* Where a later run may start reading file `file` (resume.h): after its
+ * last record in this batch.  The worker writes it to the ledger with the
+ * batch. */
+typedef struct batch_mark {
+    uint32_t file;
+    uint64_t seq, offset, line, col;
+    uint64_t gen;                    /* the tracker's prolog generation copied */
+    uint32_t prolog_off, prolog_len; /* in the arena */
+} batch_mark;
+
 typedef struct batch {
     const mapping *map;
     size_t lane;        /* worker lane it is routed to */
@@ -57,6 +68,8 @@ typedef struct batch {
     char *arena;
     size_t arena_len, arena_cap;
     int open;           /* a record is being built */
+    batch_mark *marks;  /* per file with records here, at most one */
+    size_t nmarks, cap_marks;
 } batch;
 
 batch *batch_new(const mapping *m, size_t cap_rec);
@@ -79,6 +92,11 @@ uint32_t batch_put_text(batch *b, const char *s, size_t len);
 void batch_commit_record(batch *b, uint64_t route);
 /* Drop the open record and every row added for it. */
 void batch_abort_record(batch *b);
+
+/* Note mk as the resume point of file (its last record committed here). */
+void batch_mark_record(batch *b, uint32_t file, const resume_mark *mk);
+/* Returns the resume point of file in b, or NULL. */
+const batch_mark *batch_file_mark(const batch *b, uint32_t file);
 
 /* Returns the text of a VC_TEXT value (not NUL-terminated; v->len bytes). */
 static inline const char *batch_text(const batch *b, const value *v)

@@ -3,9 +3,12 @@
  * Owns the environment and connection handles of a db_conn, builds the
  * connection string (the password is appended only for the SQLDriverConnect
  * call and wiped right after), turns ODBC diagnostics into one error line
- * classified by the dialect, and fills / binds the column-wise parameter
- * arrays (db_params) that carry a batch's rows to the driver.  What SQL is
- * run, and with which SQL types, is the dialect's business (dialect*.c). */
+ * classified by the connection's classify function, and fills / binds the
+ * column-wise parameter arrays (db_params) that carry a batch's rows to the
+ * driver.  Plain ODBC: it knows no dialect.  Which dialect a connection
+ * speaks, what SQL is run and with which SQL types is the dialect layer's
+ * business (dialect*.c, which connects through the steps here:
+ * dialect_connect). */
 #include "config.h"
 #include "db.h"
 
@@ -18,7 +21,6 @@
 
 #include <odbcinst.h>
 
-#include "dialect.h"
 #include "types.h"
 
 #define SQLITE_DRIVER_LIB "/usr/lib/x86_64-linux-gnu/odbc/libsqlite3odbc.so"
@@ -161,7 +163,7 @@ int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
             memcpy(first_state, state, 6);
             first_native = native;
         }
-        db_errclass k = c && c->d ? c->d->classify(state, native, (char *)msg) : DBE_FATAL;
+        db_errclass k = c && c->classify ? c->classify(state, native, (char *)msg) : DBE_FATAL;
         /* the first record that says more than "fatal" decides */
         if (cls == DBE_NONE || (cls == DBE_FATAL && k != DBE_NONE))
             cls = k;
@@ -215,16 +217,6 @@ static int put_password(strbuf *sb, const char *pw, int freetds)
     }
     sb_puts(sb, "};");
     return 0;
-}
-
-/* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
-static const dialect *early_dialect(const db_target *t)
-{
-    if (t->dialect_name)
-        return dialect_by_name(t->dialect_name);
-    if (t->load == LOAD_BCP)
-        return &dialect_mssql;
-    return NULL;
 }
 
 /* ---- connection strings ---- */
@@ -364,15 +356,10 @@ void db_connstr(const db_target *t, strbuf *out)
     }
 }
 
-int db_connect(db_conn *c, const db_target *t, mig_err *err)
+int db_open(db_conn *c, const db_target *t, mig_err *err)
 {
     memset(c, 0, sizeof *c);
     c->target = t;
-    if (t->dialect_name && !dialect_by_name(t->dialect_name))
-        return err_set(err, MIG_EUSAGE,
-                       "unknown dialect \"%s\" (use sqlite, postgresql or sqlserver)",
-                       t->dialect_name);
-    c->d = early_dialect(t);
     if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &c->env)))
         return err_set(err, MIG_ECONNECT, "cannot connect: cannot allocate an ODBC environment");
     SQLSetEnvAttr(c->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
@@ -385,11 +372,12 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
     if (t->connect_timeout > 0)
         SQLSetConnectAttr(c->dbc, SQL_ATTR_LOGIN_TIMEOUT,
                           (SQLPOINTER)(uintptr_t)t->connect_timeout, 0);
-    if (c->d && c->d->before_connect && c->d->before_connect(c, err) < 0) {
-        db_disconnect(c);
-        return -1;
-    }
+    return 0;
+}
 
+int db_login(db_conn *c, mig_err *err)
+{
+    const db_target *t = c->target;
     strbuf cs = STRBUF_INIT;
     db_connstr(t, &cs);
     int charset_set;
@@ -414,20 +402,13 @@ int db_connect(db_conn *c, const db_target *t, mig_err *err)
     SQLSMALLINT nl = 0;
     if (!SQL_SUCCEEDED(SQLGetInfo(c->dbc, SQL_DBMS_NAME, c->dbms_name, sizeof c->dbms_name, &nl)))
         c->dbms_name[0] = '\0';
-    if (!c->d)
-        c->d = dialect_for_dbms(c->dbms_name);
-    if (!c->d) {
-        err_set(err, MIG_ECONNECT, "unsupported database \"%s\": use --dialect", c->dbms_name);
-        db_disconnect(c);
-        return -1;
-    }
-    /* session settings first: some (SQLite's journal mode) cannot change
-     * inside the transaction that autocommit off opens */
-    if (c->d->after_connect && c->d->after_connect(c, err) < 0) {
-        db_disconnect(c);
-        return -1;
-    }
-    rc = SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
+    return 0;
+}
+
+int db_autocommit_off(db_conn *c, mig_err *err)
+{
+    SQLRETURN rc =
+        SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0);
     if (!SQL_SUCCEEDED(rc)) {
         db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_ECONNECT, err, "cannot turn autocommit off");
         db_disconnect(c);
@@ -487,7 +468,7 @@ static int run_begin(db_conn *c, SQLHSTMT h, mig_err *err)
         return 0;
     pthread_mutex_lock(&k->lock);
     int cancelled = k->cancelled;
-    if (!cancelled && !(c->d && c->d->no_sqlcancel))
+    if (!cancelled && !c->no_sqlcancel)
         k->running = h;
     pthread_mutex_unlock(&k->lock);
     if (!cancelled)
@@ -692,6 +673,14 @@ int db_rollback(db_conn *c)
     if (!c->connected)
         return -1;
     return SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)) ? 0 : -1;
+}
+
+int db_end(db_conn *c, int rc, mig_err *err)
+{
+    if (rc == 0)
+        return db_commit(c, err);
+    db_rollback(c);
+    return rc;
 }
 
 /* ---- parameter arrays ---- */

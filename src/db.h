@@ -1,5 +1,7 @@
 /* db.h — one ODBC connection and the generic ODBC plumbing every dialect
- * shares: connecting with a login timeout, transactions, executing text,
+ * shares, below the dialects (it knows none of them): the steps of
+ * connecting with a login timeout (dialect_connect runs them), transactions,
+ * executing text,
  * binding column-wise parameter arrays from a batch, and turning ODBC
  * diagnostics into one clear error line (SQLSTATE, native code, driver
  * message, password removed). */
@@ -63,24 +65,43 @@ void db_cancel_destroy(db_cancel *k);
  * from any thread. */
 void db_cancel_request(db_cancel *k);
 
+/* Returns the class of a failure from its SQLSTATE, native error and
+ * message (each dialect has one: dialect->classify). */
+typedef db_errclass (*db_classify_fn)(const char *sqlstate, long native, const char *message);
+
 typedef struct db_conn {
     SQLHENV env;
     SQLHDBC dbc;
     int connected;
+    /* The dialect this connection speaks, set by the dialect layer
+     * (dialect_connect) for its own use: db.c never looks at it. */
     const struct dialect *d;
+    /* What db.c needs to know of it, set with it: how a failure is
+     * classified (NULL: DBE_FATAL), and whether a stop may not SQLCancel. */
+    db_classify_fn classify;
+    int no_sqlcancel;
     const db_target *target;
     char dbms_name[64];       /* SQLGetInfo SQL_DBMS_NAME */
     db_errclass last_class;   /* class of the last failure on this connection */
-    db_cancel *cancel;        /* or NULL; set by the owner after db_connect */
+    db_cancel *cancel;        /* or NULL; set by the owner after connecting */
     unsigned long rollbacks;  /* db_rollback calls: session state (a #temp
                                * table) may have gone back since */
 } db_conn;
 
-/* Connect (login timeout = target->connect_timeout), pick the dialect (the
- * override, else from SQL_DBMS_NAME), let it prepare the session.  Returns 0,
- * or -1 with MIG_ECONNECT / MIG_EDBPERM and "cannot connect: SQLSTATE 08001:
- * [FreeTDS][SQL Server]Unable to connect to data source". */
-int db_connect(db_conn *c, const db_target *t, mig_err *err);
+/* The steps of connecting, in order (dialect_connect runs them, with the
+ * dialect's own steps in between).  Each returns 0, or -1 with err and the
+ * connection closed (db_disconnect).
+ * db_open: allocate the handles for target t, login timeout set
+ * (target->connect_timeout); c is zeroed first. */
+int db_open(db_conn *c, const db_target *t, mig_err *err);
+/* db_login: SQLDriverConnect with the target's connection string and
+ * password; reads SQL_DBMS_NAME into c->dbms_name.  Fails with MIG_ECONNECT
+ * and "cannot connect: SQLSTATE 08001: [FreeTDS][SQL Server]Unable to
+ * connect to data source [Server=..., Port=...]". */
+int db_login(db_conn *c, mig_err *err);
+/* db_autocommit_off: every statement from now on runs in a transaction
+ * that db_commit / db_rollback ends. */
+int db_autocommit_off(db_conn *c, mig_err *err);
 void db_disconnect(db_conn *c);
 /* One key=value item of an ODBC connection string. */
 typedef struct db_cs_item {
@@ -103,7 +124,7 @@ int db_connstr_key_is(const char *key, size_t len, const char *name);
  * the old *pw. */
 void db_connstr_take_password(char *s, char **pw);
 
-/* The connection string db_connect uses, without the password: the target's,
+/* The connection string db_login uses, without the password: the target's,
  * plus ClientCharset=UTF-8 for a FreeTDS driver (named, or behind a DSN) that
  * does not set one. */
 void db_connstr(const db_target *t, strbuf *out);
@@ -113,9 +134,12 @@ int db_exec(db_conn *c, const char *sql, mig_err *err);
 int db_begin(db_conn *c, mig_err *err);
 int db_commit(db_conn *c, mig_err *err);
 int db_rollback(db_conn *c);
+/* End the open transaction of a step that returned rc: commit when rc is 0,
+ * else roll back.  Returns 0, or -1 (rc, or the failed commit, err set). */
+int db_end(db_conn *c, int rc, mig_err *err);
 
 /* Fill err from the diagnostics of handle h: "what: SQLSTATE xxxxx (native
- * n): message"; sets err->sqlstate/native and c->last_class (via the dialect)
+ * n): message"; sets err->sqlstate/native and c->last_class (via c->classify)
  * and returns -1.  status is used unless the class maps to a more specific one. */
 int db_diag(db_conn *c, SQLSMALLINT htype, SQLHANDLE h, mig_status status,
             mig_err *err, const char *what);

@@ -1,17 +1,16 @@
-/* dialect.c — finding a dialect, the whole DDL of a mapping, and the
- * loading machinery the three dialects share.
+/* dialect.c — finding a dialect, connecting through it, the whole DDL of a
+ * mapping, and the loading machinery the three dialects share.
  *
  * The shared part is the per-connection, per-table state
  * (dialect_table_state): prepared INSERT statements (one per duplicate
  * policy, prepared once and reused for every batch), the worker-owned
  * parameter buffers, and the set-based existence check (exists_sql) that
- * tells the worker which rows of a batch have a key already in the table,
+ * tells settle.c which rows of a batch have a key already in the table,
  * as the server compares keys (its collation, not our bytes).  What
  * SQL to run and how to type each parameter stays in the
  * dialect files; nothing here asks which database it is. */
 #include "config.h"
 #include "dialect.h"
-#include "settle.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -69,6 +68,58 @@ const dialect *dialect_for_dbms(const char *dbms_name)
         if (all_dialects[i]->matches_dbms(dbms_name))
             return all_dialects[i];
     return NULL;
+}
+
+/* Returns the dialect known before connecting (--dialect, or bcp), or NULL. */
+static const dialect *early_dialect(const db_target *t)
+{
+    if (t->dialect_name)
+        return dialect_by_name(t->dialect_name);
+    if (t->load == LOAD_BCP)
+        return &dialect_mssql;
+    return NULL;
+}
+
+/* Make d the dialect of connection c (and tell db.c what it needs of it). */
+static void speak(db_conn *c, const dialect *d)
+{
+    c->d = d;
+    c->classify = d ? d->classify : NULL;
+    c->no_sqlcancel = d ? d->no_sqlcancel : 0;
+}
+
+/* ---- connecting ---- */
+
+int dialect_connect(db_conn *c, const db_target *t, mig_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (t->dialect_name && !dialect_by_name(t->dialect_name))
+        return err_set(err, MIG_EUSAGE,
+                       "unknown dialect \"%s\" (use sqlite, postgresql or sqlserver)",
+                       t->dialect_name);
+    if (db_open(c, t, err) < 0)
+        return -1;
+    speak(c, early_dialect(t));
+    if (c->d && c->d->before_connect && c->d->before_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+    if (db_login(c, err) < 0)
+        return -1;
+    if (!c->d)
+        speak(c, dialect_for_dbms(c->dbms_name));
+    if (!c->d) {
+        err_set(err, MIG_ECONNECT, "unsupported database \"%s\": use --dialect", c->dbms_name);
+        db_disconnect(c);
+        return -1;
+    }
+    /* session settings first: some (SQLite's journal mode) cannot change
+     * inside the transaction that autocommit off opens */
+    if (c->d->after_connect && c->d->after_connect(c, err) < 0) {
+        db_disconnect(c);
+        return -1;
+    }
+    return db_autocommit_off(c, err);
 }
 
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out)
@@ -620,34 +671,6 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     return rc;
 }
 
-/* Store in *n how many rows of [lo,hi) of table t have a key already in the
- * database; returns 0, or -1 with err. */
-static int count_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
-                          size_t lo, size_t hi, uint64_t *n, mig_err *err)
-{
-    size_t cnt = hi - lo;
-    size_t *rows = xcalloc(cnt, sizeof *rows);
-    unsigned char *found = xcalloc(cnt, 1);
-    for (size_t i = 0; i < cnt; i++)
-        rows[i] = lo + i;
-    int rc = dialect_find_existing(c, st, b, t, rows, cnt, found, err);
-    /* a key met earlier in the range exists by the time its copy is upserted */
-    keyset *seen = keyset_new(0);
-    strbuf kb = STRBUF_INIT;
-    *n = 0;
-    for (size_t i = 0; i < cnt && rc == 0; i++) {
-        sb_reset(&kb);
-        settle_key_bytes(&kb, b, t, lo + i);
-        int repeat = !keyset_insert(seen, kb.buf, kb.len);
-        *n += found[i] || repeat;
-    }
-    sb_free(&kb);
-    keyset_free(seen);
-    free(rows);
-    free(found);
-    return rc;
-}
-
 /* ---- loading with INSERT ... ON CONFLICT ---- */
 
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
@@ -655,22 +678,18 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
                              size_t max_params, dialect_insert_fn sqlfn, load_result *res,
                              mig_err *err)
 {
-    uint64_t existing = 0;
     SQLLEN changed = 0;
     memset(res, 0, sizeof *res);
-    if (policy == DUP_UPDATE && count_existing(c, st, b, t, lo, hi, &existing, err) < 0)
-        return -1;
-    if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params, sqlfn,
-                             &changed, err) < 0)
+    if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params,
+                             sqlfn, &changed, err) < 0)
         return -1;
     uint64_t n = hi - lo, ch = (uint64_t)changed;
     if (policy == DUP_SKIP) {
         res->inserted = ch;
         res->dup_db = n - ch;
-    } else if (policy == DUP_UPDATE) {
-        res->updated = existing;
-        res->inserted = n - existing;
     } else {
+        /* DUP_UPDATE: inserted or updated, the database does not say which
+         * (counts_upserts 0: settle_range counts the updates) */
         res->inserted = n;
     }
     return 0;

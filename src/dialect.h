@@ -12,7 +12,9 @@
 #include "mapping.h"
 #include "strbuf.h"
 
-/* Result of loading a row range of one table. */
+/* Result of loading a row range of one table: what the database did with
+ * the rows (settle.c makes the records' fates of it).  Under DUP_UPDATE a
+ * dialect without counts_upserts counts every row inserted. */
 typedef struct load_result {
     uint64_t inserted;
     uint64_t dup_db;   /* rows skipped because the key already existed */
@@ -43,6 +45,11 @@ typedef struct dialect {
      * sqliteodbc binds such a buffer as it is, while for a length it
      * allocates and copies every value at every execute. */
     int text_nts;
+    int counts_upserts; /* load_rows under DUP_UPDATE tells inserted rows
+                           from updated ones (SQL Server's staged statements);
+                           else settle_range counts the updates first with
+                           the existence check (ON CONFLICT DO UPDATE counts
+                           both as changed) */
 
     /* Returns 1 if SQL_DBMS_NAME names this dialect's server. */
     int (*matches_dbms)(const char *dbms_name);
@@ -84,6 +91,10 @@ typedef struct dialect {
      * selects the key columns, no WHERE clause, no parameters (used to
      * preload the key sets, settle_preload). */
     void (*exists_sql)(strbuf *out, const map_table *t, size_t nkeys);
+    /* Or NULL: dialect_find_existing, through exists_sql (a target that
+     * is no ODBC database, the unit tests' fake, answers itself). */
+    int (*find_existing)(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         const size_t *rows, size_t n, unsigned char *found, mig_err *err);
 
     /* Classify a failure by SQLSTATE and native error. */
     db_errclass (*classify)(const char *sqlstate, long native, const char *message);
@@ -116,11 +127,18 @@ const dialect *dialect_by_name(const char *name);
 /* Returns the dialect whose matches_dbms accepts dbms_name, or NULL. */
 const dialect *dialect_for_dbms(const char *dbms_name);
 
+/* Connect to target t (login timeout = t->connect_timeout) and pick the
+ * dialect: the override (--dialect; SQL Server for --load bcp), else the
+ * one whose matches_dbms accepts SQL_DBMS_NAME; let it prepare the session
+ * (before_connect, after_connect), then turn autocommit off.  Returns 0,
+ * or -1 with err (MIG_EUSAGE for an unknown --dialect, MIG_ECONNECT /
+ * MIG_EDBPERM: see db_login) and c closed. */
+int dialect_connect(db_conn *c, const db_target *t, mig_err *err);
+
 /* The whole DDL for a mapping (every table, in mapping order). */
 void dialect_ddl(const dialect *d, const mapping *m, strbuf *out);
 
-/* ---- the existence check (dialect.c, for the worker; key bytes, routing
- * and the preload are in settle.c) ---- */
+/* ---- the existence check (dialect.c, for settle.c) ---- */
 
 /* Set found[i] to 1 when the key of row rows[i] of table t is already in the
  * database (set-based, through c->d->exists_sql); returns 0, or -1 with err. */

@@ -913,6 +913,7 @@ static int mssql_create_lock(db_conn *c, mig_err *err)
 const dialect dialect_mssql = {
     .name = "sqlserver",
     .single_writer = 0,
+    .counts_upserts = 1,
     .matches_dbms = mssql_matches,
     .before_connect = mssql_before_connect,
     .after_connect = mssql_after_connect,

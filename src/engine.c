@@ -46,6 +46,7 @@
 #include "mapper.h"
 #include "reader.h"
 #include "reject.h"
+#include "resume.h"
 #include "ring.h"
 #include "runlock.h"
 #include "settle.h"
@@ -164,10 +165,7 @@ static int create_tables(db_conn *c, const mapping *m, mig_err *err)
             rc = -1;
         }
     }
-    if (rc == 0)
-        rc = db_commit(c, err);
-    else
-        db_rollback(c);
+    rc = db_end(c, rc, err);
     sb_free(&sql);
     return rc;
 }
@@ -176,7 +174,7 @@ int engine_init_db(const mapping *m, const db_target *t, mig_err *err)
 {
     db_conn c;
     memset(&c, 0, sizeof c);
-    if (db_connect(&c, t, err) != 0)
+    if (dialect_connect(&c, t, err) != 0)
         return -1;
     int rc = create_tables(&c, m, err);
     /* and the ledger's: a load then finds everything it writes */
@@ -235,7 +233,7 @@ static int ledger_again(engine *e, double t0)
             return !atomic_load(&e->stop);
         mig_err ignored;
         db_disconnect(&e->lconn);
-        if (db_connect(&e->lconn, e->o->target, &ignored) != 0)
+        if (dialect_connect(&e->lconn, e->o->target, &ignored) != 0)
             continue;
         if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
             return 0;
@@ -293,18 +291,8 @@ static int ledger_skip(engine *e, uint32_t f)
  * counting it in p (as loaded earlier, or as a duplicate). */
 static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
 {
-    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
-    if (!lf || !lf->tracked)
-        return 0;
-    if (ledger_ranges_has(&lf->loaded, seq)) {
-        p->earlier++;
-        return 1;
-    }
-    if (ledger_ranges_has(&lf->dups, seq)) {
-        p->earlier_dups++;
-        return 1;
-    }
-    return 0;
+    return settle_earlier(e->lfiles ? &e->lfiles[f] : NULL, seq, &p->earlier,
+                          &p->earlier_dups);
 }
 
 /* Returns 0 after writing the end of the run into the ledger for every
@@ -344,7 +332,7 @@ static int ledger_start(engine *e, mig_err *err)
         err->status = MIG_ECONFIG;
         return -1;
     }
-    if (db_connect(&e->lconn, o->target, err) != 0)
+    if (dialect_connect(&e->lconn, o->target, err) != 0)
         return -1;
     int rc;
     double t0 = stats_now();
@@ -464,6 +452,46 @@ void engine_no_record_msg(const mapping *m, const char *name, char *buf, size_t 
              rp->src, uri ? " (namespace " : "", uri ? uri : "", uri ? ")" : "");
 }
 
+/* Returns file f's input, opened at the mark the ledger gave (after
+ * *first records, which are not read again) or at its start (*first 0);
+ * NULL with err. */
+static input *open_input(engine *e, uint32_t f, uint64_t *first, mig_err *err)
+{
+    const char *name = e->o->inputs[f];
+    ledger_file *lf = e->lfiles ? &e->lfiles[f] : NULL;
+    *first = 0;
+    strbuf pro = STRBUF_INIT;
+    size_t head;
+    uint64_t newlines;
+    if (lf && lf->tracked && lf->start.seq > 0 &&
+        resume_prolog(&lf->start, &pro, &head, &newlines) == 0) {
+        input_start at = {lf->start.offset, pro.buf, head, newlines, pro.buf + head,
+                          pro.len - head};
+        input *in = input_open_at(name, &at, &e->stop, err);
+        sb_free(&pro);
+        if (in)
+            *first = lf->start.seq;
+        return in;
+    }
+    sb_free(&pro);
+    return input_open_stoppable(name, &e->stop, err);
+}
+
+/* Returns 1 with *mk, the resume point after record rec of reader r, when
+ * tracker tr (may be NULL) found it and r saw nothing that forbids one. */
+static int take_mark(resume_tracker *tr, reader *r, const reader_record *rec, resume_mark *mk)
+{
+    if (!tr)
+        return 0;
+    if (!reader_resumable(r)) {
+        resume_tracker_stop(tr);
+        return 0;
+    }
+    const xmlNode *n = rec->node;
+    const char *prefix = n->ns && n->ns->prefix ? (const char *)n->ns->prefix : NULL;
+    return resume_tracker_record(tr, rec->seq, prefix, (const char *)n->name, rec->line, mk);
+}
+
 /* Returns 0 after reading file f to its end or its first error; -1 when the
  * run was aborted or stopped (f marked accordingly). */
 static int produce_file(producer *p, uint32_t f)
@@ -480,22 +508,43 @@ static int produce_file(producer *p, uint32_t f)
         return skip < 0 ? -1 : 0;
     stats_file_state(e->st, f, FILE_READING, NULL);
     /* a read waiting on a pipe ends at a stop */
-    input *in = input_open_stoppable(name, &e->stop, &err);
+    uint64_t first;
+    input *in = open_input(e, f, &first, &err);
     if (!in) {
         int stop = atomic_load(&e->stop);
         stats_file_state(e->st, f, stop ? FILE_STOPPED : FILE_UNREADABLE, stop ? NULL : err.msg);
         return stop ? -1 : 0;
     }
     in->bytes = stats_bytes_counter(e->st, f); /* for the progress display */
-    reader *r = reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
+    atomic_fetch_add(in->bytes, in->skipped);
+    /* where records end, for the marks a rerun may start from */
+    ledger_file *lf = e->lfiles && e->lfiles[f].tracked ? &e->lfiles[f] : NULL;
+    resume_tracker *tr = NULL;
+    if (lf) {
+        tr = resume_tracker_new(o->map->record, first ? lf->start.offset - in->prefix_len : 0,
+                                first);
+        in->tap = resume_tracker_feed;
+        in->tap_arg = tr;
+    }
+    reader *r = first ? reader_open_at(in, o->map, e->schema, o->max_record_bytes, first, &err)
+                      : reader_open(in, o->map, e->schema, o->max_record_bytes, &err);
     if (!r) {
         input_close(in);
+        resume_tracker_free(tr);
         stats_file_state(e->st, f, FILE_UNREADABLE, err.msg);
         return 0;
     }
     reader_record rec;
+    resume_mark mk;
     int rc;
-    uint64_t nrecords = 0;
+    uint64_t nrecords = first;
+    if (first) {
+        /* records 1..first: committed by earlier runs, not read again */
+        cnt.read = first;
+        cnt.earlier = lf->start_loaded;
+        cnt.earlier_dups = lf->start_dups;
+        stats_file_resumed(e->st, f, first);
+    }
     for (;;) {
         /* before reading: a record read is always counted */
         if (atomic_load(&e->stop)) {
@@ -505,6 +554,7 @@ static int produce_file(producer *p, uint32_t f)
         if ((rc = reader_next(r, &rec, &err)) != 1)
             break;
         nrecords++;
+        int marked = take_mark(tr, r, &rec, &mk);
         if (p->xml.cap > BATCH_BYTES)
             sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         cnt.read++;
@@ -538,6 +588,8 @@ static int produce_file(producer *p, uint32_t f)
             continue;
         }
         batch_commit_record(b, route);
+        if (marked)
+            batch_mark_record(b, f, &mk);
         /* full by count, or by bytes: large records must not pile up in
          * the lanes batch_size at a time */
         if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
@@ -568,6 +620,7 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_close(r);
     input_close(in);
+    resume_tracker_free(tr);
     return stopped ? -1 : 0;
 }
 

@@ -7,7 +7,12 @@
  * is.  The peeked bytes are handed on first, so standard input needs no
  * seeking.  An input owns its descriptor and buffers.  Opened stoppable,
  * an input waits for bytes in poll() slices of 100 ms and gives up when the
- * run's stop flag is set (a pipe that stays open must not hold a stop). */
+ * run's stop flag is set (a pipe that stays open must not hold a stop).
+ *
+ * Every input reads through one layer (layer_read) on top of its kind's
+ * read: it hands out the prefix of an input opened at an offset
+ * (input_open_at: a rerun starting after what an earlier run committed)
+ * and shows every byte to the tap, if there is one. */
 #include "config.h"
 #include "input.h"
 
@@ -29,6 +34,16 @@ typedef struct fd_source {
     unsigned char peek[2];
     size_t npeek, peek_pos;
 } fd_source;
+
+/* The input as input.c allocates it: the public struct, the kind's own
+ * read, and the prefix input_open_at hands out first. */
+typedef struct layer {
+    input in;                 /* first: an input * is a layer * */
+    ssize_t (*src_read)(input *in, char *buf, size_t len, mig_err *err);
+    char *pre;                /* head, then tail */
+    size_t head_len, pre_len, pre_pos;
+    uint64_t newlines;        /* '\n' still to hand out after the head */
+} layer;
 
 typedef struct gz_source {
     fd_source src;
@@ -160,6 +175,30 @@ static void gz_close(input *in)
     free(g);
 }
 
+/* ---- the layer: prefix and tap ---- */
+
+/* Returns bytes of the prefix, then of the stream; shows them to the tap. */
+static ssize_t layer_read(input *in, char *buf, size_t len, mig_err *err)
+{
+    layer *l = (layer *)in;
+    ssize_t n;
+    if (l->pre_pos < l->head_len || (l->newlines == 0 && l->pre_pos < l->pre_len)) {
+        size_t end = l->pre_pos < l->head_len ? l->head_len : l->pre_len;
+        n = (ssize_t)(end - l->pre_pos < len ? end - l->pre_pos : len);
+        memcpy(buf, l->pre + l->pre_pos, (size_t)n);
+        l->pre_pos += (size_t)n;
+    } else if (l->newlines > 0) {
+        n = (ssize_t)(l->newlines < len ? l->newlines : len);
+        memset(buf, '\n', (size_t)n);
+        l->newlines -= (uint64_t)n;
+    } else {
+        n = l->src_read(in, buf, len, err);
+    }
+    if (n > 0 && in->tap)
+        in->tap(in->tap_arg, buf, (size_t)n);
+    return n;
+}
+
 /* ---- opening ---- */
 
 input *input_open(const char *name, mig_err *err)
@@ -201,7 +240,8 @@ input *input_open_stoppable(const char *name, const atomic_int *stop, mig_err *e
         }
         s.npeek += (size_t)n;
     }
-    input *in = xcalloc(1, sizeof *in);
+    layer *l = xcalloc(1, sizeof *l);
+    input *in = &l->in;
     in->name = name;
     if (s.npeek == 2 && s.peek[0] == 0x1f && s.peek[1] == 0x8b) {
         gz_source *g = xcalloc(1, sizeof *g);
@@ -213,7 +253,7 @@ input *input_open_stoppable(const char *name, const atomic_int *stop, mig_err *e
             free(g);
             if (s.owned)
                 close(s.fd);
-            free(in);
+            free(l);
             return NULL;
         }
         in->kind = "gzip";
@@ -228,7 +268,58 @@ input *input_open_stoppable(const char *name, const atomic_int *stop, mig_err *e
         in->close = plain_close;
         in->impl = p;
     }
+    l->src_read = in->read;
+    in->read = layer_read;
     return in;
+}
+
+input *input_open_at(const char *name, const input_start *at, const atomic_int *stop,
+                     mig_err *err)
+{
+    input *in = input_open_stoppable(name, stop, err);
+    if (!in)
+        return NULL;
+    layer *l = (layer *)in;
+    _Atomic uint64_t skipped = 0;
+    in->bytes = &skipped;
+    if (strcmp(in->kind, "file") == 0) {
+        fd_source *s = in->impl;
+        s->peek_pos = s->npeek;
+        if (lseek(s->fd, (off_t)at->offset, SEEK_SET) < 0) {
+            err_set(err, MIG_ENOINPUT, "cannot seek in %s: %s", name, strerror(errno));
+            goto fail;
+        }
+        count_bytes(in, (ssize_t)at->offset);
+    } else {
+        /* inflated and dropped: still far cheaper than parsing */
+        char *buf = xmalloc(IN_BUF);
+        uint64_t left = at->offset;
+        while (left > 0) {
+            ssize_t n = l->src_read(in, buf, left < IN_BUF ? (size_t)left : IN_BUF, err);
+            if (n <= 0) {
+                if (n == 0)
+                    err_set(err, MIG_ENOINPUT, "%s: shorter than the ledger says", name);
+                free(buf);
+                goto fail;
+            }
+            left -= (uint64_t)n;
+        }
+        free(buf);
+    }
+    in->bytes = NULL;
+    in->skipped = atomic_load(&skipped);
+    l->pre_len = at->head_len + at->tail_len;
+    l->pre = xmalloc(l->pre_len + 1);
+    memcpy(l->pre, at->head, at->head_len);
+    memcpy(l->pre + at->head_len, at->tail, at->tail_len);
+    l->head_len = at->head_len;
+    l->newlines = at->newlines;
+    in->prefix_len = l->pre_len + at->newlines;
+    return in;
+fail:
+    in->bytes = NULL;
+    input_close(in);
+    return NULL;
 }
 
 void input_close(input *in)
@@ -236,5 +327,6 @@ void input_close(input *in)
     if (!in)
         return;
     in->close(in);
+    free(((layer *)in)->pre);
     free(in);
 }

@@ -126,6 +126,33 @@ int ledger_ranges_parse(ledger_ranges *r, const char *s)
     return 0;
 }
 
+uint64_t ledger_prefix(const ledger_ranges *a, const ledger_ranges *b)
+{
+    uint64_t n = 0;
+    size_t i = 0, j = 0;
+    for (;;) {
+        /* ranges that end at or before n add nothing */
+        while (i < a->n && a->r[i][1] <= n)
+            i++;
+        while (j < b->n && b->r[j][1] <= n)
+            j++;
+        if (i < a->n && a->r[i][0] <= n + 1)
+            n = a->r[i][1];
+        else if (j < b->n && b->r[j][0] <= n + 1)
+            n = b->r[j][1];
+        else
+            return n;
+    }
+}
+
+uint64_t ledger_count_upto(const ledger_ranges *r, uint64_t n)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < r->n && r->r[i][0] <= n; i++)
+        c += (r->r[i][1] < n ? r->r[i][1] : n) - r->r[i][0] + 1;
+    return c;
+}
+
 int ledger_ranges_has(ledger_ranges *r, uint64_t seq)
 {
     while (r->cur < r->n && r->r[r->cur][1] < seq)
@@ -137,8 +164,10 @@ void ledger_file_free(ledger_file *lf)
 {
     free(lf->loaded.r);
     free(lf->dups.r);
+    free((char *)lf->start.prolog);
     memset(&lf->loaded, 0, sizeof lf->loaded);
     memset(&lf->dups, 0, sizeof lf->dups);
+    memset(&lf->start, 0, sizeof lf->start);
 }
 
 /* ---- statements with parameters ---- */
@@ -307,6 +336,12 @@ int ledger_create(db_conn *c, int all, mig_err *err)
         col("loaded_seqs", CK_NVARCHAR_MAX, 0, 0), col("dup_seqs", CK_NVARCHAR_MAX, 0, 0),
         col("committed_at", CK_VARCHAR, 20, 0),
     };
+    map_column marks[] = {
+        col("content_hash", CK_VARCHAR, 64, 1), col("mapping_hash", CK_VARCHAR, 64, 1),
+        col("seq", CK_BIGINT, 0, 1), col("byte_offset", CK_BIGINT, 0, 0),
+        col("line_no", CK_BIGINT, 0, 0), col("col_no", CK_BIGINT, 0, 0),
+        col("prolog", CK_NVARCHAR_MAX, 0, 0),
+    };
     map_column locks[] = {
         col("lock_name", CK_VARCHAR, 64, 1), col("host", CK_VARCHAR, 255, 0),
         col("pid", CK_BIGINT, 0, 0), col("started", CK_VARCHAR, 20, 0),
@@ -317,7 +352,8 @@ int ledger_create(db_conn *c, int all, mig_err *err)
         return -1;
     if ((create_one(c, LEDGER_FILES, files, sizeof files / sizeof *files, 2, err) != 0 ||
                 create_one(c, LEDGER_BATCHES, batches, sizeof batches / sizeof *batches, 3,
-                           err) != 0))
+                           err) != 0 ||
+                create_one(c, LEDGER_MARKS, marks, sizeof marks / sizeof *marks, 3, err) != 0))
         return -1;
     return 0;
 }
@@ -368,6 +404,77 @@ static int read_batches(db_conn *c, const char *map_hash, ledger_file *lf, mig_e
     return rc;
 }
 
+/* Returns 1 after reading the one value of a one-row result as an
+ * unsigned number into *v (0 for NULL or no row), or -1 with err. */
+static int get_u64(db_conn *c, const char *sql, lparam *p, size_t n, uint64_t *v, mig_err *err)
+{
+    SQLHSTMT h = run(c, sql, p, n, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    strbuf t = STRBUF_INIT;
+    int rc = 1;
+    *v = 0;
+    SQLRETURN r = SQLFetch(h);
+    if (SQL_SUCCEEDED(r)) {
+        rc = get_text(c, h, 1, &t, err);
+        *v = strtoull(sb_str(&t), NULL, 10);
+    } else if (r != SQL_NO_DATA) {
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+    }
+    sb_free(&t);
+    db_stmt_free(h);
+    return rc;
+}
+
+/* Returns 0 after setting lf->start to the largest mark of lf at or
+ * before the end of its committed prefix (none: seq 0), or -1. */
+static int read_start(db_conn *c, const char *map_hash, ledger_file *lf, mig_err *err)
+{
+    uint64_t k = ledger_prefix(&lf->loaded, &lf->dups), seq, v[3];
+    if (k == 0)
+        return 0;
+    lparam p[] = {TXT(lf->hash), TXT(map_hash), INT(k)};
+    if (get_u64(c, "SELECT MAX(seq) FROM " LEDGER_MARKS " WHERE content_hash = ? AND "
+                   "mapping_hash = ? AND seq <= ?", p, 3, &seq, err) < 0)
+        return -1;
+    if (seq == 0)
+        return 0;
+    p[2].i = (long long)seq;
+    SQLHSTMT h = run(c, "SELECT byte_offset, line_no, col_no, prolog FROM " LEDGER_MARKS
+                        " WHERE content_hash = ? AND mapping_hash = ? AND seq = ?",
+                     p, 3, NULL, err);
+    if (h == SQL_NULL_HSTMT)
+        return -1;
+    strbuf t = STRBUF_INIT;
+    int rc = 0;
+    SQLRETURN r = SQLFetch(h);
+    if (SQL_SUCCEEDED(r)) {
+        for (SQLUSMALLINT k2 = 1; k2 <= 3 && rc == 0; k2++) {
+            rc = get_text(c, h, k2, &t, err) < 0 ? -1 : 0;
+            v[k2 - 1] = strtoull(sb_str(&t), NULL, 10);
+        }
+        if (rc == 0 && get_text(c, h, 4, &t, err) < 0)
+            rc = -1;
+    } else {
+        rc = r == SQL_NO_DATA ? 0 : db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
+        seq = 0; /* gone meanwhile */
+    }
+    db_stmt_free(h);
+    uint64_t nl = ledger_count_upto(&lf->loaded, seq), nd = ledger_count_upto(&lf->dups, seq);
+    if (rc == 0 && seq > 0 && nl + nd == seq) {
+        lf->start.seq = seq;
+        lf->start.offset = v[0];
+        lf->start.line = v[1];
+        lf->start.col = v[2];
+        lf->start.prolog_len = t.len;
+        lf->start.prolog = sb_detach(&t);
+        lf->start_loaded = nl;
+        lf->start_dups = nd;
+    }
+    sb_free(&t);
+    return rc;
+}
+
 int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int reload,
                      ledger_file *lf, mig_err *err)
 {
@@ -411,10 +518,13 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
         if (exec(c, "UPDATE " LEDGER_FILES " SET name = ?, state = 'loading', last_run = ? "
                     "WHERE content_hash = ? AND mapping_hash = ?", p, 4, NULL, err) != 0)
             goto fail;
-        if (reload && exec(c, "DELETE FROM " LEDGER_BATCHES " WHERE content_hash = ? AND "
-                              "mapping_hash = ?", key, 2, NULL, err) != 0)
+        if (reload && (exec(c, "DELETE FROM " LEDGER_BATCHES " WHERE content_hash = ? AND "
+                               "mapping_hash = ?", key, 2, NULL, err) != 0 ||
+                       exec(c, "DELETE FROM " LEDGER_MARKS " WHERE content_hash = ? AND "
+                               "mapping_hash = ?", key, 2, NULL, err) != 0))
             goto fail;
-        if (!reload && read_batches(c, map_hash, lf, err) != 0)
+        if (!reload && (read_batches(c, map_hash, lf, err) != 0 ||
+                        read_start(c, map_hash, lf, err) != 0))
             goto fail;
     } else {
         lparam p[] = {TXT(lf->hash), TXT(map_hash), TXT(cut), INT(lf->size), TXT(now), TXT(now)};
@@ -466,6 +576,27 @@ static void seq_ranges(strbuf *out, const batch *b, uint32_t f, size_t lo, size_
         put_range(out, a, z);
 }
 
+/* Returns 0 after writing b's mark of file f when its record is among
+ * records [lo,hi) (the ones this transaction commits), or -1. */
+static int note_mark(db_conn *c, const char *map_hash, const ledger_file *lf, const batch *b,
+                     uint32_t f, size_t lo, size_t hi, strbuf *tmp, mig_err *err)
+{
+    const batch_mark *m = batch_file_mark(b, f);
+    if (!m)
+        return 0;
+    size_t i = lo;
+    while (i < hi && !(b->recs[i].file == f && b->recs[i].seq == m->seq))
+        i++;
+    if (i == hi)
+        return 0;
+    sb_reset(tmp);
+    sb_append(tmp, b->arena + m->prolog_off, m->prolog_len);
+    lparam p[] = {TXT(lf->hash), TXT(map_hash), INT(m->seq), INT(m->offset), INT(m->line),
+                  INT(m->col), TXT(sb_str(tmp))};
+    return exec(c, "INSERT INTO " LEDGER_MARKS " (content_hash, mapping_hash, seq, byte_offset, "
+                   "line_no, col_no, prolog) VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7, NULL, err);
+}
+
 int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files,
                       const batch *b, size_t lo, size_t hi, const unsigned char *rec_dup,
                       mig_err *err)
@@ -494,6 +625,8 @@ int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files
             rc = exec(c, "INSERT INTO " LEDGER_BATCHES " (content_hash, mapping_hash, seq_lo, "
                          "seq_hi, loaded_seqs, dup_seqs, committed_at) VALUES (?, ?, ?, ?, ?, "
                          "?, ?)", p, 7, NULL, err);
+            if (rc == 0)
+                rc = note_mark(c, map_hash, &files[f], b, f, i, j, &ld, err);
         }
         i = j;
     }
@@ -522,6 +655,9 @@ int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, i
                   3, NULL, err);
     if (rc == 0 && complete)
         rc = exec(c, "DELETE FROM " LEDGER_BATCHES " WHERE content_hash = ? AND "
+                     "mapping_hash = ?", key, 2, NULL, err);
+    if (rc == 0 && complete)
+        rc = exec(c, "DELETE FROM " LEDGER_MARKS " WHERE content_hash = ? AND "
                      "mapping_hash = ?", key, 2, NULL, err);
     if (rc == 0)
         rc = db_commit(c, err);

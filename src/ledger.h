@@ -15,6 +15,13 @@
  *                           by the worker INSIDE the batch's transaction, so
  *                           a batch and its ledger row commit together or
  *                           not at all.  Deleted when the file is 'loaded'.
+ *   migrate_ledger_marks    per committed batch and file, where a later run
+ *                           may start reading: after the batch's last record
+ *                           of the file (resume.h: byte offset, line, column,
+ *                           the prolog), written with the batch row.  A rerun
+ *                           starts after the largest mark whose records and
+ *                           all before them are committed, without parsing
+ *                           them.  Deleted with the batch rows.
  *
  * A file is known by the SHA-256 of its bytes as stored (compressed for
  * gzip), the mapping by the SHA-256 of the mapping file.  stdin, and any
@@ -35,10 +42,12 @@
 #include "batch.h"
 #include "db.h"
 #include "err.h"
+#include "resume.h"
 
 #define LEDGER_FILES "migrate_ledger_files"
 #define LEDGER_BATCHES "migrate_ledger_batches"
 #define LEDGER_LOCKS "migrate_ledger_locks"
+#define LEDGER_MARKS "migrate_ledger_marks"
 
 /* Sorted, disjoint, inclusive ranges of record ordinals. */
 typedef struct ledger_ranges {
@@ -56,6 +65,10 @@ typedef struct ledger_file {
     char loaded_at[24];  /* skip: when, "2026-12-01T02:00:00Z" */
     ledger_ranges loaded; /* ordinals committed by earlier runs as loaded */
     ledger_ranges dups;   /* ... and as duplicates */
+    resume_mark start;    /* seq > 0: read from there (records 1..seq all
+                             committed: start_loaded as loaded, start_dups as
+                             duplicates); prolog owned */
+    uint64_t start_loaded, start_dups;
 } ledger_file;
 
 /* Returns 1 when the input named name can be in the ledger: a regular
@@ -72,15 +85,15 @@ int ledger_hash_file(const char *path, char hex[65], uint64_t *size, mig_err *er
 int ledger_create(db_conn *c, int all, mig_err *err);
 
 /* Look file `name` (hash in lf) up: fills lf->skip / loaded_at, or (not
- * skipped) the ordinals earlier runs committed, and marks the file
- * 'loading'.  reload: forget what earlier runs did with it.  Commits.
+ * skipped) the ordinals earlier runs committed and the mark to start
+ * reading at (lf->start), and marks the file 'loading'.  reload: forget what earlier runs did with it.  Commits.
  * Returns 0 or -1 with err. */
 int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int reload,
                      ledger_file *lf, mig_err *err);
 
 /* Write the rows for records [lo,hi) of b (rec_dup[i]: record lo+i was a
  * duplicate) inside the open transaction, one per tracked file among
- * them.  Returns 0 or -1 with err (class in c->last_class). */
+ * them, and the marks of b (batch_mark) whose record is among them.  Returns 0 or -1 with err (class in c->last_class). */
 int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files,
                       const batch *b, size_t lo, size_t hi, const unsigned char *rec_dup,
                       mig_err *err);
@@ -98,6 +111,11 @@ int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, i
 
 /* Free lf's ranges. */
 void ledger_file_free(ledger_file *lf);
+
+/* Returns the largest n such that every ordinal 1..n is in a or b. */
+uint64_t ledger_prefix(const ledger_ranges *a, const ledger_ranges *b);
+/* Returns how many ordinals of r are at most n. */
+uint64_t ledger_count_upto(const ledger_ranges *r, uint64_t n);
 
 /* Returns 1 when ordinal seq is in r (asked in increasing order). */
 int ledger_ranges_has(ledger_ranges *r, uint64_t seq);

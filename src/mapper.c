@@ -34,6 +34,14 @@ struct mapper {
     strbuf repl;           /* after replace-match */
     strbuf conv;           /* converted text */
     strbuf key;            /* routing key bytes */
+    /* The first table's key columns converted by mapper_route for the row
+     * node rnode (NULL: none), kept for that row in mapper_map so that a
+     * key is converted once: per column of table 0, whether it is kept and
+     * its value (text in rconv). */
+    xmlNode *rnode;
+    unsigned char *rhave;
+    conv_value *rcv;
+    strbuf rconv;
     xmlNode **nodes;       /* rows selected by `each` */
     size_t nnodes, cap_nodes;
     int frac_digits;       /* time/datetime fraction the target keeps; 0: all */
@@ -49,6 +57,10 @@ mapper *mapper_new(const mapping *m, double run_start)
     localtime_r(&t, &tm);
     strftime(mp->now_text, sizeof mp->now_text, "%Y-%m-%d %H:%M:%S", &tm);
     mp->sc = rule_scratch_new();
+    if (m->ntables > 0) {
+        mp->rhave = xcalloc(m->tables[0].ncols ? m->tables[0].ncols : 1, 1);
+        mp->rcv = xcalloc(m->tables[0].ncols ? m->tables[0].ncols : 1, sizeof *mp->rcv);
+    }
     return mp;
 }
 
@@ -61,6 +73,9 @@ void mapper_free(mapper *mp)
     sb_free(&mp->repl);
     sb_free(&mp->conv);
     sb_free(&mp->key);
+    sb_free(&mp->rconv);
+    free(mp->rhave);
+    free(mp->rcv);
     free(mp->nodes);
     free(mp);
 }
@@ -198,16 +213,26 @@ static int column_value(mapper *mp, const map_column *c, xmlNode *node, const re
 
 /* ---- rows ---- */
 
-/* Returns 0 after adding one row of table t for node, or -1 with reason set. */
+/* Returns 0 after adding one row of table t for node, or -1 with reason set.
+ * kept: the key values mapper_route converted for this row (table 0 only),
+ * or NULL. */
 static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, batch *b,
-                   char *reason, size_t reasonlen)
+                   const unsigned char *kept, char *reason, size_t reasonlen)
 {
     const map_table *tab = &mp->m->tables[t];
     value *v = batch_add_row(b, t);
     for (size_t i = 0; i < tab->ncols; i++) {
         const map_column *c = &tab->cols[i];
         conv_value cv;
-        int rc = column_value(mp, c, node, ctx, &cv);
+        const char *text = mp->conv.buf;
+        int rc = 0;
+        if (kept && kept[i]) {
+            cv = mp->rcv[i];
+            text = mp->rconv.buf;
+        } else {
+            rc = column_value(mp, c, node, ctx, &cv);
+            text = mp->conv.buf;
+        }
         if (rc < 0) {
             snprintf(reason, reasonlen, "table %s, column %s: %s", tab->name, c->name, mp->err);
             return -1;
@@ -224,7 +249,7 @@ static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, b
             v[i].n.f = cv.f;
             break;
         case VC_TEXT:
-            v[i].off = batch_put_text(b, mp->conv.buf + cv.text_off, cv.text_len);
+            v[i].off = batch_put_text(b, text + cv.text_off, cv.text_len);
             v[i].len = (int32_t)cv.text_len;
             break;
         }
@@ -235,18 +260,25 @@ static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, b
 int mapper_map(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *reason,
                size_t reasonlen)
 {
+    /* the keys mapper_route kept are for this record only */
+    xmlNode *rnode = mp->rnode;
+    mp->rnode = NULL;
     for (size_t t = 0; t < mp->m->ntables; t++) {
         const map_table *tab = &mp->m->tables[t];
         if (!tab->each) {
-            if (map_row(mp, t, rec, ctx, b, reason, reasonlen) != 0)
+            const unsigned char *kept = t == 0 && rnode == rec ? mp->rhave : NULL;
+            if (map_row(mp, t, rec, ctx, b, kept, reason, reasonlen) != 0)
                 return -1;
             continue;
         }
         mp->nnodes = 0;
         path_select(tab->each, rec, &mp->nodes, &mp->nnodes, &mp->cap_nodes);
-        for (size_t k = 0; k < mp->nnodes; k++)
-            if (map_row(mp, t, mp->nodes[k], ctx, b, reason, reasonlen) != 0)
+        for (size_t k = 0; k < mp->nnodes; k++) {
+            xmlNode *node = mp->nodes[k];
+            const unsigned char *kept = t == 0 && k == 0 && rnode == node ? mp->rhave : NULL;
+            if (map_row(mp, t, node, ctx, b, kept, reason, reasonlen) != 0)
                 return -1;
+        }
     }
     return 0;
 }
@@ -298,11 +330,22 @@ uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
             return 0;
         node = mp->nodes[0];
     }
+    /* kept for mapper_map: the row's key columns are not converted again */
+    memset(mp->rhave, 0, tab->ncols);
+    sb_reset(&mp->rconv);
+    mp->rnode = node;
     for (size_t k = 0; k < tab->nkeys; k++) {
         conv_value cv;
-        if (column_value(mp, &tab->cols[tab->key_cols[k]], node, ctx, &cv) != 0)
+        size_t col = tab->key_cols[k];
+        if (column_value(mp, &tab->cols[col], node, ctx, &cv) != 0)
             return 0;
         route_part(mp, &cv);
+        mp->rcv[col] = cv;
+        if (cv.vclass == VC_TEXT) {
+            mp->rcv[col].text_off = mp->rconv.len;
+            sb_append(&mp->rconv, mp->conv.buf + cv.text_off, cv.text_len);
+        }
+        mp->rhave[col] = 1;
     }
     return settle_route_hash(mp->key.buf, mp->key.len);
 }

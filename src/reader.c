@@ -74,6 +74,8 @@ struct reader {
     char *peek;              /* prolog bytes still to replay */
     size_t npeek, peek_pos;
     uint64_t since_move;     /* bytes read since the reader last moved */
+    uint64_t uncounted;      /* prolog bytes of an input opened at an offset still
+                                to come: not counted in since_move */
     int in_read;             /* inside xmlTextReaderRead/Next */
     int done;
     uint64_t seq;
@@ -428,7 +430,9 @@ static int read_cb(void *ctx, char *buf, int len)
     }
     if (!r->nonblank)
         r->nonblank = has_nonblank(buf, (size_t)n);
-    r->since_move += (uint64_t)n;
+    uint64_t ours = r->uncounted < (uint64_t)n ? r->uncounted : (uint64_t)n;
+    r->uncounted -= ours;
+    r->since_move += (uint64_t)n - ours;
     if (r->in_read && r->since_move > (uint64_t)r->max_bytes + SLACK) {
         if (!r->parse_err[0])
             snprintf(r->parse_err, sizeof r->parse_err,
@@ -452,15 +456,23 @@ static int move(reader *r, int next)
 
 /* ---- opening ---- */
 
-reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
-                    mig_err *err)
+/* Returns a reader of in; at: in was opened at an offset (input_open_at),
+ * records numbered after first_seq.  NULL with err. */
+static reader *open_reader(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                           int at, uint64_t first_seq, mig_err *err)
 {
     reader *r = xcalloc(1, sizeof *r);
     r->in = in;
     r->map = m;
     r->rp = m->record;
     r->max_bytes = max_bytes ? max_bytes : READER_MAX_BYTES;
-    peek_prolog(r);
+    if (at) {
+        /* a prolog made for the purpose: no DTD, maybe many newlines */
+        r->uncounted = in->prefix_len;
+        r->seq = first_seq;
+    } else {
+        peek_prolog(r);
+    }
     int opts = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
     if (!r->has_dtd)
         opts |= XML_PARSE_HUGE;
@@ -481,6 +493,24 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
     r->cdoc = xmlNewDoc(BAD_CAST "1.0");
     r->dump = xmlBufferCreate();
     return r;
+}
+
+reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                    mig_err *err)
+{
+    return open_reader(in, m, schema, max_bytes, 0, 0, err);
+}
+
+reader *reader_open_at(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                       uint64_t first_seq, mig_err *err)
+{
+    return open_reader(in, m, schema, max_bytes, 1, first_seq, err);
+}
+
+int reader_resumable(const reader *r)
+{
+    return !r->has_dtd && !r->parse_err[0] && !r->have_read_err && !r->generic[0] &&
+           !r->salvaging && !r->done;
 }
 
 void reader_close(reader *r)

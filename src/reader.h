@@ -46,6 +46,17 @@ typedef struct reader_record {
 reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
                     mig_err *err);
 
+/* reader_open of an input opened at a resume point (input_open_at, whose
+ * prefix is the XML declaration and the ancestors' start tags: no DTD, not
+ * counted against max_bytes); the records are numbered from first_seq + 1. */
+reader *reader_open_at(input *in, const mapping *m, xmlSchemaPtr schema, size_t max_bytes,
+                       uint64_t first_seq, mig_err *err);
+
+/* Returns 1 while a resume point may be taken after the record handed out
+ * last: the document has no DTD (entities) and no error was seen so far
+ * (a rerun starting later would not see it); else 0. */
+int reader_resumable(const reader *r);
+
 /* Returns 1 with the next record, 0 at the end of the input, or -1 when the
  * input is not well-formed (MIG_EDATA, "in.xml:17:5: Opening and ending tag
  * mismatch: amount line 17 and application") or cannot be read

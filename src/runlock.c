@@ -185,10 +185,7 @@ static int write_holder(db_conn *c, const char *name, mig_err *err)
               name, host, (long)getpid(), started);
     if (rc == 0)
         rc = db_exec(c, sb_str(&sql), err);
-    if (rc == 0)
-        rc = db_commit(c, err);
-    else
-        db_rollback(c);
+    rc = db_end(c, rc, err);
     sb_free(&sql);
     return rc;
 }

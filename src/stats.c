@@ -129,6 +129,14 @@ void stats_file_skipped(stats *s, uint32_t file, const char *loaded_at)
     pthread_mutex_unlock(&s->lock);
 }
 
+void stats_file_resumed(stats *s, uint32_t file, uint64_t seq)
+{
+    pthread_mutex_lock(&s->lock);
+    assert(file < s->nfiles);
+    s->files[file].resumed_after = seq;
+    pthread_mutex_unlock(&s->lock);
+}
+
 _Atomic uint64_t *stats_bytes_counter(stats *s, uint32_t file)
 {
     pthread_mutex_lock(&s->lock);

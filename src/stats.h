@@ -40,6 +40,9 @@ typedef struct stats_file {
     uint64_t loaded_earlier; /* committed by an earlier (killed) run, per the
                                 ledger: read, not sent to the database */
     char loaded_at[24];  /* FILE_SKIPPED: when it was loaded (UTC) */
+    uint64_t resumed_after; /* read from a resume point after this many records
+                               (the ledger's marks: not parsed again); 0: from
+                               the start */
     _Atomic uint64_t bytes; /* bytes read from the file as stored (compressed
                                for gzip), added by the input layer as it reads */
 } stats_file;
@@ -104,6 +107,8 @@ void stats_add_outcome(stats *s, uint32_t file, uint64_t loaded, uint64_t duplic
 void stats_add_earlier(stats *s, uint32_t file, uint64_t n);
 /* Mark file skipped: loaded before, at loaded_at. */
 void stats_file_skipped(stats *s, uint32_t file, const char *loaded_at);
+/* File was read from a resume point after its first seq records. */
+void stats_file_resumed(stats *s, uint32_t file, uint64_t seq);
 void stats_add_rows(stats *s, size_t table, uint64_t inserted, uint64_t dup_keyset,
                     uint64_t dup_db, uint64_t updated);
 

@@ -172,7 +172,7 @@ void tool_check_summary(FILE *out, stats *s)
 int tool_ping(FILE *out, const db_target *target, mig_err *err)
 {
     db_conn c;
-    if (db_connect(&c, target, err) != 0)
+    if (dialect_connect(&c, target, err) != 0)
         return -1;
     char ver[128] = "", drv[128] = "", drv_ver[64] = "";
     SQLSMALLINT n = 0;

@@ -131,9 +131,9 @@ static void json_files(FILE *out, stats *s)
         fprintf(out,
                 ", \"read\": %" PRIu64 ", \"loaded\": %" PRIu64 ", \"duplicate\": %" PRIu64
                 ", \"rejected\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"loaded_earlier\": %" PRIu64
-                ", \"loaded_at\": ",
+                ", \"resumed_after\": %" PRIu64 ", \"loaded_at\": ",
                 f->read, f->loaded, f->duplicates, f->rejected, atomic_load(&f->bytes),
-                f->loaded_earlier);
+                f->loaded_earlier, f->resumed_after);
         tool_json_string(out, f->state == FILE_SKIPPED ? f->loaded_at : NULL);
         fputc('}', out);
     }

@@ -343,17 +343,29 @@ static int cmd_ping(const struct tool_config *cfg)
     return EXIT_OK_ALL;
 }
 
+/* The start of check and load (command): open the JSON report and load
+ * the mapping.  Returns the mapping, or NULL with *code the exit code (the
+ * report finished). */
+static mapping *cmd_start(const struct tool_config *cfg, const char *command, json_out *j,
+                          int *code)
+{
+    char why[1024] = "";
+    if ((*code = json_open(cfg, j)))
+        return NULL;
+    mapping *m = load_mapping(cfg, code, why, sizeof why);
+    if (!m)
+        *code = json_finish(j, cfg, command, NULL, *code, why, 0);
+    return m;
+}
+
 /* check: returns the exit code a load of the same inputs would give. */
 static int cmd_check(const struct tool_config *cfg)
 {
     int code = 0;
-    char why[1024] = "";
     json_out j;
-    if ((code = json_open(cfg, &j)))
-        return code;
-    mapping *m = load_mapping(cfg, &code, why, sizeof why);
+    mapping *m = cmd_start(cfg, "check", &j, &code);
     if (!m)
-        return json_finish(&j, cfg, "check", NULL, code, why, 0);
+        return code;
     mig_err err;
     err_clear(&err);
     stats *s = tool_check_run(m, cfg->inputs, cfg->ninputs, cfg->schema_path, cfg->max_record_bytes,
@@ -454,11 +466,9 @@ static int cmd_load(const struct tool_config *cfg)
     int code = 0;
     char why[1024] = "";
     json_out j;
-    if ((code = json_open(cfg, &j)))
-        return code;
-    mapping *m = load_mapping(cfg, &code, why, sizeof why);
+    mapping *m = cmd_start(cfg, "load", &j, &code);
     if (!m)
-        return json_finish(&j, cfg, "load", NULL, code, why, 0);
+        return code;
 
     engine_opts o;
     tool_progress prog;

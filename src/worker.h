@@ -23,10 +23,11 @@
 #include "mapping.h"
 #include "reject.h"
 #include "ring.h"
+#include "settle.h"
 #include "stats.h"
 
 /* How a worker reaches its database.  worker_ctx.link NULL means the ODBC
- * layer (db_connect, db_begin, ...); the unit tests put a scripted fake here
+ * layer (dialect_connect, db_begin, ...); the unit tests put a scripted fake here
  * (tests/unit/fake_dialect.c) so that every recovery path runs without a
  * database. */
 typedef struct worker_link {
@@ -97,7 +98,7 @@ typedef struct worker {
     int started;
     stats_worker *st;           /* &ctx->stats->workers[id], written only here */
     dialect_table_state **tstate; /* per table */
-    keyset **keys;              /* per table, or NULL entries */
+    settler settle;             /* key sets; what each record became */
     db_cancel cancel;           /* lets the engine cancel conn's statement */
     int cancel_ready;           /* cancel initialised (worker_open ran) */
 } worker;

@@ -20,7 +20,7 @@
  * use it to reset a database, or to ask the server something, without a SQL
  * client that would want the password on its command line or print it).
  *
- * It owns its one connection (db_connect, the engine's own) and one
+ * It owns its one connection (dialect_connect, the engine's own) and one
  * statement at a time; nothing is written to the database.
  * Exit status: 0 ok, 1 database error, 2 usage, 3 mapping error. */
 #include "config.h"
@@ -488,7 +488,7 @@ static int run_exec(options *o)
     else
         target_from_connstr(&target, o->connstr);
     memset(&conn, 0, sizeof conn);
-    if (db_connect(&conn, &target, &err) != 0) {
+    if (dialect_connect(&conn, &target, &err) != 0) {
         fprintf(stderr, "dbdump: %s\n", err.msg);
         rc = 1;
     } else {
@@ -537,7 +537,7 @@ int main(int argc, char **argv)
     else
         target_from_connstr(&target, o.connstr);
     memset(&conn, 0, sizeof conn);
-    if (db_connect(&conn, &target, &err) != 0) {
+    if (dialect_connect(&conn, &target, &err) != 0) {
         fprintf(stderr, "dbdump: %s\n", err.msg);
         rc = 1;
     } else {

@@ -21,10 +21,9 @@
 # (initdb refuses root); otherwise as the current user.
 set -euo pipefail
 
-if [ $# -eq 0 ]; then
-    echo "usage: $0 CMD [ARG...]" >&2
-    exit 64
-fi
+# shellcheck source=tests/with-server.sh
+. "$(cd "$(dirname "$0")" && pwd)/with-server.sh"
+with_usage "$@"
 
 # ---- locate the server binaries ----
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -67,46 +66,17 @@ started=0
 
 # Stop the server (fast shutdown, then by PID) and remove the directory.
 cleanup() {
-    local pid=""
     if [ "$started" -eq 1 ] && [ -d "$data" ]; then
         (cd "$tmp" && as_server "$PGBIN/pg_ctl" -D "$data" -m fast -w -t 20 stop) \
             >/dev/null 2>&1 || true
-        if [ -f "$data/postmaster.pid" ]; then
-            pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
-            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-                kill -TERM "$pid" 2>/dev/null || true
-                for _ in 1 2 3 4 5 6 7 8 9 10; do
-                    kill -0 "$pid" 2>/dev/null || break
-                    sleep 0.5
-                done
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
-        fi
+        stop_postmaster "$data/postmaster.pid"
     fi
     rm -rf "$tmp"
     if [ -n "${port:-}" ] && [ "$(cat "${TMPDIR:-/tmp}/migrate-pg-port.$port" 2>/dev/null)" = "$$" ]; then
         rm -f "${TMPDIR:-/tmp}/migrate-pg-port.$port"
     fi
 }
-on_exit() {
-    local rc=$?
-    trap - EXIT INT TERM
-    cleanup
-    exit "$rc"
-}
-on_signal() {
-    trap - EXIT INT TERM
-    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-        kill -"$2" "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    cleanup
-    exit "$1"
-}
-trap on_exit EXIT
-child=""
-trap 'on_signal 130 INT' INT
-trap 'on_signal 143 TERM' TERM
+with_traps
 
 mkdir -p "$sock"
 password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
@@ -246,12 +216,4 @@ export MIGRATE_TEST_PG_PSQL="$PSQL -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $por
 echo "with-postgres: PostgreSQL $("$PGBIN/postgres" -V | awk '{print $3}') on 127.0.0.1:$port (data in $tmp)" >&2
 
 # ---- run the command; the EXIT trap stops the server ----
-# In the background (stdin kept) so that a signal to us runs the trap at once.
-set +e
-"$@" <&0 &
-child=$!
-wait "$child"
-rc=$?
-child=""
-set -e
-exit "$rc"
+with_run "$@"

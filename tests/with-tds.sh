@@ -23,11 +23,10 @@
 # MIGRATE_TEST_MSSQL, unless MIGRATE_TDS_REQUIRED=1 (then it fails, 69).
 set -euo pipefail
 
-if [ $# -eq 0 ]; then
-    echo "usage: $0 CMD [ARG...]" >&2
-    exit 64
-fi
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/with-server.sh
+. "$top/tests/with-server.sh"
+with_usage "$@"
 DBDUMP=${DBDUMP:-$PWD/tests/dbdump}
 [ -x "$DBDUMP" ] || DBDUMP=$top/tests/dbdump
 
@@ -77,45 +76,16 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/migrate-tds.XXXXXX")
 chmod 711 "$tmp"            # as root the server runs as the user tds-server
 dir="$tmp/srv"
 started=0
-child=""
 
 # Stop the server (its script, then by the PID it wrote) and remove the directory.
 cleanup() {
-    local pid=""
     if [ "$started" -eq 1 ] && [ -d "$dir" ]; then
         timeout 150 "$server" stop --dir "$dir" >/dev/null 2>&1 || true
-        if [ -f "$dir/data/postmaster.pid" ]; then
-            pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
-            if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-                kill -TERM "$pid" 2>/dev/null || true
-                for _ in 1 2 3 4 5 6 7 8 9 10; do
-                    kill -0 "$pid" 2>/dev/null || break
-                    sleep 0.5
-                done
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
-        fi
+        stop_postmaster "$dir/data/postmaster.pid"
     fi
     rm -rf "$tmp"
 }
-on_exit() {
-    local rc=$?
-    trap - EXIT INT TERM
-    cleanup
-    exit "$rc"
-}
-on_signal() {
-    trap - EXIT INT TERM
-    if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
-        kill -"$2" "$child" 2>/dev/null || true
-        wait "$child" 2>/dev/null || true
-    fi
-    cleanup
-    exit "$1"
-}
-trap on_exit EXIT
-trap 'on_signal 130 INT' INT
-trap 'on_signal 143 TERM' TERM
+with_traps
 
 # ---- start, on another port when a start fails ----
 base=${MIGRATE_TEST_TDS_PORT_BASE:-14330}
@@ -163,12 +133,4 @@ export MIGRATE_TEST_MSSQL MIGRATE_TEST_TDS_PGPORT=$pgport
 echo "with-tds: TDS server (Babelfish) on 127.0.0.1:$port, its PostgreSQL on port ${pgport:-?} (dir $dir)" >&2
 
 # ---- run the command; the EXIT trap stops the server ----
-# In the background (stdin kept) so that a signal to us runs the trap at once.
-set +e
-"$@" <&0 &
-child=$!
-wait "$child"
-rc=$?
-child=""
-set -e
-exit "$rc"
+with_run "$@"

@@ -26,49 +26,17 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+test_name=concurrent
 records=${CONCURRENT_RECORDS:-20000}
 bound=${CONCURRENT_BOUND:-240}   # seconds: a hang, not a speed target
 
-for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built (make check builds it)" >&2; exit 99; }
-done
+need_built "$MIGRATE" "$DBDUMP" "$GEN_APPS"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-concurrent.XXXXXX")
+work_dir concurrent
 pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-failed=0
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS concurrent: $1"
-    else
-        echo "FAIL concurrent: $1: $2"
-        failed=1
-    fi
-}
-show() {
-    echo "  ---- $1 ----"
-    tail -n "${2:-15}" "$work/$1" 2>/dev/null | sed 's/^/  | /'
-}
-# "read loaded duplicate rejected" of the apps.xml line in $1
-file_counts() {
-    awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
-}
+on_exit() { stop_pids TERM "${pids[@]}"; }
 
 cp "$top_srcdir/mappings/applications.xml" "$work/mapping.xml" || exit 99
 # the second process: the same tables through a mapping of other bytes, since

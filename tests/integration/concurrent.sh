@@ -22,68 +22,26 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+test_name=concurrent
 records=${CONCURRENT_RECORDS:-20000}
 
 if [ -z "${MIGRATE_TEST_PG:-}" ]; then
     echo "SKIP concurrent: MIGRATE_TEST_PG unset (run it under tests/with-postgres.sh)"
     exit 77
 fi
-for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
-    if [ ! -x "$bin" ]; then
-        echo "ERROR: $bin not built (make check builds it)" >&2
-        exit 99
-    fi
-done
+need_built "$MIGRATE" "$DBDUMP" "$GEN_APPS"
 
 # shellcheck source=tests/integration/pg-env.sh
 . "$here/pg-env.sh"
-case $(pg_attr 'Database') in
-*test*) ;;
-*)
-    echo "ERROR: MIGRATE_TEST_PG names a database without \"test\" in its name;" \
-         "this test drops its schema public" >&2
-    exit 99 ;;
-esac
 pg_env_setup
-command -v "${psql_cmd[0]}" >/dev/null 2>&1 || { echo "ERROR: no psql" >&2; exit 99; }
+pg_test_database
 pg_own_database migrate_test_concurrent || { echo "ERROR: cannot create a database" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-concurrent.XXXXXX")
+work_dir concurrent
 pids=()
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-failed=0
-# Print a PASS line for $1, or a FAIL line with the reason $2 when $3 != 0.
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS concurrent: $1"
-    else
-        echo "FAIL concurrent: $1: $2"
-        failed=1
-    fi
-}
-# Prints "read loaded duplicate rejected" of the file line apps.xml in $1.
-file_counts() {
-    awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
-}
-# Prints the inserted column of table line app_base in $1.
-inserted() {
-    awk '$1 == "app_base" { print $2; exit }' "$1"
-}
+on_exit() { stop_pids TERM "${pids[@]}"; }
 
 cp "$top_srcdir/mappings/applications.xml" "$work/mapping.xml" || exit 99
 # run 2: the same tables through a mapping of other bytes, since the run

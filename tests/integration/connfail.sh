@@ -31,22 +31,21 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 
 if [ ! -x "$MIGRATE" ]; then
     echo "SKIP: $MIGRATE not built (make)"
     exit 77
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-cf.XXXXXX")
+work_dir cf
 listener_pid=""
 holder_pid=""
 locker_pid=""
 pg_role=""
-# Stop what we started (by PID), drop what we made, remove the scratch dir.
-cleanup() {
+# Stop what we started (by PID), drop what we made.
+on_exit() {
     [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
     [ -n "$holder_pid" ] && kill "$holder_pid" 2>/dev/null
     [ -n "$locker_pid" ] && kill "$locker_pid" 2>/dev/null
@@ -54,14 +53,8 @@ cleanup() {
         pg -c "DROP TABLE IF EXISTS cf_app, cf_perm;" >/dev/null 2>&1
         pg -c "DROP OWNED BY $pg_role; DROP ROLE IF EXISTS $pg_role;" >/dev/null 2>&1
     fi
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-passed=0
-failed=0
 pg_password=""
 cd "$work" || exit 99
 
@@ -69,29 +62,17 @@ cd "$work" || exit 99
 
 # check NAME COND...: PASS when the command COND succeeds, else FAIL with
 # the last run's status, time and stderr.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name (exit $rc, ${secs}s)"
-        local text line
-        text=$(cat "$work/err")
-        [ -n "${pg_password:-}" ] && text=${text//"$pg_password"/***}
-        text=${text//"$secret"/***}
-        while IFS= read -r line; do
-            printf '  | stderr: %s\n' "$line"
-        done <<< "$text"
-        [ -s "$work/why" ] && sed 's/^/  | /' "$work/why"
-        failed=$((failed + 1))
-    fi
-    : > "$work/why"
+check() { check_cmd "$@"; }
+fail_status() { echo " (exit $rc, ${secs}s)"; }
+fail_evidence() {
+    local text line
+    text=$(cat "$work/err")
+    [ -n "${pg_password:-}" ] && text=${text//"$pg_password"/***}
+    text=${text//"$secret"/***}
+    while IFS= read -r line; do
+        printf '  | stderr: %s\n' "$line"
+    done <<< "$text"
 }
-
-# why TEXT: note why the current check fails (printed with FAIL)
-why() { printf '%s\n' "$*" >> "$work/why"; }
 
 # run_m ARGS...: run migrate (60 s at most) with stdout/stderr in $work/out,
 # $work/err; sets rc and secs.  libpq must not find a password of its own.

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # ledger.sh — the ledger in the target (issue 9, items 1-4), on SQLite, on
-# PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on the
-# TDS server when its control script is there (TDS_SERVER, default
-# /work/shared/tds-server/tds-server; ports LEDGER_TDS_PORTS, default
-# 15000-15099; a visible SKIP line when it is absent or does not start):
+# PostgreSQL when MIGRATE_TEST_PG is set (tests/with-postgres.sh), and on
+# the SQL Server of MIGRATE_TEST_MSSQL (tests/with-tds.sh; in a database of
+# its own, migrate_ledger; a visible SKIP line when it is unset):
 #
 #   resume    a run killed by SIGKILL at several points (MIGRATE_TEST_CRASH:
 #             in the first and a middle transaction, before and after its
@@ -14,6 +13,15 @@
 #             top table's rows after the kill), loaded over both runs = the
 #             clean run's loaded, duplicates and rejects the clean run's,
 #             read = loaded + loaded earlier + duplicate + rejected
+#   marks     the rerun starts reading after the committed records without
+#             parsing them (the ledger's marks): killed at 90%, the rerun
+#             starts after a record near there (resumed_after in the JSON
+#             report) and is exact (tables, counts, the reject file with its
+#             line numbers) for a plain file, its gzip copy and one whose
+#             root is prefixed and declares two namespaces; it falls back
+#             to reading from the start (resumed_after 0), exactly, for a
+#             document with a DTD and for one with an invalid record early
+#             (rejected records are read and rejected again)
 #   skip      a loaded file skipped (also renamed and touched: the content
 #             decides) with the date the ledger holds, tables unchanged;
 #             --reload loads it (every record a duplicate); a changed file
@@ -32,49 +40,20 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN=${GEN:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+GEN=${GEN:-$GEN_APPS}
 MAPPING=$top_srcdir/mappings/applications.xml
-TDS_SERVER=${TDS_SERVER:-/work/shared/tds-server/tds-server}
-LEDGER_TDS_PORTS=${LEDGER_TDS_PORTS:-15000-15099}
 
 for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
     [ -x "$bin" ] || { echo "SKIP: $bin not built (make check builds it)"; exit 77; }
 done
 command -v python3 >/dev/null 2>&1 || { echo "ERROR: python3 missing" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ledger.XXXXXX")
-tds_port=
-cleanup() {
-    [ -n "$tds_port" ] && "$TDS_SERVER" stop --port "$tds_port" --purge >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-passed=0
-failed=0
+work_dir ledger
 
 # check NAME CMD...: PASS when CMD succeeds, else FAIL with the evidence.
-check() {
-    local name=$1
-    shift
-    : > "$work/why"
-    if "$@"; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name"
-        sed 's/^/  | /' "$work/why"
-        failed=$((failed + 1))
-    fi
-}
-why() { printf '%s\n' "$*" >> "$work/why"; }
+check() { check_cmd "$@"; }
 
 # jget FILE EXPR: print EXPR of the JSON report FILE (python, d = the
 # report) as JSON: ["skipped", 0]; a string alone prints bare.
@@ -93,6 +72,18 @@ jis() {
 N=3000
 "$GEN" --records $N --seed 7 --duplicates 5 --invalid 2 -o "$work/a.xml" || exit 99
 "$GEN" --records $((N + 300)) --seed 8 --duplicates 5 --invalid 2 -o "$work/b.xml" || exit 99
+# for the marks: no invalid record (c), its gzip copy, the root prefixed
+# with the default namespace declared beside it (cx), invalid records only
+# after record 2700 (d: c's first 2700 records, a's last 300), a DTD with
+# an entity in use (cdtd)
+"$GEN" --records $N --seed 7 --duplicates 5 -o "$work/c.xml" || exit 99
+gzip -c "$work/c.xml" > "$work/c.xml.gz"
+sed -e 's|^<applications xmlns="urn:example:apps">|<x:applications xmlns:x="urn:example:apps" xmlns="urn:example:apps">|' \
+    -e 's|^</applications>|</x:applications>|' "$work/c.xml" > "$work/cx.xml"
+{ awk '/<\/application>/ { n++ } { print } n == 2700 { exit }' "$work/c.xml"
+  awk 'n >= 2700 { print } /<\/application>/ { n++ }' "$work/a.xml"; } > "$work/d.xml"
+sed -e '1a <!DOCTYPE applications [ <!ENTITY city "City of Austin"> ]>' \
+    -e 's|City of Austin|\&city;|g' "$work/c.xml" > "$work/cdtd.xml"
 
 # ---- targets ----
 # target_args: the target options of the current target ($tgt).
@@ -144,17 +135,27 @@ rows() {
 
 # ---- resume ----
 
-# reference: one clean run; sets ref_* and leaves the dump in $work/ref-$tgt.tsv.
-reference() {
+# reference_of FILE SUFFIX: one clean run of FILE (its own mapping); sets
+# ref_* and refsuf=SUFFIX, leaves the dump in ref-$tgt$SUFFIX.tsv and the
+# reject file in ref-rejects$SUFFIX.xml.
+reference_of() {
     local m
-    m=$(mapping_for ref)
-    mig "$m" --summary-json "$work/ref.json" "$work/a.xml"
+    refsuf=$2
+    m=$(mapping_for "ref$refsuf")
+    mig "$m" --summary-json "$work/ref.json" "$1"
     ref_rc=$rc
     ref_read=$(jget "$work/ref.json" 'd["total"]["read"]')
     ref_loaded=$(jget "$work/ref.json" 'd["total"]["loaded"]')
     ref_dup=$(jget "$work/ref.json" 'd["total"]["duplicate"]')
     ref_rej=$(jget "$work/ref.json" 'd["total"]["rejected"]')
-    dump "$m" > "$work/ref-$tgt.tsv"
+    dump "$m" > "$work/ref-$tgt$refsuf.tsv"
+    rm -f "$work/ref-rejects$refsuf.xml"
+    [ -f "$work/rejects.xml" ] && cp "$work/rejects.xml" "$work/ref-rejects$refsuf.xml"
+}
+
+# reference: one clean run of a.xml; sets ref_* and leaves the dump in $work/ref-$tgt.tsv.
+reference() {
+    reference_of "$work/a.xml" ""
     echo "# $tgt reference: exit $ref_rc, read $ref_read, loaded $ref_loaded," \
         "duplicate $ref_dup, rejected $ref_rej"
 }
@@ -171,8 +172,8 @@ resumed() {
     grep -q 'loaded earlier' "$work/out" || [ "$committed" = 0 ] ||
         { why "no 'loaded earlier' column in the summary"; ok=1; }
     dump "$m" > "$work/got.tsv"
-    cmp -s "$work/got.tsv" "$work/ref-$tgt.tsv" ||
-        { why "tables differ from the clean run: $(diff "$work/ref-$tgt.tsv" "$work/got.tsv" | head -5)"; ok=1; }
+    cmp -s "$work/got.tsv" "$work/ref-$tgt${refsuf:-}.tsv" ||
+        { why "tables differ from the clean run: $(diff "$work/ref-$tgt${refsuf:-}.tsv" "$work/got.tsv" | head -5)"; ok=1; }
     return $ok
 }
 
@@ -223,6 +224,55 @@ kill_case() {
         killed_then_resumed "$krc" "$m" "$committed"
 }
 
+# ---- resume from a mark ----
+
+# from_mark KRC MAPPING COMMITTED WANT AFTER: killed (137), the rerun exact
+# (reject file too) and, WANT=mark, started after AFTER records, at least
+# 60% of the file (the largest mark within the committed records: with two
+# workers it may be a few batches short of the 90%); WANT=start, from the
+# start (AFTER 0).
+from_mark() {
+    killed_then_resumed "$1" "$2" "$3" || return 1
+    if [ "$4" = mark ]; then
+        [ "$5" -le "$ref_read" ] && [ "$5" -ge $((ref_read * 60 / 100)) ] ||
+            { why "resumed after record $5 ($3 committed, $ref_read records)"; return 1; }
+    else
+        [ "$5" = 0 ] || { why "resumed after record $5, not from the start"; return 1; }
+    fi
+    if [ -f "$work/ref-rejects$refsuf.xml" ]; then
+        # the same but for the tables' suffixes (the mappings' copies)
+        local strip='s/\(app_base\|contact_base\|contact_address\)_[a-z0-9_]*/\1/g'
+        cmp -s <(sed "$strip" "$work/rejects.xml") <(sed "$strip" "$work/ref-rejects$refsuf.xml") ||
+            { why "reject file differs: $(diff <(sed "$strip" "$work/ref-rejects$refsuf.xml") <(sed "$strip" "$work/rejects.xml") | head -4)"; return 1; }
+    fi
+}
+
+# mark_case FILE WANT: FILE killed after 27 of 30 transactions, then the
+# same command again (WANT: mark or start, see from_mark).
+mark_case() {
+    local file=$1 want=$2 m krc committed after
+    reference_of "$file" "_$(basename "$file" | tr -c 'a-z0-9' '_')"
+    m=$(mapping_for "k$refsuf")
+    MIGRATE_TEST_CRASH=after-commit:27 mig "$m" --workers 2 --batch-size 100 "$file"
+    krc=$rc
+    committed=$(rows "$m")
+    mig "$m" --workers 2 --batch-size 100 --summary-json "$work/j.json" "$file"
+    after=$(jget "$work/j.json" 'd["files"][0]["resumed_after"]')
+    check "$tgt: $(basename "$file") killed at 90% ($committed committed), rerun from record $after ($want)" \
+        from_mark "$krc" "$m" "$committed" "$want" "$after"
+    refsuf=
+}
+
+mark_tests() {
+    mark_case "$work/c.xml" mark
+    mark_case "$work/cdtd.xml" start
+    [ "$tgt" = sqlserver ] && return 0 # the TDS server is slow: the rest elsewhere
+    mark_case "$work/c.xml.gz" mark
+    mark_case "$work/cx.xml" mark
+    mark_case "$work/d.xml" mark
+    mark_case "$work/a.xml" start
+}
+
 resume_tests() {
     reference
     crash_case before-commit:1
@@ -232,6 +282,9 @@ resume_tests() {
     [ "$tgt" = sqlserver ] || crash_case after-commit:9
     crash_case after-commit:27  # of about 30 transactions: 90%
     [ "$tgt" = sqlserver ] || kill_case
+    local saved="$ref_rc $ref_read $ref_loaded $ref_dup $ref_rej"
+    mark_tests
+    read -r ref_rc ref_read ref_loaded ref_dup ref_rej <<< "$saved" # a.xml's, for the rest
 }
 
 # ---- skip, reload, changed files ----
@@ -302,7 +355,7 @@ holder_ready() {
     postgresql) [ "$(PGOPTIONS='-c client_min_messages=warning' psql -X -qAt -c \
         "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" 2>/dev/null)" = 1 ] ;;
     sqlserver) [ "$(echo "SELECT count(*) FROM migrate_ledger_locks WHERE pid = $2" |
-        isql -b -x0x09 -k "$TDS_CS" 2>/dev/null | tr -d ' \r')" = 1 ] ;;
+        tds_sql 2>/dev/null | tr -d ' \r')" = 1 ] ;;
     *) return 1 ;;
     esac
 }
@@ -365,7 +418,13 @@ lock_tests() {
     exec 7>&-
     mig "$m" --lock-wait 60 --summary-json "$work/j.json" "$work/a.xml"
     wrc=$rc
+    # the holder releases its lock a moment before it exits: give it 30 s
     hrc=still-running
+    local i
+    for i in $(seq 1 600); do
+        kill -0 "$holder" 2>/dev/null || break
+        sleep 0.05
+    done
     if ! kill -0 "$holder" 2>/dev/null; then
         wait "$holder"
         hrc=$?
@@ -378,7 +437,8 @@ lock_tests() {
     kill -9 "$holder"
     wait "$holder" 2>/dev/null
     exec 7>&-
-    mig "$m" --reload "$work/a.xml"
+    # a server notices the lost session a moment later: wait up to 10 s
+    mig "$m" --reload --lock-wait 10 "$work/a.xml"
     check "$tgt: a killed holder's lock is gone" eval '[ "$rc" = 1 ] || { why "exit $rc: $(cat "$work/err")"; false; }'
     rm -f "$work/fifo"
 }
@@ -416,31 +476,22 @@ fi
 
 if [[ $targets != *" sqlserver "* ]]; then
     :
-elif [ -x "$TDS_SERVER" ]; then
-    lo=${LEDGER_TDS_PORTS%-*}
-    hi=${LEDGER_TDS_PORTS#*-}
-    for p in $(seq "$lo" 7 "$hi" | head -3); do
-        # the server runs as its own user: it must reach its directory
-        chmod 711 "$work"
-        if TDS_CS=$("$TDS_SERVER" start --port "$p" --dir "$work/tds-$p" 2> "$work/tds.err"); then
-            tds_port=$p
-            break
-        fi
-    done
-    if [ -n "$tds_port" ]; then
+elif [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+    # shellcheck source=tests/integration/tds-env.sh
+    . "$here/tds-env.sh"
+    tds_env_setup
+    if tds_own_database migrate_ledger 2> "$work/tds.err"; then
+        TDS_CS=$MIGRATE_TEST_MSSQL
         tgt=sqlserver
-        echo "# target sqlserver (the TDS server on port $tds_port)"
+        echo "# target sqlserver (MIGRATE_TEST_MSSQL, database migrate_ledger)"
         resume_tests
-        if command -v isql >/dev/null 2>&1; then
-            lock_tests
-        else
-            echo "SKIP sqlserver lock: no isql (unixodbc) to see the holder's row"
-        fi
+        lock_tests
     else
-        echo "SKIP sqlserver: the TDS server did not start: $(tail -1 "$work/tds.err")"
+        echo "ERROR: cannot create the database migrate_ledger: $(cat "$work/tds.err")" >&2
+        failed=$((failed + 1))
     fi
 else
-    echo "SKIP sqlserver: no TDS server at $TDS_SERVER"
+    echo "SKIP sqlserver: MIGRATE_TEST_MSSQL not set (run under tests/with-tds.sh)"
 fi
 
 echo "# $passed passed, $failed failed"

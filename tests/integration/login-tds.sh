@@ -21,27 +21,20 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 case_dir="$top_srcdir/tests/integration/cases/basic"
 
 if [ -z "${MIGRATE_TEST_MSSQL:-}" ]; then
     echo "SKIP login-tds: MIGRATE_TEST_MSSQL unset (tests/with-tds.sh starts a server)"
     exit 77
 fi
-for bin in "$MIGRATE" "$DBDUMP"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built" >&2; exit 99; }
-done
+need_built "$MIGRATE" "$DBDUMP"
 # shellcheck source=tests/integration/tds-env.sh
 . "$here/tds-env.sh"
 tds_env_setup
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-login.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+work_dir login
 
 # ---- the database, the login, the tables ----
 tds_own_database mig_login || { echo "ERROR: cannot create database mig_login" >&2; exit 99; }
@@ -68,7 +61,7 @@ printf "IF SUSER_ID('%s') IS NOT NULL DROP LOGIN %s;\nCREATE LOGIN %s WITH PASSW
     for t in app_base contact_base contact_address; do
         echo "GRANT SELECT, INSERT, UPDATE ON $t TO $user;"
     done
-    for t in migrate_ledger_files migrate_ledger_batches migrate_ledger_locks; do
+    for t in migrate_ledger_files migrate_ledger_batches migrate_ledger_marks migrate_ledger_locks; do
         echo "GRANT SELECT, INSERT, UPDATE, DELETE ON $t TO $user;"
     done
 } | tds_sql >/dev/null || { echo "ERROR: cannot create the user in mig_login" >&2; exit 99; }
@@ -94,8 +87,6 @@ printf '%s\n' "$token" > "$work/secret"
 dsnless="Driver=FreeTDS;Server=$server;Port=$port;Database=mig_login;UID=$user;TDS_Version=7.4"
 viadsn="DSN=migtds;UID=$user"
 
-passed=0
-failed=0
 # Record a result: pass NAME, or fail NAME WHY (WHY printed, indented).
 pass() { passed=$((passed + 1)); echo "PASS $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; }
@@ -146,7 +137,7 @@ leaked() {
 one_load() {
     local name=$1 envset=$2 dir="$work/$1" why=""
     shift 2
-    printf 'DELETE FROM contact_address; DELETE FROM contact_base; DELETE FROM app_base; DELETE FROM migrate_ledger_batches; DELETE FROM migrate_ledger_files;\n' |
+    printf 'DELETE FROM contact_address; DELETE FROM contact_base; DELETE FROM app_base; DELETE FROM migrate_ledger_batches; DELETE FROM migrate_ledger_marks; DELETE FROM migrate_ledger_files;\n' |
         tds_sql "$admin" >/dev/null || { fail "$name" "cannot empty the tables"; return; }
     mkdir "$dir"
     cp "$case_dir/mapping.xml" "$case_dir/input.xml" "$dir/"

@@ -27,13 +27,9 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-top_srcdir=$(cd "$top_srcdir" && pwd)
-top_builddir=$(cd "$top_builddir" && pwd)
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN=${GEN:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+GEN=${GEN:-$GEN_APPS}
 cases="$top_srcdir/tests/integration/cases"
 schema="$top_srcdir/packaging/summary.schema.json"
 jcheck="$top_srcdir/tests/json-check.py"
@@ -44,32 +40,13 @@ for bin in "$MIGRATE" "$DBDUMP" "$GEN"; do
 done
 command -v python3 >/dev/null 2>&1 || { echo "ERROR: python3 missing" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-nt.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-passed=0
-failed=0
+work_dir nt
 rc=0
 
 # check NAME COND...: PASS when COND succeeds, else FAIL with the evidence.
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        echo "PASS $name"
-        passed=$((passed + 1))
-    else
-        echo "FAIL $name (exit $rc)"
-        sed 's/^/  | stderr: /' "$work/err" 2>/dev/null | head -20
-        [ -s "$work/why" ] && sed 's/^/  | /' "$work/why"
-        failed=$((failed + 1))
-    fi
-    : > "$work/why"
-}
-
-# why TEXT: note why the current check fails.
-why() { printf '%s\n' "$*" >> "$work/why"; }
+check() { check_cmd "$@"; }
+fail_status() { echo " (exit $rc)"; }
+fail_evidence() { sed 's/^/  | stderr: /' "$work/err" 2>/dev/null | head -20; }
 
 # fresh CASE: an empty scratch directory $d holding a copy of the case's files.
 fresh() {

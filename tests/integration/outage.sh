@@ -23,11 +23,9 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+test_name=outage
 records=${OUTAGE_RECORDS:-60000}
 down_for=${OUTAGE_SECONDS:-20}
 
@@ -44,58 +42,23 @@ if [ -z "${OUTAGE_OWN_SERVER:-}" ]; then
     exit "$rc"
 fi
 [ -n "${MIGRATE_TEST_PG_CTL:-}" ] || { echo "ERROR: MIGRATE_TEST_PG_CTL unset" >&2; exit 99; }
-for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built (make check builds it)" >&2; exit 99; }
-done
+need_built "$MIGRATE" "$DBDUMP" "$GEN_APPS"
 
 # shellcheck source=tests/integration/pg-env.sh
 . "$here/pg-env.sh"
 pg_env_setup
 pg_own_database migrate_test_outage || { echo "ERROR: cannot create a database" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-outage.XXXXXX")
+work_dir outage
 load_pid=""
 server_down=0
-cleanup() {
+on_exit() {
     if [ "$server_down" -eq 1 ]; then
         "$MIGRATE_TEST_PG_CTL" start -w -t 60 >/dev/null 2>&1
     fi
-    if [ -n "$load_pid" ] && kill -0 "$load_pid" 2>/dev/null; then
-        kill -TERM "$load_pid" 2>/dev/null
-        wait "$load_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
+    stop_pids TERM "$load_pid"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-failed=0
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS outage: $1"
-    else
-        echo "FAIL outage: $1: $2"
-        failed=1
-    fi
-}
-show() {
-    echo "  ---- $1 ----"
-    tail -n "${2:-20}" "$work/$1" 2>/dev/null | sed 's/^/  | /'
-}
-pgq() {
-    PGOPTIONS='-c client_min_messages=warning' timeout 20 "${psql_cmd[@]}" -A -t "$@"
-}
-reconnects() {
-    awk '$1 == "worker" && $4 == "reconnects" { on = 1; next }
-         on && NF == 0 { on = 0 }
-         on && $1 ~ /^[0-9]+$/ { n += $4 }
-         END { print n + 0 }' "$1"
-}
-# "read loaded duplicate rejected" of the apps.xml line in $1
-file_counts() {
-    awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
-}
 # Checks summary $2's counts against the reference's (tag $1): read,
 # loaded + duplicate and rejected equal.  A commit whose acknowledgement the
 # outage swallowed is re-run and found present, so its records may count as
@@ -107,11 +70,6 @@ same_counts() {
     check "$1: counts as the reference ($ref_counts)" "read loaded duplicate rejected: $rd $ld $dp $rj" \
         "$([ -n "$rd" ] && [ "$rd" = "$RD" ] && [ $((ld + dp)) -eq $((LD + DP)) ] && [ "$rj" = "$RJ" ]; echo $?)"
     [ "$ld" = "$LD" ] || echo "outage: $1: $((LD - ld)) record(s) counted duplicate, not loaded (a lost commit acknowledgement)"
-}
-# records "not loaded" in summary $1 (0 when no such line)
-not_loaded() {
-    awk '$1 == "not" && $2 == "loaded:" { print $3; found = 1; exit }
-         END { if (!found) print 0 }' "$1"
 }
 rows_now() {
     local n

@@ -2,13 +2,11 @@
 # pg-env.sh — sourced by the integration scripts that talk to the test
 # PostgreSQL (run.sh, reconnect.sh, connfail.sh).  From MIGRATE_TEST_PG (an
 # ODBC connection string, see tests/with-postgres.sh) it defines pg_attr,
-# pg_env_setup and pg; nothing runs at source time.
+# pg_env_setup and pg; nothing runs at source time.  Needs lib.sh sourced
+# first (connstr_attr, connstr_with_database).
 
 # pg_attr KEY: the value of KEY in MIGRATE_TEST_PG ({braces} removed).
-pg_attr() {
-    printf '%s\n' "$MIGRATE_TEST_PG" | tr ';' '\n' \
-        | sed -n "s/^ *$1 *= *//Ip" | sed 's/^{\(.*\)}$/\1/' | head -n 1
-}
+pg_attr() { connstr_attr "$MIGRATE_TEST_PG" "$1"; }
 
 # pg_env_setup: export psql's PG* variables (those tests/with-postgres.sh
 # set win, else what the connection string says), set pg_password and the
@@ -38,8 +36,7 @@ pg() {
 pg_own_database() {
     pg -c "DROP DATABASE IF EXISTS $1" >/dev/null && pg -c "CREATE DATABASE $1" >/dev/null ||
         return 1
-    MIGRATE_TEST_PG=$(printf '%s' "$MIGRATE_TEST_PG" |
-        sed -E "s/(^|;)( *[Dd][Aa][Tt][Aa][Bb][Aa][Ss][Ee] *= *)[^;]*/\1\2$1/")
+    MIGRATE_TEST_PG=$(connstr_with_database "$MIGRATE_TEST_PG" "$1")
     PGDATABASE=$1
     export MIGRATE_TEST_PG PGDATABASE
     # psql_cmd may name the shared database (-d NAME): name ours instead

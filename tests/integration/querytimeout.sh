@@ -20,64 +20,28 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+test_name=querytimeout
+pgq_timeout=60
 
 if [ -z "${MIGRATE_TEST_PG:-}" ]; then
     echo "SKIP querytimeout: MIGRATE_TEST_PG unset (run it under tests/with-postgres.sh)"
     exit 77
 fi
-for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built (make check builds it)" >&2; exit 99; }
-done
+need_built "$MIGRATE" "$DBDUMP" "$GEN_APPS"
 # shellcheck source=tests/integration/pg-env.sh
 . "$here/pg-env.sh"
 pg_env_setup
 pg_own_database migrate_test_qtimeout || { echo "ERROR: cannot create a database" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-qtimeout.XXXXXX")
+work_dir qtimeout
 locker=""
-cleanup() {
+on_exit() {
     [ -n "$locker" ] && kill "$locker" 2>/dev/null
     wait 2>/dev/null
-    rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-failed=0
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS querytimeout: $1"
-    else
-        echo "FAIL querytimeout: $1: $2"
-        failed=1
-    fi
-}
-show() {
-    echo "  ---- $1 ----"
-    tail -n "${2:-15}" "$work/$1" 2>/dev/null | sed 's/^/  | /'
-}
-pgq() {
-    PGOPTIONS='-c client_min_messages=warning' timeout 60 "${psql_cmd[@]}" -A -t "$@"
-}
-retries() {
-    awk '$1 == "worker" && $5 == "retries" { on = 1; next }
-         on && NF == 0 { on = 0 }
-         on && $1 ~ /^[0-9]+$/ { n += $5 }
-         END { print n + 0 }' "$1"
-}
-file_counts() {
-    awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
-}
-not_loaded() {
-    awk '$1 == "not" && $2 == "loaded:" { print $3; found = 1; exit }
-         END { if (!found) print 0 }' "$1"
-}
 # Empties the tables (created once by init-db).
 reset_tables() {
     pgq -c 'TRUNCATE app_base, contact_base, contact_address' > psql.log 2>&1 ||

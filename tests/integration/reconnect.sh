@@ -35,11 +35,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 pg_records=${RECONNECT_RECORDS:-60000}
 tds_records=${RECONNECT_TDS_RECORDS:-3000}
 # bulk copy is several times faster than inserts on the TDS server: more
@@ -51,38 +48,21 @@ if [ -z "${MIGRATE_TEST_PG:-}" ] && [ -z "${MIGRATE_TEST_MSSQL:-}" ]; then
          "(run it under tests/with-postgres.sh or tests/with-tds.sh)"
     exit 77
 fi
-for bin in "$MIGRATE" "$DBDUMP" "$GEN_APPS"; do
-    if [ ! -x "$bin" ]; then
-        echo "ERROR: $bin not built (make check builds it)" >&2
-        exit 99
-    fi
-done
+need_built "$MIGRATE" "$DBDUMP" "$GEN_APPS"
 
 targets=()
 # ---- psql on the test database ----
 if [ -n "${MIGRATE_TEST_PG:-}" ]; then
     # shellcheck source=tests/integration/pg-env.sh
     . "$here/pg-env.sh"
-    case $(pg_attr 'Database') in
-    *test*) ;;
-    *)
-        echo "ERROR: MIGRATE_TEST_PG names a database without \"test\" in its name;" \
-             "this test drops its schema public" >&2
-        exit 99 ;;
-    esac
     pg_env_setup
-    command -v "${psql_cmd[0]}" >/dev/null 2>&1 || { echo "ERROR: no psql" >&2; exit 99; }
+    pg_test_database
     # a database of its own: run.sh empties schema public of the shared one
     pg_own_database migrate_test_reconnect || { echo "ERROR: cannot create a database" >&2; exit 99; }
     targets+=(postgresql)
 else
     echo "SKIP reconnect (postgresql): MIGRATE_TEST_PG unset"
 fi
-
-# Run psql on the test database (bounded), unaligned tuples only.
-pg() {
-    PGOPTIONS='-c client_min_messages=warning' timeout 20 "${psql_cmd[@]}" -A -t "$@"
-}
 
 # ---- the TDS server ----
 if [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
@@ -100,45 +80,9 @@ tsql() {
 }
 
 # ---- scratch directory; the background load is stopped on every exit ----
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-reconnect.XXXXXX")
+work_dir reconnect
 load_pid=""
-cleanup() {
-    if [ -n "$load_pid" ] && kill -0 "$load_pid" 2>/dev/null; then
-        kill -TERM "$load_pid" 2>/dev/null
-        wait "$load_pid" 2>/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-failed=0
-# Print a PASS line for $1, or a FAIL line with the reason $2 when $3 != 0.
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS reconnect ($target): $1"
-    else
-        echo "FAIL reconnect ($target): $1: $2"
-        failed=1
-    fi
-}
-# Show the end of file $1 (indented) after a FAIL.
-show() {
-    echo "  ---- $1 ----"
-    tail -n "${2:-20}" "$1" 2>/dev/null | sed 's/^/  | /'
-}
-# Prints the sum of the reconnects column of migrate's worker table in $1.
-reconnects() {
-    awk '$1 == "worker" && $4 == "reconnects" { on = 1; next }
-         on && NF == 0 { on = 0 }
-         on && $1 ~ /^[0-9]+$/ { n += $4 }
-         END { print n + 0 }' "$1"
-}
-# Prints the "read loaded duplicate rejected" of the file line "apps.xml" in $1.
-file_counts() {
-    awk '$1 == "apps.xml" { print $2, $3, $4, $5; exit }' "$1"
-}
+on_exit() { stop_pids TERM "$load_pid"; }
 
 cp "$top_srcdir/mappings/applications.xml" "$work/mapping.xml" || exit 99
 cd "$work" || exit 99
@@ -148,14 +92,14 @@ cd "$work" || exit 99
 # reset: an empty database for the load.
 reset() {
     case $target in
-    postgresql) pg -c 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;' ;;
+    postgresql) pgq -c 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;' ;;
     *) tds_own_database mig_reconnect ;;
     esac
 }
 # Prints the rows in table $1 now (nothing on an error).
 count_rows() {
     case $target in
-    postgresql) pg -c "SELECT count(*) FROM $1" 2>/dev/null ;;
+    postgresql) pgq -c "SELECT count(*) FROM $1" 2>/dev/null ;;
     *) tsql <<< "SELECT count(*) FROM $1" 2>/dev/null ;;
     esac
 }
@@ -170,7 +114,7 @@ kill_sessions() {
     local ids n=0 id
     case $target in
     postgresql)
-        pg -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        pgq -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                WHERE datname = current_database() AND pid <> pg_backend_pid()
                  AND backend_type = 'client backend'" 2>>psql.log ;;
     *)
@@ -300,6 +244,7 @@ run_target() {
 }
 
 for target in "${targets[@]}"; do
+    test_name="reconnect ($target)"
     run_target
 done
 

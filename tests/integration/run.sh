@@ -37,12 +37,12 @@
 # sqlserver-bcp (--connect $MIGRATE_TEST_MSSQL --create-tables --load insert
 # or --load bcp) when MIGRATE_TEST_MSSQL holds an ODBC connection string for
 # a SQL Server (see tests/with-tds.sh; this script creates and uses its own
-# database migrate_it there).  An unset variable prints a SKIP line.
+# database there: MIGRATE_TEST_TDS_DB, default migrate_it).  An unset variable prints a SKIP line.
 #
 # Each case runs in a scratch copy of its directory (migrate runs from there,
 # with relative file names) and a fresh empty database: a new SQLite file,
-# for PostgreSQL an emptied schema public, for SQL Server the database
-# migrate_it dropped and created again (tables made by --create-tables).
+# for PostgreSQL an emptied schema public, for SQL Server that database
+# dropped and created again (tables made by --create-tables).
 # Every reject file must be well-formed XML and, loaded again with the same
 # mapping (SQLite), must yield exactly the records it holds.
 #
@@ -55,27 +55,15 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-top_srcdir=$(cd "$top_srcdir" && pwd)       # absolute: cases run elsewhere
-top_builddir=$(cd "$top_builddir" && pwd)
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-DBDUMP=${DBDUMP:-$top_builddir/tests/dbdump}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
 cases_dir="$top_srcdir/tests/integration/cases"
 read -r -a wrapper <<< "${MIGRATE_TEST_WRAPPER:-}"
 
-for bin in "$MIGRATE" "$DBDUMP"; do
-    if [ ! -x "$bin" ]; then
-        echo "ERROR: $bin not built (make check builds it)" >&2
-        exit 99
-    fi
-done
+need_built "$MIGRATE" "$DBDUMP"
 command -v sqlite3 >/dev/null 2>&1 || { echo "ERROR: sqlite3 CLI missing (apt-get install sqlite3)" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-it.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+work_dir it
 
 # ---- targets ----
 targets=(sqlite)
@@ -99,13 +87,26 @@ else
     echo "SKIP postgresql: MIGRATE_TEST_PG unset"
 fi
 tds_password=""
+# the SQL Server database of these cases (run-sqlserver-*.sh: one each)
+tds_db=${MIGRATE_TEST_TDS_DB:-migrate_it}
 # shellcheck source=tests/integration/tds-env.sh
 . "$here/tds-env.sh"
-if [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+# wanted T...: one of the targets T is to run (MIGRATE_TEST_TARGETS)
+wanted() {
+    [ -z "${MIGRATE_TEST_TARGETS:-}" ] && return 0
+    local t
+    for t in "$@"; do
+        case " $MIGRATE_TEST_TARGETS " in *" $t "*) return 0 ;; esac
+    done
+    return 1
+}
+if [ -n "${MIGRATE_TEST_MSSQL:-}" ] && ! wanted sqlserver-insert sqlserver-bcp; then
+    :
+elif [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
     targets+=(sqlserver-insert sqlserver-bcp)
     tds_env_setup
-    if ! tds_own_database migrate_it 2> "$work/.tds.err"; then
-        echo "ERROR: cannot create the database migrate_it on the SQL Server of" \
+    if ! tds_own_database "$tds_db" 2> "$work/.tds.err"; then
+        echo "ERROR: cannot create the database $tds_db on the SQL Server of" \
              "MIGRATE_TEST_MSSQL: $(cat "$work/.tds.err")" >&2
         exit 99
     fi
@@ -120,6 +121,10 @@ if [ -n "${MIGRATE_TEST_TARGETS:-}" ]; then
         case " $MIGRATE_TEST_TARGETS " in *" $t "*) keep+=("$t") ;; esac
     done
     targets=("${keep[@]}")
+    if [ ${#targets[@]} -eq 0 ]; then
+        echo "SKIP: none of the targets $MIGRATE_TEST_TARGETS is configured"
+        exit 77
+    fi
 fi
 
 # Prints the file to use for $1 under target $2 ($1.$2 if present, then
@@ -172,8 +177,8 @@ run_case() {
     elif [ "${target%%-*}" = sqlserver ]; then
         db_opts=(--connect "$MIGRATE_TEST_MSSQL" --create-tables --load "${target#sqlserver-}")
         dump_target=(--connect "$MIGRATE_TEST_MSSQL")
-        if ! tds_own_database migrate_it >/dev/null 2>"$dir/.tds.err"; then
-            out_reason="cannot reset the SQL Server database migrate_it: $(cat "$dir/.tds.err")"
+        if ! tds_own_database "$tds_db" >/dev/null 2>"$dir/.tds.err"; then
+            out_reason="cannot reset the SQL Server database $tds_db: $(cat "$dir/.tds.err")"
             return 1
         fi
     else

@@ -19,52 +19,17 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(cd "$here/../.." && pwd)}
-top_builddir=${top_builddir:-$top_srcdir}
-MIGRATE=${MIGRATE:-$top_builddir/migrate}
-GEN_APPS=${GEN_APPS:-$top_builddir/bench/gen-apps}
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+test_name=sigint
 bound=${STOP_BOUND:-20}
 
-for bin in "$MIGRATE" "$GEN_APPS"; do
-    [ -x "$bin" ] || { echo "ERROR: $bin not built (make check builds it)" >&2; exit 99; }
-done
+need_built "$MIGRATE" "$GEN_APPS"
 command -v sqlite3 >/dev/null 2>&1 || { echo "ERROR: sqlite3 CLI missing" >&2; exit 99; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-sigint.XXXXXX")
+work_dir sigint
 bg=()
-cleanup() {
-    local p
-    for p in "${bg[@]}"; do
-        kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-    done
-    wait 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-failed=0
-check() {
-    if [ "$3" -eq 0 ]; then
-        echo "PASS sigint: $1"
-    else
-        echo "FAIL sigint: $1: $2"
-        failed=1
-    fi
-}
-show() {
-    echo "  ---- $1 ----"
-    tail -n "${2:-15}" "$work/$1" 2>/dev/null | sed 's/^/  | /'
-}
-# "read loaded duplicate rejected" of the line for input $2 in summary $1
-file_counts() {
-    awk -v f="$2" '$1 == f { print $2, $3, $4, $5; exit }' "$1"
-}
-not_loaded() {
-    awk '$1 == "not" && $2 == "loaded:" { print $3; found = 1; exit }
-         END { if (!found) print 0 }' "$1"
-}
+on_exit() { stop_pids KILL "${bg[@]}"; }
 # Waits up to $2 tenths of a second for command "$3..." to succeed.
 wait_for() {
     local i n=$1

@@ -62,6 +62,8 @@ void fake_reset(const fake_script *s)
     fake.stalled = 0;
     fake.max_sleep = fake.slept = 0;
     memset(fake.committed, 0, sizeof fake.committed);
+    for (size_t i = 0; i < FAKE_MAX_BAD && fake.script.existing[i]; i++)
+        fake.committed[fake.script.existing[i]] = 1;
     pthread_mutex_unlock(&fake.lock);
 }
 
@@ -191,13 +193,38 @@ static int stall(db_conn *c, mig_err *err)
     return err_set(err, MIG_EDB, "insert: cancelled (the run is stopping)");
 }
 
+/* Returns 1 if key k is on list (FAKE_MAX_BAD entries, 0 ends it). */
+static int listed(const long *list, long k)
+{
+    for (size_t i = 0; i < FAKE_MAX_BAD && list[i]; i++)
+        if (list[i] == k)
+            return 1;
+    return 0;
+}
+
 /* Returns 1 if key k is on the script's list of refused keys. */
 static int is_bad(long k)
 {
-    for (size_t i = 0; i < FAKE_MAX_BAD && fake.script.bad[i]; i++)
-        if (fake.script.bad[i] == k)
+    return listed(fake.script.bad, k);
+}
+
+/* Returns 1 if key k is pending in fc's open transaction. */
+static int is_pending(const fake_conn *fc, long k)
+{
+    for (size_t i = 0; i < fc->npending; i++)
+        if (fc->pending[i] == k)
             return 1;
     return 0;
+}
+
+/* Returns 1 if key k is stored as fc sees it; the existence check
+ * (check = 1) does not see the hidden keys.  Called under fake.lock. */
+static int is_stored(const fake_conn *fc, long k, int check)
+{
+    if (k < 1 || k > FAKE_MAX_KEY)
+        return 0;
+    return fake.committed[k] > 0 || is_pending(fc, k) ||
+           (!check && listed(fake.script.hidden, k));
 }
 
 /* Loads rows [lo,hi) of table t as the script allows (load_rows). */
@@ -206,7 +233,6 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
                           mig_err *err)
 {
     (void)st;
-    (void)policy;
     fake_conn *fc = (fake_conn *)c->dbc;
     memset(res, 0, sizeof *res);
     if (!fc || fc->dead)
@@ -239,6 +265,7 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
         c->last_class = DBE_DATA;
         return err_set(err, MIG_EDB, "insert: SQLSTATE 23514: fake: key %ld refused", bad);
     }
+    uint64_t ignored = 0;
     for (size_t i = lo; i < hi; i++) {
         if (t != 0)
             continue;
@@ -251,10 +278,36 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
             c->last_class = DBE_FATAL;
             return err_set(err, MIG_EINTERNAL, "fake: key %ld out of range", k);
         }
+        if (policy == DUP_SKIP) {
+            pthread_mutex_lock(&fake.lock);
+            int stored = is_stored(fc, k, 0);
+            pthread_mutex_unlock(&fake.lock);
+            if (stored) {
+                ignored++;
+                continue;
+            }
+        }
         fc->pending[fc->npending++] = k;
     }
-    res->inserted = hi - lo;
+    res->inserted = hi - lo - ignored;
+    res->dup_db = ignored;
     c->last_class = DBE_NONE;
+    return 0;
+}
+
+/* The existence check (find_existing): names the stored keys but the
+ * hidden ones. */
+static int fake_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                              const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+{
+    (void)st;
+    fake_conn *fc = (fake_conn *)c->dbc;
+    if (!fc || fc->dead)
+        return link_lost(c, err, "exists");
+    pthread_mutex_lock(&fake.lock);
+    for (size_t i = 0; i < n; i++)
+        found[i] = (unsigned char)is_stored(fc, (long)batch_row(b, t, rows[i])[0].n.i, 1);
+    pthread_mutex_unlock(&fake.lock);
     return 0;
 }
 
@@ -280,5 +333,6 @@ const dialect fake_dialect = {
     .quote_ident = dialect_quote_double,
     .load_rows = fake_load_rows,
     .table_state_free = fake_state_free,
+    .find_existing = fake_find_existing,
     .classify = fake_classify,
 };

@@ -7,6 +7,10 @@
  *
  * Rows: the first column of table 0 is an integer key in 1..FAKE_MAX_KEY;
  * the fake counts how often each key was committed (exactly once is right).
+ * Under DUP_SKIP a row whose key is stored (committed, pending in the
+ * transaction, existing or hidden) is ignored and counted dup_db, as
+ * INSERT ... ON CONFLICT DO NOTHING does; under any other policy every row
+ * is inserted.
  * All state lives in one struct guarded by `fake.lock` (workers are threads). */
 #ifndef MIGRATE_FAKE_DIALECT_H
 #define MIGRATE_FAKE_DIALECT_H
@@ -29,6 +33,14 @@ typedef struct fake_script {
     int stall_call;          /* load call n hangs until its connection is
                                 cancelled (db_cancel_request), like a
                                 statement waiting on a lock */
+    /* Under the skip policy (a row whose key is stored is ignored, and the
+     * existence check names the stored keys): */
+    long existing[FAKE_MAX_BAD]; /* keys stored before the run (committed
+                                    once already; 0 ends the list) */
+    long hidden[FAKE_MAX_BAD];   /* keys stored that the existence check
+                                    does not find (another process commits
+                                    them meanwhile, or the server's
+                                    comparison differs from ours) */
 } fake_script;
 
 typedef struct fake_state {

@@ -65,6 +65,21 @@ static void test_ranges(void)
     int want[14] = {0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0};
     for (uint64_t s = 0; s < 14; s++)
         CU_ASSERT_EQUAL(ledger_ranges_has(&r, s), want[s]);
+    /* the committed prefix over loaded and duplicate ordinals */
+    ledger_ranges d;
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(ledger_prefix(&r, &d), 4);
+    CU_ASSERT_EQUAL(ledger_ranges_parse(&d, "5-6,10-11,20"), 0);
+    ledger_ranges_normalize(&d);
+    CU_ASSERT_EQUAL(ledger_prefix(&r, &d), 12); /* 1-4 5-6 7-9 10-11 12 */
+    CU_ASSERT_EQUAL(ledger_prefix(&d, &r), 12);
+    CU_ASSERT_EQUAL(ledger_count_upto(&r, 8), 6);
+    CU_ASSERT_EQUAL(ledger_count_upto(&d, 8), 2);
+    CU_ASSERT_EQUAL(ledger_count_upto(&d, 100), 5);
+    ledger_ranges none;
+    memset(&none, 0, sizeof none);
+    CU_ASSERT_EQUAL(ledger_prefix(&none, &d), 0); /* 1 is missing */
+    free(d.r);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "3-1"), -1);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "1;2"), -1);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "x"), -1);
@@ -110,7 +125,7 @@ static void test_file_life(void)
     t.dialect_name = "sqlite";
     db_conn c;
     memset(&c, 0, sizeof c);
-    CU_ASSERT_EQUAL_FATAL(db_connect(&c, &t, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, &t, &err), 0);
     CU_ASSERT_EQUAL_FATAL(ledger_create(&c, 1, &err), 0);
     CU_ASSERT_EQUAL(ledger_create(&c, 1, &err), 0); /* exists: nothing to do */
 
@@ -132,24 +147,63 @@ static void test_file_life(void)
     add(b, 0, 3);
     add(b, 0, 5);
     add(b, 1, 1);
+    resume_mark mk = {5, 100, 7, 20, "<?xml version='1.0'?><r a='\xC3\xA9'>", 0, 1};
+    mk.prolog_len = strlen(mk.prolog);
+    batch_mark_record(b, 0, &mk);
+    resume_mark mb = {1, 50, 3, 4, "<r>", 3, 1};
+    batch_mark_record(b, 1, &mb);
     unsigned char dup[5] = {0, 0, 1, 0, 0};
     CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, lf, b, 0, 5, dup, &err), 0);
     CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
     batch_reset(b);
     add(b, 0, 4);
+    resume_mark m4 = {4, 80, 6, 2, "<r>", 3, 2};
+    batch_mark_record(b, 0, &m4);
     unsigned char nodup[1] = {0};
     CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, lf, b, 0, 1, nodup, &err), 0);
     db_rollback(&c); /* never committed: not in the ledger */
-    batch_free(b);
+
+    /* 4 is missing: the mark after 5 is not usable */
+    ledger_file again;
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.start.seq, 0);
+    ledger_file_free(&again);
+    /* b.xml's is: record 1 committed */
+    strcpy(again.hash, "h1");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "b.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.start.seq, 1);
+    CU_ASSERT_EQUAL(again.start.offset, 50);
+    CU_ASSERT_EQUAL(again.start_loaded, 1);
+    CU_ASSERT_STRING_EQUAL(again.start.prolog, "<r>");
+    ledger_file_free(&again);
 
     /* the next run reads back what was committed */
-    ledger_file again;
     memset(&again, 0, sizeof again);
     strcpy(again.hash, "h0");
     CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a-renamed.xml", 0, &again, &err), 0);
     CU_ASSERT_EQUAL(again.skip, 0);
     CU_ASSERT_STRING_EQUAL(text(&again.loaded), "1-2,5-5");
     CU_ASSERT_STRING_EQUAL(text(&again.dups), "3-3");
+    ledger_file_free(&again);
+
+    /* 4 committed now (and its mark): reading starts after 5, whose mark
+     * comes back as it was written */
+    CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, lf, b, 0, 1, nodup, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    batch_free(b);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "h0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(again.start.seq, 5);
+    CU_ASSERT_EQUAL(again.start.offset, 100);
+    CU_ASSERT_EQUAL(again.start.line, 7);
+    CU_ASSERT_EQUAL(again.start.col, 20);
+    CU_ASSERT_EQUAL(again.start.prolog_len, mk.prolog_len);
+    CU_ASSERT_STRING_EQUAL(again.start.prolog, mk.prolog);
+    CU_ASSERT_EQUAL(again.start_loaded, 4);
+    CU_ASSERT_EQUAL(again.start_dups, 1);
     ledger_file_free(&again);
     /* another mapping knows nothing of it */
     memset(&again, 0, sizeof again);
@@ -170,6 +224,7 @@ static void test_file_life(void)
     CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 1, &again, &err), 0);
     CU_ASSERT_EQUAL(again.skip, 0);
     CU_ASSERT_EQUAL(again.loaded.n, 0);
+    CU_ASSERT_EQUAL(again.start.seq, 0);
     ledger_file_free(&again);
     /* b.xml is still half done */
     memset(&again, 0, sizeof again);

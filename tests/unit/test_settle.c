@@ -1,5 +1,6 @@
 /* test_settle.c — settlement of keys (settle.c): the routing hash of a
- * converted routing key, the same hash from a stored key, and the preload
+ * converted routing key, the same hash from a stored key, the key
+ * converted once for routing and row, and the preload
  * that gives each worker only its keys and says when its set is not
  * complete.  The preload runs against a real SQLite file. */
 #include "config.h"
@@ -101,6 +102,97 @@ static void test_route_converted(void)
     mapping_free(m);
 }
 
+/* The first table's key is converted once, by mapper_route, and its values
+ * kept for mapper_map: the rows are the ones mapper_map alone makes (int
+ * and text key parts, trimmed, a first table with `each`), and a record
+ * mapped without being routed right before never gets another's keys. */
+static const char MAP_EACH[] =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/a/r\">"
+    "<table name=\"line\" key=\"code n\" each=\"i\">"
+    "<column name=\"code\" path=\"../@c\" type=\"varchar(4)\"/>"
+    "<column name=\"n\" path=\"@n\" type=\"int\"/>"
+    "<column name=\"note\" path=\"@note\" type=\"varchar(10)\"/>"
+    "</table></mapping>";
+
+/* Returns the rows of table 0 of b as "v|v|...\n" text (NULL as "-"). */
+static char *rows_text(const batch *b)
+{
+    const map_table *mt = &b->map->tables[0];
+    strbuf out = STRBUF_INIT;
+    for (size_t r = 0; r < b->tabs[0].nrows; r++) {
+        const value *v = batch_row(b, 0, r);
+        for (size_t c = 0; c < mt->ncols; c++) {
+            if (c)
+                sb_putc(&out, '|');
+            if (v[c].len < 0)
+                sb_putc(&out, '-');
+            else if (type_class(&mt->cols[c].type) == VC_TEXT)
+                sb_append(&out, batch_text(b, &v[c]), (size_t)v[c].len);
+            else
+                sb_printf(&out, "%lld", (long long)v[c].n.i);
+        }
+        sb_putc(&out, '\n');
+    }
+    return sb_detach(&out);
+}
+
+/* Maps record rec (xml of <r/> elements, the one at index i) into a new
+ * batch, routed first by mapper_route of record `routed` (-1: not routed);
+ * returns the rows of table 0. */
+static char *map_text(const mapping *m, const char *xml, int i, int routed)
+{
+    char doc[600];
+    snprintf(doc, sizeof doc, "<a>%s</a>", xml);
+    xmlDoc *d = xmlReadMemory(doc, (int)strlen(doc), "r.xml", NULL, XML_PARSE_NONET);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    xmlNode *recs[4] = {NULL};
+    int n = 0;
+    for (xmlNode *x = xmlDocGetRootElement(d)->children; x && n < 4; x = x->next)
+        if (x->type == XML_ELEMENT_NODE)
+            recs[n++] = x;
+    mapper *mp = mapper_new(m, 0);
+    record_ctx ctx = {"r.xml", 1, 1};
+    if (routed >= 0)
+        mapper_route(mp, recs[routed], &ctx);
+    batch *b = batch_new(m, 4);
+    char reason[256] = "";
+    batch_begin_record(b, 0, 1, 1, "<r/>", 4);
+    CU_ASSERT_EQUAL(mapper_map(mp, recs[i], &ctx, b, reason, sizeof reason), 0);
+    batch_commit_record(b, 0);
+    char *text = rows_text(b);
+    batch_free(b);
+    mapper_free(mp);
+    xmlFreeDoc(d);
+    return text;
+}
+
+static void test_key_converted_once(void)
+{
+    mapping *m = load_map(MAP_KEY2);
+    const char *one = "<r id=\" 042 \" c=\" ab \"/>";
+    char *alone = map_text(m, one, 0, -1), *routed = map_text(m, one, 0, 0);
+    CU_ASSERT_STRING_EQUAL(alone, "42|ab\n");
+    CU_ASSERT_STRING_EQUAL(routed, alone);
+    free(alone);
+    free(routed);
+    /* routed A, mapped B: B's own key */
+    const char *two = "<r id=\"1\" c=\"x\"/><r id=\"2\" c=\"y\"/>";
+    char *other = map_text(m, two, 1, 0);
+    CU_ASSERT_STRING_EQUAL(other, "2|y\n");
+    free(other);
+    mapping_free(m);
+
+    m = load_map(MAP_EACH);
+    const char *each = "<r c=\" zz \"><i n=\"07\" note=\" a \"/><i n=\"8\"/></r>";
+    alone = map_text(m, each, 0, -1);
+    routed = map_text(m, each, 0, 0);
+    CU_ASSERT_STRING_EQUAL(alone, "zz|7|a\nzz|8|-\n");
+    CU_ASSERT_STRING_EQUAL(routed, alone);
+    free(alone);
+    free(routed);
+    mapping_free(m);
+}
+
 /* ---- the preload, on SQLite ---- */
 
 /* Connects c to a fresh SQLite file in the test directory named name, with
@@ -112,7 +204,7 @@ static void open_db(db_conn *c, db_target *t, const char *name, const char *cons
     unlink(file);
     db_target_sqlite(t, file);
     mig_err err;
-    int rc = db_connect(c, t, &err);
+    int rc = dialect_connect(c, t, &err);
     if (rc != 0)
         fprintf(stderr, "\n  connect: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -258,6 +350,7 @@ int main(void)
 {
     UNIT_BEGIN("settle");
     UNIT_TEST(test_route_converted);
+    UNIT_TEST(test_key_converted_once);
     UNIT_TEST(test_preload_split);
     UNIT_TEST(test_preload_budget);
     UNIT_TEST(test_preload_unreadable);

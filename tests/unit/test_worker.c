@@ -1,8 +1,10 @@
 /* test_worker.c — the worker's recovery paths (split and reject, retry,
- * reconnect, backoff, --retry-for, stop) run through the whole engine
- * against the scripted fake database of fake_dialect.c: no server needed,
- * minutes of outage on a fake clock take no time.  Each test checks the
- * exact keys committed and that the accounting adds up. */
+ * reconnect, backoff, --retry-for, stop) and the settlement of each
+ * record's fate (settle.c: key sets, existence check, the database
+ * disagreeing) run through the whole engine against the scripted fake
+ * database of fake_dialect.c: no server needed, minutes of outage on a fake
+ * clock take no time.  Each test checks the exact keys committed and that
+ * the accounting adds up. */
 #include "config.h"
 
 #include <pthread.h>
@@ -23,8 +25,13 @@
 /* ---- fixtures ---- */
 
 static char map_path[4200], in_path[4200], rej_path[4200];
+/* The input's keys (in_keys[0..n), NULL: 1..n) and the run's policy
+ * (DUP_ERROR: plain inserts); set by the settlement tests, reset after. */
+static const long *in_keys;
+static dup_policy run_policy = DUP_ERROR;
 
-/* Write the mapping and an input of n items (keys 1..n) into the tmpdir. */
+/* Write the mapping and an input of n items (keys 1..n, or in_keys) into
+ * the tmpdir. */
 static void write_files(int n)
 {
     const char *dir = unit_tmpdir();
@@ -43,8 +50,10 @@ static void write_files(int n)
     f = fopen(in_path, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("<items>\n", f);
-    for (int i = 1; i <= n; i++)
-        fprintf(f, "  <item id=\"%d\" name=\"item %d\"/>\n", i, i);
+    for (int i = 1; i <= n; i++) {
+        long k = in_keys ? in_keys[i - 1] : i;
+        fprintf(f, "  <item id=\"%ld\" name=\"item %d\"/>\n", k, i);
+    }
     fputs("</items>\n", f);
     fclose(f);
     remove(rej_path);
@@ -55,6 +64,7 @@ typedef struct run_out {
     mig_err err;
     stats_totals tot;
     stats_worker w;   /* summed over workers */
+    stats_table rows; /* of table items */
     int sums_ok;      /* stats_check passed (unfinished allowed when stopped) */
 } run_out;
 
@@ -80,7 +90,7 @@ static void run_fake(int n, const fake_script *s, size_t workers, size_t batch_s
     o.workers = workers;
     o.batch_size = batch_size;
     o.rejects_path = rej_path;
-    o.on_dup = DUP_ERROR; /* plain inserts: no existence check on the fake */
+    o.on_dup = run_policy;
     o.retry_for = retry_for;
     o.link = &fake_link;
     o.now = fake_now;
@@ -90,6 +100,8 @@ static void run_fake(int n, const fake_script *s, size_t workers, size_t batch_s
     out->rc = engine_run(&o, &st, &out->err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(st);
     stats_totals_get(st, &out->tot);
+    out->rows = st->tables[0];
+    out->rows.name = NULL; /* freed with st */
     for (size_t i = 0; i < st->nworkers; i++) {
         out->w.retries += st->workers[i].retries;
         out->w.reconnects += st->workers[i].reconnects;
@@ -146,6 +158,9 @@ static void test_data_errors_split_and_reject(void)
     CU_ASSERT_EQUAL(r.tot.rejected, 4);
     CU_ASSERT_EQUAL(r.tot.unfinished, 0);
     CU_ASSERT(r.sums_ok);
+    /* the error policy settles nothing before the insert */
+    CU_ASSERT_EQUAL(r.rows.inserted, 996);
+    CU_ASSERT_EQUAL(r.rows.dup_keyset + r.rows.dup_db, 0);
     CU_ASSERT(r.w.splits > 0);
     CU_ASSERT_EQUAL(r.w.retries, 0);
     int dups;
@@ -352,6 +367,77 @@ static void test_input_stops_on_an_open_pipe(void)
     close(fds[1]);
 }
 
+/* ---- the fate of each record under the skip policy (settle.c) ---- */
+
+/* Keys repeated in the input (across batches, and twice in a row inside
+ * one), and keys stored before the run: every record is loaded or a
+ * duplicate, settled by the key sets (repeats) or the existence check
+ * (stored keys), and every key is stored exactly once. */
+static void test_skip_settles_every_fate(void)
+{
+    long keys[305];
+    for (int i = 0; i < 300; i++)
+        keys[i] = i + 1;
+    keys[300] = 5;
+    keys[301] = 150;
+    keys[302] = 299;
+    keys[303] = keys[304] = 400;
+    fake_script s = {.existing = {10, 20, 250}};
+    run_out r;
+    in_keys = keys;
+    run_policy = DUP_SKIP;
+    run_fake(305, &s, 2, 50, 300, &r);
+    in_keys = NULL;
+    run_policy = DUP_ERROR;
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.read, 305);
+    CU_ASSERT_EQUAL(r.tot.loaded, 298);     /* 301 distinct keys, 3 stored before */
+    CU_ASSERT_EQUAL(r.tot.duplicates, 7);
+    CU_ASSERT_EQUAL(r.tot.rejected, 0);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(r.rows.inserted, 298);
+    CU_ASSERT_EQUAL(r.rows.dup_keyset, 4);  /* 5, 150, 299 again; 400 twice */
+    CU_ASSERT_EQUAL(r.rows.dup_db, 3);      /* 10, 20, 250 */
+    CU_ASSERT_EQUAL(r.rows.updated, 0);
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 301);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(fake.committed[10], 1);
+    CU_ASSERT_EQUAL(fake.committed[400], 1);
+}
+
+/* Keys the existence check does not find but the database ignores (hidden:
+ * committed by another process meanwhile, or matched by the server's own
+ * comparison): the range is loaded again with the check asked afresh, then
+ * record by record, and the record whose row was ignored is a duplicate;
+ * nothing is counted loaded that the database did not insert. */
+static void test_database_disagrees(void)
+{
+    fake_script s = {.hidden = {42, 77}};
+    run_out r;
+    run_policy = DUP_SKIP;
+    run_fake(100, &s, 1, 50, 300, &r);
+    run_policy = DUP_ERROR;
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.read, 100);
+    CU_ASSERT_EQUAL(r.tot.loaded, 98);
+    CU_ASSERT_EQUAL(r.tot.duplicates, 2);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(r.rows.inserted, 98);
+    CU_ASSERT_EQUAL(r.rows.dup_db, 2);
+    CU_ASSERT_EQUAL(r.rows.dup_keyset, 0);
+    CU_ASSERT_EQUAL(r.w.batches, 2);
+    /* per batch (42 in the first, 77 in the second): the whole range, the
+     * recheck, then its 50 records one by one */
+    CU_ASSERT_EQUAL(fake.calls, 2 * (1 + 1 + 50));
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 98);
+    CU_ASSERT_EQUAL(dups, 0);
+    CU_ASSERT_EQUAL(fake.committed[42], 0);
+    CU_ASSERT_EQUAL(fake.committed[77], 0);
+    CU_ASSERT_EQUAL(fake.committed[43], 1);
+}
+
 int main(void)
 {
     UNIT_BEGIN("worker");
@@ -364,5 +450,7 @@ int main(void)
     UNIT_TEST(test_stop_during_outage);
     UNIT_TEST(test_stop_cancels_a_hanging_statement);
     UNIT_TEST(test_input_stops_on_an_open_pipe);
+    UNIT_TEST(test_skip_settles_every_fate);
+    UNIT_TEST(test_database_disagrees);
     UNIT_END();
 }

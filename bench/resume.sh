@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# bench/resume.sh — a full run against the rerun after a kill at 90%.
+#
+#   bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql]
+#                   [--batch-size B] [--old MIGRATE]
+#
+# Each round, into a fresh target (sqlite: a new file; postgresql: the mapped
+# and the ledger tables dropped first, needs MIGRATE_TEST_PG, e.g. under
+# tests/with-postgres.sh): a full run of the generated input (timed); then,
+# into another fresh target, a run killed by MIGRATE_TEST_CRASH=after-commit:K
+# (K = 90% of its transactions, not timed), and the same command again
+# (timed).  With --old, the killed run's database is copied first (sqlite
+# only) and the rerun of that other binary is timed on the copy: the two
+# reruns start from the same state.  Prints every round and the medians;
+# the rerun's share of the full run is the figure issue 9 asks about (at
+# most a quarter).  Input: bench/gen-apps, N records (default 100,000),
+# seed 1, no invalid record (a rejected record ends the prefix a rerun can
+# skip: see README), cached in $BENCH_DIR like bench/run.sh's.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+MIGRATE=${MIGRATE:-$top/migrate}
+GEN=${GEN_APPS:-$top/bench/gen-apps}
+MAPPING=$top/mappings/applications.xml
+BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
+
+records=100000
+runs=5
+target=sqlite
+batch=500
+old=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --records) records=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --target) target=$2; shift 2 ;;
+    --batch-size) batch=$2; shift 2 ;;
+    --old) old=$2; shift 2 ;;
+    *) echo "usage: bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql] [--batch-size B] [--old MIGRATE]" >&2; exit 64 ;;
+    esac
+done
+case $target in sqlite|postgresql) ;; *) echo "bench: --target sqlite or postgresql" >&2; exit 64 ;; esac
+if [ "$target" = postgresql ]; then
+    [ -n "${MIGRATE_TEST_PG:-}" ] || { echo "bench: --target postgresql needs MIGRATE_TEST_PG" >&2; exit 69; }
+    [ -z "$old" ] || { echo "bench: --old is for sqlite (the database is copied)" >&2; exit 64; }
+fi
+
+mkdir -p "$BENCH_DIR"
+work=$(mktemp -d "$BENCH_DIR/resume.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+input="$BENCH_DIR/apps-n$records-s1-i0-d0.xml"
+if [ ! -s "$input" ]; then
+    "$GEN" --records "$records" --seed 1 -o "$input.tmp"
+    mv "$input.tmp" "$input"
+fi
+# transactions of a full run: one per batch (two workers, batches by lane)
+kill_at=$(( (records + batch - 1) / batch * 9 / 10 ))
+
+# fresh NAME: the target options of a fresh target NAME (one word a line)
+fresh() {
+    if [ "$target" = sqlite ]; then
+        rm -f "$work/$1.db"*
+        printf '%s\n' --db "$work/$1.db"
+    else
+        local sql="SET client_min_messages = warning; DROP TABLE IF EXISTS contact_address,
+            contact_base, app_base, migrate_ledger_files, migrate_ledger_batches,
+            migrate_ledger_marks, migrate_ledger_locks CASCADE"
+        ${MIGRATE_TEST_PG_PSQL:-psql -X -q -v ON_ERROR_STOP=1} -c "$sql" > /dev/null
+        printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables
+    fi
+}
+
+# secs CMD...: run CMD, print its wall seconds (exit 0 or 1 expected)
+secs() {
+    local t0 t1 rc=0
+    t0=$(date +%s.%N)
+    "$@" > "$work/out" 2> "$work/err" || rc=$?
+    t1=$(date +%s.%N)
+    [ $rc -le 1 ] || { echo "bench: exit $rc: $(tail -2 "$work/err")" >&2; exit 1; }
+    echo "$t1 - $t0" | bc
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "bench: $target, $records records ($(stat -c %s "$input") bytes), batch size $batch," \
+    "2 workers, killed after commit $kill_at; $runs rounds"
+printf '%-6s %8s %8s %8s %10s %8s\n' round full rerun share resumed-at ${old:+old-rerun}
+: > "$work/full"; : > "$work/rerun"; : > "$work/old"
+for i in $(seq 1 "$runs"); do
+    mapfile -t t < <(fresh full)
+    f=$(secs "$MIGRATE" --no-progress -m "$MAPPING" "${t[@]}" -r "$work/rej.xml" \
+        --batch-size "$batch" "$input")
+    mapfile -t t < <(fresh kill)
+    # (under sh, which reports the SIGKILL to /dev/null)
+    MIGRATE_TEST_CRASH=after-commit:$kill_at sh -c '"$@"; exit 0' sh "$MIGRATE" --no-progress \
+        -m "$MAPPING" "${t[@]}" -r "$work/rej.xml" --batch-size "$batch" "$input" > /dev/null 2>&1
+    [ -n "$old" ] && cp "$work/kill.db" "$work/old.db"
+    r=$(secs "$MIGRATE" --no-progress -m "$MAPPING" "${t[@]}" -r "$work/rej.xml" \
+        --batch-size "$batch" --summary-json "$work/j.json" "$input")
+    at=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"][0]["resumed_after"])' "$work/j.json")
+    o=
+    if [ -n "$old" ]; then
+        o=$(secs "$old" --no-progress -m "$MAPPING" --db "$work/old.db" -r "$work/rej.xml" \
+            --batch-size "$batch" "$input")
+        echo "$o" >> "$work/old"
+        o=$(printf '%.2f' "$o")
+    fi
+    echo "$f" >> "$work/full"
+    echo "$r" >> "$work/rerun"
+    printf '%-6s %8.2f %8.2f %7.0f%% %10s %8s\n' "$i" "$f" "$r" \
+        "$(echo "100 * $r / $f" | bc -l)" "$at" "$o"
+done
+mf=$(median < "$work/full")
+mr=$(median < "$work/rerun")
+printf '%-6s %8.2f %8.2f %7.0f%% %10s %8s\n' median "$mf" "$mr" "$(echo "100 * $mr / $mf" | bc -l)" "" \
+    "$( [ -n "$old" ] && printf '%.2f' "$(median < "$work/old")")"

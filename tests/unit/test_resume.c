@@ -1,0 +1,266 @@
+/* test_resume.c — resume points: the tracker finds where each record ends,
+ * and a reader started at any of them (input_open_at + reader_open_at)
+ * hands out exactly the records, lines, sequence numbers and XML a reader
+ * from the start hands out after that record; plain and gzip input,
+ * prefixed and default namespaces on the ancestors, comments, CDATA and
+ * processing instructions, '>' inside attribute values, records past line
+ * 65535, the //-file; and no mark where the fast file must not be taken
+ * (a DTD, another encoding, an error before the record). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "input.h"
+#include "mapping.h"
+#include "reader.h"
+#include "resume.h"
+#include "strbuf.h"
+#include "unit.h"
+
+/* Writes content (len bytes) to the test directory as name, gzip-compressed
+ * when gz; returns the file (static buffer per call). */
+static const char *put(const char *name, const char *content, size_t len, int gz)
+{
+    static char p[4][4200];
+    static int k;
+    char *file = p[k++ % 4];
+    snprintf(file, sizeof p[0], "%s/%s", unit_tmpdir(), name);
+    if (gz) {
+        gzFile g = gzopen(file, "wb");
+        gzwrite(g, content, (unsigned)len);
+        gzclose(g);
+    } else {
+        FILE *f = fopen(file, "wb");
+        fwrite(content, 1, len, f);
+        fclose(f);
+    }
+    return file;
+}
+
+static mapping *map_for(const char *record)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "<mapping xmlns='urn:migrate:mapping:1' record='%s'>"
+             "<namespace prefix='a' uri='urn:a'/>"
+             "<table name='t' key='id'><column name='id' path='@id' type='int'/></table>"
+             "</mapping>", record);
+    mig_err err;
+    mapping *m = mapping_load_memory(buf, strlen(buf), "m.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    return m;
+}
+
+/* One record as the reader handed it out. */
+typedef struct seen {
+    uint64_t seq, line;
+    char *xml;
+    int marked;
+    resume_mark mk; /* prolog copied */
+} seen;
+
+/* Reads file from the start (at NULL) or from mark at; fills out[] (up to
+ * cap) with the records, marks taken by a tracker; returns their number.
+ * want_ok: the input must end without an error. */
+static size_t read_records(const char *file, mapping *m, const resume_mark *at, seen *out,
+                           size_t cap, int want_ok)
+{
+    mig_err err;
+    input *in;
+    resume_tracker *tr;
+    strbuf pro = STRBUF_INIT;
+    if (at) {
+        size_t head;
+        uint64_t nl;
+        CU_ASSERT_EQUAL_FATAL(resume_prolog(at, &pro, &head, &nl), 0);
+        input_start st = {at->offset, pro.buf, head, nl, pro.buf + head, pro.len - head};
+        in = input_open_at(file, &st, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+        tr = resume_tracker_new(m->record, at->offset - in->prefix_len, at->seq);
+    } else {
+        in = input_open(file, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+        tr = resume_tracker_new(m->record, 0, 0);
+    }
+    in->tap = resume_tracker_feed;
+    in->tap_arg = tr;
+    reader *r = at ? reader_open_at(in, m, NULL, 0, at->seq, &err)
+                   : reader_open(in, m, NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    reader_record rec;
+    size_t n = 0;
+    strbuf xml = STRBUF_INIT;
+    int rc;
+    while ((rc = reader_next(r, &rec, &err)) == 1 && n < cap) {
+        seen *s = &out[n++];
+        memset(s, 0, sizeof *s);
+        s->seq = rec.seq;
+        s->line = rec.line;
+        reader_record_xml(r, &rec, &xml);
+        s->xml = xstrdup(sb_str(&xml));
+        const char *prefix = rec.node->ns && rec.node->ns->prefix
+                                 ? (const char *)rec.node->ns->prefix : NULL;
+        if (reader_resumable(r) &&
+            resume_tracker_record(tr, rec.seq, prefix, (const char *)rec.node->name, rec.line,
+                                  &s->mk) == 1) {
+            s->marked = 1;
+            char *p = xmalloc(s->mk.prolog_len + 1);
+            memcpy(p, s->mk.prolog, s->mk.prolog_len);
+            p[s->mk.prolog_len] = '\0';
+            s->mk.prolog = p;
+        }
+    }
+    CU_ASSERT(rc == 0 || !want_ok);
+    if (rc != 0 && want_ok)
+        fprintf(stderr, "\n  %s\n", err.msg);
+    reader_close(r);
+    input_close(in);
+    resume_tracker_free(tr);
+    sb_free(&xml);
+    sb_free(&pro);
+    return n;
+}
+
+static void free_seen(seen *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].xml);
+        if (s[i].marked)
+            free((char *)s[i].mk.prolog);
+    }
+}
+
+/* Reads doc from the start, then from every mark: the records after each
+ * mark are those of the full read, in order, with the same line, seq and
+ * XML, and carry marks of their own.  Returns the number of marks. */
+static size_t check_every_mark(const char *name, const char *doc, size_t len, int gz,
+                               const char *record)
+{
+    mapping *m = map_for(record);
+    const char *file = put(name, doc, len, gz);
+    enum { CAP = 64 };
+    seen all[CAP], from[CAP];
+    size_t n = read_records(file, m, NULL, all, CAP, 1), marks = 0;
+    CU_ASSERT(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        if (!all[i].marked)
+            continue;
+        marks++;
+        size_t k = read_records(file, m, &all[i].mk, from, CAP, 1);
+        CU_ASSERT_EQUAL(k, n - i - 1);
+        for (size_t j = 0; j < k && i + 1 + j < n; j++) {
+            const seen *a = &all[i + 1 + j], *b = &from[j];
+            CU_ASSERT_EQUAL(a->seq, b->seq);
+            CU_ASSERT_EQUAL(a->line, b->line);
+            CU_ASSERT_STRING_EQUAL(a->xml, b->xml);
+            CU_ASSERT_EQUAL(a->marked, b->marked);
+            if (a->marked && b->marked) {
+                CU_ASSERT_EQUAL(a->mk.offset, b->mk.offset);
+                CU_ASSERT_EQUAL(a->mk.line, b->mk.line);
+                CU_ASSERT_EQUAL(a->mk.col, b->mk.col);
+            }
+            if (a->line != b->line || strcmp(a->xml, b->xml) != 0)
+                fprintf(stderr, "\n  %s from mark %zu: record %llu line %llu/%llu\n  %s\n  %s\n",
+                        name, i + 1, (unsigned long long)a->seq,
+                        (unsigned long long)a->line, (unsigned long long)b->line, a->xml,
+                        b->xml);
+        }
+        free_seen(from, k);
+    }
+    free_seen(all, n);
+    mapping_free(m);
+    return marks;
+}
+
+static const char NS_DOC[] =
+    "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+    "<!-- a comment, <a:r id='0'/> inside -->\n"
+    "<?pi <a:r id='0'/> ?>\n"
+    "<a:root xmlns:a=\"urn:a\" xmlns=\"urn:d\" note=\"x > y\"\n"
+    "        other='it&apos;s'>\n"
+    "  <a:head><a:r id=\"99\"/></a:head>\n"
+    "  <a:r id=\"1\" v=\"a>b\"><x>t</x><![CDATA[ </a:r> ]]><!-- </a:r> --></a:r>\n"
+    "  <a:r id=\"2\"/><a:r id=\"3\">caf\xC3\xA9 &amp; <y a='1'/></a:r>\n"
+    "  <b:r xmlns:b=\"urn:a\" id=\"4\"><?p x?></b:r>\n"
+    "  <a:r xmlns:a=\"urn:other\" id=\"5\"/>\n"
+    "  <a:r id=\"6\">\n\n  deep <a:r id='7'/>\n  </a:r>\n"
+    "</a:root>\n<!-- the end -->\n";
+
+/* Prefixed and default namespaces, comments, CDATA, PIs, '>' in
+ * attributes, a record under another prefix of the same URI, a look-alike
+ * in another namespace, plain and gzip. */
+static void test_marks_namespaces(void)
+{
+    size_t n = check_every_mark("ns.xml", NS_DOC, sizeof NS_DOC - 1, 0, "/a:root/a:r");
+    CU_ASSERT_EQUAL(n, 5); /* 1, 2, 3, 4, 6 (the last one too) */
+    CU_ASSERT_EQUAL(check_every_mark("ns.xml.gz", NS_DOC, sizeof NS_DOC - 1, 1, "/a:root/a:r"),
+                    5);
+}
+
+/* The //-file: records at several depths under ancestors that change. */
+static void test_marks_anywhere(void)
+{
+    static const char doc[] =
+        "<top xmlns:a='urn:a'><g1><a:r id='1'/><a:r id='2'><a:r id='9'/></a:r></g1>\n"
+        "<g2 k='v'>\n<h><a:r id='3'/></h><a:r id='4'>x</a:r></g2><a:r id='5'/></top>";
+    CU_ASSERT_EQUAL(check_every_mark("any.xml", doc, sizeof doc - 1, 0, "//a:r"), 5);
+}
+
+/* Records beyond line 65535 (libxml2 keeps big line numbers elsewhere) and
+ * a long line: lines and columns stay those of the file. */
+static void test_marks_big_lines(void)
+{
+    strbuf d = STRBUF_INIT;
+    sb_puts(&d, "<?xml version='1.0'?>\n<a:root xmlns:a='urn:a'>");
+    for (int i = 1; i <= 30; i++) {
+        for (int k = 0; k < 3000; k++)
+            sb_putc(&d, '\n');
+        sb_printf(&d, "<a:r id='%d'>t</a:r>", i);
+        for (int k = 0; k < i * 10; k++)
+            sb_putc(&d, ' ');
+    }
+    sb_puts(&d, "</a:root>");
+    CU_ASSERT_EQUAL(check_every_mark("big.xml", d.buf, d.len, 0, "/a:root/a:r"), 30);
+    sb_free(&d);
+}
+
+/* Returns how many records of doc got a mark. */
+static size_t marks_of(const char *doc, const char *record)
+{
+    mapping *m = map_for(record);
+    const char *file = put("no.xml", doc, strlen(doc), 0);
+    seen all[16];
+    size_t n = read_records(file, m, NULL, all, 16, 0), marks = 0;
+    for (size_t i = 0; i < n; i++)
+        marks += all[i].marked;
+    free_seen(all, n);
+    mapping_free(m);
+    return marks;
+}
+
+/* No mark where starting later could differ: a DTD (entities), an encoding
+ * other than UTF-8; and none after an error (an undeclared prefix). */
+static void test_no_marks(void)
+{
+    CU_ASSERT_EQUAL(marks_of("<!DOCTYPE root [<!ENTITY e 'x'>]><root><r id='1'>&e;</r>"
+                             "<r id='2'/></root>", "/root/r"), 0);
+    CU_ASSERT_EQUAL(marks_of("<?xml version='1.0' encoding='ISO-8859-1'?><root><r id='1'/>"
+                             "<r id='2'/></root>", "/root/r"), 0);
+    CU_ASSERT_EQUAL(marks_of("<root><r id='1'/><r id='2'/><x:r id='3'/><r id='4'/></root>",
+                             "/root/r"), 0);
+    /* the same without the error: every record */
+    CU_ASSERT_EQUAL(marks_of("<root><r id='1'/><r id='2'/><r id='4'/></root>", "/root/r"), 3);
+}
+
+int main(void)
+{
+    UNIT_BEGIN("resume");
+    UNIT_TEST(test_marks_namespaces);
+    UNIT_TEST(test_marks_anywhere);
+    UNIT_TEST(test_marks_big_lines);
+    UNIT_TEST(test_no_marks);
+    UNIT_END();
+}
