@@ -707,7 +707,9 @@ void db_params_free(db_params *p)
 static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_t *width)
 {
     if (p->ncols != ncols) {
+        int nts = p->text_nts;
         db_params_free(p);
+        p->text_nts = nts;
         p->ncols = ncols;
         p->data = xcalloc(ncols, sizeof *p->data);
         p->ind = xcalloc(ncols, sizeof *p->ind);
@@ -733,9 +735,10 @@ static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_
 }
 
 /* Write the value v (class of column type t) into one element of width w as
- * the C type ctype; returns its indicator. */
+ * the C type ctype; returns its indicator (text: its length, or SQL_NTS when
+ * nts is set). */
 static SQLLEN put_value(const batch *b, const value *v, const col_type *t, SQLSMALLINT ctype,
-                        char *dst, size_t w)
+                        char *dst, size_t w, int nts)
 {
     if (v->len < 0)
         return SQL_NULL_DATA;
@@ -756,11 +759,11 @@ static SQLLEN put_value(const batch *b, const value *v, const col_type *t, SQLSM
             assert((size_t)v->len < w);
             memcpy(dst, batch_text(b, v), (size_t)v->len);
             dst[v->len] = '\0';
-            return v->len;
+            return nts ? SQL_NTS : v->len;
         }
         int n = vc == VC_INT ? snprintf(dst, w, "%" PRId64, v->n.i)
                              : snprintf(dst, w, "%.17g", v->n.f);
-        return n;
+        return nts ? SQL_NTS : n;
     }
 }
 
@@ -807,7 +810,7 @@ void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, 
         const col_type *ty = &mt->cols[c].type;
         for (size_t r = 0; r < nrows; r++)
             p->ind[i][r] = put_value(b, &batch_row(b, t, lo + r)[c], ty, ctype[i],
-                                     (char *)p->data[i] + r * w, w);
+                                     (char *)p->data[i] + r * w, w, p->text_nts);
     }
     free(width);
     free(ctype);

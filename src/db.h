@@ -190,6 +190,8 @@ typedef struct db_params {
     size_t *width;        /* per column: element width in bytes */
     SQLUSMALLINT *status; /* per row: SQL_PARAM_* after execute */
     SQLULEN processed;
+    int text_nts;         /* set by the owner: text goes with indicator
+                           * SQL_NTS (every buffer is NUL-terminated) */
 } db_params;
 
 /* Fill p with rows [lo,hi) of table t of b, columns cols[0..ncols) (cols

@@ -31,6 +31,7 @@ struct dialect_table_state {
     SQLHSTMT pow2[NPOLICY][POW2_SLOTS];
     SQLHSTMT exists;
     size_t exists_n;
+    SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
     db_params params;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
@@ -428,6 +429,7 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
         for (int k = 0; k < POW2_SLOTS; k++)
             db_stmt_free(st->pow2[i][k]);
     db_stmt_free(st->exists);
+    db_stmt_free(st->changes);
     db_params_free(&st->params);
     free(st);
 }
@@ -468,6 +470,27 @@ static SQLHSTMT insert_stmt(db_conn *c, dialect_table_state *s, const map_table 
     return *slot;
 }
 
+/* Store in *n the rows the last INSERT on c changed, by the dialect's
+ * changes_sql (prepared once in s); returns 0, or -1 with err. */
+static int rows_changed(db_conn *c, dialect_table_state *s, const char *what, SQLLEN *n,
+                        mig_err *err)
+{
+    if (s->changes == SQL_NULL_HSTMT &&
+        (s->changes = db_prepare(c, c->d->changes_sql, err)) == SQL_NULL_HSTMT)
+        return -1;
+    SQLBIGINT v = 0;
+    SQLLEN ind = 0;
+    SQLRETURN r = db_run(c, s->changes, NULL, err);
+    if (SQL_SUCCEEDED(r))
+        r = SQLFetch(s->changes);
+    if (SQL_SUCCEEDED(r))
+        r = SQLGetData(s->changes, 1, SQL_C_SBIGINT, &v, 0, &ind);
+    int rc = SQL_SUCCEEDED(r) ? 0 : db_diag(c, SQL_HANDLE_STMT, s->changes, MIG_EDB, err, what);
+    SQLFreeStmt(s->changes, SQL_CLOSE);
+    *n = ind == SQL_NULL_DATA ? 0 : (SQLLEN)v;
+    return rc;
+}
+
 int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                          size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                          size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
@@ -482,6 +505,7 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     if (nrows == 0)
         return 0;
     assert((int)policy >= 0 && policy < NPOLICY);
+    s->params.text_nts = c->d->text_nts;
     db_params_fill(&s->params, b, t, NULL, mt->ncols, lo, hi, ptype);
     if (rows_per_stmt == 0) {
         /* one statement, one parameter set per row */
@@ -491,6 +515,9 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
             db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, 0, nrows, 1, ptype, err) < 0 ||
             db_execute_array(c, h, &s->params, nrows, &n, err, mt->name) < 0)
             return -1;
+        /* the driver's count: a statement that needs changes_sql (one the
+         * driver keeps prepared) is never run as an array (changes() would
+         * count the last parameter set only; see dialect_sqlite.c) */
         *changed = n;
         return 0;
     }
@@ -509,7 +536,8 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
         SQLHSTMT h = insert_stmt(c, s, mt, policy, k, full, sqlfn, err);
         SQLLEN n = 0;
         if (!h || db_params_bind(c, h, &s->params, mt, NULL, mt->ncols, r, k, 0, ptype, err) < 0 ||
-            db_execute(c, h, &n, err, mt->name) < 0)
+            db_execute(c, h, &n, err, mt->name) < 0 ||
+            (c->d->changes_sql && rows_changed(c, s, mt->name, &n, err) < 0))
             return -1;
         *changed += n;
     }
@@ -518,36 +546,42 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
 
 /* ---- the existence check ---- */
 
-/* Run one existence query over rows[0..n) and set found[i] for each row the
- * server names by its ordinal i + 1; returns 0 or -1 with err. */
+/* Run one existence query over rows[0..n), n <= full, through the kept
+ * statement for `full` keys (rows past n bound to NULL keys, which match
+ * nothing), and set found[i] for each row the server names by its ordinal
+ * i + 1; returns 0 or -1 with err. */
 static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size_t t,
-                        const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+                        const size_t *rows, size_t n, size_t full, unsigned char *found,
+                        mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
     db_ptype_fn ptype = c->d->ptype;
-    if (s->exists == SQL_NULL_HSTMT || s->exists_n != n) {
+    assert(n <= full);
+    if (s->exists == SQL_NULL_HSTMT || s->exists_n != full) {
         db_stmt_free(s->exists);
         strbuf sql = STRBUF_INIT;
-        c->d->exists_sql(&sql, mt, n);
+        c->d->exists_sql(&sql, mt, full);
         s->exists = db_prepare(c, sb_str(&sql), err);
         sb_free(&sql);
         if (s->exists == SQL_NULL_HSTMT)
             return -1;
-        s->exists_n = n;
+        s->exists_n = full;
     }
+    SQLHSTMT h = s->exists;
     /* bind each key of each row straight from the batch values */
     strbuf tmp = STRBUF_INIT;
     size_t nk = mt->nkeys;
-    SQLLEN *ind = xcalloc(n * nk, sizeof *ind);
-    SQLBIGINT *ints = xcalloc(n * nk, sizeof *ints);
-    double *flts = xcalloc(n * nk, sizeof *flts);
-    char **texts = xcalloc(n * nk, sizeof *texts);
+    SQLLEN *ind = xcalloc(full * nk, sizeof *ind);
+    SQLBIGINT *ints = xcalloc(full * nk, sizeof *ints);
+    double *flts = xcalloc(full * nk, sizeof *flts);
+    char **texts = xcalloc(full * nk, sizeof *texts);
+    const value none = {.len = -1};
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const value *v = batch_row(b, t, rows[i]);
+    for (size_t i = 0; i < full && rc == 0; i++) {
+        const value *v = i < n ? batch_row(b, t, rows[i]) : NULL;
         for (size_t k = 0; k < nk; k++) {
             size_t j = i * nk + k;
-            const value *kv = &v[mt->key_cols[k]];
+            const value *kv = v ? &v[mt->key_cols[k]] : &none;
             const col_type *ty = &mt->cols[mt->key_cols[k]].type;
             SQLSMALLINT ctype, sqltype, digits;
             SQLULEN size;
@@ -578,22 +612,22 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
                 if (kv->len >= 0)
                     ind[j] = (SQLLEN)tmp.len;
             }
-            if (!SQL_SUCCEEDED(SQLBindParameter(s->exists, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT,
+            if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(j + 1), SQL_PARAM_INPUT,
                                                 ctype, sqltype, size, digits, data, w, &ind[j])))
-                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
         }
     }
     if (rc == 0) {
-        SQLSetStmtAttr(s->exists, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
-        SQLRETURN r = db_run(c, s->exists, NULL, err);
+        SQLSetStmtAttr(h, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
+        SQLRETURN r = db_run(c, h, NULL, err);
         if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
-            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
-        while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(s->exists))) {
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
             SQLBIGINT ord = 0;
             SQLLEN oind = 0;
-            r = SQLGetData(s->exists, 1, SQL_C_SBIGINT, &ord, 0, &oind);
+            r = SQLGetData(h, 1, SQL_C_SBIGINT, &ord, 0, &oind);
             if (!SQL_SUCCEEDED(r))
-                rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
             else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > n) {
                 c->last_class = DBE_FATAL; /* exists_sql broke its contract */
                 rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu",
@@ -602,11 +636,11 @@ static int exists_chunk(db_conn *c, dialect_table_state *s, const batch *b, size
                 found[ord - 1] = 1;
         }
         if (rc == 0 && r != SQL_NO_DATA)
-            rc = db_diag(c, SQL_HANDLE_STMT, s->exists, MIG_EDB, err, mt->name);
-        SQLFreeStmt(s->exists, SQL_CLOSE);
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        SQLFreeStmt(h, SQL_CLOSE);
     }
-    SQLFreeStmt(s->exists, SQL_RESET_PARAMS);
-    for (size_t j = 0; j < n * nk; j++)
+    SQLFreeStmt(h, SQL_RESET_PARAMS);
+    for (size_t j = 0; j < full * nk; j++)
         free(texts[j]);
     free(texts);
     free(flts);
@@ -626,10 +660,14 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
         return 0;
     /* the server decides what matches (its collation, its trailing-space
      * rule): it names the matching rows, no key bytes are compared here */
+    /* one statement of `chunk` keys, prepared once, serves every call: a
+     * shorter rest is padded with NULL keys (no statement compiled again
+     * for each length, and no more round trips than chunks) */
     size_t chunk = EXISTS_CHUNK / mt->nkeys ? EXISTS_CHUNK / mt->nkeys : 1;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i += chunk)
-        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, found + i, err);
+        rc = exists_chunk(c, s, b, t, rows + i, n - i < chunk ? n - i : chunk, chunk, found + i,
+                          err);
     return rc;
 }
 
@@ -637,12 +675,13 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
 
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                             size_t max_params, load_result *res, mig_err *err)
+                             size_t max_params, dialect_insert_fn sqlfn, load_result *res,
+                             mig_err *err)
 {
     SQLLEN changed = 0;
     memset(res, 0, sizeof *res);
     if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params,
-                             dialect_insert_on_conflict_sql, &changed, err) < 0)
+                             sqlfn, &changed, err) < 0)
         return -1;
     uint64_t n = hi - lo, ch = (uint64_t)changed;
     if (policy == DUP_SKIP) {

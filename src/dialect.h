@@ -35,6 +35,16 @@ typedef struct dialect {
     int frac_digits;
     int no_sqlcancel;  /* SQLCancel from another thread is unsafe: a stop
                           waits for the running statement (SQLite) */
+    /* Or NULL: the driver's SQLRowCount says how many rows an INSERT
+     * changed.  Else a query selecting that count for the last INSERT run
+     * on the connection, prepared once and run after each
+     * (dialect_load_generic): SQLite's driver reports none for the
+     * statements it keeps prepared (dialect_sqlite.c). */
+    const char *changes_sql;
+    /* Text parameters go with indicator SQL_NTS instead of their length:
+     * sqliteodbc binds such a buffer as it is, while for a length it
+     * allocates and copies every value at every execute. */
+    int text_nts;
     int counts_upserts; /* load_rows under DUP_UPDATE tells inserted rows
                            from updated ones (SQL Server's staged statements);
                            else settle_range counts the updates first with
@@ -165,12 +175,14 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
                          size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
                          mig_err *err);
 /* load_rows for targets with INSERT ... ON CONFLICT (SQLite, PostgreSQL):
- * dialect_load_generic with dialect_insert_on_conflict_sql, and the result
+ * dialect_load_generic with sqlfn (dialect_insert_on_conflict_sql, or a
+ * dialect's wrapping of it), and the result
  * counted from the changed rows (skip) or an existence check (update);
  * returns 0, or -1 with err. */
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
-                             size_t max_params, load_result *res, mig_err *err);
+                             size_t max_params, dialect_insert_fn sqlfn, load_result *res,
+                             mig_err *err);
 /* A dialect's per-session stage table for t (SQL Server's #stage): returns 1
  * when it was marked ready (existing and empty) and no rollback has been
  * asked for on c since, which could have brought back rows or undone its
@@ -226,6 +238,11 @@ void dialect_ptype_standard(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *
 
 /* ---- per-dialect internals, exposed for the unit tests ---- */
 
+/* SQLite: append the multi-row INSERT ... ON CONFLICT of nrows rows into t
+ * behind an unused CTE, so that the ODBC driver keeps it prepared (a
+ * dialect_insert_fn; see dialect_sqlite.c). */
+void dialect_sqlite_insert_sql(strbuf *out, const dialect *d, const map_table *t, size_t tindex,
+                               dup_policy p, size_t nrows);
 /* SQL Server: append the table name as [schema].[table] ([dbo] by default). */
 void dialect_mssql_table(strbuf *out, const char *name);
 /* SQL Server: append the plain INSERT of nrows rows (a dialect_insert_fn;

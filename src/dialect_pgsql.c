@@ -136,7 +136,7 @@ static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
                            mig_err *err)
 {
     return dialect_load_on_conflict(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT,
-                                    PGSQL_MAX_PARAMS, res, err);
+                                    PGSQL_MAX_PARAMS, dialect_insert_on_conflict_sql, res, err);
 }
 
 /* ---- errors ---- */

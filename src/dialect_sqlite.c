@@ -4,13 +4,28 @@
  * transaction), WAL journal with synchronous=NORMAL, "x" quoting, and types
  * mapped onto SQLite's affinities.  decimal, date, time, datetime and uuid
  * are stored as TEXT holding exactly the canonical text types.c produced
- * (no REAL rounding of decimals, sortable dates).  Rows go in through one
- * prepared INSERT per policy with column-wise parameter arrays. */
+ * (no REAL rounding of decimals, sortable dates).  Rows go in through
+ * multi-row INSERTs prepared once per policy and size, bound to the
+ * worker's column-wise parameter buffers.
+ *
+ * Prepared once, really: sqliteodbc (0.9998, sqlite3odbc.c drvprepare and
+ * drvexecute) keeps the SQLite statement of SQLPrepare only for a statement
+ * that reads as a query (it starts with SELECT, PRAGMA, EXPLAIN or, on
+ * SQLite 3.8.5 and later, WITH); any other statement it compiles again
+ * with sqlite3_prepare_v2 at every SQLExecute and finalizes after it, which
+ * cost more than the inserts themselves (bench/PROFILE.md: 16% of a load).
+ * So each INSERT starts with an unused common table expression, "WITH
+ * migrate_keep(x) AS (SELECT 1) INSERT ...": the driver prepares it once
+ * and then only binds, steps and resets it.  For such a statement the
+ * driver reports no row count (SQLRowCount gives 0), so the rows an INSERT
+ * changed come from changes() (the dialect's changes_sql), which counts the
+ * INSERT's own rows only, not a trigger's. */
 #include "config.h"
 #include "dialect.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Rows per INSERT statement: 0 = one statement with a parameter array, N =
  * multi-row VALUES.  Measured (50000 rows, 8 columns, medians of 3):
@@ -20,6 +35,9 @@
 #define SQLITE_ROWS_PER_STMT 50
 #endif
 #define SQLITE_MAX_PARAMS 999
+#if SQLITE_ROWS_PER_STMT < 1
+#error "SQLITE_ROWS_PER_STMT: the INSERT kept prepared counts its rows by changes(), one statement at a time"
+#endif
 
 /* ---- session ---- */
 
@@ -115,13 +133,28 @@ static void sqlite_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sql
     }
 }
 
-/* Loads through INSERT ... ON CONFLICT (dialect_load_on_conflict). */
+/* The INSERT ... ON CONFLICT of dialect_insert_on_conflict_sql behind an
+ * unused CTE, so the driver keeps it prepared (see the top); the CTE's name
+ * differs from the table's (a CTE would hide a table of its name). */
+void dialect_sqlite_insert_sql(strbuf *out, const dialect *d, const map_table *t,
+                               size_t tindex, dup_policy p, size_t nrows)
+{
+    char name[64] = "migrate_keep";
+    const char *bare = strrchr(t->name, '.') ? strrchr(t->name, '.') + 1 : t->name;
+    for (size_t n = strlen(name); strcasecmp(bare, name) == 0 && n + 1 < sizeof name; n++)
+        name[n] = '_';
+    sb_printf(out, "WITH %s(x) AS (SELECT 1) ", name);
+    dialect_insert_on_conflict_sql(out, d, t, tindex, p, nrows);
+}
+
+/* Loads through INSERT ... ON CONFLICT (dialect_load_on_conflict), kept
+ * prepared. */
 static int sqlite_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                             size_t lo, size_t hi, dup_policy policy, load_result *res,
                             mig_err *err)
 {
     return dialect_load_on_conflict(c, st, b, t, lo, hi, policy, SQLITE_ROWS_PER_STMT,
-                                    SQLITE_MAX_PARAMS, res, err);
+                                    SQLITE_MAX_PARAMS, dialect_sqlite_insert_sql, res, err);
 }
 
 /* Takes the write lock (begin_write): a DELETE matching nothing is a write
@@ -172,6 +205,11 @@ const dialect dialect_sqlite = {
      * statement's results under the caller; the 1 s busy timeout bounds
      * what a stop waits for instead */
     .no_sqlcancel = 1,
+    /* the INSERTs kept prepared report no row count (see the top) */
+    .changes_sql = "SELECT changes()",
+    /* bound in place, not copied at every execute (text holds no NUL: XML
+     * cannot carry one) */
+    .text_nts = 1,
     .matches_dbms = sqlite_matches,
     .before_connect = NULL,
     .after_connect = sqlite_after_connect,

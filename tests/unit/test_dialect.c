@@ -341,6 +341,20 @@ static void test_insert_sql(void)
                            "INSERT INTO \"contact\" (\"app_id\", \"seq\", \"phone\", \"note\") "
                            "VALUES (?, ?, ?, ?) ON CONFLICT (\"app_id\", \"seq\") DO UPDATE SET "
                            "\"phone\" = excluded.\"phone\", \"note\" = excluded.\"note\"");
+    /* SQLite: behind a CTE (the driver keeps it prepared), whose name is
+     * not the table's */
+    sb_reset(&sb);
+    dialect_sqlite_insert_sql(&sb, &dialect_sqlite, t, 1, DUP_ERROR, 1);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "WITH migrate_keep(x) AS (SELECT 1) INSERT INTO "
+                                        "\"contact\" (\"app_id\", \"seq\", \"phone\", "
+                                        "\"note\") VALUES (?, ?, ?, ?)");
+    map_table named = *t;
+    char nm[] = "s.Migrate_Keep";
+    named.name = nm;
+    sb_reset(&sb);
+    dialect_sqlite_insert_sql(&sb, &dialect_sqlite, &named, 1, DUP_ERROR, 1);
+    CU_ASSERT_NSTRING_EQUAL(sb_str(&sb), "WITH migrate_keep_(x) AS (SELECT 1) INSERT INTO "
+                                         "\"s\".\"Migrate_Keep\" (", 58);
     sb_reset(&sb);
     dialect_insert_on_conflict_sql(&sb, &dialect_pgsql, t, 1, DUP_SKIP, 2);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
@@ -986,6 +1000,93 @@ static void live_find_typed(const db_target *t)
     mapping_free(m);
 }
 
+/* SQLite: the INSERTs are compiled once per statement size, not at every
+ * execute (the driver's trace file lists each sqlite3_prepare_v2), and the
+ * rows they insert are counted without a trigger's (changes(), not
+ * total_changes()). */
+static void live_sqlite_prepared_once(const char *file)
+{
+    strbuf tp = STRBUF_INIT;
+    sb_printf(&tp, "%s/sqlite-trace.txt", unit_tmpdir());
+    const char *trace = sb_str(&tp);
+    db_target t;
+    db_target_sqlite(&t, file);
+    strbuf cs = STRBUF_INIT;
+    sb_printf(&cs, "%s;Tracefile=%s", t.connstr, trace);
+    free(t.connstr);
+    t.connstr = sb_detach(&cs);
+    mig_err err;
+    db_conn c;
+    mapping *m = test_mapping();
+    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, &t, &err), 0);
+    db_exec(&c, "DROP TABLE IF EXISTS app", &err);
+    db_exec(&c, "DROP TABLE IF EXISTS app_log", &err);
+    strbuf ddl = STRBUF_INIT;
+    c.d->create_table_sql(&ddl, &m->tables[0]);
+    CU_ASSERT_EQUAL(db_exec(&c, sb_str(&ddl), &err), 0);
+    sb_free(&ddl);
+    CU_ASSERT_EQUAL(db_exec(&c, "CREATE TABLE app_log (id INTEGER)", &err), 0);
+    CU_ASSERT_EQUAL(db_exec(&c, "CREATE TRIGGER app_logged AFTER INSERT ON app BEGIN "
+                                "INSERT INTO app_log VALUES (new.id); "
+                                "INSERT INTO app_log VALUES (new.id); END",
+                            &err),
+                    0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    batch *b = batch_new(m, 4);
+    fill_batch(b);
+    dialect_table_state *st = NULL;
+    /* rows 1..2 (a 2-row statement), then 0..2 (2 + 1), then 0..2 again */
+    static const size_t lo[] = {1, 0, 0};
+    static const uint64_t ins[] = {2, 1, 0};
+    for (int pass = 0; pass < 3; pass++) {
+        load_result r;
+        CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
+        CU_ASSERT_EQUAL(c.d->load_rows(&c, &st, b, 0, lo[pass], 3, DUP_SKIP, &r, &err), 0);
+        CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+        CU_ASSERT_EQUAL(r.inserted, ins[pass]);
+        CU_ASSERT_EQUAL(r.dup_db, 3 - lo[pass] - ins[pass]);
+    }
+    char *logged = select_all(&c, "SELECT count(*) FROM app_log");
+    CU_ASSERT_STRING_EQUAL(logged, "6\n");
+    free(logged);
+    /* existence checks of 3, 2 and 3 keys: one statement (of a full chunk,
+     * the rest bound to NULL keys), compiled once, not again whenever the
+     * count changes */
+    static const size_t asks[][3] = {{2, 0, 1}, {1, 2, 0}, {0, 1, 2}};
+    static const size_t nask[] = {3, 2, 3};
+    for (int i = 0; i < 3; i++) {
+        unsigned char found[3] = {7, 7, 7};
+        CU_ASSERT_EQUAL(dialect_find_existing(&c, &st, b, 0, asks[i], nask[i], found, &err), 0);
+        for (size_t k = 0; k < nask[i]; k++)
+            CU_ASSERT_EQUAL(found[k], 1);
+    }
+    db_rollback(&c);
+    c.d->table_state_free(&c, st);
+    batch_free(b);
+    db_disconnect(&c);
+    mapping_free(m);
+    db_target_free(&t);
+    FILE *f = fopen(trace, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[4096];
+    int prepares = 0, checks = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, "sqlite3_prepare_v2") && strstr(line, "INSERT INTO \"app\""))
+            prepares++;
+        if (strstr(line, "sqlite3_prepare_v2") && strstr(line, "SELECT v.o FROM v"))
+            checks++;
+    }
+    fclose(f);
+    CU_ASSERT_EQUAL(checks, 1);
+    if (checks != 1)
+        fprintf(stderr, "\nexistence checks compiled %d times\n", checks);
+    /* two statements (2 rows, 1 row), each compiled once: five executes */
+    CU_ASSERT_EQUAL(prepares, 2);
+    if (prepares != 2)
+        fprintf(stderr, "\nINSERT compiled %d times\n", prepares);
+    sb_free(&tp);
+}
+
 static void test_live_sqlite(void)
 {
     char file[] = "/tmp/test_dialect_XXXXXX";
@@ -1010,6 +1111,7 @@ static void test_live_sqlite(void)
     live_find_existing(&t, ddl);
     live_find_typed(&t);
     db_target_free(&t);
+    live_sqlite_prepared_once(file);
     char wal[64];
     unlink(file);
     snprintf(wal, sizeof wal, "%s-wal", file);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# bench/ab.sh — two builds of migrate and the target's own bulk loader,
+# taking turns on the same input, so that a shared machine's load falls on
+# all three alike.
+#
+#   bench/ab.sh [--target sqlite|postgresql] [--records N] [--runs R]
+#               [--workers W] [--batch-size B] [--seed S] OLD NEW
+#
+# OLD and NEW are migrate binaries (e.g. a copy of main's build and ./migrate).
+# The input is bench/gen-apps --records N --seed S (cached in $BENCH_DIR like
+# run.sh's).  Its rows are dumped once (NEW into SQLite, sqlite3 -csv), then
+# R rounds run, each in a rotated order: OLD, NEW and the reference loader
+# (sqlite: the DDL, then `.import --csv` of the three tables in one
+# transaction; postgresql: `\copy ... (FORMAT csv)` into tables made by
+# `migrate init-db`), each into an emptied target.  PostgreSQL needs
+# MIGRATE_TEST_PG and MIGRATE_TEST_PG_PSQL (tests/with-postgres.sh sets them).
+# Every run must load every row (checked by row counts).  Printed: every
+# run (wall seconds, records per minute, peak RSS), the medians, NEW against
+# OLD and both against the reference, and the load average before and after.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+target=sqlite records=100000 runs=5 workers=2 batch=500 seed=1
+while [ $# -gt 2 ]; do
+    case $1 in
+    --target) target=$2; shift 2 ;;
+    --records) records=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --batch-size) batch=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    *) echo "ab.sh: unknown option $1" >&2; exit 64 ;;
+    esac
+done
+[ $# -eq 2 ] || { echo "usage: bench/ab.sh [options] OLD NEW" >&2; exit 64; }
+old=$(realpath "$1") new=$(realpath "$2")
+case $target in sqlite|postgresql) ;; *) echo "ab.sh: --target sqlite|postgresql" >&2; exit 64 ;; esac
+[ "$target" = sqlite ] || [ -n "${MIGRATE_TEST_PG:-}" ] ||
+    { echo "ab.sh: MIGRATE_TEST_PG unset (run under tests/with-postgres.sh)" >&2; exit 64; }
+map=$top/mappings/applications.xml
+tables=(app_base contact_base contact_address)
+bench_dir=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
+mkdir -p "$bench_dir"
+input=$bench_dir/apps-n$records-s$seed-i0-d0.xml
+[ -s "$input" ] || "$top/bench/gen-apps" --records "$records" --seed "$seed" -o "$input"
+work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ab.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+read -r -a psql <<< "${MIGRATE_TEST_PG_PSQL:-psql -X -q -v ON_ERROR_STOP=1}"
+
+# the rows, as the reference loaders take them
+"$new" -m "$map" --db "$work/rows.db" -r "$work/rows.rejects" "$input" > /dev/null
+nrows=0
+for t in "${tables[@]}"; do
+    sqlite3 -csv "$work/rows.db" "SELECT * FROM $t ORDER BY rowid" > "$work/$t.csv"
+    nrows=$((nrows + $(wc -l < "$work/$t.csv")))
+done
+
+# Empty the target (untimed).
+reset() {
+    rm -f "$work"/t.db "$work"/t.db-* "$work"/ref.db
+    if [ "$target" = postgresql ]; then
+        local list
+        list=$(IFS=,; echo "${tables[*]}")
+        "${psql[@]}" -c "SET client_min_messages = warning; DROP TABLE IF EXISTS $list,
+            migrate_ledger_files, migrate_ledger_batches, migrate_ledger_locks CASCADE" > /dev/null
+    fi
+}
+# Print the rows the target holds.
+count() {
+    local sql="SELECT (SELECT count(*) FROM app_base) + (SELECT count(*) FROM contact_base)
+               + (SELECT count(*) FROM contact_address)"
+    if [ "$target" = sqlite ]; then sqlite3 "$1" "$sql"; else "${psql[@]}" -At -c "$sql"; fi
+}
+# Run one program (old, new, ref) once; prints "seconds rssKB".
+one() {
+    local who=$1 db=$work/t.db
+    reset
+    local cmd
+    case $who in
+    old|new)
+        local bin=$old
+        [ "$who" = new ] && bin=$new
+        if [ "$target" = sqlite ]; then
+            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$map" --db "$db"
+                 -r "$work/rej.xml" "$input")
+        else
+            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$map" --connect
+                 "$MIGRATE_TEST_PG" --create-tables -r "$work/rej.xml" "$input")
+        fi ;;
+    ref)
+        if [ "$target" = sqlite ]; then
+            db=$work/ref.db
+            { cat "$top/schemas/applications.sqlite.sql"; echo "BEGIN;"
+              for t in "${tables[@]}"; do echo ".import --csv $work/$t.csv $t"; done
+              echo "COMMIT;"; } > "$work/import.sql"
+            cmd=(sqlite3 -bail "$db" ".read $work/import.sql")
+        else
+            "$new" init-db -m "$map" --connect "$MIGRATE_TEST_PG" > /dev/null
+            for t in "${tables[@]}"; do echo "\\copy $t FROM '$work/$t.csv' WITH (FORMAT csv)"; done \
+                > "$work/copy.psql"
+            cmd=("${psql[@]}" -f "$work/copy.psql")
+        fi ;;
+    esac
+    /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" > "$work/out" 2> "$work/err" ||
+        { echo "ab.sh: $who failed:" >&2; tail -5 "$work/err" >&2; exit 1; }
+    local got
+    got=$(count "$db")
+    [ "$got" = "$nrows" ] || { echo "ab.sh: $who loaded $got rows, not $nrows" >&2; exit 1; }
+    cat "$work/time"
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+echo "ab: target $target, $records records ($nrows rows), --workers $workers --batch-size $batch, $runs rounds"
+echo "ab: OLD $old"
+echo "ab: NEW $new"
+echo "ab: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-6s %-4s %9s %12s %8s\n' round who seconds rec/min RSS-MB
+order=(old new ref)
+for ((r = 1; r <= runs; r++)); do
+    for who in "${order[@]}"; do
+        read -r s kb <<< "$(one "$who")"
+        echo "$who $s $kb" >> "$work/all"
+        printf '%-6s %-4s %9.2f %12.0f %8.1f\n' "$r" "$who" "$s" \
+            "$(echo "$records * 60 / $s" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+    done
+    order=("${order[@]:1}" "${order[0]}") # rotate: each takes every turn
+done
+echo "ab: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+declare -A med
+for who in old new ref; do
+    m=$(awk -v w="$who" '$1 == w {print $2}' "$work/all" | median)
+    rss=$(awk -v w="$who" '$1 == w {print $3}' "$work/all" | median)
+    med[$who]=$m
+    printf 'median %-4s %9.2f s %12.0f rec/min %8.1f MB\n' "$who" "$m" \
+        "$(echo "$records * 60 / $m" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+done
+printf 'NEW/OLD time %.2f, OLD/ref %.2f, NEW/ref %.2f\n' \
+    "$(echo "${med[new]} / ${med[old]}" | bc -l)" "$(echo "${med[old]} / ${med[ref]}" | bc -l)" \
+    "$(echo "${med[new]} / ${med[ref]}" | bc -l)"
