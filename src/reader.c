@@ -63,7 +63,6 @@ struct reader {
     xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
     xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
-    xmlBufferPtr dump;       /* reused by reader_record_xml for small records */
     mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
@@ -479,7 +478,6 @@ reader *reader_open(input *in, const mapping *m, xmlSchemaPtr schema, size_t max
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->cdoc = xmlNewDoc(BAD_CAST "1.0");
-    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -495,7 +493,6 @@ void reader_close(reader *r)
     drop_record(r);
     drop_ancestors(r, 0);
     xmlFreeDoc(r->cdoc);
-    xmlBufferFree(r->dump);
     for (xmlNodePtr n = r->free_nodes, next; n; n = next) {
         next = n->next;
         xmlFree(n);
@@ -1244,58 +1241,258 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
     return rc;
 }
 
-/* ---- serialising a record ---- */
+/* ---- serialising a record ----
+ *
+ * A walk of the copy appending to the strbuf, byte for byte what
+ * xmlNodeDump gave (the copies' document has no encoding): text escapes
+ * < > & and CR; attribute values escape < > & " TAB LF CR and write
+ * non-ASCII characters as hexadecimal character references; namespace
+ * URIs are quoted as libxml2 quotes them.  It costs a third of xmlNodeDump,
+ * which goes through an output buffer and an escaping callback per text. */
 
-/* Declares on node every namespace in scope that node itself does not declare. */
-static void declare_inscope_ns(xmlNodePtr node)
+/* Appends s[0..n), the characters of set stop replaced by their escapes. */
+static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
 {
-    xmlNsPtr *list = xmlGetNsList(node->doc, node);
-    if (!list)
-        return;
-    for (xmlNsPtr *p = list; *p; p++) {
-        int declared = 0;
-        for (xmlNsPtr d = node->nsDef; d; d = d->next)
-            if ((d->prefix == NULL) == ((*p)->prefix == NULL) &&
-                (!d->prefix || xmlStrEqual(d->prefix, (*p)->prefix))) {
-                declared = 1;
-                break;
+    static const char text_stop[] = "<>&\r";
+    const xmlChar *end = s + n;
+    while (s < end) {
+        const xmlChar *p = s;
+        if (attr)
+            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' &&
+                   *p != '&' && *p != '"')
+                p++;
+        else
+            p += strcspn((const char *)s, text_stop);
+        if (p > end)
+            p = end;
+        sb_append(out, s, (size_t)(p - s));
+        if (p == end)
+            return;
+        xmlChar c = *p;
+        const char *rep = NULL;
+        switch (c) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '\r': rep = "&#13;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\t': rep = "&#9;"; break;
+        case '\n': rep = "&#10;"; break;
+        default: break;
+        }
+        if (rep && (attr || strchr(text_stop, c))) {
+            sb_puts(out, rep);
+            s = p + 1;
+            continue;
+        }
+        if (c < 0x80) { /* another control character: as it is */
+            sb_putc(out, (char)c);
+            s = p + 1;
+            continue;
+        }
+        /* an attribute's non-ASCII character: a character reference */
+        int val = 0, l = 1;
+        if (p + 1 < end) {
+            if (c < 0xC0) {
+                l = 1;
+            } else if (c < 0xE0) {
+                val = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+                l = 2;
+            } else if (c < 0xF0 && p + 2 < end) {
+                val = ((c & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                l = 3;
+            } else if (c < 0xF8 && p + 3 < end) {
+                val = ((c & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) |
+                      (p[3] & 0x3F);
+                l = 4;
             }
-        if (!declared && !((*p)->prefix && xmlStrEqual((*p)->prefix, BAD_CAST "xml")))
-            xmlNewNs(node, (*p)->href, (*p)->prefix);
+        } else {
+            sb_putc(out, (char)c); /* a last byte alone: libxml2 copies it */
+            s = p + 1;
+            continue;
+        }
+        if (l == 1 || !xmlIsCharQ(val)) {
+            val = c;
+            l = 1;
+        }
+        sb_printf(out, "&#x%X;", (unsigned)val);
+        s = p + l;
     }
-    xmlFree(list);
 }
 
-/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
-static int sb_write_cb(void *ctx, const char *buf, int len)
+/* Appends a namespace declaration as xmlNsDumpOutput writes it. */
+static void put_ns(strbuf *out, const xmlNs *ns)
 {
-    sb_append(ctx, buf, (size_t)len);
-    return len;
+    if (ns->type != XML_LOCAL_NAMESPACE || !ns->href ||
+        (ns->prefix && xmlStrEqual(ns->prefix, BAD_CAST "xml")))
+        return;
+    if (ns->prefix) {
+        sb_append(out, " xmlns:", 7);
+        sb_puts(out, (const char *)ns->prefix);
+    } else {
+        sb_append(out, " xmlns", 6);
+    }
+    const char *h = (const char *)ns->href;
+    int dq = strchr(h, '"') != NULL, sq = strchr(h, '\'') != NULL;
+    if (dq && !sq) {
+        sb_append(out, "='", 2);
+        sb_puts(out, h);
+        sb_putc(out, '\'');
+        return;
+    }
+    sb_append(out, "=\"", 2);
+    for (; *h; h++)
+        if (*h == '"')
+            sb_append(out, "&quot;", 6);
+        else
+            sb_putc(out, *h);
+    sb_putc(out, '"');
+}
+
+/* Returns 1 if the prefix of ns is declared by a namespace in list. */
+static int ns_listed(const xmlNs *list, const xmlNs *ns)
+{
+    for (; list; list = list->next)
+        if (list->prefix == ns->prefix || xmlStrEqual(list->prefix, ns->prefix))
+            return 1;
+    return 0;
+}
+
+/* Appends prefix:name. */
+static void put_qname(strbuf *out, const xmlNs *ns, const xmlChar *name)
+{
+    if (ns && ns->prefix) {
+        sb_puts(out, (const char *)ns->prefix);
+        sb_putc(out, ':');
+    }
+    sb_puts(out, (const char *)name);
+}
+
+/* Appends element e's start tag without its closing '>' or "/>"; top: the
+ * record element, which also declares every namespace in scope. */
+static void put_start(strbuf *out, xmlNodePtr e, int top)
+{
+    sb_putc(out, '<');
+    put_qname(out, e->ns, e->name);
+    for (const xmlNs *d = e->nsDef; d; d = d->next)
+        put_ns(out, d);
+    if (top)
+        for (xmlNodePtr a = e->parent; a && a->type == XML_ELEMENT_NODE; a = a->parent)
+            for (const xmlNs *d = a->nsDef; d; d = d->next) {
+                /* nearer declarations of the prefix win */
+                int shadowed = ns_listed(e->nsDef, d);
+                for (xmlNodePtr b = e->parent; !shadowed && b != a; b = b->parent)
+                    shadowed = ns_listed(b->nsDef, d);
+                for (const xmlNs *p = a->nsDef; !shadowed && p != d; p = p->next)
+                    shadowed = p->prefix == d->prefix || xmlStrEqual(p->prefix, d->prefix);
+                if (!shadowed)
+                    put_ns(out, d);
+            }
+    for (xmlAttrPtr a = e->properties; a; a = a->next) {
+        sb_putc(out, ' ');
+        put_qname(out, a->ns, a->name);
+        sb_append(out, "=\"", 2);
+        for (xmlNodePtr t = a->children; t; t = t->next)
+            if (t->type == XML_TEXT_NODE && t->content)
+                put_escaped(out, t->content, strlen((const char *)t->content), 1);
+        sb_putc(out, '"');
+    }
+}
+
+/* Appends leaf n (text, CDATA, comment, PI). */
+static void put_leaf(strbuf *out, xmlNodePtr n)
+{
+    const xmlChar *c = n->content;
+    switch (n->type) {
+    case XML_TEXT_NODE:
+        if (!c)
+            break;
+        if (n->name == xmlStringTextNoenc)
+            sb_puts(out, (const char *)c);
+        else
+            put_escaped(out, c, strlen((const char *)c), 0);
+        break;
+    case XML_CDATA_SECTION_NODE: {
+        if (!c || !*c) {
+            sb_append(out, "<![CDATA[]]>", 12);
+            break;
+        }
+        /* "]]>" inside splits the section, as xmlNodeDump does */
+        const xmlChar *start = c, *end = c;
+        for (; *end; end++)
+            if (end[0] == ']' && end[1] == ']' && end[2] == '>') {
+                end += 2;
+                sb_append(out, "<![CDATA[", 9);
+                sb_append(out, start, (size_t)(end - start));
+                sb_append(out, "]]>", 3);
+                start = end;
+            }
+        if (start != end) {
+            sb_append(out, "<![CDATA[", 9);
+            sb_puts(out, (const char *)start);
+            sb_append(out, "]]>", 3);
+        }
+        break;
+    }
+    case XML_COMMENT_NODE:
+        if (c) {
+            sb_append(out, "<!--", 4);
+            sb_puts(out, (const char *)c);
+            sb_append(out, "-->", 3);
+        }
+        break;
+    case XML_PI_NODE:
+        sb_append(out, "<?", 2);
+        sb_puts(out, (const char *)n->name);
+        if (c) {
+            sb_putc(out, ' ');
+            sb_puts(out, (const char *)c);
+        }
+        sb_append(out, "?>", 2);
+        break;
+    case XML_ENTITY_REF_NODE:
+        sb_putc(out, '&');
+        sb_puts(out, (const char *)n->name);
+        sb_putc(out, ';');
+        break;
+    default:
+        break;
+    }
 }
 
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
+    (void)r;
     sb_reset(out);
     if (rec->too_big)
         return;
-    xmlNodePtr node = rec->node;
-    if (node->parent && node->parent->type == XML_ELEMENT_NODE)
-        declare_inscope_ns(node);
-    quiet q = quiet_begin(r);
-    if (rec->xml_bytes < PEEK_STEP) {
-        /* small (most): through the reused buffer, cheaper than a new output */
-        xmlBufferEmpty(r->dump);
-        xmlNodeDump(r->dump, node->doc, node, 0, 0);
-        sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
-    } else {
-        /* large: straight into out, one copy */
-        xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
-        if (ob) {
-            xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
-            xmlOutputBufferClose(ob);
+    xmlNodePtr top = rec->node;
+    sb_grow(out, rec->xml_bytes + rec->xml_bytes / 8 + 256);
+    /* iterative walk with parent pointers */
+    xmlNodePtr n = top;
+    for (;;) {
+        if (n->type == XML_ELEMENT_NODE) {
+            put_start(out, n, n == top);
+            if (n->children) {
+                sb_putc(out, '>');
+                n = n->children;
+                continue;
+            }
+            sb_append(out, "/>", 2);
+        } else {
+            put_leaf(out, n);
         }
+        /* up to the next sibling, closing elements on the way */
+        while (n != top && !n->next) {
+            n = n->parent;
+            sb_append(out, "</", 2);
+            put_qname(out, n->ns, n->name);
+            sb_putc(out, '>');
+        }
+        if (n == top)
+            return;
+        n = n->next;
     }
-    quiet_end(q);
 }
 
 /* ---- schema ---- */
