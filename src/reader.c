@@ -98,6 +98,7 @@ struct reader {
     int text_ws;             /* the text so far is white space only */
     int text_ref;            /* inside a reference "&...;" */
     uint64_t run;            /* bytes since the last start tag or break */
+    size_t break_at;         /* a break every so many bytes (below max_bytes) */
     char *fout;              /* filtered bytes not yet handed to libxml2 */
     size_t nfout, fout_pos, cfout;
     uint64_t injected;       /* bytes the filter added to the input */
@@ -446,7 +447,7 @@ static void peek_prolog(reader *r)
  * text, or of end tags, comments and CDATA without a start tag, cost
  * several times that.  So the bytes going to libxml2 are watched: cheaply
  * (where the last start tag of each read is) until more than BREAK_AT bytes
- * follow one; then a small lexer follows the text, CDATA sections,
+ * (max_bytes / 4, within 4 KB..256 KB) follow one; then a small lexer follows the text, CDATA sections,
  * comments, end tags and PIs that come next, and every BREAK_AT bytes puts
  * an empty element <NAME/> (NAME random per reader) into a text, or
  * "]]><NAME/><![CDATA[" into a CDATA section, at a character boundary
@@ -462,8 +463,11 @@ static void peek_prolog(reader *r)
  * (the prolog says so).  It adds r->injected bytes to what libxml2 counts
  * as consumed. */
 
-#define BREAK_AT (256 * 1024)
-#define TAIL_MAX (BREAK_AT + 64 * 1024)
+#define BREAK_MAX (256 * 1024) /* a break every so many bytes at most, */
+#define BREAK_MIN 4096          /* at least, else max_bytes / 4 */
+#define TAIL_SLACK (64 * 1024)  /* more than one read */
+#define BREAK_AT (r->break_at)
+#define TAIL_MAX (BREAK_AT + TAIL_SLACK)
 
 enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL };
 
@@ -767,6 +771,11 @@ static void filter_open(reader *r)
     snprintf(r->brk_name, sizeof r->brk_name, "migrate-break.%016llx", tok);
     snprintf(r->brk, sizeof r->brk, "<%s/>", r->brk_name);
     r->brk_len = strlen(r->brk);
+    r->break_at = r->max_bytes / 4;
+    if (r->break_at > BREAK_MAX)
+        r->break_at = BREAK_MAX;
+    if (r->break_at < BREAK_MIN)
+        r->break_at = BREAK_MIN;
     r->tail = xmalloc(TAIL_MAX);
     r->filt_on = 1;
 }
