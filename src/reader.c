@@ -3,12 +3,13 @@
  *
  * The reader walks the document node by node (xmlTextReaderRead); libxml2
  * frees the nodes it has moved past.  Elements that cannot contain a record
- * (their path already differs from the record path) are skipped whole with
- * xmlTextReaderNext.  The record path's ancestors are copied as start tags
+ * (their path already differs from the record path) are skipped whole, read
+ * by read.  The record path's ancestors are copied as start tags
  * (attributes and namespace declarations, no text) into the reader's own
  * document, for "../@x" paths and namespace lookup.  A record is walked node
- * by node and copied under its parent's copy, entity references expanded;
- * the copy is freed on the next call.  So memory holds one record and its
+ * by node and copied under its parent's copy, entity references expanded,
+ * into an arena (nodes, names and texts; texts taken from libxml2 are only
+ * noted) that is reset on the next call.  So memory holds one record and its
  * ancestors, whatever the size of the input.
  *
  * Limits, so that no input can take more memory than a record may:
@@ -22,8 +23,12 @@
  *    with libxml2's own limits (XML_PARSE_HUGE off: its entity amplification
  *    guard, text nodes up to 10 MB), which refuses "billion laughs"
  *    documents; others keep XML_PARSE_HUGE, for texts as large as a record;
- *  - libxml2 holds one tag, text, comment or processing instruction whole
- *    while it parses it: the read callback stops the input when more than
+ *  - libxml2's reader buffers its input up to the next start tag and holds
+ *    a text whole: the input filter breaks long texts and CDATA sections
+ *    with empty elements of its own (see "the input filter"), which the
+ *    copy skips, joining the text again;
+ *  - libxml2 holds one tag, comment or processing instruction whole while
+ *    it parses it: the read callback stops the input when more than
  *    max_bytes (plus one read) go in without the reader moving on.
  *
  * libxml2's reader parses ahead of the node it reports, so a well-formedness
@@ -32,8 +37,9 @@
  * built, hands out (as copies) every complete record it has not returned yet
  * (returned ones are marked through node->_private), then reports the error.
  *
- * Owns: the xmlTextReader, the document holding the copies, the optional
- * schema validation context, the error buffers.
+ * Owns: the xmlTextReader, the document holding the copies, the record
+ * arena, the filter's buffers, the optional schema validation context, the
+ * error buffers.
  * Hands on: a borrowed xmlNode per record (a copy), valid until the next call. */
 #include "config.h"
 #include "reader.h"
