@@ -3,12 +3,13 @@
  *
  * The reader walks the document node by node (xmlTextReaderRead); libxml2
  * frees the nodes it has moved past.  Elements that cannot contain a record
- * (their path already differs from the record path) are skipped whole with
- * xmlTextReaderNext.  The record path's ancestors are copied as start tags
+ * (their path already differs from the record path) are skipped whole, read
+ * by read.  The record path's ancestors are copied as start tags
  * (attributes and namespace declarations, no text) into the reader's own
  * document, for "../@x" paths and namespace lookup.  A record is walked node
- * by node and copied under its parent's copy, entity references expanded;
- * the copy is freed on the next call.  So memory holds one record and its
+ * by node and copied under its parent's copy, entity references expanded,
+ * into an arena (nodes, names and texts; texts taken from libxml2 are only
+ * noted) that is reset on the next call.  So memory holds one record and its
  * ancestors, whatever the size of the input.
  *
  * Limits, so that no input can take more memory than a record may:
@@ -22,8 +23,12 @@
  *    with libxml2's own limits (XML_PARSE_HUGE off: its entity amplification
  *    guard, text nodes up to 10 MB), which refuses "billion laughs"
  *    documents; others keep XML_PARSE_HUGE, for texts as large as a record;
- *  - libxml2 holds one tag, text, comment or processing instruction whole
- *    while it parses it: the read callback stops the input when more than
+ *  - libxml2's reader buffers its input up to the next start tag and holds
+ *    a text whole: the input filter breaks long texts and CDATA sections
+ *    with empty elements of its own (see "the input filter"), which the
+ *    copy skips, joining the text again;
+ *  - libxml2 holds one tag, comment or processing instruction whole while
+ *    it parses it: the read callback stops the input when more than
  *    max_bytes (plus one read) go in without the reader moving on.
  *
  * libxml2's reader parses ahead of the node it reports, so a well-formedness
@@ -32,8 +37,9 @@
  * built, hands out (as copies) every complete record it has not returned yet
  * (returned ones are marked through node->_private), then reports the error.
  *
- * Owns: the xmlTextReader, the document holding the copies, the optional
- * schema validation context, the error buffers.
+ * Owns: the xmlTextReader, the document holding the copies, the record
+ * arena, the filter's buffers, the optional schema validation context, the
+ * error buffers.
  * Hands on: a borrowed xmlNode per record (a copy), valid until the next call. */
 #include "config.h"
 #include "reader.h"
@@ -42,9 +48,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/entities.h>
@@ -55,6 +64,12 @@
 #define PEEK_STEP (64 * 1024)
 #define SLACK (64 * 1024)       /* read ahead allowed on top of max_bytes per node */
 
+struct chunk { /* one block of the record arena */
+    struct chunk *next;
+    size_t size, used;
+    max_align_t data[];
+};
+
 struct reader {
     input *in;
     const mapping *map;
@@ -63,7 +78,6 @@ struct reader {
     xmlTextReaderPtr xr;
     xmlSchemaValidCtxtPtr vctx;
     xmlDocPtr cdoc;          /* holds the copies of ancestors and the record */
-    xmlBufferPtr dump;       /* reused by reader_record_xml for small records */
     mig_err read_err;        /* an input error seen inside the read callback */
     int have_read_err;
     char parse_err[768];     /* first parse error, "file:line:col: msg" */
@@ -76,6 +90,29 @@ struct reader {
     uint64_t since_move;     /* bytes read since the reader last moved */
     uint64_t uncounted;      /* prolog bytes of an input opened at an offset still
                                 to come: not counted in since_move */
+    /* the input filter (filter_*): a long text is broken every BREAK_AT
+     * bytes by an empty element of a name of ours, which libxml2's reader
+     * reports (and frees) piece by piece; the copy joins the pieces again */
+    int filt_on;             /* the input is read as UTF-8 or a superset of ASCII */
+    char brk[48];            /* "<NAME/>", the element put in */
+    size_t brk_len;
+    char brk_name[40];       /* NAME */
+    char *tail;              /* bytes since the last start tag (at most TAIL_MAX) */
+    size_t ntail;
+    uint64_t since_st;       /* bytes since the last start tag (0: none yet) */
+    int in_slow;             /* lexing: more than BREAK_AT bytes without one */
+    int lx, lq, prev;        /* the lexer's state (L_*), its count or quote, last byte */
+    int open;                /* an element is known to be open */
+    int text_ws;             /* the text so far is white space only */
+    int text_ref;            /* inside a reference "&...;" */
+    uint64_t run;            /* bytes since the last start tag or break */
+    size_t break_at;         /* a break every so many bytes (below max_bytes) */
+    char *fout;              /* filtered bytes not yet handed to libxml2 */
+    size_t nfout, fout_pos, cfout;
+    uint64_t injected;       /* bytes the filter added to the input */
+    int after_brk;           /* the reader's last node was a break */
+    xmlNodePtr merge_node;   /* the copy's text joined last, */
+    size_t merge_len;        /* and its length */
     int in_read;             /* inside xmlTextReaderRead/Next */
     int done;
     uint64_t seq;
@@ -88,6 +125,12 @@ struct reader {
     size_t nfree_nodes;
     xmlAttrPtr free_attrs;   /* attribute structs likewise */
     size_t nfree_attrs;
+    /* the record's copy lives in an arena, reset when the record is
+     * dropped: no malloc or free per node */
+    int in_rec;              /* copying a record: allocate from the arena */
+    struct chunk *chunks;    /* the arena's chunks, the current one first */
+    xmlNodePtr *owned;       /* text nodes whose content is malloc'd (taken */
+    size_t nowned, cowned;   /* from libxml2 or joined): freed at the drop */
 
     /* the record being read */
     uint64_t bytes, xml_bytes;
@@ -181,11 +224,12 @@ static int charge(reader *r, uint64_t n)
     if (!r->too_big && r->bytes > r->max_bytes) {
         r->too_big = 1;
         /* drop the copy's body: only the start tag stays */
-        xmlNodePtr kids = r->rec->children;
-        r->rec->children = r->rec->last = NULL;
-        for (xmlNodePtr k = kids; k; k = k->next)
-            k->parent = NULL;
-        xmlFreeNodeList(kids);
+        r->rec->children = r->rec->last = NULL; /* (in the arena) */
+        for (size_t i = 0; i < r->nowned; i++) {
+            xmlFree(r->owned[i]->content);
+            r->owned[i]->content = NULL;
+        }
+        r->nowned = 0;
     }
     return !r->too_big;
 }
@@ -402,13 +446,366 @@ static void peek_prolog(reader *r)
     r->has_dtd = verdict != 0;
 }
 
+
+/* ---- the input filter ----
+ *
+ * libxml2's reader keeps in its input buffer every byte it read until an
+ * element starts (xmlTextReaderPushData pushes until a start tag), and
+ * holds a text node whole until the node after it is parsed: 40 MB of
+ * text, or of end tags, comments and CDATA without a start tag, cost
+ * several times that.  So the bytes going to libxml2 are watched: cheaply
+ * (where the last start tag of each read is) until more than BREAK_AT bytes
+ * (max_bytes / 4, within 4 KB..256 KB) follow one; then a small lexer follows the text, CDATA sections,
+ * comments, end tags and PIs that come next, and every BREAK_AT bytes puts
+ * an empty element <NAME/> (NAME random per reader) into a text, or
+ * "]]><NAME/><![CDATA[" into a CDATA section, at a character boundary
+ * outside any reference; back to watching at the next start tag.  The
+ * reader skips those elements and joins the text on both sides in the
+ * copy, so a record sees its text whole, and a text longer than a record
+ * may makes that record too large: rejected alone, the input goes on.
+ * White space is broken only where an element is known to be open (an
+ * element put after the root would not be well-formed).  Not broken: a tag
+ * (its attributes), comment or processing instruction, which libxml2
+ * parses whole: past max_bytes they stop the input (read_cb).  The filter
+ * is off when the input is not read as UTF-8 or another superset of ASCII
+ * (the prolog says so).  It adds r->injected bytes to what libxml2 counts
+ * as consumed. */
+
+#define BREAK_MAX (256 * 1024) /* a break every so many bytes at most, */
+#define BREAK_MIN 4096          /* at least, else max_bytes / 4 */
+#define TAIL_SLACK (64 * 1024)  /* more than one read */
+#define BREAK_AT (r->break_at)
+#define TAIL_MAX (BREAK_AT + TAIL_SLACK)
+
+enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL };
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Appends p[0..n) to the filtered output. */
+static void fout_put(reader *r, const char *p, size_t n)
+{
+    if (r->nfout + n > r->cfout) {
+        size_t c = r->cfout ? r->cfout : 16384;
+        while (c < r->nfout + n)
+            c *= 2;
+        r->fout = xrealloc(r->fout, c);
+        r->cfout = c;
+    }
+    memcpy(r->fout + r->nfout, p, n);
+    r->nfout += n;
+}
+
+/* Updates the text state for the text bytes p[0..n) (no '<'). */
+static void text_saw(reader *r, const char *p, size_t n)
+{
+    if (r->text_ws)
+        for (size_t i = 0; i < n; i++)
+            if (!is_ws(p[i])) {
+                r->text_ws = 0;
+                break;
+            }
+    const char *a = memrchr(p, '&', n), *sc = memrchr(p, ';', n);
+    if (a && (!sc || a > sc))
+        r->text_ref = 1;
+    else if (sc)
+        r->text_ref = 0;
+    r->run += n;
+}
+
+/* Puts a break into the output (in a CDATA section: closed and opened). */
+static void put_break(reader *r, int cdata)
+{
+    if (cdata)
+        fout_put(r, "]]>", 3);
+    fout_put(r, r->brk, r->brk_len);
+    if (cdata)
+        fout_put(r, "<![CDATA[", 9);
+    r->injected += r->brk_len + (cdata ? 12 : 0);
+    r->run = 0;
+    r->open = 1; /* inside an element from here on */
+}
+
+static void filter_track(reader *r, const char *p, size_t n);
+
+/* Lexes p[0..n) from state r->lx.  emit: copies it to r->fout with the
+ * breaks put in, and at a start tag goes back to watching (filter_track)
+ * for the rest; else (the tail, on entering) only follows the state. */
+static void lex(reader *r, const char *p, size_t n, int emit)
+{
+    size_t i = 0, from = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        switch (r->lx) {
+        case L_TEXT: {
+            if (c == '<') {
+                r->lx = L_LT;
+                i++;
+                r->run++;
+                break;
+            }
+            if (emit && r->run >= BREAK_AT) {
+                if (!r->text_ref && (c & 0xC0) != 0x80 && (!r->text_ws || r->open)) {
+                    fout_put(r, p + from, i - from);
+                    from = i;
+                    put_break(r, 0);
+                    continue;
+                }
+                /* not here: past white space, a reference or a character */
+                size_t k = 1;
+                if (r->text_ws && !r->open)
+                    while (i + k < n && is_ws(p[i + k - 1]) && p[i + k] != '<')
+                        k++;
+                text_saw(r, p + i, k);
+                i += k;
+                break;
+            }
+            size_t lim = n;
+            if (emit && BREAK_AT - r->run < lim - i)
+                lim = i + (BREAK_AT - r->run);
+            const char *lt = memchr(p + i, '<', lim - i);
+            size_t end = lt ? (size_t)(lt - p) : lim;
+            text_saw(r, p + i, end - i);
+            i = end;
+            break;
+        }
+        case L_LT:
+            if (c == '/') {
+                r->lx = L_ETAG;
+            } else if (c == '!') {
+                r->lx = L_BANG;
+                r->lq = 0;
+            } else if (c == '?') {
+                r->lx = L_PI;
+                r->lq = 0;
+            } else if (emit) {
+                /* a start tag: back to watching, from its '<' */
+                fout_put(r, p + from, i - from);
+                r->in_slow = 0;
+                r->since_st = 1;
+                r->tail[0] = '<';
+                r->ntail = 1;
+                fout_put(r, p + i, n - i);
+                filter_track(r, p + i, n - i);
+                return;
+            } else {
+                r->lx = L_STAG;
+                r->lq = 0;
+            }
+            i++;
+            r->run++;
+            break;
+        case L_STAG:
+            if (r->lq) {
+                if (c == r->lq)
+                    r->lq = 0;
+            } else if (c == '"' || c == '\'') {
+                r->lq = c;
+            } else if (c == '>') {
+                r->lx = L_TEXT;
+                r->open = r->prev != '/';
+                r->text_ws = 1;
+                r->text_ref = 0;
+            }
+            r->prev = c;
+            i++;
+            r->run++;
+            break;
+        case L_ETAG:
+        case L_DECL:
+        case L_PI:
+            if (c == '>' && (r->lx != L_PI || r->lq)) {
+                if (r->lx == L_ETAG)
+                    r->open = 0; /* an element closed: maybe the root */
+                r->lx = L_TEXT;
+                r->text_ws = 1;
+                r->text_ref = 0;
+            }
+            r->lq = c == '?';
+            i++;
+            r->run++;
+            break;
+        case L_BANG: /* lq: bytes of "--" or "[CDATA[" matched */
+            if (r->lq == 0 && c == '-') {
+                r->lq = 1;
+            } else if (r->lq == 1) {
+                r->lx = c == '-' ? L_COMMENT : L_DECL;
+                r->lq = 0;
+            } else if (r->lq == 0 && c == '[') {
+                r->lq = 10;
+            } else if (r->lq >= 10 && c == (unsigned char)"CDATA["[r->lq - 10]) {
+                if (++r->lq == 16) {
+                    r->lx = L_CDATA;
+                    r->lq = 0;
+                }
+            } else {
+                r->lx = L_DECL;
+            }
+            i++;
+            r->run++;
+            break;
+        case L_COMMENT: /* lq: '-' just before */
+        case L_CDATA:   /* lq: ']' just before */
+            if (r->lx == L_CDATA && emit && r->run >= BREAK_AT && r->lq == 0 &&
+                c != ']' && (c & 0xC0) != 0x80) {
+                fout_put(r, p + from, i - from);
+                from = i;
+                put_break(r, 1);
+                continue;
+            }
+            if (c == (r->lx == L_CDATA ? ']' : '-')) {
+                r->lq++;
+            } else {
+                if (c == '>' && r->lq >= 2) {
+                    r->lx = L_TEXT;
+                    r->text_ws = 1;
+                    r->text_ref = 0;
+                }
+                r->lq = 0;
+            }
+            i++;
+            r->run++;
+            break;
+        default:
+            i++;
+            break;
+        }
+    }
+    if (emit)
+        fout_put(r, p + from, i - from);
+}
+
+/* More than BREAK_AT bytes follow the last start tag: lexes them (the
+ * tail) and goes over to lexing the input. */
+static void filter_decide(reader *r)
+{
+    if (r->ntail < r->since_st)
+        return; /* (the tail is whole: reads are smaller than its slack) */
+    r->lx = L_TEXT;
+    r->open = 0;
+    r->text_ws = 1;
+    r->text_ref = 0;
+    r->prev = 0;
+    lex(r, r->tail, r->ntail, 0);
+    r->run = r->since_st;
+    r->in_slow = 1;
+}
+
+/* Notes bytes p[0..n) going to libxml2 while watching. */
+static void filter_track(reader *r, const char *p, size_t n)
+{
+    /* the last '<' that starts a tag (one at the very end counts) */
+    const char *lt = p + n;
+    while ((lt = memrchr(p, '<', (size_t)(lt - p))) != NULL)
+        if (lt + 1 == p + n || (lt[1] != '/' && lt[1] != '!' && lt[1] != '?'))
+            break;
+    if (lt) {
+        r->since_st = (uint64_t)(p + n - lt);
+        r->ntail = 0;
+        p = lt;
+        n = r->since_st;
+    } else if (r->since_st) {
+        r->since_st += n;
+    } else {
+        return; /* no element yet */
+    }
+    if (r->ntail < TAIL_MAX) {
+        size_t k = n < TAIL_MAX - r->ntail ? n : TAIL_MAX - r->ntail;
+        memcpy(r->tail + r->ntail, p, k);
+        r->ntail += k;
+    }
+    if (r->since_st > BREAK_AT)
+        filter_decide(r);
+}
+
+/* Filters the n bytes just read into buf (room for cap); returns how many
+ * bytes buf holds for libxml2 now (the rest waits in r->fout). */
+static size_t filter(reader *r, char *buf, size_t n, size_t cap)
+{
+    if (!r->in_slow) {
+        filter_track(r, buf, n);
+        return n;
+    }
+    lex(r, buf, n, 1);
+    size_t k = r->nfout < cap ? r->nfout : cap;
+    memcpy(buf, r->fout, k);
+    r->fout_pos = k;
+    return k;
+}
+
+/* Returns 1 if the reader's node n is an element the filter put in. */
+static int is_brk(const reader *r, const xmlNode *n)
+{
+    return r->filt_on && n->name[0] == r->brk_name[0] &&
+           strcmp((const char *)n->name, r->brk_name) == 0;
+}
+
+/* Turns the filter on when the prolog reads as UTF-8 or a superset of
+ * ASCII, with a fresh random element name. */
+static void filter_open(reader *r)
+{
+    const char *p = r->peek;
+    size_t n = r->npeek;
+    if (n >= 2 && ((unsigned char)p[0] == 0xFE || (unsigned char)p[0] == 0xFF || p[0] == '\0' ||
+                   p[1] == '\0' || (unsigned char)p[0] == 0x4C))
+        return; /* UTF-16/32 or EBCDIC */
+    if (n >= 5 && memcmp(p, "<?xml", 5) == 0) {
+        const char *end = memchr(p, '>', n);
+        const char *e = end ? memmem(p, (size_t)(end - p), "encoding", 8) : NULL;
+        if (e) {
+            e += 8;
+            while (e < end && (is_ws(*e) || *e == '='))
+                e++;
+            if (e < end && (*e == '"' || *e == '\''))
+                e++;
+            static const char *ok[] = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-"};
+            int known = 0;
+            for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+                if ((size_t)(end - e) >= strlen(ok[i]) && strncasecmp(e, ok[i], strlen(ok[i])) == 0)
+                    known = 1;
+            if (!known)
+                return;
+        }
+    }
+    unsigned long long tok = (unsigned long long)(uintptr_t)r ^ (unsigned long long)getpid();
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f) {
+        if (fread(&tok, sizeof tok, 1, f) != 1)
+            tok ^= (unsigned long long)time(NULL);
+        fclose(f);
+    }
+    snprintf(r->brk_name, sizeof r->brk_name, "migrate-break.%016llx", tok);
+    snprintf(r->brk, sizeof r->brk, "<%s/>", r->brk_name);
+    r->brk_len = strlen(r->brk);
+    r->break_at = r->max_bytes / 4;
+    if (r->break_at > BREAK_MAX)
+        r->break_at = BREAK_MAX;
+    if (r->break_at < BREAK_MIN)
+        r->break_at = BREAK_MIN;
+    r->tail = xmalloc(TAIL_MAX);
+    r->filt_on = 1;
+}
+
 /* Returns bytes for libxml2: the peeked prolog first, then the input; -1
  * on an input error or when one node grows past max_bytes (error kept). */
 static int read_cb(void *ctx, char *buf, int len)
 {
     reader *r = ctx;
     ssize_t n;
-    if (r->peek_pos < r->npeek) {
+    int fresh = 1; /* bytes the filter has not seen */
+    if (r->fout_pos < r->nfout) {
+        fresh = 0;
+        /* filtered bytes left from the last read */
+        n = (ssize_t)(r->nfout - r->fout_pos);
+        if (n > len)
+            n = len;
+        memcpy(buf, r->fout + r->fout_pos, (size_t)n);
+        r->fout_pos += (size_t)n;
+        if (r->fout_pos == r->nfout)
+            r->nfout = r->fout_pos = 0;
+    } else if (r->peek_pos < r->npeek) {
         n = (ssize_t)(r->npeek - r->peek_pos);
         if (n > len)
             n = len;
@@ -427,6 +824,10 @@ static int read_cb(void *ctx, char *buf, int len)
             r->have_read_err = 1;
             return -1;
         }
+    }
+    if (r->filt_on && n > 0 && fresh) {
+        r->nfout = r->fout_pos = 0;
+        n = (ssize_t)filter(r, buf, (size_t)n, (size_t)len);
     }
     if (!r->nonblank)
         r->nonblank = has_nonblank(buf, (size_t)n);
@@ -447,10 +848,27 @@ static int read_cb(void *ctx, char *buf, int len)
 /* Moves the reader (next: skip the current subtree); returns its result. */
 static int move(reader *r, int next)
 {
-    r->since_move = 0;
-    r->in_read = 1;
-    int rc = next ? xmlTextReaderNext(r->xr) : xmlTextReaderRead(r->xr);
-    r->in_read = 0;
+    xmlTextReaderPtr xr = r->xr;
+    int rc, depth = -1;
+    if (next && !xmlTextReaderIsEmptyElement(xr) &&
+        xmlTextReaderNodeType(xr) == XML_READER_TYPE_ELEMENT)
+        depth = xmlTextReaderDepth(xr);
+    /* a subtree is skipped node by node (as xmlTextReaderNext does), each
+     * read bounded alone: libxml2 frees the nodes it passes */
+    do {
+        r->since_move = 0;
+        r->in_read = 1;
+        rc = xmlTextReaderRead(xr);
+        r->in_read = 0;
+    } while (rc == 1 && depth >= 0 &&
+             !(xmlTextReaderDepth(xr) == depth &&
+               xmlTextReaderNodeType(xr) == XML_READER_TYPE_END_ELEMENT));
+    if (rc == 1 && depth >= 0) {
+        r->since_move = 0;
+        r->in_read = 1;
+        rc = xmlTextReaderRead(xr);
+        r->in_read = 0;
+    }
     return rc;
 }
 
@@ -473,6 +891,7 @@ static reader *open_reader(input *in, const mapping *m, xmlSchemaPtr schema, siz
     } else {
         peek_prolog(r);
     }
+    filter_open(r);
     int opts = XML_PARSE_NONET | XML_PARSE_BIG_LINES;
     if (!r->has_dtd)
         opts |= XML_PARSE_HUGE;
@@ -491,7 +910,6 @@ static reader *open_reader(input *in, const mapping *m, xmlSchemaPtr schema, siz
         xmlSchemaSetValidStructuredErrors(r->vctx, valid_error_cb, r);
     }
     r->cdoc = xmlNewDoc(BAD_CAST "1.0");
-    r->dump = xmlBufferCreate();
     return r;
 }
 
@@ -525,7 +943,6 @@ void reader_close(reader *r)
     drop_record(r);
     drop_ancestors(r, 0);
     xmlFreeDoc(r->cdoc);
-    xmlBufferFree(r->dump);
     for (xmlNodePtr n = r->free_nodes, next; n; n = next) {
         next = n->next;
         xmlFree(n);
@@ -535,6 +952,13 @@ void reader_close(reader *r)
         xmlFree(a);
     }
     free(r->peek);
+    free(r->tail);
+    free(r->fout);
+    free(r->owned);
+    for (struct chunk *c = r->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(r->anc);
     free(r->salvage);
     free(r->open_at_err);
@@ -545,16 +969,120 @@ void reader_close(reader *r)
 
 /* Returns the namespace for prefix in scope at copy node n, declaring it
  * on n (uri) when it is not. */
-static xmlNsPtr ns_for(xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
+static xmlNsPtr new_ns(reader *r, xmlNodePtr n, const xmlChar *href, const xmlChar *prefix);
+
+static xmlNsPtr ns_for(reader *r, xmlNodePtr n, const xmlChar *prefix, const xmlChar *uri)
 {
     xmlNsPtr ns = xmlSearchNs(n->doc, n, prefix);
     if (ns && xmlStrEqual(ns->href, uri))
         return ns;
-    return xmlNewNs(n, uri, prefix);
+    return new_ns(r, n, uri, prefix);
 }
 
 static uint64_t attr_size(reader *r, xmlDocPtr sdoc, xmlAttrPtr a, int *has_ent);
 static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
+
+
+/* ---- the record arena ---- */
+
+#define CHUNK_SIZE (64 * 1024)
+
+/* Returns n bytes (aligned) from the arena, valid until arena_reset. */
+static void *arena_alloc(reader *r, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    struct chunk *c = r->chunks;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > CHUNK_SIZE / 4 ? n : CHUNK_SIZE;
+        c = xmalloc(sizeof *c + size);
+        c->size = size;
+        c->used = 0;
+        if (size == n && r->chunks) {
+            /* a large block: behind the current chunk, which stays current */
+            c->next = r->chunks->next;
+            r->chunks->next = c;
+            c->used = n;
+            return c->data;
+        }
+        c->next = r->chunks;
+        r->chunks = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+/* Returns a copy of s[0..n) in the arena, NUL-terminated. */
+static xmlChar *arena_strndup(reader *r, const xmlChar *s, size_t n)
+{
+    xmlChar *d = arena_alloc(r, n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* Frees the arena but its first chunk, and the owned texts. */
+static void arena_reset(reader *r)
+{
+    for (size_t i = 0; i < r->nowned; i++)
+        xmlFree(r->owned[i]->content);
+    r->nowned = 0;
+    struct chunk *keep = NULL;
+    for (struct chunk *c = r->chunks, *next; c; c = next) {
+        next = c->next;
+        if (!keep && c->size == CHUNK_SIZE) {
+            keep = c;
+            c->used = 0;
+        } else {
+            free(c);
+        }
+    }
+    if (keep)
+        keep->next = NULL;
+    r->chunks = keep;
+}
+
+/* Notes that text node t (in the arena) holds malloc'd content. */
+static void own(reader *r, xmlNodePtr t)
+{
+    if (r->nowned == r->cowned) {
+        r->cowned = r->cowned ? r->cowned * 2 : 16;
+        r->owned = xrealloc(r->owned, r->cowned * sizeof *r->owned);
+    }
+    r->owned[r->nowned++] = t;
+}
+
+/* Returns a namespace declared on copy n (NULL if n declares prefix). */
+static xmlNsPtr arena_ns(reader *r, xmlNodePtr n, const xmlChar *href, const xmlChar *prefix)
+{
+    xmlNsPtr *tail = &n->nsDef;
+    for (; *tail; tail = &(*tail)->next)
+        if ((*tail)->prefix == prefix || xmlStrEqual((*tail)->prefix, prefix))
+            return NULL;
+    xmlNsPtr ns = arena_alloc(r, sizeof *ns);
+    memset(ns, 0, sizeof *ns);
+    ns->type = XML_LOCAL_NAMESPACE;
+    ns->href = href ? arena_strndup(r, href, strlen((const char *)href)) : NULL;
+    ns->prefix = prefix ? arena_strndup(r, prefix, strlen((const char *)prefix)) : NULL;
+    *tail = ns;
+    return ns;
+}
+
+/* Declares a namespace on copy n, in the arena while copying a record. */
+static xmlNsPtr new_ns(reader *r, xmlNodePtr n, const xmlChar *href, const xmlChar *prefix)
+{
+    if (prefix && xmlStrEqual(prefix, BAD_CAST "xml"))
+        return xmlSearchNs(n->doc, n, prefix);
+    return r->in_rec ? arena_ns(r, n, href, prefix) : xmlNewNs(n, href, prefix);
+}
+
+/* Returns name for a copy: the dictionary's string, else a copy. */
+static const xmlChar *copy_name(reader *r, const xmlChar *name)
+{
+    if (r->cdoc->dict && xmlDictOwns(r->cdoc->dict, name))
+        return name;
+    return r->in_rec ? arena_strndup(r, name, strlen((const char *)name)) : xmlStrdup(name);
+}
 
 /* ---- recycling: the copies' element, text and attribute structs go on
  * free lists and are reused (as libxml2's reader does with its own), which
@@ -566,7 +1094,9 @@ static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out);
 static xmlNodePtr node_new(reader *r, xmlElementType t, xmlNodePtr parent)
 {
     xmlNodePtr n = r->free_nodes;
-    if (n) {
+    if (r->in_rec) {
+        n = arena_alloc(r, sizeof *n);
+    } else if (n) {
         r->free_nodes = n->next;
         r->nfree_nodes--;
     } else {
@@ -595,7 +1125,9 @@ static xmlAttrPtr attr_new(reader *r, xmlNodePtr e, xmlNsPtr ns, const xmlChar *
                            xmlAttrPtr *last)
 {
     xmlAttrPtr a = r->free_attrs;
-    if (a) {
+    if (r->in_rec) {
+        a = arena_alloc(r, sizeof *a);
+    } else if (a) {
         r->free_attrs = a->next;
         r->nfree_attrs--;
     } else {
@@ -608,7 +1140,7 @@ static xmlAttrPtr attr_new(reader *r, xmlNodePtr e, xmlNsPtr ns, const xmlChar *
     a->doc = r->cdoc;
     a->parent = e;
     a->ns = ns;
-    a->name = r->cdoc->dict && xmlDictOwns(r->cdoc->dict, name) ? name : xmlStrdup(name);
+    a->name = copy_name(r, name);
     if (*last) {
         (*last)->next = a;
         a->prev = *last;
@@ -738,6 +1270,10 @@ static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr pare
     } else if (steal && can_steal(src)) {
         t->content = src->content;
         src->content = NULL;
+        if (r->in_rec)
+            own(r, t);
+    } else if (r->in_rec) {
+        t->content = arena_strndup(r, src->content, strlen((const char *)src->content));
     } else {
         t->content = xmlStrdup(src->content);
     }
@@ -751,7 +1287,7 @@ static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr pare
 static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int only_cost,
                              int steal, uint64_t *cost, uint64_t *xml, int *has_ent)
 {
-    xmlDictPtr dict = share_dict(r, src);
+    share_dict(r, src);
     const xmlChar *prefix = src->ns ? src->ns->prefix : NULL;
     uint64_t q = qname_len(prefix, src->name);
     uint64_t c = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(src->name) + 5 +
@@ -765,16 +1301,16 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
     xmlNodePtr copy = NULL;
     if (!only_cost) {
         copy = node_new(r, XML_ELEMENT_NODE, parent ? parent : (xmlNodePtr)r->cdoc);
-        copy->name = dict && xmlDictOwns(dict, src->name) ? src->name : xmlStrdup(src->name);
+        copy->name = copy_name(r, src->name);
         copy->line = src->line;
         for (xmlNsPtr d = src->nsDef; d; d = d->next)
-            xmlNewNs(copy, d->href, d->prefix);
+            new_ns(r, copy, d->href, d->prefix);
         if (src->ns && !src->nsDef && parent && parent->type == XML_ELEMENT_NODE &&
             parent->ns && xmlStrEqual(parent->ns->prefix, src->ns->prefix) &&
             xmlStrEqual(parent->ns->href, src->ns->href))
             copy->ns = parent->ns; /* the parent's: no search */
         else if (src->ns)
-            xmlSetNs(copy, ns_for(copy, src->ns->prefix, src->ns->href));
+            xmlSetNs(copy, ns_for(r, copy, src->ns->prefix, src->ns->href));
     }
     strbuf v = STRBUF_INIT;
     xmlAttrPtr last = NULL;
@@ -784,7 +1320,7 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
         x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
         if (copy && c <= r->max_bytes) {
-            xmlNsPtr ns = a->ns ? ns_for(copy, a->ns->prefix, a->ns->href) : NULL;
+            xmlNsPtr ns = a->ns ? ns_for(r, copy, a->ns->prefix, a->ns->href) : NULL;
             xmlNodePtr t = a->children;
             if (t && !t->next && t->type == XML_TEXT_NODE && t->content) {
                 /* one text: taken or shared, not copied */
@@ -797,7 +1333,8 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
                 xmlAttrPtr na = attr_new(r, copy, ns, a->name, &last);
                 xmlNodePtr nt = node_new(r, XML_TEXT_NODE, (xmlNodePtr)na);
                 nt->name = xmlStringText;
-                nt->content = xmlStrdup(BAD_CAST sb_str(&v));
+                nt->content = r->in_rec ? arena_strndup(r, BAD_CAST sb_str(&v), v.len - 1)
+                                        : xmlStrdup(BAD_CAST sb_str(&v));
             }
         }
     }
@@ -848,6 +1385,8 @@ static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         copy_leaf(r, sdoc, src, parent, depth, 0);
         return;
     }
+    if (is_brk(r, src))
+        return; /* put in by the filter */
     uint64_t cost = 0;
     int empty = src->children == NULL;
     xmlNodePtr c = copy_start(r, src, r->too_big ? NULL : parent, r->too_big, 0, &cost,
@@ -857,6 +1396,51 @@ static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         c = NULL; /* (freed with the body, or never made) */
     for (xmlNodePtr k = src->children; k; k = k->next)
         copy_tree(r, sdoc, k, r->too_big ? NULL : c, depth);
+}
+
+/* Appends s[0..n) to the copy's text node t: the text after a break. */
+static void join_text(reader *r, xmlNodePtr t, const xmlChar *s, size_t n)
+{
+    if (r->merge_node != t) {
+        r->merge_node = t;
+        r->merge_len = strlen((const char *)t->content);
+    }
+    xmlChar *c = t->content;
+    int owned = 0;
+    for (size_t i = r->nowned; i > 0 && !owned; i--)
+        owned = r->owned[i - 1] == t;
+    if (!owned) {
+        /* the arena's or the dictionary's: a buffer of its own */
+        c = xmlMalloc(r->merge_len + n + 1);
+        if (!c)
+            abort();
+        memcpy(c, t->content, r->merge_len);
+        own(r, t);
+    } else {
+        c = xmlRealloc(c, r->merge_len + n + 1);
+        if (!c)
+            abort();
+    }
+    memcpy(c + r->merge_len, s, n);
+    r->merge_len += n;
+    c[r->merge_len] = '\0';
+    t->content = c;
+}
+
+/* Returns a new leaf of type t in the arena under parent (NULL: none,
+ * once the record is too large): content s[0..n), name for a PI. */
+static xmlNodePtr leaf_new(reader *r, xmlElementType t, const xmlChar *name, const xmlChar *s,
+                           size_t n, xmlNodePtr parent)
+{
+    if (!parent || r->too_big)
+        return NULL;
+    xmlNodePtr c = node_new(r, t, parent);
+    c->name = t == XML_TEXT_NODE      ? xmlStringText
+              : t == XML_COMMENT_NODE ? xmlStringComment
+              : t == XML_PI_NODE      ? copy_name(r, name)
+                                      : NULL;
+    c->content = arena_strndup(r, s, n);
+    return c;
 }
 
 static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
@@ -871,25 +1455,27 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         if (!charge(r, len + READER_NODE_COST))
             break;
         if (src->content && parent && !r->too_big) {
-            new_text(r, src, steal, parent);
+            if (r->after_brk && parent->last && parent->last->type == XML_TEXT_NODE)
+                join_text(r, parent->last, s, (size_t)len);
+            else
+                new_text(r, src, steal, parent);
             return;
         }
-        c = xmlNewDocTextLen(r->cdoc, s, (int)len);
         break;
     case XML_CDATA_SECTION_NODE:
         r->xml_bytes += len + 12;
         if (charge(r, len + 12 + READER_NODE_COST))
-            c = xmlNewCDataBlock(r->cdoc, s, (int)len);
+            c = leaf_new(r, XML_CDATA_SECTION_NODE, NULL, s, (size_t)len, parent);
         break;
     case XML_COMMENT_NODE:
         r->xml_bytes += len + 7;
         if (charge(r, len + 7 + READER_NODE_COST))
-            c = xmlNewDocComment(r->cdoc, s);
+            c = leaf_new(r, XML_COMMENT_NODE, NULL, s, (size_t)len, parent);
         break;
     case XML_PI_NODE:
         r->xml_bytes += (uint64_t)xmlStrlen(src->name) + len + 5;
         if (charge(r, (uint64_t)xmlStrlen(src->name) + len + 5 + READER_NODE_COST))
-            c = xmlNewDocPI(r->cdoc, src->name, s);
+            c = leaf_new(r, XML_PI_NODE, src->name, s, (size_t)len, parent);
         break;
     case XML_ENTITY_REF_NODE: {
         r->has_ent = 1;
@@ -907,7 +1493,7 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
         } else if (ent->etype != XML_EXTERNAL_GENERAL_PARSED_ENTITY) {
             strbuf sb = STRBUF_INIT;
             expand_entity(sdoc, ent, &sb, depth);
-            c = xmlNewDocTextLen(r->cdoc, BAD_CAST sb_str(&sb), (int)sb.len);
+            c = leaf_new(r, XML_TEXT_NODE, NULL, BAD_CAST sb_str(&sb), sb.len, parent);
             sb_free(&sb);
         }
         r->xml_bytes = saved;
@@ -916,10 +1502,7 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
     default:
         break;
     }
-    if (c && parent && !r->too_big)
-        xmlAddChild(parent, c);
-    else if (c)
-        xmlFreeNode(c);
+    (void)c; /* (made under parent, in the arena) */
 }
 
 /* ---- record matching ---- */
@@ -961,8 +1544,12 @@ static void drop_ancestors(reader *r, size_t d)
 static void drop_record(reader *r)
 {
     if (r->rec) {
-        recycle(r, r->rec);
+        xmlUnlinkNode(r->rec);
         r->rec = NULL;
+    }
+    if (r->in_rec) {
+        arena_reset(r);
+        r->in_rec = 0;
     }
 }
 
@@ -1001,6 +1588,9 @@ static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent, int steal
     uint64_t cost = 0, start_xml = 0;
     r->bytes = r->xml_bytes = 0;
     r->too_big = r->has_ent = 0;
+    r->after_brk = 0;
+    r->merge_node = NULL;
+    r->in_rec = 1;
     src->_private = &returned_marker;
     r->rec = copy_start(r, src, parent, 0, steal, &cost, &start_xml, &r->has_ent);
     charge(r, cost);
@@ -1189,7 +1779,13 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
         if (!line)
             line = record_line(src);
         xmlNodePtr n = xmlTextReaderCurrentNode(xr);
-        int type = xmlTextReaderNodeType(xr);
+        /* the reader's type only for elements (start or end): for a text
+         * it would test whether it is blank, which is not needed here */
+        int type = n->type == XML_ELEMENT_NODE ? xmlTextReaderNodeType(xr) : 0;
+        if (type && is_brk(r, n)) {
+            r->after_brk = 1; /* put in by the filter: not copied */
+            continue;
+        }
         if (type == XML_READER_TYPE_END_ELEMENT) {
             r->xml_bytes += 3 + qname_len(n->ns ? n->ns->prefix : NULL, n->name);
             if (xmlTextReaderDepth(xr) == depth)
@@ -1208,6 +1804,7 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
         } else {
             copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0, 1);
         }
+        r->after_brk = 0;
     }
 }
 
@@ -1227,11 +1824,11 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
     const record_path *rp = r->rp;
     rc = move(r, 0);
     while (rc == 1) {
-        if (xmlTextReaderNodeType(xr) != XML_READER_TYPE_ELEMENT) {
+        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
+        if (n->type != XML_ELEMENT_NODE || xmlTextReaderNodeType(xr) != XML_READER_TYPE_ELEMENT) {
             rc = move(r, 0);
             continue;
         }
-        xmlNodePtr n = xmlTextReaderCurrentNode(xr);
         int depth = xmlTextReaderDepth(xr);
         int is_record, descend;
         if (rp->anywhere) {
@@ -1274,58 +1871,258 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
     return rc;
 }
 
-/* ---- serialising a record ---- */
+/* ---- serialising a record ----
+ *
+ * A walk of the copy appending to the strbuf, byte for byte what
+ * xmlNodeDump gave (the copies' document has no encoding): text escapes
+ * < > & and CR; attribute values escape < > & " TAB LF CR and write
+ * non-ASCII characters as hexadecimal character references; namespace
+ * URIs are quoted as libxml2 quotes them.  It costs a third of xmlNodeDump,
+ * which goes through an output buffer and an escaping callback per text. */
 
-/* Declares on node every namespace in scope that node itself does not declare. */
-static void declare_inscope_ns(xmlNodePtr node)
+/* Appends s[0..n), the characters of set stop replaced by their escapes. */
+static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
 {
-    xmlNsPtr *list = xmlGetNsList(node->doc, node);
-    if (!list)
-        return;
-    for (xmlNsPtr *p = list; *p; p++) {
-        int declared = 0;
-        for (xmlNsPtr d = node->nsDef; d; d = d->next)
-            if ((d->prefix == NULL) == ((*p)->prefix == NULL) &&
-                (!d->prefix || xmlStrEqual(d->prefix, (*p)->prefix))) {
-                declared = 1;
-                break;
+    static const char text_stop[] = "<>&\r";
+    const xmlChar *end = s + n;
+    while (s < end) {
+        const xmlChar *p = s;
+        if (attr)
+            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' &&
+                   *p != '&' && *p != '"')
+                p++;
+        else
+            p += strcspn((const char *)s, text_stop);
+        if (p > end)
+            p = end;
+        sb_append(out, s, (size_t)(p - s));
+        if (p == end)
+            return;
+        xmlChar c = *p;
+        const char *rep = NULL;
+        switch (c) {
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '&': rep = "&amp;"; break;
+        case '\r': rep = "&#13;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\t': rep = "&#9;"; break;
+        case '\n': rep = "&#10;"; break;
+        default: break;
+        }
+        if (rep && (attr || strchr(text_stop, c))) {
+            sb_puts(out, rep);
+            s = p + 1;
+            continue;
+        }
+        if (c < 0x80) { /* another control character: as it is */
+            sb_putc(out, (char)c);
+            s = p + 1;
+            continue;
+        }
+        /* an attribute's non-ASCII character: a character reference */
+        int val = 0, l = 1;
+        if (p + 1 < end) {
+            if (c < 0xC0) {
+                l = 1;
+            } else if (c < 0xE0) {
+                val = ((c & 0x1F) << 6) | (p[1] & 0x3F);
+                l = 2;
+            } else if (c < 0xF0 && p + 2 < end) {
+                val = ((c & 0x0F) << 12) | ((p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                l = 3;
+            } else if (c < 0xF8 && p + 3 < end) {
+                val = ((c & 0x07) << 18) | ((p[1] & 0x3F) << 12) | ((p[2] & 0x3F) << 6) |
+                      (p[3] & 0x3F);
+                l = 4;
             }
-        if (!declared && !((*p)->prefix && xmlStrEqual((*p)->prefix, BAD_CAST "xml")))
-            xmlNewNs(node, (*p)->href, (*p)->prefix);
+        } else {
+            sb_putc(out, (char)c); /* a last byte alone: libxml2 copies it */
+            s = p + 1;
+            continue;
+        }
+        if (l == 1 || !xmlIsCharQ(val)) {
+            val = c;
+            l = 1;
+        }
+        sb_printf(out, "&#x%X;", (unsigned)val);
+        s = p + l;
     }
-    xmlFree(list);
 }
 
-/* xmlOutputBuffer write callback: appends to the strbuf ctx. */
-static int sb_write_cb(void *ctx, const char *buf, int len)
+/* Appends a namespace declaration as xmlNsDumpOutput writes it. */
+static void put_ns(strbuf *out, const xmlNs *ns)
 {
-    sb_append(ctx, buf, (size_t)len);
-    return len;
+    if (ns->type != XML_LOCAL_NAMESPACE || !ns->href ||
+        (ns->prefix && xmlStrEqual(ns->prefix, BAD_CAST "xml")))
+        return;
+    if (ns->prefix) {
+        sb_append(out, " xmlns:", 7);
+        sb_puts(out, (const char *)ns->prefix);
+    } else {
+        sb_append(out, " xmlns", 6);
+    }
+    const char *h = (const char *)ns->href;
+    int dq = strchr(h, '"') != NULL, sq = strchr(h, '\'') != NULL;
+    if (dq && !sq) {
+        sb_append(out, "='", 2);
+        sb_puts(out, h);
+        sb_putc(out, '\'');
+        return;
+    }
+    sb_append(out, "=\"", 2);
+    for (; *h; h++)
+        if (*h == '"')
+            sb_append(out, "&quot;", 6);
+        else
+            sb_putc(out, *h);
+    sb_putc(out, '"');
+}
+
+/* Returns 1 if the prefix of ns is declared by a namespace in list. */
+static int ns_listed(const xmlNs *list, const xmlNs *ns)
+{
+    for (; list; list = list->next)
+        if (list->prefix == ns->prefix || xmlStrEqual(list->prefix, ns->prefix))
+            return 1;
+    return 0;
+}
+
+/* Appends prefix:name. */
+static void put_qname(strbuf *out, const xmlNs *ns, const xmlChar *name)
+{
+    if (ns && ns->prefix) {
+        sb_puts(out, (const char *)ns->prefix);
+        sb_putc(out, ':');
+    }
+    sb_puts(out, (const char *)name);
+}
+
+/* Appends element e's start tag without its closing '>' or "/>"; top: the
+ * record element, which also declares every namespace in scope. */
+static void put_start(strbuf *out, xmlNodePtr e, int top)
+{
+    sb_putc(out, '<');
+    put_qname(out, e->ns, e->name);
+    for (const xmlNs *d = e->nsDef; d; d = d->next)
+        put_ns(out, d);
+    if (top)
+        for (xmlNodePtr a = e->parent; a && a->type == XML_ELEMENT_NODE; a = a->parent)
+            for (const xmlNs *d = a->nsDef; d; d = d->next) {
+                /* nearer declarations of the prefix win */
+                int shadowed = ns_listed(e->nsDef, d);
+                for (xmlNodePtr b = e->parent; !shadowed && b != a; b = b->parent)
+                    shadowed = ns_listed(b->nsDef, d);
+                for (const xmlNs *p = a->nsDef; !shadowed && p != d; p = p->next)
+                    shadowed = p->prefix == d->prefix || xmlStrEqual(p->prefix, d->prefix);
+                if (!shadowed)
+                    put_ns(out, d);
+            }
+    for (xmlAttrPtr a = e->properties; a; a = a->next) {
+        sb_putc(out, ' ');
+        put_qname(out, a->ns, a->name);
+        sb_append(out, "=\"", 2);
+        for (xmlNodePtr t = a->children; t; t = t->next)
+            if (t->type == XML_TEXT_NODE && t->content)
+                put_escaped(out, t->content, strlen((const char *)t->content), 1);
+        sb_putc(out, '"');
+    }
+}
+
+/* Appends leaf n (text, CDATA, comment, PI). */
+static void put_leaf(strbuf *out, xmlNodePtr n)
+{
+    const xmlChar *c = n->content;
+    switch (n->type) {
+    case XML_TEXT_NODE:
+        if (!c)
+            break;
+        if (n->name == xmlStringTextNoenc)
+            sb_puts(out, (const char *)c);
+        else
+            put_escaped(out, c, strlen((const char *)c), 0);
+        break;
+    case XML_CDATA_SECTION_NODE: {
+        if (!c || !*c) {
+            sb_append(out, "<![CDATA[]]>", 12);
+            break;
+        }
+        /* "]]>" inside splits the section, as xmlNodeDump does */
+        const xmlChar *start = c, *end = c;
+        for (; *end; end++)
+            if (end[0] == ']' && end[1] == ']' && end[2] == '>') {
+                end += 2;
+                sb_append(out, "<![CDATA[", 9);
+                sb_append(out, start, (size_t)(end - start));
+                sb_append(out, "]]>", 3);
+                start = end;
+            }
+        if (start != end) {
+            sb_append(out, "<![CDATA[", 9);
+            sb_puts(out, (const char *)start);
+            sb_append(out, "]]>", 3);
+        }
+        break;
+    }
+    case XML_COMMENT_NODE:
+        if (c) {
+            sb_append(out, "<!--", 4);
+            sb_puts(out, (const char *)c);
+            sb_append(out, "-->", 3);
+        }
+        break;
+    case XML_PI_NODE:
+        sb_append(out, "<?", 2);
+        sb_puts(out, (const char *)n->name);
+        if (c) {
+            sb_putc(out, ' ');
+            sb_puts(out, (const char *)c);
+        }
+        sb_append(out, "?>", 2);
+        break;
+    case XML_ENTITY_REF_NODE:
+        sb_putc(out, '&');
+        sb_puts(out, (const char *)n->name);
+        sb_putc(out, ';');
+        break;
+    default:
+        break;
+    }
 }
 
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out)
 {
+    (void)r;
     sb_reset(out);
     if (rec->too_big)
         return;
-    xmlNodePtr node = rec->node;
-    if (node->parent && node->parent->type == XML_ELEMENT_NODE)
-        declare_inscope_ns(node);
-    quiet q = quiet_begin(r);
-    if (rec->xml_bytes < PEEK_STEP) {
-        /* small (most): through the reused buffer, cheaper than a new output */
-        xmlBufferEmpty(r->dump);
-        xmlNodeDump(r->dump, node->doc, node, 0, 0);
-        sb_append(out, xmlBufferContent(r->dump), (size_t)xmlBufferLength(r->dump));
-    } else {
-        /* large: straight into out, one copy */
-        xmlOutputBufferPtr ob = xmlOutputBufferCreateIO(sb_write_cb, NULL, out, NULL);
-        if (ob) {
-            xmlNodeDumpOutput(ob, node->doc, node, 0, 0, NULL);
-            xmlOutputBufferClose(ob);
+    xmlNodePtr top = rec->node;
+    sb_grow(out, rec->xml_bytes + rec->xml_bytes / 8 + 256);
+    /* iterative walk with parent pointers */
+    xmlNodePtr n = top;
+    for (;;) {
+        if (n->type == XML_ELEMENT_NODE) {
+            put_start(out, n, n == top);
+            if (n->children) {
+                sb_putc(out, '>');
+                n = n->children;
+                continue;
+            }
+            sb_append(out, "/>", 2);
+        } else {
+            put_leaf(out, n);
         }
+        /* up to the next sibling, closing elements on the way */
+        while (n != top && !n->next) {
+            n = n->parent;
+            sb_append(out, "</", 2);
+            put_qname(out, n->ns, n->name);
+            sb_putc(out, '>');
+        }
+        if (n == top)
+            return;
+        n = n->next;
     }
-    quiet_end(q);
 }
 
 /* ---- schema ---- */

@@ -1,7 +1,8 @@
 /* reader.h — streams the records of one input with libxml2's xmlTextReader.
  * Each record is copied node by node (entities expanded) under copies of its
- * ancestors' start tags; libxml2 frees its own nodes as the reader moves on,
- * the copy is freed on the next call, and a record that grows past max_bytes
+ * ancestors' start tags, into an arena reset on the next call; libxml2 frees
+ * its own nodes as the reader moves on, long texts reach libxml2 in pieces
+ * (reader.c, "the input filter"), and a record that grows past max_bytes
  * stops being copied, so memory stays flat whatever the input.  Ancestors of
  * the record stay available (for "../@x" paths and namespace lookup).  With
  * a schema, each record element is validated alone against the XSD's global
@@ -65,7 +66,8 @@ int reader_next(reader *r, reader_record *rec, mig_err *err);
 
 /* Serialize the current record's XML into *out (reset first), declaring on
  * the record element every namespace in scope and expanding entity
- * references, so that it stands alone.  A too_big record gives "". */
+ * references, so that it stands alone; byte for byte what xmlNodeDump
+ * writes for the copy.  A too_big record gives "". */
 void reader_record_xml(reader *r, const reader_record *rec, strbuf *out);
 
 void reader_close(reader *r);
