@@ -702,8 +702,8 @@ void db_params_free(db_params *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Make room for nrows rows of ncols columns with the given widths (grown
- * only, never shrunk). */
+/* Make room for nrows rows of ncols columns with the given widths (grown,
+ * and shrunk only when a large buffer is mostly unused). */
 static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_t *width)
 {
     if (p->ncols != ncols) {
@@ -723,8 +723,12 @@ static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_
         p->status = xrealloc(p->status, rows * sizeof *p->status);
     }
     for (size_t c = 0; c < ncols; c++) {
-        if (rows != p->cap_rows || width[c] > p->width[c]) {
-            size_t w = width[c] > p->width[c] ? width[c] : p->width[c];
+        size_t w = width[c] > p->width[c] ? width[c] : p->width[c];
+        /* a buffer grown for one large value is given back once the values
+         * are small again (else every later batch would pay for it) */
+        if (p->width[c] > 4 * width[c] && rows * p->width[c] > ((size_t)1 << 20))
+            w = width[c];
+        if (rows != p->cap_rows || w != p->width[c]) {
             free(p->data[c]);
             p->data[c] = xmalloc(rows * w);
             p->width[c] = w;

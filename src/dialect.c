@@ -491,20 +491,73 @@ static int rows_changed(db_conn *c, dialect_table_state *s, const char *what, SQ
     return rc;
 }
 
+/* The parameter buffers hold every row of a column at the width of its
+ * widest value in the rows bound together: a range is loaded in pieces whose
+ * buffers stay within about this many bytes (at least one row each), so one
+ * large value does not make every row of its batch as large. */
+#define PIECE_BYTES ((size_t)4 << 20)
+
+/* Returns the end of the piece of rows [lo,hi) of table t that starts at lo:
+ * the rows, at their columns' widest widths, fit in PIECE_BYTES. */
+static size_t piece_end(const batch *b, size_t t, size_t lo, size_t hi)
+{
+    const map_table *mt = &b->map->tables[t];
+    size_t ncols = mt->ncols, r;
+    size_t *w = xcalloc(ncols ? ncols : 1, sizeof *w);
+    for (r = lo; r < hi; r++) {
+        const value *row = batch_row(b, t, r);
+        size_t sum = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            size_t need = 32;
+            if (type_class(&mt->cols[c].type) == VC_TEXT && row[c].len >= 0)
+                need = (size_t)row[c].len + 1;
+            if (need > w[c])
+                w[c] = need;
+            sum += w[c];
+        }
+        if (r > lo && sum * (r - lo + 1) > PIECE_BYTES)
+            break;
+    }
+    free(w);
+    return r;
+}
+
+static int load_piece(db_conn *c, dialect_table_state *s, const batch *b, size_t t, size_t lo,
+                      size_t hi, dup_policy policy, size_t rows_per_stmt, size_t max_params,
+                      dialect_insert_fn sqlfn, SQLLEN *changed, mig_err *err);
+
 int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                          size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                          size_t max_params, dialect_insert_fn sqlfn, SQLLEN *changed,
                          mig_err *err)
 {
-    const map_table *mt = &b->map->tables[t];
     dialect_table_state *s = state_get(st, t);
     assert(s->t == t && c->d && c->d->ptype);
+    assert((int)policy >= 0 && policy < NPOLICY);
+    *changed = 0;
+    for (size_t plo = lo, phi; plo < hi; plo = phi) {
+        phi = piece_end(b, t, plo, hi);
+        SQLLEN n = 0;
+        if (load_piece(c, s, b, t, plo, phi, policy, rows_per_stmt, max_params, sqlfn, &n,
+                       err) < 0)
+            return -1;
+        *changed += n;
+    }
+    return 0;
+}
+
+/* Loads rows [lo,hi) of table t (one piece, see dialect_load_generic);
+ * returns 0 with the rows changed in *changed, or -1 with err. */
+static int load_piece(db_conn *c, dialect_table_state *s, const batch *b, size_t t, size_t lo,
+                      size_t hi, dup_policy policy, size_t rows_per_stmt, size_t max_params,
+                      dialect_insert_fn sqlfn, SQLLEN *changed, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
     db_ptype_fn ptype = c->d->ptype;
     size_t nrows = hi - lo;
     *changed = 0;
     if (nrows == 0)
         return 0;
-    assert((int)policy >= 0 && policy < NPOLICY);
     s->params.text_nts = c->d->text_nts;
     db_params_fill(&s->params, b, t, NULL, mt->ncols, lo, hi, ptype);
     if (rows_per_stmt == 0) {

@@ -17,6 +17,9 @@ Every record is <a:application app_id="N"><a:product>P</a:product>
                 40 MB of white space: each rejected alone, the others loaded
   many-nodes    a record of 400,000 small elements (too large), one nested
                 1,000 deep (loaded), the others loaded
+  big-in-batch  one record with a 6 MB note among 999 small ones, all
+                loaded exactly in batches of 500: the parameter buffers are
+                sized piece by piece, not every row as wide as the widest
   huge-attr     a record whose start tag holds a 40 MB attribute: libxml2
                 parses a tag whole, so the input stops there with one line;
                 the records before it are loaded
@@ -118,6 +121,13 @@ def main():
         deep = b"<a:n>" * 1000 + b"deep" + b"</a:n>" * 1000
         w.loaded(w.record(3, "AUTO", None, None, extra=deep))
         w.loaded(w.record(4, "CARD", [b"d"], "d"))
+    elif case == "big-in-batch":
+        for i in range(1, 1001):
+            if i == 250:
+                text = "\u00e9" * (3 * MB)
+                w.loaded(w.record(i, "LOAN", [text.encode()], text))
+            else:
+                w.loaded(w.record(i, "CARD", [b"n%d" % i], "n%d" % i))
     elif case == "huge-attr":
         w.loaded(w.record(1, "CARD", [b"a"], "a"))
         w.loaded(w.record(2, "LOAN", [b"b"], "b"))

@@ -49,7 +49,7 @@ cat > "$work/mapping.xml" <<'XML'
 XML
 
 fail=0
-for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes huge-attr}; do
+for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes big-in-batch huge-attr}; do
     d="$work/$c"
     mkdir -p "$d"
     python3 "$here/large-records.py" "$c" "$d" || { echo "ERROR: $c: generator failed" >&2; exit 99; }
