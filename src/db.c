@@ -660,10 +660,40 @@ int db_begin(db_conn *c, mig_err *err)
     return c->connected ? 0 : err_set(err, MIG_EDB, "not connected");
 }
 
+int db_lost(db_conn *c)
+{
+    return c->connected && connection_dead(c);
+}
+
+int db_lost_commit(db_conn *c, mig_err *err)
+{
+    c->last_class = DBE_CONNECTION;
+    err_set(err, MIG_EDB, "commit: the connection was lost before the COMMIT reached the "
+                          "server (the driver reported success; nothing was committed)");
+    if (err) {
+        memcpy(err->sqlstate, "08S01", 6);
+        err->native = 0;
+    }
+    return -1;
+}
+
 int db_commit(db_conn *c, mig_err *err)
 {
     if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT)))
         return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, "commit");
+    /* psqlODBC (13.02, connection.c CC_commit / execute.c PGAPI_Transact)
+     * sends COMMIT only while it believes a transaction is open, and it
+     * forgets the transaction when it finds the link dead (CC_on_abort with
+     * CONN_DEAD) -- also under a statement it then reports as succeeded: a
+     * session ended between an INSERT and psqlODBC's own RELEASE of its
+     * per-statement savepoint gives SQL_SUCCESS_WITH_INFO (measured with
+     * pg_terminate_backend, tests/integration/reconnect.sh).  Its
+     * SQLEndTran(SQL_COMMIT) then returns SQL_SUCCESS having sent nothing.
+     * A commit counts only if the driver does not call the link dead after
+     * it: a link that died during a COMMIT that was sent fails the call
+     * itself. */
+    if (db_lost(c))
+        return db_lost_commit(c, err);
     return 0;
 }
 

@@ -132,7 +132,17 @@ void db_connstr(const db_target *t, strbuf *out);
 /* Run SQL text (DDL, BEGIN ...).  Returns 0 or -1 (err set, class in c->last_class). */
 int db_exec(db_conn *c, const char *sql, mig_err *err);
 int db_begin(db_conn *c, mig_err *err);
+/* Commit; returns 0 only when the driver reports the commit done on a link
+ * it does not call dead (db_lost): psqlODBC answers SQL_SUCCESS without
+ * sending COMMIT once it has found the link dead, even after a statement it
+ * reported as succeeded.  A lost link fails with class DBE_CONNECTION. */
 int db_commit(db_conn *c, mig_err *err);
+/* Returns 1 if c is open and its driver says the link is dead
+ * (SQL_ATTR_CONNECTION_DEAD; a driver that cannot tell says 0). */
+int db_lost(db_conn *c);
+/* Fill err for a commit that a lost link made void (class DBE_CONNECTION,
+ * SQLSTATE 08S01); returns -1. */
+int db_lost_commit(db_conn *c, mig_err *err);
 int db_rollback(db_conn *c);
 /* End the open transaction of a step that returned rc: commit when rc is 0,
  * else roll back.  Returns 0, or -1 (rc, or the failed commit, err set). */

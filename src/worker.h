@@ -36,6 +36,9 @@ typedef struct worker_link {
     int (*begin)(db_conn *c, mig_err *err);
     int (*commit)(db_conn *c, mig_err *err);
     int (*rollback)(db_conn *c);
+    /* 1 if the link is known dead (db_lost); NULL: never.  A commit that
+     * returned success on a dead link did not happen (see db_commit). */
+    int (*lost)(db_conn *c);
 } worker_link;
 
 /* The ODBC link (what link NULL means). */

@@ -18,6 +18,8 @@ fake_state fake = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 typedef struct fake_conn {
     int dead;          /* the link was dropped: every call fails */
+    int forgot;        /* ... quietly: the driver forgot the transaction, and
+                          its commit returns success storing nothing */
     size_t npending, cap;
     long *pending;     /* keys inserted in the open transaction */
 } fake_conn;
@@ -138,6 +140,10 @@ static int fake_begin(db_conn *c, mig_err *err)
 static int fake_commit(db_conn *c, mig_err *err)
 {
     fake_conn *fc = (fake_conn *)c->dbc;
+    if (fc && fc->forgot) {
+        fc->npending = 0; /* psqlODBC's CC_commit: not in a transaction, no COMMIT */
+        return 0;
+    }
     if (!fc || fc->dead)
         return link_lost(c, err, "commit");
     pthread_mutex_lock(&fake.lock);
@@ -157,12 +163,20 @@ static int fake_rollback(db_conn *c)
     return 0;
 }
 
+/* The link is dead (what SQL_ATTR_CONNECTION_DEAD says). */
+static int fake_lost(db_conn *c)
+{
+    fake_conn *fc = (fake_conn *)c->dbc;
+    return fc && fc->dead;
+}
+
 const worker_link fake_link = {
     .connect = fake_connect,
     .disconnect = fake_disconnect,
     .begin = fake_begin,
     .commit = fake_commit,
     .rollback = fake_rollback,
+    .lost = fake_lost,
 };
 
 /* ---- the dialect ---- */
@@ -240,7 +254,7 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
     pthread_mutex_lock(&fake.lock);
     int call = ++fake.calls;
     const fake_script *s = &fake.script;
-    int drop = call == s->drop_call, timeout = call == s->timeout_call,
+    int drop = call == s->drop_call, quiet = call == s->quiet_drop_call, timeout = call == s->timeout_call,
         deadlock = call == s->deadlock_call, stalls = call == s->stall_call;
     if (drop)
         fake.outage_end = fake.now + s->outage;
@@ -254,6 +268,14 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
     if (drop) {
         fc->dead = 1;
         return link_lost(c, err, "insert");
+    }
+    if (quiet) {
+        /* the rows went nowhere, yet the call reports success */
+        fc->dead = fc->forgot = 1;
+        fc->npending = 0;
+        res->inserted = hi - lo;
+        c->last_class = DBE_NONE;
+        return 0;
     }
     if (timeout || deadlock) {
         c->last_class = DBE_RETRY;

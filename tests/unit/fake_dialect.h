@@ -1,7 +1,8 @@
 /* fake_dialect.h — a scripted database for the unit tests: a dialect and a
  * worker_link that need no server, fail on purpose as a script says (refuse
  * rows by key, drop the link on load call n and stay down for a while, time
- * out once, deadlock once, stop the run at a given time), and keep what was
+ * out once, deadlock once, drop it under a call that still "succeeds", stop
+ * the run at a given time), and keep what was
  * committed so that a test can check exact rows.  Its clock is fake too:
  * sleeping only advances it, so minutes of backoff take no time.
  *
@@ -27,6 +28,11 @@ typedef struct fake_script {
     long bad[FAKE_MAX_BAD];  /* keys refused as data errors (0 ends the list) */
     int drop_call;           /* load call n (1-based, all connections) drops the link */
     double outage;           /* ... and connects fail for this many (fake) seconds */
+    int quiet_drop_call;     /* load call n "succeeds" while the link drops
+                                under it: the driver forgets the
+                                transaction and its commit then returns
+                                success having stored nothing (psqlODBC
+                                after a session ended mid-statement) */
     int timeout_call;        /* load call n times out (HYT00), once */
     int deadlock_call;       /* load call n is a deadlock victim (40P01), once */
     double stop_at;          /* engine_request_stop once the clock passes this (0: never) */

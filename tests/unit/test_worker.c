@@ -196,6 +196,32 @@ static void test_outage_ridden_out(void)
     CU_ASSERT(fake.slept < 20.0 + 5.0 + 1e-9);
 }
 
+/* ---- the link drops under a call that still "succeeds" (psqlODBC after
+ * pg_terminate_backend between an INSERT and its savepoint release): the
+ * driver's commit then returns success having stored nothing.  The batch
+ * must be re-run on a new connection, not counted: every key stored once. */
+
+static void test_quiet_drop_not_counted(void)
+{
+    fake_script s = {.quiet_drop_call = 3};
+    run_out r;
+    run_fake(1000, &s, 1, 100, 300, &r);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 1000);
+    CU_ASSERT(r.sums_ok);
+    /* the rows, not the counts: each of keys 1..1000 committed exactly once */
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 1000);
+    CU_ASSERT_EQUAL(dups, 0);
+    long missing = 0;
+    for (long k = 1; k <= 1000; k++)
+        missing += fake.committed[k] != 1;
+    CU_ASSERT_EQUAL(missing, 0);
+    CU_ASSERT_EQUAL(r.w.reconnects, 1);
+    CU_ASSERT_EQUAL(r.w.retries, 1);
+    CU_ASSERT_EQUAL(r.w.batches, 10);
+}
+
 /* ---- down for longer than --retry-for: gives up, accounted ---- */
 
 static void test_outage_gives_up(void)
@@ -446,6 +472,7 @@ int main(void)
     UNIT_TEST(test_outage_ridden_out);
     UNIT_TEST(test_outage_gives_up);
     UNIT_TEST(test_timeout_and_deadlock_retried);
+    UNIT_TEST(test_quiet_drop_not_counted);
     UNIT_TEST(test_drop_then_data_error);
     UNIT_TEST(test_stop_during_outage);
     UNIT_TEST(test_stop_cancels_a_hanging_statement);
