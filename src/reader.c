@@ -487,6 +487,8 @@ static int is_ws(char c)
 /* Appends p[0..n) to the filtered output. */
 static void fout_put(reader *r, const char *p, size_t n)
 {
+    if (n == 0)
+        return;
     if (r->nfout + n > r->cfout) {
         size_t c = r->cfout ? r->cfout : 16384;
         while (c < r->nfout + n)
@@ -730,7 +732,8 @@ static size_t filter(reader *r, char *buf, size_t n, size_t cap)
     }
     lex(r, buf, n, 1);
     size_t k = r->nfout < cap ? r->nfout : cap;
-    memcpy(buf, r->fout, k);
+    if (k)
+        memcpy(buf, r->fout, k);
     r->fout_pos = k;
     return k;
 }
