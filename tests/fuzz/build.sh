@@ -52,10 +52,13 @@ build fuzz_types err connstr strbuf types
 build fuzz_path "${base[@]}"
 build fuzz_mapping "${base[@]}" mapping
 # reader + mapper need the mapper's routing (settle.c), which reaches the
-# ODBC layer: fuzz_record links every engine source and the ODBC libraries
-engine=(err connstr strbuf types rule path mapping input reader mapper batch ring keyset stats
-    reject db dialect dialect_sqlite dialect_pgsql dialect_mssql settle worker engine sha256
-    ledger runlock)
+# ODBC layer: fuzz_record links every engine source (src/*.c but the
+# command line's tool_*.c) and the ODBC libraries
+engine=()
+for f in "$top"/src/*.c; do
+    f=$(basename "$f" .c)
+    case $f in tool_*) ;; *) engine+=("$f") ;; esac
+done
 [ -n "${FUZZ_NO_RECORD:-}" ] || libs+=(-lodbc -lodbcinst)
 [ -n "${FUZZ_NO_RECORD:-}" ] || build fuzz_record "${engine[@]}"
 
