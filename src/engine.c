@@ -5,6 +5,10 @@
  *   N worker threads: see worker.c
  *   calling thread:   starts everything, reports progress, joins, cleans up.
  *
+ * The workers start right after they connect: they warm their sessions up
+ * (dialect warm_up) while the calling thread takes the run lock, the ledger
+ * and the reject file, and wait for that (wait_ready) before anything else.
+ *
  * Batches circulate between the pool (empty) and the lanes (full).  The pool
  * holds workers * (queue_depth + 2) batches: enough for one partial batch per
  * lane, full lanes and one batch in every worker, so the producer only ever
@@ -76,6 +80,7 @@ typedef struct engine {
     pthread_cond_t cond;
     int failed;
     mig_err fail_err;
+    int ready;                   /* run lock, ledger and reject file set up */
     int producer_done;
 
     atomic_int stop;             /* the run was asked to stop (engine_stop) */
@@ -141,6 +146,19 @@ static void engine_fail(engine *e, const mig_err *err)
 static void worker_failed(worker_ctx *ctx, const mig_err *err)
 {
     engine_fail(ctx->engine, err);
+}
+
+/* worker_ctx.wait_ready: waits until the engine is ready (run lock,
+ * ledger, reject file) or has failed. */
+static int workers_wait_ready(worker_ctx *ctx)
+{
+    engine *e = ctx->engine;
+    pthread_mutex_lock(&e->lock);
+    while (!e->ready && !e->failed)
+        pthread_cond_wait(&e->cond, &e->lock);
+    int ok = e->ready && !e->failed;
+    pthread_mutex_unlock(&e->lock);
+    return ok ? 0 : -1;
 }
 
 /* ---- DDL ---- */
@@ -806,29 +824,42 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.clock_arg = o->clock_arg;
     e.wctx.stop = &e.stop;
     e.wctx.fail = worker_failed;
+    e.wctx.wait_ready = workers_wait_ready;
     e.wctx.engine = &e;
     /* the database first: a target that cannot be reached is the error to
      * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
-    /* the run lock before the reject file: a second run must not touch the
-     * first one's (the unit tests' fake database has neither lock nor
-     * ledger: they speak ODBC) */
-    stop_register(&e); /* a stop ends a wait for the ledger too */
-    if (!o->link && ledger_start(&e, err) != 0)
-        goto done;
-    crash_setup(&e);
-    if (!(e.rw = reject_open(o->rejects_path, m, err)))
-        goto done;
-    e.wctx.rejects = e.rw;
-
+    /* the workers first: they prepare their sessions (dialect warm_up)
+     * while this thread takes the run lock and the ledger, then wait for
+     * it (wait_ready: what is set up below, under e.lock) before they read
+     * a table (--preload-keys) or anything set up here */
     size_t started = 0;
     for (; started < e.nworkers; started++)
         if (worker_start(&e.workers[started], err) != 0)
             break;
+    /* the run lock before the reject file: a second run must not touch the
+     * first one's (the unit tests' fake database has neither lock nor
+     * ledger: they speak ODBC) */
+    stop_register(&e); /* a stop ends a wait for the ledger too */
+    int ready = started == e.nworkers;
+    if (ready && !o->link && ledger_start(&e, err) != 0)
+        ready = 0;
+    if (ready) {
+        crash_setup(&e);
+        if (!(e.rw = reject_open(o->rejects_path, m, err)))
+            ready = 0;
+        e.wctx.rejects = e.rw;
+    }
+    if (ready) {
+        pthread_mutex_lock(&e.lock);
+        e.ready = 1;
+        pthread_cond_broadcast(&e.cond);
+        pthread_mutex_unlock(&e.lock);
+    }
     pthread_t prod;
     int have_prod = 0;
-    if (started == e.nworkers) {
+    if (ready) {
         if (pthread_create(&prod, NULL, producer_main, &e) == 0)
             have_prod = 1;
         else

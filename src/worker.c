@@ -273,6 +273,26 @@ static int preload(run *r, mig_err *err)
     return 0;
 }
 
+/* Prepares the session for the first batch (settle_warm_up) in a
+ * transaction of its own, committed.  A failure costs nothing but the
+ * time: rolled back, and the first batch prepares as it would have (and
+ * meets the error again, with its retries and reconnects). */
+static void warm_up(run *r)
+{
+    worker *w = r->w;
+    if (!w->conn.d || !w->conn.d->warm_up || stopping(r))
+        return;
+    mig_err err;
+    err_clear(&err);
+    int rc = r->link->begin(&w->conn, &err);
+    if (rc == 0)
+        rc = settle_warm_up(&w->settle, &err);
+    if (rc == 0)
+        rc = r->link->commit(&w->conn, &err);
+    if (rc != 0)
+        r->link->rollback(&w->conn);
+}
+
 static void *worker_main(void *arg)
 {
     run r;
@@ -284,6 +304,11 @@ static void *worker_main(void *arg)
     r.rng = (uint32_t)(w->id * 2654435761u) ^ (uint32_t)(uint64_t)(stats_now() * 1e6);
     mig_err err;
     err_clear(&err);
+    /* the engine starts the workers before it takes the run lock: the
+     * session is prepared meanwhile, and what reads the tables waits */
+    warm_up(&r);
+    if (ctx->wait_ready && ctx->wait_ready(ctx) < 0)
+        return NULL;
     if (ctx->preload_keys && preload(&r, &err) < 0) {
         ctx->fail(ctx, &err);
         return NULL;

@@ -490,6 +490,14 @@ static void test_mssql_stage_names(void)
         sb_reset(&sb);
         dialect_mssql_stage_sql(&sb, &m->tables[i], i, 0);
         CU_ASSERT_STRING_EQUAL(sb_str(&sb), want_prepare[i]);
+        /* a new session's warm_up: the same creation, unguarded */
+        sb_reset(&sb);
+        dialect_mssql_stage_sql(&sb, &m->tables[i], i, 8);
+        const char *body = strstr(want_prepare[i], "SELECT TOP 0");
+        const char *end = strstr(want_prepare[i], " END ELSE");
+        CU_ASSERT_FATAL(body && end);
+        CU_ASSERT_EQUAL(sb.len, (size_t)(end - body));
+        CU_ASSERT_EQUAL(strncmp(sb_str(&sb), body, (size_t)(end - body)), 0);
         sb_reset(&sb);
         dialect_mssql_stage_sql(&sb, &m->tables[i], i, 1);
         strbuf want = STRBUF_INIT;
