@@ -2114,6 +2114,11 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
     return rc;
 }
 
+void reader_release(reader *r)
+{
+    drop_record(r);
+}
+
 /* ---- serialising a record ----
  *
  * A walk of the copy appending to the strbuf, byte for byte what

@@ -74,6 +74,10 @@ int reader_resumable(const reader *r);
  * (MIG_ENOINPUT).  The record stays valid until the next call. */
 int reader_next(reader *r, reader_record *rec, mig_err *err);
 
+/* Frees the copy of the record handed out last, before the next call would:
+ * its values are copied (mapped), a large one need not stay meanwhile. */
+void reader_release(reader *r);
+
 /* Serialize the current record's XML into *out (reset first), declaring on
  * the record element every namespace in scope and expanding entity
  * references, so that it stands alone; byte for byte what xmlNodeDump

@@ -4,7 +4,9 @@ into DIR/input.xml, and what must come of it: DIR/expected.tsv (the rows of
 app_base, "app_id<TAB>product<TAB>note" with the note as its length and
 SHA-256, ordered by app_id), DIR/expected-rejects (one line per rejected
 record: "record number<TAB>what the reason must contain") and
-DIR/expected-stderr (lines migrate's stderr must hold; none: exit 0).
+DIR/expected-stderr (lines migrate's stderr must hold; none: exit 0) and
+maybe DIR/expected-reject-bytes (the least size of the reject file: the
+rejected records' XML is in it).
 
 Every record is <a:application app_id="N"><a:product>P</a:product>
 [<a:note>TEXT</a:note>]</a:application>.  The cases:
@@ -20,6 +22,13 @@ Every record is <a:application app_id="N"><a:product>P</a:product>
   big-in-batch  one record with a 6 MB note among 999 small ones, all
                 loaded exactly in batches of 500: the parameter buffers are
                 sized piece by piece, not every row as wide as the widest
+  big-value     a record whose mapped note is 15,000,000 bytes of multi-byte
+                text among small ones, all loaded exactly (default options,
+                a record near --max-record-bytes), and a 5 MB record the
+                mapper refuses, written to the reject file whole: also run
+                against PostgreSQL and the TDS server (insert and bcp)
+  two-values    the same with a 14 MB note right after the 15 MB one (two
+                workers): the batches of large values go one at a time
   huge-attr     a 40 MB attribute (with newlines in it), a 40 MB comment
                 and a 40 MB processing instruction inside records, a record
                 element of 40 MB of attributes closed by "/>", and a 40 MB
@@ -50,6 +59,7 @@ class Writer:
         self.rows = []
         self.rejects = []
         self.stderr = []
+        self.reject_bytes = 0  # the reject file holds at least that (XML copied)
         self.nl = 0
         self.write(b'<?xml version="1.0" encoding="UTF-8"?>\n'
                      b'<a:applications xmlns:a="urn:example:apps">\n')
@@ -98,6 +108,9 @@ class Writer:
         with open(os.path.join(d, "expected-stderr"), "w") as f:
             for line in self.stderr:
                 f.write(line + "\n")
+        if self.reject_bytes:
+            with open(os.path.join(d, "expected-reject-bytes"), "w") as f:
+                f.write("%d\n" % self.reject_bytes)
 
 
 def mixed_note(size, seed):
@@ -154,6 +167,25 @@ def main():
                 w.loaded(w.record(i, "LOAN", [text.encode()], text))
             else:
                 w.loaded(w.record(i, "CARD", [b"n%d" % i], "n%d" % i))
+    elif case in ("big-value", "two-values"):
+        two = case == "two-values"
+        unit = "abc\u00e9\u20ac\U0001F600 xyz."
+        text = unit * (15000000 // len(unit.encode()))
+        w.loaded(w.record(1, "CARD", [b"first"], "first"))
+        w.loaded(w.record(2, "LOAN", [text.encode()], text))
+        if two:
+            # another right after it (two workers): loaded one at a time
+            text = "q" * 14000000 + "\u00e9nd"
+            w.loaded(w.record(3, "AUTO", [text.encode()], text))
+        else:
+            w.loaded(w.record(3, "AUTO", [b"third"], "third"))
+        w.loaded(w.record(4, "LOAN", [b"after"], "after"))
+        w.loaded(w.record(5, "CARD", None, None))
+        # refused by the mapper: its XML (5 MB, not kept in the batch) is
+        # written to the reject file all the same
+        w.record(6, "TOOLONGPRODUCT", [b"n" * (5 * MB)], None)
+        w.rejected(6, "longer than varchar(8)")
+        w.reject_bytes = 5 * MB
     elif case == "huge-attr":
         big = b"z" * (40 * MB)
         w.loaded(w.record(1, "CARD", [b"a"], "a"))
