@@ -117,9 +117,13 @@ static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why,
 {
     const worker_ctx *ctx = r->w->ctx;
     const batch_rec *br = &b->recs[rec];
-    char reason[sizeof why->msg + 32];
-    snprintf(reason, sizeof reason, "database refused: %s", why->msg);
+    char reason[sizeof why->msg + 96];
     const char *file = ctx->file_names ? ctx->file_names[br->file] : "-";
+    char big[80] = "";
+    if (!br->xml_len)
+        snprintf(big, sizeof big, "; the record is not copied here (more than %zu bytes of XML)",
+                 BATCH_XML_KEEP);
+    snprintf(reason, sizeof reason, "database refused: %s%s", why->msg, big);
     if (reject_write(ctx->rejects, file, br->line, br->seq, reason, b->arena + br->xml_off,
                      br->xml_len, err) < 0)
         return -1;
