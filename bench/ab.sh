@@ -11,8 +11,9 @@
 # run.sh's).  Its rows are dumped once (NEW into SQLite, sqlite3 -csv), then
 # R rounds run, each in a rotated order: OLD, NEW and the reference loader
 # (sqlite: the DDL, then `.import --csv` of the three tables in one
-# transaction; postgresql: `\copy ... (FORMAT csv)` into tables made by
-# `migrate init-db`), each into an emptied target.  PostgreSQL needs
+# transaction; postgresql: `\copy ... (FORMAT csv)` of the three tables in
+# one transaction into tables made by `migrate init-db`: the same tables,
+# primary keys and rows), each into an emptied target.  PostgreSQL needs
 # MIGRATE_TEST_PG and MIGRATE_TEST_PG_PSQL (tests/with-postgres.sh sets them).
 # Every run must load every row (checked by row counts).  Printed: every
 # run (wall seconds, records per minute, peak RSS), the medians, NEW against
@@ -98,7 +99,8 @@ one() {
             "$new" init-db -m "$map" --connect "$MIGRATE_TEST_PG" > /dev/null
             for t in "${tables[@]}"; do echo "\\copy $t FROM '$work/$t.csv' WITH (FORMAT csv)"; done \
                 > "$work/copy.psql"
-            cmd=("${psql[@]}" -f "$work/copy.psql")
+            # one transaction, like the sqlite3 reference (psql -1)
+            cmd=("${psql[@]}" -1 -f "$work/copy.psql")
         fi ;;
     esac
     /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" > "$work/out" 2> "$work/err" ||

@@ -343,17 +343,48 @@ static int freetds_without_charset(const char *s)
     return uses_freetds(s, &charset_set) && !charset_set;
 }
 
+/* Returns 1 if the driver named in s (directly, or through its DSN) is
+ * psqlODBC and neither s nor the DSN sets its Protocol. */
+static int psqlodbc_without_protocol(const char *s)
+{
+    char drv[256], dsn[256], proto[64] = "";
+    db_cs_item it;
+    if (find_key(s, "Protocol", &it))
+        return 0;
+    key_value(s, "Driver", drv, sizeof drv);
+    key_value(s, "DSN", dsn, sizeof dsn);
+    if (!drv[0] && dsn[0]) {
+        SQLGetPrivateProfileString(dsn, "Driver", "", drv, sizeof drv, "odbc.ini");
+        SQLGetPrivateProfileString(dsn, "Protocol", "", proto, sizeof proto, "odbc.ini");
+    }
+    return !proto[0] && (strcasestr(drv, "postgres") != NULL || strcasestr(drv, "psqlodbc") != NULL);
+}
+
+/* Append item "key=value" to connection string out. */
+static void connstr_add(strbuf *out, const char *item)
+{
+    if (out->len && out->buf[out->len - 1] != ';')
+        sb_putc(out, ';');
+    sb_puts(out, item);
+}
+
 void db_connstr(const db_target *t, strbuf *out)
 {
     sb_reset(out);
     sb_puts(out, t->connstr ? t->connstr : "");
     /* FreeTDS reads SQL_C_CHAR text in the client charset, which follows the
      * process locale unless set: our text is UTF-8 whatever the locale. */
-    if (freetds_without_charset(sb_str(out))) {
-        if (out->len && out->buf[out->len - 1] != ';')
-            sb_putc(out, ';');
-        sb_puts(out, "ClientCharset=UTF-8");
-    }
+    if (freetds_without_charset(sb_str(out)))
+        connstr_add(out, "ClientCharset=UTF-8");
+    /* psqlODBC's default "level of rollback on errors" is the statement: it
+     * wraps every statement in a SAVEPOINT / RELEASE of its own, a round
+     * trip and a subtransaction each, which doubled the round trips of a
+     * batch.  Every transaction here is rolled back whole on any error (a
+     * batch is split and run again from its start), so the transaction
+     * level (7.4-1: the driver rolls the transaction back on an error)
+     * loses nothing; a Protocol the user sets is kept. */
+    if (psqlodbc_without_protocol(sb_str(out)))
+        connstr_add(out, "Protocol=7.4-1");
 }
 
 int db_open(db_conn *c, const db_target *t, mig_err *err)

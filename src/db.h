@@ -126,7 +126,8 @@ void db_connstr_take_password(char *s, char **pw);
 
 /* The connection string db_login uses, without the password: the target's,
  * plus ClientCharset=UTF-8 for a FreeTDS driver (named, or behind a DSN) that
- * does not set one. */
+ * does not set one, and Protocol=7.4-1 (no savepoint around each statement)
+ * for a psqlODBC driver that sets no Protocol. */
 void db_connstr(const db_target *t, strbuf *out);
 
 /* Run SQL text (DDL, BEGIN ...).  Returns 0 or -1 (err set, class in c->last_class). */

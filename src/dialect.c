@@ -13,6 +13,7 @@
 #include "dialect.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,6 +34,13 @@ struct dialect_table_state {
     size_t exists_n;
     SQLHSTMT changes;          /* the dialect's changes_sql, or NULL */
     db_params params;
+    /* loading whole columns as array parameters (dialect_load_columns) */
+    SQLHSTMT cols[NPOLICY];    /* the INSERT per policy, kept prepared */
+    SQLHSTMT cols_exists;      /* a handle for the existence check, run direct */
+    strbuf cols_exists_sql;
+    strbuf *arr;               /* one array literal per parameter */
+    SQLLEN *arr_ind;
+    size_t narr;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
 };
@@ -290,6 +298,12 @@ static void upsert_set(strbuf *out, const dialect *d, const map_table *t, int no
         sb_puts(out, "NOTHING");
 }
 
+void dialect_on_conflict(strbuf *out, const dialect *d, const map_table *t, dup_policy p)
+{
+    if (p == DUP_UPDATE || p == DUP_SKIP)
+        upsert_set(out, d, t, p == DUP_SKIP);
+}
+
 void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows)
 {
     for (size_t r = 0; r < nrows; r++) {
@@ -312,8 +326,7 @@ void dialect_insert_on_conflict_sql(strbuf *out, const dialect *d, const map_tab
     dialect_column_list(out, d, t, NULL);
     sb_puts(out, ") VALUES ");
     dialect_values_rows(out, t->ncols, nrows);
-    if (p == DUP_UPDATE || p == DUP_SKIP)
-        upsert_set(out, d, t, p == DUP_SKIP);
+    dialect_on_conflict(out, d, t, p);
 }
 
 /* ---- parameter types ---- */
@@ -431,6 +444,14 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
     db_stmt_free(st->exists);
     db_stmt_free(st->changes);
     db_params_free(&st->params);
+    for (int i = 0; i < NPOLICY; i++)
+        db_stmt_free(st->cols[i]);
+    db_stmt_free(st->cols_exists);
+    sb_free(&st->cols_exists_sql);
+    for (size_t i = 0; i < st->narr; i++)
+        sb_free(&st->arr[i]);
+    free(st->arr);
+    free(st->arr_ind);
     free(st);
 }
 
@@ -700,7 +721,220 @@ int dialect_find_existing(db_conn *c, dialect_table_state **st, const batch *b, 
     return rc;
 }
 
+/* ---- whole columns as array parameters ---- */
+
+/* Bytes of array text one statement carries at most (at least one row): a
+ * batch of very large values goes in several statements rather than in one
+ * copy of all of it. */
+#define COLUMNS_BYTES ((size_t)16 << 20)
+
+/* Append value v (of column type ty) to the array literal out as one
+ * element: NULL, a number, or a double-quoted text with '"' and '\\'
+ * escaped. */
+static void array_element(strbuf *out, const batch *b, const value *v, const col_type *ty)
+{
+    char num[32];
+    if (v->len < 0) {
+        sb_puts(out, "NULL");
+        return;
+    }
+    switch (type_class(ty)) {
+    case VC_INT:
+        sb_append(out, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v->n.i));
+        return;
+    case VC_FLOAT: /* 17 digits: the same double again */
+        sb_append(out, num, (size_t)snprintf(num, sizeof num, "%.17g", v->n.f));
+        return;
+    case VC_TEXT:
+        break;
+    }
+    const char *p = batch_text(b, v), *end = p + v->len;
+    sb_putc(out, '"');
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        sb_append(out, p, (size_t)(q - p));
+        if (q == end)
+            break;
+        sb_putc(out, '\\');
+        sb_putc(out, *q);
+        p = q + 1;
+    }
+    sb_putc(out, '"');
+}
+
+/* Make s hold n array buffers. */
+static void arrays_reserve(dialect_table_state *s, size_t n)
+{
+    if (s->narr >= n)
+        return;
+    s->arr = xrealloc(s->arr, n * sizeof *s->arr);
+    s->arr_ind = xrealloc(s->arr_ind, n * sizeof *s->arr_ind);
+    for (size_t i = s->narr; i < n; i++)
+        sb_init(&s->arr[i]);
+    s->narr = n;
+}
+
+/* Give back array buffers grown for large values (else every later batch
+ * would keep them). */
+static void arrays_trim(dialect_table_state *s)
+{
+    for (size_t i = 0; i < s->narr; i++)
+        if (s->arr[i].cap > ((size_t)4 << 20))
+            sb_free(&s->arr[i]);
+}
+
+/* Fill s->arr[k] with the array literal of column cols[k] (k < ncols) over
+ * rows[0..n) of table t (rows == NULL: rows lo, lo+1, ...) and bind each to
+ * parameter k + 1 of h as text; returns 0, or -1 with err. */
+static int arrays_bind(db_conn *c, SQLHSTMT h, dialect_table_state *s, const batch *b, size_t t,
+                       const size_t *cols, size_t ncols, const size_t *rows, size_t lo,
+                       size_t n, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    arrays_reserve(s, ncols);
+    for (size_t k = 0; k < ncols; k++) {
+        strbuf *a = &s->arr[k];
+        size_t col = cols ? cols[k] : k;
+        sb_reset(a);
+        sb_putc(a, '{');
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                sb_putc(a, ',');
+            array_element(a, b, &batch_row(b, t, rows ? rows[i] : lo + i)[col],
+                          &mt->cols[col].type);
+        }
+        sb_putc(a, '}');
+        s->arr_ind[k] = (SQLLEN)a->len;
+        if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT,
+                                            SQL_C_CHAR, SQL_LONGVARCHAR, a->len, 0, a->buf,
+                                            (SQLLEN)a->len + 1, &s->arr_ind[k])))
+            return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+    }
+    return 0;
+}
+
+/* Returns the end of the statement that starts at row lo of [lo,hi) of
+ * table t: its rows' text within COLUMNS_BYTES. */
+static size_t columns_end(const batch *b, size_t t, size_t lo, size_t hi)
+{
+    const map_table *mt = &b->map->tables[t];
+    size_t bytes = 0, r;
+    for (r = lo; r < hi; r++) {
+        const value *row = batch_row(b, t, r);
+        for (size_t c = 0; c < mt->ncols; c++)
+            bytes += row[c].len >= 0 && type_class(&mt->cols[c].type) == VC_TEXT
+                         ? (size_t)row[c].len + 3
+                         : 24;
+        if (r > lo && bytes > COLUMNS_BYTES)
+            break;
+    }
+    return r;
+}
+
+int dialect_load_columns(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, dialect_columns_fn sqlfn,
+                         SQLLEN *changed, mig_err *err)
+{
+    dialect_table_state *s = state_get(st, t);
+    const map_table *mt = &b->map->tables[t];
+    assert((int)policy >= 0 && policy < NPOLICY);
+    *changed = 0;
+    if (s->cols[policy] == SQL_NULL_HSTMT) {
+        strbuf sql = STRBUF_INIT;
+        sqlfn(&sql, c->d, mt, policy);
+        s->cols[policy] = db_prepare(c, sb_str(&sql), err);
+        sb_free(&sql);
+        if (s->cols[policy] == SQL_NULL_HSTMT)
+            return -1;
+    }
+    SQLHSTMT h = s->cols[policy];
+    int rc = 0;
+    for (size_t plo = lo, phi; plo < hi && rc == 0; plo = phi) {
+        phi = columns_end(b, t, plo, hi);
+        SQLLEN n = 0;
+        rc = arrays_bind(c, h, s, b, t, NULL, mt->ncols, NULL, plo, phi - plo, err);
+        if (rc == 0)
+            rc = db_execute(c, h, &n, err, mt->name);
+        *changed += n;
+    }
+    arrays_trim(s);
+    return rc;
+}
+
+int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const batch *b,
+                                  size_t t, const size_t *rows, size_t n, unsigned char *found,
+                                  dialect_exists_columns_fn sqlfn, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    dialect_table_state *s = state_get(st, t);
+    memset(found, 0, n);
+    if (n == 0 || mt->nkeys == 0)
+        return 0;
+    /* run direct, never kept prepared: the server plans it for the table as
+     * it is now (a kept plan made on a still empty table scans it) */
+    if (s->cols_exists == SQL_NULL_HSTMT) {
+        sb_reset(&s->cols_exists_sql);
+        sqlfn(&s->cols_exists_sql, c->d, mt);
+        if ((s->cols_exists = db_prepare(c, NULL, err)) == SQL_NULL_HSTMT)
+            return -1;
+    }
+    SQLHSTMT h = s->cols_exists;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0;) {
+        /* one statement for every row asked unless the keys are very large */
+        size_t bytes = 0, j = i;
+        for (; j < n && (j == i || bytes <= COLUMNS_BYTES); j++)
+            for (size_t k = 0; k < mt->nkeys; k++) {
+                const value *kv = &batch_row(b, t, rows[j])[mt->key_cols[k]];
+                bytes += kv->len >= 0 ? (size_t)kv->len + 3 : 24;
+            }
+        rc = arrays_bind(c, h, s, b, t, mt->key_cols, mt->nkeys, rows + i, 0, j - i, err);
+        SQLRETURN r = SQL_SUCCESS;
+        if (rc == 0) {
+            r = db_run(c, h, sb_str(&s->cols_exists_sql), err);
+            if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        }
+        while (rc == 0 && r != SQL_NO_DATA && SQL_SUCCEEDED(r = SQLFetch(h))) {
+            SQLBIGINT ord = 0;
+            SQLLEN oind = 0;
+            r = SQLGetData(h, 1, SQL_C_SBIGINT, &ord, 0, &oind);
+            if (!SQL_SUCCEEDED(r))
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+            else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > j - i) {
+                c->last_class = DBE_FATAL; /* the statement broke its contract */
+                rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu",
+                             mt->name, (long long)ord, j - i);
+            } else
+                found[i + (size_t)ord - 1] = 1;
+        }
+        if (rc == 0 && r != SQL_NO_DATA)
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        SQLFreeStmt(h, SQL_CLOSE);
+        i = j;
+    }
+    SQLFreeStmt(h, SQL_RESET_PARAMS);
+    arrays_trim(s);
+    return rc;
+}
+
 /* ---- loading with INSERT ... ON CONFLICT ---- */
+
+void dialect_conflict_result(load_result *res, size_t nrows, SQLLEN changed, dup_policy policy)
+{
+    uint64_t n = nrows, ch = (uint64_t)changed;
+    memset(res, 0, sizeof *res);
+    if (policy == DUP_SKIP) {
+        res->inserted = ch;
+        res->dup_db = n - ch;
+    } else {
+        /* DUP_UPDATE: inserted or updated, the database does not say which
+         * (counts_upserts 0: settle_range counts the updates) */
+        res->inserted = n;
+    }
+}
 
 int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
@@ -712,14 +946,6 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
     if (dialect_load_generic(c, st, b, t, lo, hi, policy, rows_per_stmt, max_params,
                              sqlfn, &changed, err) < 0)
         return -1;
-    uint64_t n = hi - lo, ch = (uint64_t)changed;
-    if (policy == DUP_SKIP) {
-        res->inserted = ch;
-        res->dup_db = n - ch;
-    } else {
-        /* DUP_UPDATE: inserted or updated, the database does not say which
-         * (counts_upserts 0: settle_range counts the updates) */
-        res->inserted = n;
-    }
+    dialect_conflict_result(res, hi - lo, changed, policy);
     return 0;
 }

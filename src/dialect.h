@@ -195,6 +195,36 @@ int dialect_load_on_conflict(db_conn *c, dialect_table_state **st, const batch *
                              size_t lo, size_t hi, dup_policy policy, size_t rows_per_stmt,
                              size_t max_params, dialect_insert_fn sqlfn, load_result *res,
                              mig_err *err);
+/* Store in *res what an INSERT ... ON CONFLICT of nrows rows under policy
+ * did when the driver counted `changed` rows (skip: the rest existed;
+ * update: every row counted inserted, settle_range counts the updates). */
+void dialect_conflict_result(load_result *res, size_t nrows, SQLLEN changed, dup_policy policy);
+
+/* Writes the INSERT for policy p into t that takes whole columns: parameter
+ * i + 1 is the text of an array literal ("{1,2,NULL}", '{"a","b\"c"}')
+ * holding column i of every row, in row order (PostgreSQL:
+ * INSERT ... SELECT * FROM unnest($1::integer[], ...)). */
+typedef void (*dialect_columns_fn)(strbuf *out, const dialect *d, const map_table *t,
+                                   dup_policy p);
+/* Load rows [lo,hi) of table t through the statement sqlfn writes (prepared
+ * once per policy, kept in *st), one execution for all the rows (several
+ * only when their text passes 16 MB): one round trip and one statement for
+ * the server to parse and plan, whatever the number of rows.  Stores the
+ * driver's count of changed rows in *changed; returns 0, or -1 with err. */
+int dialect_load_columns(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, dup_policy policy, dialect_columns_fn sqlfn,
+                         SQLLEN *changed, mig_err *err);
+/* Writes the existence check on t that takes the key columns whole, as
+ * dialect_columns_fn's array literals (parameter k + 1: key column k of every
+ * row asked), and selects the 1-based ordinals of the rows whose key the
+ * table holds (exists_sql's contract otherwise). */
+typedef void (*dialect_exists_columns_fn)(strbuf *out, const dialect *d, const map_table *t);
+/* find_existing through the statement sqlfn writes: run direct at each call
+ * (planned for the table as it is then), one execution for every row asked
+ * unless their keys pass 16 MB. */
+int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const batch *b,
+                                  size_t t, const size_t *rows, size_t n, unsigned char *found,
+                                  dialect_exists_columns_fn sqlfn, mig_err *err);
 /* A dialect's per-session stage table for t (SQL Server's #stage): returns 1
  * when it was marked ready (existing and empty) and no rollback has been
  * asked for on c since, which could have brought back rows or undone its
@@ -215,6 +245,10 @@ void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, cons
 /* Append "a.k1 = b.k1 AND a.k2 = b.k2 ..." over t's key columns. */
 void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
                        const char *b);
+/* Append " ON CONFLICT (keys) DO NOTHING" for DUP_SKIP, " ... DO UPDATE SET
+ * col = excluded.col, ..." for DUP_UPDATE (DO NOTHING when every column is a
+ * key), nothing for the other policies. */
+void dialect_on_conflict(strbuf *out, const dialect *d, const map_table *t, dup_policy p);
 /* Append nrows groups "(?, ..., ?)" of ncols markers, comma-separated. */
 void dialect_values_rows(strbuf *out, size_t ncols, size_t nrows);
 /* How dialect_exists_common writes the parameter rows: by default a derived

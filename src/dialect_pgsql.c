@@ -2,9 +2,12 @@
  *
  * "x" quoting, native types (tinyint widens to smallint, bit is boolean,
  * decimal is numeric(p,s), datetime is timestamp), ON CONFLICT for the skip
- * and update policies.  Every parameter is bound with the SQL type of its
- * column so that the server receives typed parameters (a varchar parameter
- * would not be assigned to a date or uuid column); bit values travel as the
+ * and update policies.  Rows and the existence check's keys travel as one
+ * array literal per column, cast in the SQL to an array of the column's type
+ * (bit values as 1/0, which boolean accepts).  Where the shared machinery
+ * binds single values instead, each is bound with the SQL type of its column
+ * so that the server receives typed parameters (a varchar parameter would
+ * not be assigned to a date or uuid column); bit values then travel as the
  * text "1"/"0", which boolean accepts and an integer parameter is not. */
 #include "config.h"
 #include "dialect.h"
@@ -12,15 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per INSERT statement: 0 = one statement with a parameter array,
- * N = multi-row VALUES of N rows.  Measured (50000 rows, 8 columns, medians
- * of 3): parameter array 37k rows/s, 50 rows 110k, 100 rows 98k, 200 rows
- * 123k; psqlODBC runs a parameter array as one round trip per row.  Capped
- * so that a statement has at most PGSQL_MAX_PARAMS parameters. */
-#ifndef PGSQL_ROWS_PER_STMT
-#define PGSQL_ROWS_PER_STMT 200
-#endif
-#define PGSQL_MAX_PARAMS 32767
+/* Rows travel as one array literal per column (dialect_load_columns): one
+ * INSERT ... SELECT * FROM unnest(...) per table and batch.  Measured
+ * against the multi-row VALUES of 200 rows it replaced (bench/ab.sh,
+ * 100,000 records, -w 2 -b 500): client CPU 2.62 -> 2.06 s, the server's
+ * 3.43 -> 2.30 s (bench/ab-figures.txt). */
 
 /* ---- session ---- */
 
@@ -28,22 +27,6 @@
 static int pgsql_matches(const char *dbms)
 {
     return strstr(dbms, "PostgreSQL") != NULL;
-}
-
-/* Returns 0 after asking the session for custom plans (PostgreSQL 12 and
- * later), or -1.  The existence check is kept prepared for the whole load;
- * with the default plan cache mode the server may switch it, after five
- * executions, to a generic plan made with the statistics of that moment: on
- * the table still empty at the start of a load, a sequential scan it then
- * keeps while the table grows (bench/ab.sh, 100,000 records into
- * PostgreSQL: 3.40 s with the default mode, 3.11 s with custom plans). */
-static int pgsql_after_connect(db_conn *c, mig_err *err)
-{
-    if (db_exec(c, "SELECT set_config('plan_cache_mode', 'force_custom_plan', false) "
-                   "WHERE current_setting('server_version_num')::int >= 120000",
-                err) < 0)
-        return err_prefix(err, "cannot set up the PostgreSQL session");
-    return 0;
 }
 
 /* ---- names and types ---- */
@@ -115,6 +98,93 @@ static void pgsql_exists_sql(strbuf *out, const map_table *t, size_t nkeys)
 
 /* ---- loading ---- */
 
+/* Append the type of an array that carries values of t's column to the
+ * server: t's own type without its length, precision or scale (text for
+ * every text kind), so that the INSERT's assignment to the column checks
+ * them as a typed parameter was checked (a value too long is an error, not
+ * cut as an explicit cast to varchar(n) would cut it). */
+static void pgsql_array_base(strbuf *out, const col_type *t)
+{
+    switch (t->kind) {
+    case CK_DECIMAL:
+        sb_puts(out, "numeric");
+        break;
+    case CK_VARCHAR:
+    case CK_NVARCHAR:
+    case CK_CHAR:
+    case CK_NVARCHAR_MAX:
+        sb_puts(out, "text");
+        break;
+    default:
+        pgsql_type_ddl(out, t);
+        break;
+    }
+}
+
+/* The INSERT of whole columns (a dialect_columns_fn):
+ * INSERT INTO t (a, b) SELECT * FROM unnest(CAST(? AS integer[]),
+ * CAST(? AS text[])) AS v ON CONFLICT (a) DO NOTHING.  One statement of a
+ * few parameters for any number of rows: psqlODBC formats one text per
+ * column instead of every value, and the server parses and plans a short
+ * statement instead of a VALUES list of hundreds of rows (bench/PROFILE.md). */
+static void pgsql_insert_columns_sql(strbuf *out, const dialect *d, const map_table *t,
+                                     dup_policy p)
+{
+    sb_puts(out, "INSERT INTO ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") SELECT * FROM unnest(");
+    for (size_t c = 0; c < t->ncols; c++) {
+        sb_puts(out, c ? ", CAST(? AS " : "CAST(? AS ");
+        pgsql_array_base(out, &t->cols[c].type);
+        sb_puts(out, "[])");
+    }
+    sb_puts(out, ") AS v");
+    dialect_on_conflict(out, d, t, p);
+}
+
+/* The existence check taking the key columns whole (a
+ * dialect_exists_columns_fn): SELECT v.o FROM unnest(CAST(? AS integer[]))
+ * WITH ORDINALITY AS v(k1, o) CROSS JOIN LATERAL (SELECT 1 FROM t x WHERE
+ * x.id = v.k1 LIMIT 1) AS f.  The keys are cast to their columns' own
+ * types, as exists_sql casts them, so the comparison is the column's (and
+ * its index serves it).  Not WHERE EXISTS: the planner turns that into a
+ * hash semi-join that reads the whole table at every batch for as long as
+ * it holds fewer than some 100,000 rows (its cost model prices 500 index
+ * probes above a scan of that size; perf: most of the server's time in a
+ * load of 100,000 records); the LIMIT keeps the subquery apart, one index
+ * probe per key. */
+static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_table *t)
+{
+    sb_puts(out, "SELECT v.o FROM unnest(");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? ", CAST(? AS " : "CAST(? AS ");
+        pgsql_type_ddl(out, &t->cols[t->key_cols[k]].type);
+        sb_puts(out, "[])");
+    }
+    sb_puts(out, ") WITH ORDINALITY AS v(");
+    for (size_t k = 0; k < t->nkeys; k++)
+        sb_printf(out, "k%zu, ", k + 1);
+    sb_puts(out, "o) CROSS JOIN LATERAL (SELECT 1 FROM ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " x WHERE ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        sb_printf(out, " = v.k%zu", k + 1);
+    }
+    sb_puts(out, " LIMIT 1) AS f");
+}
+
+/* find_existing: the keys as arrays (dialect_find_existing_columns). */
+static int pgsql_find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                               const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+{
+    return dialect_find_existing_columns(c, st, b, t, rows, n, found, pgsql_exists_columns_sql,
+                                         err);
+}
+
 /* The standard types, except: tinyint goes as smallint (PostgreSQL has no
  * tinyint); bit as the text "1"/"0" (boolean refuses an integer
  * parameter); decimal as SQL_NUMERIC; every text kind as varchar. */
@@ -146,13 +216,19 @@ static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqlt
     }
 }
 
-/* Loads through INSERT ... ON CONFLICT (dialect_load_on_conflict). */
+/* Loads through INSERT ... SELECT * FROM unnest(...) ON CONFLICT, the rows
+ * as one array per column (dialect_load_columns). */
 static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
 {
-    return dialect_load_on_conflict(c, st, b, t, lo, hi, policy, PGSQL_ROWS_PER_STMT,
-                                    PGSQL_MAX_PARAMS, dialect_insert_on_conflict_sql, res, err);
+    SQLLEN changed = 0;
+    memset(res, 0, sizeof *res);
+    if (dialect_load_columns(c, st, b, t, lo, hi, policy, pgsql_insert_columns_sql, &changed,
+                             err) < 0)
+        return -1;
+    dialect_conflict_result(res, hi - lo, changed, policy);
+    return 0;
 }
 
 /* ---- errors ---- */
@@ -217,7 +293,7 @@ const dialect dialect_pgsql = {
     .frac_digits = 6, /* time and timestamp keep microseconds */
     .matches_dbms = pgsql_matches,
     .before_connect = NULL,
-    .after_connect = pgsql_after_connect,
+    .after_connect = NULL,
     .quote_ident = dialect_quote_double,
     .type_ddl = pgsql_type_ddl,
     .ptype = pgsql_ptype,
@@ -225,6 +301,7 @@ const dialect dialect_pgsql = {
     .load_rows = pgsql_load_rows,
     .table_state_free = dialect_state_free_generic,
     .exists_sql = pgsql_exists_sql,
+    .find_existing = pgsql_find_existing,
     .classify = pgsql_classify,
     .try_lock_sql = pgsql_try_lock_sql,
     .create_lock = pgsql_create_lock,

@@ -183,11 +183,15 @@ typedef struct lparam {
 #define INT(x) {NULL, (long long)(x), 0}
 
 /* Returns a statement that ran sql with params p[0..n) (results still to be
- * fetched), or SQL_NULL_HSTMT with err; *rows gets the row count if asked. */
+ * fetched), or SQL_NULL_HSTMT with err; *rows gets the row count if asked.
+ * The statement is run directly (SQLExecDirect), not prepared: each of these
+ * runs once, and psqlODBC keeps a prepared one as a named server statement
+ * that freeing the handle DEALLOCATEs in a round trip (and a savepoint) of
+ * its own, twice per batch for the ledger's rows. */
 static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *rows,
                     mig_err *err)
 {
-    SQLHSTMT h = db_prepare(c, sql, err);
+    SQLHSTMT h = db_prepare(c, NULL, err);
     if (h == SQL_NULL_HSTMT)
         return h;
     for (size_t k = 0; k < n; k++) {
@@ -210,7 +214,7 @@ static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *ro
             return SQL_NULL_HSTMT;
         }
     }
-    SQLRETURN r = SQLExecute(h);
+    SQLRETURN r = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
     if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA) {
         db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "ledger");
         db_stmt_free(h);

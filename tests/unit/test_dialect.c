@@ -863,6 +863,16 @@ static const char *MAP_FX =
     "<column name=\"n\" path=\"@n\" type=\"int\"/>"
     "</table></mapping>";
 
+/* The existence check as settle.c asks it: the dialect's own (PostgreSQL:
+ * the keys as arrays), else the shared one through exists_sql. */
+static int find_existing(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         const size_t *rows, size_t n, unsigned char *found, mig_err *err)
+{
+    if (c->d->find_existing)
+        return c->d->find_existing(c, st, b, t, rows, n, found, err);
+    return dialect_find_existing(c, st, b, t, rows, n, found, err);
+}
+
 /* dialect_find_existing over 250 rows (three chunks of up to 100, asked in
  * reverse order) against a table whose key text compares case-insensitively
  * (ddl: the statements that create it): the server decides what matches,
@@ -911,7 +921,7 @@ static void live_find_existing(const db_target *t, const char *const *ddl)
     memset(found, 7, sizeof found);
     dialect_table_state *st = NULL;
     CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
-    rc = dialect_find_existing(&c, &st, b, 0, rows, NROWS, found, &err);
+    rc = find_existing(&c, &st, b, 0, rows, NROWS, found, &err);
     if (rc != 0)
         fprintf(stderr, "\nfind_existing: %s\n", err.msg);
     CU_ASSERT_EQUAL(rc, 0);
@@ -928,7 +938,7 @@ static void live_find_existing(const db_target *t, const char *const *ddl)
     /* a short call reuses nothing it should not: rows 7, 0, 1 */
     size_t three[] = {7, 0, 1};
     memset(found, 7, 3);
-    CU_ASSERT_EQUAL(dialect_find_existing(&c, &st, b, 0, three, 3, found, &err), 0);
+    CU_ASSERT_EQUAL(find_existing(&c, &st, b, 0, three, 3, found, &err), 0);
     CU_ASSERT_EQUAL(found[0], 0);
     CU_ASSERT_EQUAL(found[1], 1);
     CU_ASSERT_EQUAL(found[2], 0);
@@ -995,7 +1005,7 @@ static void live_find_typed(const db_target *t)
     CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
     size_t rows[] = {1, 0};
     unsigned char found[2] = {7, 7};
-    int rc = dialect_find_existing(&c, &st, b, 0, rows, 2, found, &err);
+    int rc = find_existing(&c, &st, b, 0, rows, 2, found, &err);
     if (rc != 0)
         fprintf(stderr, "\nfind_existing: %s\n", err.msg);
     CU_ASSERT_EQUAL(rc, 0);
@@ -1064,7 +1074,7 @@ static void live_sqlite_prepared_once(const char *file)
     static const size_t nask[] = {3, 2, 3};
     for (int i = 0; i < 3; i++) {
         unsigned char found[3] = {7, 7, 7};
-        CU_ASSERT_EQUAL(dialect_find_existing(&c, &st, b, 0, asks[i], nask[i], found, &err), 0);
+        CU_ASSERT_EQUAL(find_existing(&c, &st, b, 0, asks[i], nask[i], found, &err), 0);
         for (size_t k = 0; k < nask[i]; k++)
             CU_ASSERT_EQUAL(found[k], 1);
     }
@@ -1864,7 +1874,8 @@ static void test_connect_errors(void)
     db_target_free(&t);
 }
 
-/* FreeTDS connections get ClientCharset=UTF-8 unless they set one. */
+/* FreeTDS connections get ClientCharset=UTF-8 unless they set one, psqlODBC
+ * ones Protocol=7.4-1. */
 static void test_connstr_freetds_charset(void)
 {
     strbuf sb = STRBUF_INIT;
@@ -1882,9 +1893,18 @@ static void test_connstr_freetds_charset(void)
     CU_ASSERT_STRING_EQUAL(sb_str(&sb),
                            "Driver=/usr/lib/x86_64-linux-gnu/odbc/libtdsodbc.so;Server=h;"
                            "ClientCharset=UTF-8");
+    /* psqlODBC: no savepoint around every statement unless the user asks */
     t.connstr = "Driver=PostgreSQL Unicode;Server=h";
     db_connstr(&t, &sb);
-    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "Driver=PostgreSQL Unicode;Server=h");
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "Driver=PostgreSQL Unicode;Server=h;Protocol=7.4-1");
+    t.connstr = "Driver={/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so};Server=h;";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb),
+                           "Driver={/usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so};Server=h;"
+                           "Protocol=7.4-1");
+    t.connstr = "Driver=PostgreSQL Unicode;Server=h;protocol=7.4-2";
+    db_connstr(&t, &sb);
+    CU_ASSERT_STRING_EQUAL(sb_str(&sb), "Driver=PostgreSQL Unicode;Server=h;protocol=7.4-2");
     t.connstr = "DSN=no-such-dsn-here";
     db_connstr(&t, &sb);
     CU_ASSERT_STRING_EQUAL(sb_str(&sb), "DSN=no-such-dsn-here");
