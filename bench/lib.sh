@@ -54,14 +54,16 @@ bench_target_check() {
         die "--target postgresql needs MIGRATE_TEST_PG (run under tests/with-postgres.sh)" 69
 }
 
-# bench_input RECORDS SEED: prints the path of bench/gen-apps --records
-# RECORDS --seed SEED (no invalid record, no duplicate), generated into
-# $BENCH_DIR when missing; bench/run.sh caches it under the same name.
+# bench_input RECORDS SEED [INVALID]: prints the path of bench/gen-apps
+# --records RECORDS --seed SEED --invalid INVALID (default 0; no
+# duplicates), generated into $BENCH_DIR when missing; bench/run.sh caches
+# it under the same name.
 bench_input() {
-    local f="$BENCH_DIR/apps-n$1-s$2-i0-d0.xml"
+    local invalid=${3:-0}
+    local f="$BENCH_DIR/apps-n$1-s$2-i$invalid-d0.xml"
     mkdir -p "$BENCH_DIR"
     if [ ! -s "$f" ]; then
-        "$GEN" --records "$1" --seed "$2" -o "$f.tmp" || die "gen-apps failed"
+        "$GEN" --records "$1" --seed "$2" --invalid "$invalid" -o "$f.tmp" || die "gen-apps failed"
         mv "$f.tmp" "$f"
     fi
     echo "$f"
@@ -75,15 +77,23 @@ bench_workdir() {
     trap 'rm -rf "$work"' EXIT
 }
 
-# bench_pg_drop: drop the mapped tables and the ledger's from the PostgreSQL
-# target ($MIGRATE_TEST_PG_PSQL, else psql from the environment's PG*).
+# bench_pg_drop: drop the mapped tables and every table of the ledger
+# (migrate_ledger_*) from the PostgreSQL target ($MIGRATE_TEST_PG_PSQL, else
+# psql from the environment's PG*).
 bench_pg_drop() {
     local psql list
     read -r -a psql <<< "${MIGRATE_TEST_PG_PSQL:-psql -X -q -v ON_ERROR_STOP=1}"
     list=$(IFS=,; echo "${TABLES[*]}")
-    "${psql[@]}" -c "SET client_min_messages = warning; DROP TABLE IF EXISTS $list,
-        migrate_ledger_files, migrate_ledger_batches, migrate_ledger_marks,
-        migrate_ledger_locks CASCADE" > /dev/null
+    "${psql[@]}" > /dev/null <<SQL
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS $list CASCADE;
+DO \$\$ DECLARE t text; BEGIN
+    FOR t IN SELECT tablename FROM pg_tables
+             WHERE schemaname = current_schema() AND tablename LIKE 'migrate\\_ledger\\_%' LOOP
+        EXECUTE format('DROP TABLE %I CASCADE', t);
+    END LOOP;
+END \$\$;
+SQL
 }
 
 # median: the median of the numbers on stdin (the mean of the middle two
