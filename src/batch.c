@@ -53,6 +53,7 @@ void batch_reset(batch *b)
 {
     b->nrec = 0;
     b->arena_len = 0;
+    b->largest = 0;
     b->open = 0;
     b->nmarks = 0;
     for (size_t t = 0; t < b->ntables; t++) {
@@ -86,9 +87,12 @@ static uint32_t arena_reserve(batch *b, size_t n)
 
 uint32_t batch_put_text(batch *b, const char *s, size_t len)
 {
-    uint32_t off = arena_reserve(b, len);
+    uint32_t off = arena_reserve(b, len + 1);
     if (len)
         memcpy(b->arena + off, s, len);
+    b->arena[off + len] = '\0'; /* a large value is bound where it is (db.c) */
+    if (len > b->largest)
+        b->largest = len;
     return off;
 }
 

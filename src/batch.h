@@ -21,7 +21,7 @@
 #include "resume.h"
 
 /* One converted value.  len < 0: NULL.  VC_TEXT: len bytes of UTF-8 at
- * arena + off (not NUL-terminated).  VC_INT / VC_FLOAT: len == 0, number in
+ * arena + off, then a NUL (not counted).  VC_INT / VC_FLOAT: len == 0, number in
  * n.i / n.f. */
 typedef struct value {
     int32_t len;
@@ -67,6 +67,7 @@ typedef struct batch {
     batch_table *tabs;
     char *arena;
     size_t arena_len, arena_cap;
+    size_t largest;     /* the longest text put in the arena since the reset */
     int open;           /* a record is being built */
     batch_mark *marks;  /* per file with records here, at most one */
     size_t nmarks, cap_marks;
@@ -80,13 +81,24 @@ void batch_free(batch *b);
 void batch_reset(batch *b);
 #define BATCH_ARENA_KEEP ((size_t)8 * 1024 * 1024)
 
-/* Start a record.  The record's XML is copied into the arena. */
+/* A record of more XML is not copied into its batch (the engine passes
+ * none): should the database refuse it, the reject file names it
+ * (FILE:LINE) without its XML. */
+#define BATCH_XML_KEEP ((size_t)4 * 1024 * 1024)
+
+/* A batch holding a text this long is loaded alone: the producer reads no
+ * record while one is in flight (engine.c), since the driver copies such a
+ * value once or twice more. */
+#define BATCH_LARGE_TEXT ((size_t)4 * 1024 * 1024)
+
+/* Start a record.  The record's XML is copied into the arena (xml_len 0:
+ * not kept, see BATCH_XML_KEEP). */
 void batch_begin_record(batch *b, uint32_t file, uint64_t line, uint64_t seq,
                         const char *xml, size_t xml_len);
 /* Add a row to table t of the open record; returns its ncols values, all
  * NULL, to be filled. The pointer is valid until the next batch_add_row. */
 value *batch_add_row(batch *b, size_t t);
-/* Copy text into the arena; returns its offset. */
+/* Copy text into the arena, NUL-terminated; returns its offset. */
 uint32_t batch_put_text(batch *b, const char *s, size_t len);
 /* Keep the open record (all its rows). */
 void batch_commit_record(batch *b, uint64_t route);
@@ -98,7 +110,7 @@ void batch_mark_record(batch *b, uint32_t file, const resume_mark *mk);
 /* Returns the resume point of file in b, or NULL. */
 const batch_mark *batch_file_mark(const batch *b, uint32_t file);
 
-/* Returns the text of a VC_TEXT value (not NUL-terminated; v->len bytes). */
+/* Returns the text of a VC_TEXT value (v->len bytes, then a NUL). */
 static inline const char *batch_text(const batch *b, const value *v)
 {
     return b->arena + v->off;

@@ -729,22 +729,32 @@ void db_params_free(db_params *p)
     free(p->ind);
     free(p->width);
     free(p->status);
+    free(p->direct);
+    free(p->direct_len);
     memset(p, 0, sizeof *p);
+}
+
+/* Makes p's per-column arrays for ncols columns (emptied if it had others). */
+static void params_shape(db_params *p, size_t ncols)
+{
+    if (p->ncols == ncols)
+        return;
+    int nts = p->text_nts;
+    db_params_free(p);
+    p->text_nts = nts;
+    p->ncols = ncols;
+    p->data = xcalloc(ncols, sizeof *p->data);
+    p->ind = xcalloc(ncols, sizeof *p->ind);
+    p->width = xcalloc(ncols, sizeof *p->width);
+    p->direct = xcalloc(ncols, sizeof *p->direct);
+    p->direct_len = xcalloc(ncols, sizeof *p->direct_len);
 }
 
 /* Make room for nrows rows of ncols columns with the given widths (grown,
  * and shrunk only when a large buffer is mostly unused). */
 static void params_reserve(db_params *p, size_t ncols, size_t nrows, const size_t *width)
 {
-    if (p->ncols != ncols) {
-        int nts = p->text_nts;
-        db_params_free(p);
-        p->text_nts = nts;
-        p->ncols = ncols;
-        p->data = xcalloc(ncols, sizeof *p->data);
-        p->ind = xcalloc(ncols, sizeof *p->ind);
-        p->width = xcalloc(ncols, sizeof *p->width);
-    }
+    assert(p->ncols == ncols);
     size_t rows = p->cap_rows;
     if (nrows > rows) {
         rows = rows ? rows : 16;
@@ -801,53 +811,79 @@ static SQLLEN put_value(const batch *b, const value *v, const col_type *t, SQLSM
     }
 }
 
-/* Returns the element width a column needs for rows [lo,hi) as ctype. */
-static size_t column_width(const batch *b, size_t t, size_t col, size_t lo, size_t hi,
-                           SQLSMALLINT ctype, const col_type *ty)
-{
-    if (ctype == SQL_C_SBIGINT || ctype == SQL_C_DOUBLE)
-        return 8;
-    if (type_class(ty) != VC_TEXT)
-        return 32; /* a number as text */
-    size_t w = 1;
-    for (size_t r = lo; r < hi; r++) {
-        const value *v = &batch_row(b, t, r)[col];
-        if (v->len >= 0 && (size_t)v->len + 1 > w)
-            w = (size_t)v->len + 1;
-    }
-    return w;
-}
-
 /* Returns the column index of the i-th bound column. */
 static size_t col_at(const size_t *cols, size_t i)
 {
     return cols ? cols[i] : i;
 }
 
-void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
-                    size_t lo, size_t hi, db_ptype_fn ptype)
+size_t db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                      size_t lo, size_t hi, size_t max_bytes, db_ptype_fn ptype)
 {
     const map_table *mt = &b->map->tables[t];
-    size_t nrows = hi - lo;
-    size_t *width = xcalloc(ncols, sizeof *width);
-    SQLSMALLINT *ctype = xcalloc(ncols, sizeof *ctype);
+    size_t *width = xcalloc(ncols ? ncols : 1, sizeof *width);
+    SQLSMALLINT *ctype = xcalloc(ncols ? ncols : 1, sizeof *ctype);
+    unsigned char *text = xcalloc(ncols ? ncols : 1, 1);
     for (size_t i = 0; i < ncols; i++) {
         SQLSMALLINT st, dg;
         SQLULEN sz;
         const col_type *ty = &mt->cols[col_at(cols, i)].type;
         ptype(ty, &ctype[i], &st, &sz, &dg);
-        width[i] = column_width(b, t, col_at(cols, i), lo, hi, ctype[i], ty);
+        if (ctype[i] == SQL_C_SBIGINT || ctype[i] == SQL_C_DOUBLE)
+            width[i] = 8;
+        else if (type_class(ty) != VC_TEXT)
+            width[i] = 32; /* a number as text */
+        else
+            text[i] = 1; /* (width 1 until a value says more) */
+        if (text[i])
+            width[i] = 1;
+    }
+    /* the widths, row by row, up to the rows that fit in max_bytes */
+    size_t end;
+    for (end = lo; end < hi; end++) {
+        const value *row = batch_row(b, t, end);
+        size_t sum = 0;
+        for (size_t i = 0; i < ncols; i++) {
+            const value *v = &row[col_at(cols, i)];
+            size_t need = text[i] && v->len >= 0 ? (size_t)v->len + 1 : 0;
+            sum += need > width[i] ? need : width[i];
+        }
+        if (max_bytes && end > lo && sum * (end - lo + 1) > max_bytes)
+            break;
+        for (size_t i = 0; i < ncols; i++) {
+            const value *v = &row[col_at(cols, i)];
+            if (text[i] && v->len >= 0 && (size_t)v->len + 1 > width[i])
+                width[i] = (size_t)v->len + 1;
+        }
+    }
+    size_t nrows = end - lo;
+    params_shape(p, ncols);
+    for (size_t i = 0; i < ncols; i++) {
+        p->direct[i] = NULL;
+        if (nrows == 1 && text[i] && width[i] > DB_PARAMS_DIRECT) {
+            /* alone and large: bound in the batch, no buffer */
+            const value *v = &batch_row(b, t, lo)[col_at(cols, i)];
+            p->direct[i] = batch_text(b, v);
+            p->direct_len[i] = (size_t)v->len;
+            width[i] = 1;
+        }
     }
     params_reserve(p, ncols, nrows, width);
     for (size_t i = 0; i < ncols; i++) {
         size_t c = col_at(cols, i), w = p->width[i];
         const col_type *ty = &mt->cols[c].type;
+        if (p->direct[i]) {
+            p->ind[i][0] = p->text_nts ? SQL_NTS : (SQLLEN)p->direct_len[i];
+            continue;
+        }
         for (size_t r = 0; r < nrows; r++)
             p->ind[i][r] = put_value(b, &batch_row(b, t, lo + r)[c], ty, ctype[i],
                                      (char *)p->data[i] + r * w, w, p->text_nts);
     }
     free(width);
     free(ctype);
+    free(text);
+    return end;
 }
 
 int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
@@ -877,9 +913,16 @@ int db_params_bind(db_conn *c, SQLHSTMT h, db_params *p, const map_table *mt,
             ptype(&mt->cols[col_at(cols, i)].type, &ctype, &sqltype, &size, &digits);
             size_t row = row0 + r;
             SQLLEN w = (SQLLEN)p->width[i];
+            SQLPOINTER at = (char *)p->data[i] + row * p->width[i];
+            if (p->direct[i]) {
+                /* a large text where it is in the batch (NUL after it) */
+                assert(row == 0);
+                at = (SQLPOINTER)p->direct[i];
+                w = (SQLLEN)p->direct_len[i] + 1;
+            }
             SQLUSMALLINT pno = (SQLUSMALLINT)(r * ncols + i + 1);
-            rc = SQLBindParameter(h, pno, SQL_PARAM_INPUT, ctype, sqltype, size, digits,
-                                  (char *)p->data[i] + row * p->width[i], w, p->ind[i] + row);
+            rc = SQLBindParameter(h, pno, SQL_PARAM_INPUT, ctype, sqltype, size, digits, at, w,
+                                  p->ind[i] + row);
             if (!SQL_SUCCEEDED(rc))
                 return db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, "bind parameter");
         }

@@ -205,12 +205,23 @@ typedef struct db_params {
     SQLULEN processed;
     int text_nts;         /* set by the owner: text goes with indicator
                            * SQL_NTS (every buffer is NUL-terminated) */
+    const char **direct;  /* per column: a large text bound where it is in
+                           * the batch (one row filled), else NULL */
+    size_t *direct_len;   /* its length */
 } db_params;
 
-/* Fill p with rows [lo,hi) of table t of b, columns cols[0..ncols) (cols
- * NULL: columns 0..ncols-1), each converted to the C type ptype gives it. */
-void db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
-                    size_t lo, size_t hi, db_ptype_fn ptype);
+/* A text value this long or longer, alone in the rows filled, is bound
+ * where it lies in the batch (NUL-terminated there) instead of copied. */
+#define DB_PARAMS_DIRECT ((size_t)64 * 1024)
+
+/* Fill p with rows [lo,end) of table t of b, columns cols[0..ncols) (cols
+ * NULL: columns 0..ncols-1), each converted to the C type ptype gives it,
+ * and return end: the rows up to hi whose buffers, each column as wide as
+ * its widest value in them, fit in max_bytes (at least one row; max_bytes
+ * 0: all).  So one large value does not make every row as large, and a
+ * value of DB_PARAMS_DIRECT bytes or more is not copied at all. */
+size_t db_params_fill(db_params *p, const batch *b, size_t t, const size_t *cols, size_t ncols,
+                      size_t lo, size_t hi, size_t max_bytes, db_ptype_fn ptype);
 /* Bind rows [row0, row0+nrows) of p (filled by db_params_fill) to h: as
  * nrows parameter sets of ncols (as_array), else as one set of nrows*ncols
  * parameters (multi-row VALUES); returns 0, or -1 with err. */

@@ -495,31 +495,6 @@ static int rows_changed(db_conn *c, dialect_table_state *s, const char *what, SQ
  * large value does not make every row of its batch as large. */
 #define PIECE_BYTES ((size_t)4 << 20)
 
-/* Returns the end of the piece of rows [lo,hi) of table t that starts at lo:
- * the rows, at their columns' widest widths, fit in PIECE_BYTES. */
-static size_t piece_end(const batch *b, size_t t, size_t lo, size_t hi)
-{
-    const map_table *mt = &b->map->tables[t];
-    size_t ncols = mt->ncols, r;
-    size_t *w = xcalloc(ncols ? ncols : 1, sizeof *w);
-    for (r = lo; r < hi; r++) {
-        const value *row = batch_row(b, t, r);
-        size_t sum = 0;
-        for (size_t c = 0; c < ncols; c++) {
-            size_t need = 32;
-            if (type_class(&mt->cols[c].type) == VC_TEXT && row[c].len >= 0)
-                need = (size_t)row[c].len + 1;
-            if (need > w[c])
-                w[c] = need;
-            sum += w[c];
-        }
-        if (r > lo && sum * (r - lo + 1) > PIECE_BYTES)
-            break;
-    }
-    free(w);
-    return r;
-}
-
 static int load_piece(db_conn *c, dialect_table_state *s, const batch *b, size_t t, size_t lo,
                       size_t hi, dup_policy policy, size_t rows_per_stmt, size_t max_params,
                       dialect_insert_fn sqlfn, SQLLEN *changed, mig_err *err);
@@ -533,8 +508,10 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     assert(s->t == t && c->d && c->d->ptype);
     assert((int)policy >= 0 && policy < NPOLICY);
     *changed = 0;
+    s->params.text_nts = c->d->text_nts;
     for (size_t plo = lo, phi; plo < hi; plo = phi) {
-        phi = piece_end(b, t, plo, hi);
+        phi = db_params_fill(&s->params, b, t, NULL, b->map->tables[t].ncols, plo, hi,
+                             PIECE_BYTES, c->d->ptype);
         SQLLEN n = 0;
         if (load_piece(c, s, b, t, plo, phi, policy, rows_per_stmt, max_params, sqlfn, &n,
                        err) < 0)
@@ -544,8 +521,9 @@ int dialect_load_generic(db_conn *c, dialect_table_state **st, const batch *b, s
     return 0;
 }
 
-/* Loads rows [lo,hi) of table t (one piece, see dialect_load_generic);
- * returns 0 with the rows changed in *changed, or -1 with err. */
+/* Loads rows [lo,hi) of table t, filled in s->params (one piece, see
+ * dialect_load_generic); returns 0 with the rows changed in *changed, or -1
+ * with err. */
 static int load_piece(db_conn *c, dialect_table_state *s, const batch *b, size_t t, size_t lo,
                       size_t hi, dup_policy policy, size_t rows_per_stmt, size_t max_params,
                       dialect_insert_fn sqlfn, SQLLEN *changed, mig_err *err)
@@ -556,8 +534,6 @@ static int load_piece(db_conn *c, dialect_table_state *s, const batch *b, size_t
     *changed = 0;
     if (nrows == 0)
         return 0;
-    s->params.text_nts = c->d->text_nts;
-    db_params_fill(&s->params, b, t, NULL, mt->ncols, lo, hi, ptype);
     if (rows_per_stmt == 0) {
         /* one statement, one parameter set per row */
         SQLHSTMT h = insert_stmt(c, s, mt, policy, 1, 1, sqlfn, err);

@@ -91,6 +91,18 @@ typedef struct dialect {
                            size_t row_lo, size_t row_hi, unsigned char *found,
                            load_result *res, mig_err *err);
 
+    /* Or NULL.  Prepare the session for loading table t under policy p
+     * (found: the first table, loaded through load_rows_found) before any
+     * batch comes, inside the open transaction, which the caller commits.
+     * The worker calls it once, right after its thread starts, while the
+     * engine takes the run lock and the ledger on its own connection; the
+     * first batch finds the work done.  Not needed for correctness: on
+     * failure (-1 with err) the caller rolls back and the first batch
+     * prepares as it would have.  SQL Server's bulk copy: create the
+     * #stage and run the move statements once on it, empty. */
+    int (*warm_up)(db_conn *c, dialect_table_state **st, const mapping *m, size_t t,
+                   dup_policy p, int found, mig_err *err);
+
     /* SQL for the set-based existence check on table t.  nkeys > 0: the
      * statement takes nkeys parameter rows of t->nkeys parameters each (the
      * key columns in key order, row after row) and selects one column, the

@@ -5,13 +5,20 @@
  *   N worker threads: see worker.c
  *   calling thread:   starts everything, reports progress, joins, cleans up.
  *
+ * The workers start right after they connect: they warm their sessions up
+ * (dialect warm_up) while the calling thread takes the run lock, the ledger
+ * and the reject file, and wait for that (wait_ready) before anything else.
+ *
  * Batches circulate between the pool (empty) and the lanes (full).  The pool
  * holds workers * (queue_depth + 2) batches: enough for one partial batch per
  * lane, full lanes and one batch in every worker, so the producer only ever
  * waits when a lane is full (backpressure) and memory is bounded by
  * construction; with large records it also waits while the batches in
- * flight hold more than INFLIGHT_BYTES, so that bound is in bytes too.  The engine allocated every batch and frees them all after
- * the threads are joined, wherever they ended up.
+ * flight hold more than INFLIGHT_BYTES, so that bound is in bytes too, and
+ * reads no record while a batch holding a large text (BATCH_LARGE_TEXT) is
+ * in flight (the driver copies such a value once or twice more).  The
+ * engine allocated every batch and frees them all after the threads are
+ * joined, wherever they ended up.
  *
  * The first fatal error (a worker's, or the reject file's) is kept under
  * `engine.lock` and aborts both rings; every thread then stops at its next
@@ -76,6 +83,7 @@ typedef struct engine {
     pthread_cond_t cond;
     int failed;
     mig_err fail_err;
+    int ready;                   /* run lock, ledger and reject file set up */
     int producer_done;
 
     atomic_int stop;             /* the run was asked to stop (engine_stop) */
@@ -141,6 +149,19 @@ static void engine_fail(engine *e, const mig_err *err)
 static void worker_failed(worker_ctx *ctx, const mig_err *err)
 {
     engine_fail(ctx->engine, err);
+}
+
+/* worker_ctx.wait_ready: waits until the engine is ready (run lock,
+ * ledger, reject file) or has failed. */
+static int workers_wait_ready(worker_ctx *ctx)
+{
+    engine *e = ctx->engine;
+    pthread_mutex_lock(&e->lock);
+    while (!e->ready && !e->failed)
+        pthread_cond_wait(&e->cond, &e->lock);
+    int ok = e->ready && !e->failed;
+    pthread_mutex_unlock(&e->lock);
+    return ok ? 0 : -1;
 }
 
 /* ---- DDL ---- */
@@ -383,6 +404,8 @@ typedef struct producer {
     batch **cur;   /* per lane: the batch being filled, or NULL */
     size_t *charged; /* per e->all index: arena bytes of a batch handed on */
     size_t inflight; /* sum of charged: handed on, not back in the pool yet */
+    unsigned char *large; /* per e->all index: a batch handed on holds a large text */
+    size_t nlarge;   /* such batches handed on, not back yet */
     batch **spare;   /* empty batches taken from the pool while waiting */
     size_t nspare;
     strbuf xml;
@@ -411,6 +434,8 @@ static batch *pool_take(producer *p)
     assert(p->inflight >= p->charged[i]);
     p->inflight -= p->charged[i];
     p->charged[i] = 0;
+    p->nlarge -= p->large[i];
+    p->large[i] = 0;
     return b;
 }
 
@@ -439,8 +464,26 @@ static int inflight_wait(producer *p, const batch *b)
         assert(p->nspare < p->e->nall);
         p->spare[p->nspare++] = back;
     }
-    p->charged[batch_index(p->e, b)] = b->arena_len;
+    size_t i = batch_index(p->e, b);
+    p->charged[i] = b->arena_len;
     p->inflight += b->arena_len;
+    p->large[i] = b->largest >= BATCH_LARGE_TEXT;
+    p->nlarge += p->large[i];
+    return 0;
+}
+
+/* Waits until no batch holding a large text is in flight (its value costs
+ * the worker and the driver two or three copies: the next record's copies
+ * must not add to those); returns 0, or -1 when the run was aborted. */
+static int large_wait(producer *p)
+{
+    while (p->nlarge > 0) {
+        batch *back = pool_take(p);
+        if (!back)
+            return -1;
+        assert(p->nspare < p->e->nall);
+        p->spare[p->nspare++] = back;
+    }
     return 0;
 }
 
@@ -551,6 +594,10 @@ static int produce_file(producer *p, uint32_t f)
             stopped = 1;
             break;
         }
+        if (large_wait(p) != 0) {
+            stopped = 1;
+            break;
+        }
         if ((rc = reader_next(r, &rec, &err)) != 1)
             break;
         nrecords++;
@@ -560,7 +607,13 @@ static int produce_file(producer *p, uint32_t f)
         cnt.read++;
         if (settled_earlier(e, f, rec.seq, &cnt))
             continue; /* committed by an earlier run: not sent again */
-        reader_record_xml(r, &rec, &p->xml);
+        /* the record's XML, for the reject file: a large one only if it is
+         * rejected here (a copy less of each of its values while loading) */
+        int keep_xml = rec.xml_bytes <= BATCH_XML_KEEP;
+        if (rec.invalid || keep_xml)
+            reader_record_xml(r, &rec, &p->xml);
+        else
+            sb_reset(&p->xml);
         if (rec.invalid) {
             if (reject_record(e, name, &rec, rec.invalid, &p->xml) != 0) {
                 stopped = 1; /* not written: the record stays unfinished */
@@ -580,6 +633,9 @@ static int produce_file(producer *p, uint32_t f)
         batch_begin_record(b, f, rec.line, rec.seq, p->xml.buf, p->xml.len);
         if (mapper_map(p->mp, rec.node, &ctx, b, p->reason, sizeof p->reason) != 0) {
             batch_abort_record(b);
+            if (!keep_xml)
+                reader_record_xml(r, &rec, &p->xml);
+            reader_release(r); /* (serialised: the copy can go) */
             if (reject_record(e, name, &rec, p->reason, &p->xml) != 0) {
                 stopped = 1; /* not written: the record stays unfinished */
                 break;
@@ -587,12 +643,15 @@ static int produce_file(producer *p, uint32_t f)
             cnt.rejected++;
             continue;
         }
+        reader_release(r); /* its rows are built: the record's copy goes */
         batch_commit_record(b, route);
         if (marked)
             batch_mark_record(b, f, &mk);
         /* full by count, or by bytes: large records must not pile up in
-         * the lanes batch_size at a time */
-        if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES) {
+         * the lanes batch_size at a time; a large text goes at once (and
+         * alone: large_wait) */
+        if (b->nrec == e->batch_size || b->arena_len >= BATCH_BYTES ||
+            b->largest >= BATCH_LARGE_TEXT) {
             flush_counts(e, f, &cnt);
             p->cur[lane] = NULL;
             if (inflight_wait(p, b) != 0 || ring_push(e->lanes, lane, b) != RING_OK) {
@@ -638,6 +697,7 @@ static void *producer_main(void *arg)
     mapper_limit_fraction(p.mp, e->workers[0].conn.d->frac_digits);
     p.cur = xcalloc(e->nworkers, sizeof *p.cur);
     p.charged = xcalloc(e->nall, sizeof *p.charged);
+    p.large = xcalloc(e->nall, sizeof *p.large);
     p.spare = xcalloc(e->nall, sizeof *p.spare);
 
     uint32_t f = 0;
@@ -659,6 +719,7 @@ static void *producer_main(void *arg)
     mapper_free(p.mp);
     free(p.cur);
     free(p.charged);
+    free(p.large);
     free(p.spare);
     sb_free(&p.xml);
     pthread_mutex_lock(&e->lock);
@@ -806,29 +867,42 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.wctx.clock_arg = o->clock_arg;
     e.wctx.stop = &e.stop;
     e.wctx.fail = worker_failed;
+    e.wctx.wait_ready = workers_wait_ready;
     e.wctx.engine = &e;
     /* the database first: a target that cannot be reached is the error to
      * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
-    /* the run lock before the reject file: a second run must not touch the
-     * first one's (the unit tests' fake database has neither lock nor
-     * ledger: they speak ODBC) */
-    stop_register(&e); /* a stop ends a wait for the ledger too */
-    if (!o->link && ledger_start(&e, err) != 0)
-        goto done;
-    crash_setup(&e);
-    if (!(e.rw = reject_open(o->rejects_path, m, err)))
-        goto done;
-    e.wctx.rejects = e.rw;
-
+    /* the workers first: they prepare their sessions (dialect warm_up)
+     * while this thread takes the run lock and the ledger, then wait for
+     * it (wait_ready: what is set up below, under e.lock) before they read
+     * a table (--preload-keys) or anything set up here */
     size_t started = 0;
     for (; started < e.nworkers; started++)
         if (worker_start(&e.workers[started], err) != 0)
             break;
+    /* the run lock before the reject file: a second run must not touch the
+     * first one's (the unit tests' fake database has neither lock nor
+     * ledger: they speak ODBC) */
+    stop_register(&e); /* a stop ends a wait for the ledger too */
+    int ready = started == e.nworkers;
+    if (ready && !o->link && ledger_start(&e, err) != 0)
+        ready = 0;
+    if (ready) {
+        crash_setup(&e);
+        if (!(e.rw = reject_open(o->rejects_path, m, err)))
+            ready = 0;
+        e.wctx.rejects = e.rw;
+    }
+    if (ready) {
+        pthread_mutex_lock(&e.lock);
+        e.ready = 1;
+        pthread_cond_broadcast(&e.cond);
+        pthread_mutex_unlock(&e.lock);
+    }
     pthread_t prod;
     int have_prod = 0;
-    if (started == e.nworkers) {
+    if (ready) {
         if (pthread_create(&prod, NULL, producer_main, &e) == 0)
             have_prod = 1;
         else

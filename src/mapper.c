@@ -26,11 +26,15 @@
 #include "rule.h"
 #include "settle.h"
 
+#define MAPPER_KEEP ((size_t)1 << 20) /* scratch buffers larger are given back */
+
 struct mapper {
     const mapping *m;
     char now_text[32];     /* var="now": run start, local time */
     rule_scratch *sc;
-    strbuf raw;            /* the text a path found */
+    strbuf raw;            /* the text a path found (when not borrowed) */
+    const char *rs;        /* the raw text: in raw, or borrowed from the record */
+    size_t rn;
     strbuf repl;           /* after replace-match */
     strbuf conv;           /* converted text */
     strbuf key;            /* routing key bytes */
@@ -106,14 +110,15 @@ static void excerpt(char *dst, size_t cap, const char *s, size_t len)
 }
 
 /* Returns 1 with the raw text of column c's source (path, constant or
- * variable) in mp->raw, or 0 when its path matches nothing. */
+ * variable) in (mp->rs, mp->rn), or 0 when its path matches nothing.  A
+ * path's value that is one text node's is borrowed from the record, not
+ * copied (a large value costs one copy less). */
 static int column_raw(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx)
 {
     int found = 0;
     switch (c->src) {
     case SRC_PATH:
-        found = path_value(c->path, node, &mp->raw);
-        break;
+        return path_value_ref(c->path, node, &mp->raw, &mp->rs, &mp->rn);
     case SRC_VALUE:
         sb_reset(&mp->raw);
         sb_puts(&mp->raw, c->value);
@@ -130,17 +135,19 @@ static int column_raw(mapper *mp, const map_column *c, xmlNode *node, const reco
         found = 1;
         break;
     }
+    mp->rs = sb_str(&mp->raw);
+    mp->rn = mp->raw.len;
     return found;
 }
 
-/* Returns 0 with column c's final text, from the raw text in mp->raw (found:
+/* Returns 0 with column c's final text, from the raw text in mp->rs (found:
  * its source matched), in (*s, *len); 1 for NULL; or -1 with the reason in
  * mp->err.  Trims, replaces, applies the default, required and pattern. */
 static int column_finish(mapper *mp, const map_column *c, int found, const char **s,
                          size_t *len)
 {
-    const char *p = sb_str(&mp->raw);
-    size_t n = mp->raw.len;
+    const char *p = mp->rs;
+    size_t n = mp->rn;
     if (found) {
         text_trim(&p, &n);
         if (c->replace) {
@@ -183,19 +190,32 @@ static int column_finish(mapper *mp, const map_column *c, int found, const char 
     return 0;
 }
 
-/* Returns 0 with the converted value of column c in *out (text in mp->conv),
- * 1 for NULL, or -1 with the reason in mp->err. */
+/* Returns 0 with the converted value of column c in *out (a text at *text +
+ * out->text_off: in mp->conv, or for a string kind the text itself), 1 for
+ * NULL, or -1 with the reason in mp->err. */
 static int column_value(mapper *mp, const map_column *c, xmlNode *node, const record_ctx *ctx,
-                        conv_value *out)
+                        conv_value *out, const char **text)
 {
     const char *s;
     size_t n;
     int rc = column_finish(mp, c, column_raw(mp, c, node, ctx), &s, &n);
     if (rc != 0)
         return rc;
+    int str = type_check_text(&c->type, s, n, mp->err, sizeof mp->err);
+    if (str < 0)
+        return -1;
+    if (str) {
+        /* the converted text is the text: not copied */
+        memset(out, 0, sizeof *out);
+        out->vclass = VC_TEXT;
+        out->text_len = n;
+        *text = s;
+        return 0;
+    }
     sb_reset(&mp->conv);
     if (type_convert(&c->type, s, n, out, &mp->conv, mp->err, sizeof mp->err) != 0)
         return -1;
+    *text = mp->conv.buf;
     if (mp->frac_digits > 0 && (c->type.kind == CK_TIME || c->type.kind == CK_DATETIME) &&
         type_fraction_digits(mp->conv.buf + out->text_off, out->text_len) > mp->frac_digits) {
         /* exact or refused: the target would round it (23:59:59.9999999
@@ -230,8 +250,7 @@ static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, b
             cv = mp->rcv[i];
             text = mp->rconv.buf;
         } else {
-            rc = column_value(mp, c, node, ctx, &cv);
-            text = mp->conv.buf;
+            rc = column_value(mp, c, node, ctx, &cv, &text);
         }
         if (rc < 0) {
             snprintf(reason, reasonlen, "table %s, column %s: %s", tab->name, c->name, mp->err);
@@ -257,8 +276,31 @@ static int map_row(mapper *mp, size_t t, xmlNode *node, const record_ctx *ctx, b
     return 0;
 }
 
+/* Gives back a scratch buffer a large value grew: kept, it would stay
+ * resident beside the copies the worker makes of that value. */
+static void shrink(strbuf *sb)
+{
+    if (sb->cap > MAPPER_KEEP)
+        sb_free(sb);
+}
+
+static int map_record(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *reason,
+                      size_t reasonlen);
+
 int mapper_map(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *reason,
                size_t reasonlen)
+{
+    int rc = map_record(mp, rec, ctx, b, reason, reasonlen);
+    shrink(&mp->raw);
+    shrink(&mp->repl);
+    shrink(&mp->conv);
+    shrink(&mp->rconv);
+    return rc;
+}
+
+/* mapper_map, its scratch buffers kept. */
+static int map_record(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *reason,
+                      size_t reasonlen)
 {
     /* the keys mapper_route kept are for this record only */
     xmlNode *rnode = mp->rnode;
@@ -285,11 +327,11 @@ int mapper_map(mapper *mp, xmlNode *rec, const record_ctx *ctx, batch *b, char *
 
 /* ---- routing ---- */
 
-/* Appends the converted value cv (text in mp->conv) as key bytes. */
-static void route_part(mapper *mp, const conv_value *cv)
+/* Appends the converted value cv (text at text + cv->text_off) as key bytes. */
+static void route_part(mapper *mp, const conv_value *cv, const char *text)
 {
     settle_key_value(&mp->key, cv->vclass, cv->i, cv->f,
-                     cv->vclass == VC_TEXT ? mp->conv.buf + cv->text_off : NULL,
+                     cv->vclass == VC_TEXT ? text + cv->text_off : NULL,
                      cv->vclass == VC_TEXT ? cv->text_len : 0);
 }
 
@@ -314,12 +356,14 @@ uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
         const char *s;
         size_t n;
         conv_value cv;
+        mp->rs = sb_str(&mp->raw);
+        mp->rn = mp->raw.len;
         if (column_finish(mp, c, found, &s, &n) != 0)
             return 0;
         sb_reset(&mp->conv);
         if (type_convert(&c->type, s, n, &cv, &mp->conv, mp->err, sizeof mp->err) != 0)
             return 0;
-        route_part(mp, &cv);
+        route_part(mp, &cv, mp->conv.buf);
         return settle_route_hash(mp->key.buf, mp->key.len);
     }
     const map_table *tab = &m->tables[0];
@@ -336,14 +380,15 @@ uint64_t mapper_route(mapper *mp, xmlNode *rec, const record_ctx *ctx)
     mp->rnode = node;
     for (size_t k = 0; k < tab->nkeys; k++) {
         conv_value cv;
+        const char *text;
         size_t col = tab->key_cols[k];
-        if (column_value(mp, &tab->cols[col], node, ctx, &cv) != 0)
+        if (column_value(mp, &tab->cols[col], node, ctx, &cv, &text) != 0)
             return 0;
-        route_part(mp, &cv);
+        route_part(mp, &cv, text);
         mp->rcv[col] = cv;
         if (cv.vclass == VC_TEXT) {
             mp->rcv[col].text_off = mp->rconv.len;
-            sb_append(&mp->rconv, mp->conv.buf + cv.text_off, cv.text_len);
+            sb_append(&mp->rconv, text + cv.text_off, cv.text_len);
         }
         mp->rhave[col] = 1;
     }

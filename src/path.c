@@ -532,6 +532,40 @@ int path_value(const path *p, xmlNode *ctx, strbuf *value)
     return 1;
 }
 
+/* Returns node n's one text or CDATA node when its value is that node's
+ * content alone, else NULL. */
+static const xmlNode *single_text(const xmlNode *n)
+{
+    if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE)
+        return n;
+    if ((n->type == XML_ELEMENT_NODE || n->type == XML_ATTRIBUTE_NODE) && n->children &&
+        !n->children->next &&
+        (n->children->type == XML_TEXT_NODE || n->children->type == XML_CDATA_SECTION_NODE))
+        return n->children;
+    return NULL;
+}
+
+int path_value_ref(const path *p, xmlNode *ctx, strbuf *scratch, const char **s, size_t *n)
+{
+    assert(p && ctx && scratch && s && n);
+    walk w = {0};
+    if (!walk_steps(p, 0, ctx, &w))
+        return 0;
+    const xmlNode *one = single_text(w.first);
+    if (one && one->content) {
+        *s = (const char *)one->content;
+        *n = strlen(*s);
+        return 1;
+    }
+    sb_reset(scratch);
+    sb_grow(scratch, 0);
+    scratch->buf[scratch->len] = '\0';
+    node_value(w.first, scratch);
+    *s = scratch->buf;
+    *n = scratch->len;
+    return 1;
+}
+
 /* Returns 1 if p has a `..` after a child step (it can then reach a node twice). */
 static int path_may_repeat(const path *p)
 {

@@ -73,6 +73,12 @@ void path_free(path *p);
  * *value (reset first), or 0 (value untouched) when nothing matches. */
 int path_value(const path *p, xmlNode *ctx, strbuf *value);
 
+/* path_value without a copy where it can: returns 1 with the value of the
+ * first node p selects in (*s, *n) -- the content of that node's one text
+ * or CDATA node itself (NUL-terminated, valid while ctx's tree is), else
+ * the value written into *scratch -- or 0 when nothing matches. */
+int path_value_ref(const path *p, xmlNode *ctx, strbuf *scratch, const char **s, size_t *n);
+
 /* Appends to *out every element node p selects from ctx, in document order
  * (attributes and text() select nothing here).  *out is a growable array the
  * caller owns: (*nodes, *n, *cap), realloc'd as needed.  Returns the count

@@ -28,7 +28,9 @@
  *    with empty elements of its own (see "the input filter"), which the
  *    copy skips, joining the text again;
  *  - libxml2 holds one tag, comment or processing instruction whole while
- *    it parses it: the read callback stops the input when more than
+ *    it parses it (and rescans a long one): the filter cuts one longer than
+ *    READER_TAG_MAX, and its record is rejected; what the filter cannot cut
+ *    (a name that long) is stopped by the read callback when more than
  *    max_bytes (plus one read) go in without the reader moving on.
  *
  * libxml2's reader parses ahead of the node it reports, so a well-formedness
@@ -107,6 +109,14 @@ struct reader {
     int text_ref;            /* inside a reference "&...;" */
     uint64_t run;            /* bytes since the last start tag or break */
     size_t break_at;         /* a break every so many bytes (below max_bytes) */
+    uint64_t tok;            /* bytes of the tag, comment or PI being lexed (from '<') */
+    int ts;                  /* where in that tag or PI (T_*) */
+    int amp;                 /* inside a reference in an attribute value */
+    int nattr;               /* attributes of that start tag so far */
+    int cut;                 /* the rest of that tag, comment or PI is dropped */
+    uint64_t cut_nl;         /* newlines dropped with it (given back, up to CUT_NL_MAX) */
+    char cut_close[4];       /* what closes its part cut short (a quote, "=\"\"") */
+    size_t tag_max;          /* a tag, comment or PI longer is cut (READER_TAG_MAX) */
     char *fout;              /* filtered bytes not yet handed to libxml2 */
     size_t nfout, fout_pos, cfout;
     uint64_t injected;       /* bytes the filter added to the input */
@@ -135,6 +145,10 @@ struct reader {
     /* the record being read */
     uint64_t bytes, xml_bytes;
     int too_big, has_ent;
+    uint64_t cut_bytes;      /* a cut tag, comment or PI made it too big: its size, */
+    const char *cut_what;    /* and what it was */
+    uint64_t pending_cut;    /* a cut start tag's marker seen by copy_start, */
+    const char *pending_what; /* and what was cut */
     int uncharged;           /* copying an entity's content (already charged) */
 
     /* after a well-formedness error */
@@ -215,23 +229,56 @@ static uint64_t text_size(reader *r, xmlDocPtr doc, const xmlChar *s, size_t len
 }
 
 
+/* Marks the current record too big: drops the copy's body, only the start
+ * tag stays. */
+static void make_too_big(reader *r)
+{
+    if (r->too_big)
+        return;
+    r->too_big = 1;
+    r->rec->children = r->rec->last = NULL; /* (in the arena) */
+    for (size_t i = 0; i < r->nowned; i++) {
+        xmlFree(r->owned[i]->content);
+        r->owned[i]->content = NULL;
+    }
+    r->nowned = 0;
+}
+
 /* Counts n bytes against the current record; returns 1 while it is copied. */
 static int charge(reader *r, uint64_t n)
 {
     if (r->uncharged)
         return !r->too_big; /* an entity's content: its expansion was charged */
     r->bytes = sat_add(r->bytes, n);
-    if (!r->too_big && r->bytes > r->max_bytes) {
-        r->too_big = 1;
-        /* drop the copy's body: only the start tag stays */
-        r->rec->children = r->rec->last = NULL; /* (in the arena) */
-        for (size_t i = 0; i < r->nowned; i++) {
-            xmlFree(r->owned[i]->content);
-            r->owned[i]->content = NULL;
-        }
-        r->nowned = 0;
-    }
+    if (r->bytes > r->max_bytes)
+        make_too_big(r);
     return !r->too_big;
+}
+
+/* The filter cut a tag, comment or PI of the record (what, size bytes):
+ * the record is too large. */
+static void record_cut(reader *r, const char *what, uint64_t size)
+{
+    if (!r->cut_bytes) {
+        r->cut_bytes = size;
+        r->cut_what = what;
+    }
+    make_too_big(r);
+}
+
+/* Returns the size a marker of the filter's cuts (attribute value or PI
+ * content, "[what ]size") gives, with *what. */
+static uint64_t cut_size(const xmlChar *s, const char **what)
+{
+    const char *p = s ? (const char *)s : "";
+    *what = strncmp(p, "comment", 7) == 0                  ? "a comment"
+            : strncmp(p, "processing-instruction", 22) == 0 ? "a processing instruction"
+            : strncmp(p, "attributes", 10) == 0             ? "a start tag of too many attributes"
+                                                           : "a start tag";
+    while (*p && (*p < '0' || *p > '9'))
+        p++;
+    uint64_t n = strtoull(p, NULL, 10);
+    return n ? n : 1;
 }
 
 /* Returns the length of a qualified name prefix:local. */
@@ -464,9 +511,21 @@ static void peek_prolog(reader *r)
  * copy, so a record sees its text whole, and a text longer than a record
  * may makes that record too large: rejected alone, the input goes on.
  * White space is broken only where an element is known to be open (an
- * element put after the root would not be well-formed).  Not broken: a tag
- * (its attributes), comment or processing instruction, which libxml2
- * parses whole: past max_bytes they stop the input (read_cb).  The filter
+ * element put after the root would not be well-formed).
+ *
+ * A tag (its attributes), comment or processing instruction libxml2 parses
+ * whole, and rescans for its end (quadratic past about 8 MB), and compares
+ * each attribute with all before it.  So the lexer also follows them (from
+ * LEX_AFTER bytes after a start tag: a tag of READER_TAG_ATTRS attributes is
+ * about that long), and one longer than tag_max, or a start tag with more
+ * than READER_TAG_ATTRS attributes, is cut: its bytes stop going to libxml2
+ * at a point outside any name or reference; at its real end the filter
+ * closes what was open (a quote, "=\"\"", "-->", "?>"), gives back the
+ * newlines dropped (lines stay right) and puts a marker: an attribute
+ * NAME="size" on a start tag, a PI <?NAME comment size?> after a comment
+ * or PI.  The reader rejects the record holding a marker ("record too
+ * large"); outside records a cut comment or PI just loses its excess.  A
+ * name is not cut (read_cb stops it at max_bytes).  The filter
  * is off when the input is not read as UTF-8 or another superset of ASCII
  * (the prolog says so).  It adds r->injected bytes to what libxml2 counts
  * as consumed. */
@@ -476,6 +535,10 @@ static void peek_prolog(reader *r)
 #define TAIL_SLACK (64 * 1024)  /* more than one read */
 #define BREAK_AT (r->break_at)
 #define TAIL_MAX (BREAK_AT + TAIL_SLACK)
+#define LEX_AFTER (16 * 1024)  /* lexing from this many bytes after a start tag: a
+                                   tag of READER_TAG_ATTRS attributes is that long */
+#define CUT_NL_MAX 65536        /* newlines of a cut given back to libxml2, so that
+                                   the line numbers after it stay right */
 
 enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL };
 
@@ -532,18 +595,106 @@ static void put_break(reader *r, int cdata)
 
 static void filter_track(reader *r, const char *p, size_t n);
 
+/* Where the lexer is in a tag or PI: its name, white space (between
+ * attributes, or a PI's content), an attribute's name, after that name,
+ * after its '=', in its quoted value. */
+enum { T_NAME, T_SP, T_ANAME, T_AEQ, T_AQ, T_VAL };
+
+/* Returns 1 if the tag, comment or PI being lexed (state r->lx) may be cut
+ * before byte c: past r->tag_max, at a character boundary, outside a name
+ * and a reference, where a closing string set by cut_begin makes it whole. */
+static int cuttable(const reader *r, unsigned char c)
+{
+    if (r->lx == L_STAG && r->ts == T_SP && r->nattr >= READER_TAG_ATTRS && !is_ws(c) &&
+        c != '/' && c != '>')
+        return 1; /* before one attribute too many */
+    if (r->tok < r->tag_max || (c & 0xC0) == 0x80 || c == '>')
+        return 0;
+    switch (r->lx) {
+    case L_STAG:
+        return r->ts == T_SP || r->ts == T_AEQ || r->ts == T_AQ ||
+               (r->ts == T_VAL && !r->amp && c != r->lq);
+    case L_ETAG:
+        return r->ts == T_SP;
+    case L_PI:
+        return r->ts == T_SP && c != '?' && !r->lq;
+    case L_COMMENT:
+        return c != '-' && !r->lq;
+    default:
+        return 0;
+    }
+}
+
+/* Starts dropping the construct being lexed; notes what closes its part. */
+static void cut_begin(reader *r)
+{
+    const char *close = "";
+    if (r->lx == L_STAG)
+        close = r->ts == T_VAL ? (r->lq == '"' ? "\"" : "'")
+                : r->ts == T_AEQ ? "=\"\""
+                : r->ts == T_AQ  ? "\"\""
+                                 : "";
+    snprintf(r->cut_close, sizeof r->cut_close, "%s", close);
+    r->cut = 1;
+    r->cut_nl = 0;
+}
+
+/* Ends a cut construct at its last byte: writes what closes it and, for a
+ * start tag, a comment or a PI, the marker the reader sees (an attribute
+ * BRK="size" on the tag, else a PI "<?BRK comment size?>" after it). */
+static void cut_end(reader *r)
+{
+    char m[128];
+    int k;
+    if (r->lx == L_STAG)
+        fout_put(r, r->cut_close, strlen(r->cut_close));
+    /* the newlines dropped, as white space before the end: lines stay right */
+    for (uint64_t i = 0; i < r->cut_nl && i < CUT_NL_MAX; i++)
+        fout_put(r, "\n", 1);
+    switch (r->lx) {
+    case L_STAG:
+        k = snprintf(m, sizeof m, " %s=\"%s%" PRIu64 "\"%s", r->brk_name,
+                     r->nattr >= READER_TAG_ATTRS ? "attributes " : "", r->tok,
+                     r->prev == '/' ? "/>" : ">");
+        break;
+    case L_COMMENT:
+    case L_PI:
+        k = snprintf(m, sizeof m, "%s<?%s %s %" PRIu64 "?>", r->lx == L_PI ? "?>" : "-->",
+                     r->brk_name, r->lx == L_PI ? "processing-instruction" : "comment", r->tok);
+        break;
+    default:
+        k = snprintf(m, sizeof m, ">");
+        break;
+    }
+    fout_put(r, m, (size_t)k);
+    r->cut = 0;
+}
+
 /* Lexes p[0..n) from state r->lx.  emit: copies it to r->fout with the
- * breaks put in, and at a start tag goes back to watching (filter_track)
- * for the rest; else (the tail, on entering) only follows the state. */
+ * breaks put in and the cuts made, and at a start tag goes back to
+ * watching (filter_track) for the rest; else (the tail, on entering) only
+ * follows the state. */
 static void lex(reader *r, const char *p, size_t n, int emit)
 {
     size_t i = 0, from = 0;
     while (i < n) {
         unsigned char c = (unsigned char)p[i];
+        if (r->lx != L_TEXT && r->lx != L_CDATA) {
+            /* a tag, comment or PI: cut past tag_max, dropped to its end */
+            if (emit && !r->cut && cuttable(r, c)) {
+                fout_put(r, p + from, i - from);
+                cut_begin(r);
+            }
+            r->tok++;
+        }
+        int dropping = r->cut; /* (its last byte too: cut_end writes the end) */
+        if (dropping && c == '\n')
+            r->cut_nl++;
         switch (r->lx) {
         case L_TEXT: {
             if (c == '<') {
                 r->lx = L_LT;
+                r->tok = 1;
                 i++;
                 r->run++;
                 break;
@@ -574,14 +725,14 @@ static void lex(reader *r, const char *p, size_t n, int emit)
             break;
         }
         case L_LT:
+            r->ts = T_NAME;
+            r->lq = 0;
             if (c == '/') {
                 r->lx = L_ETAG;
             } else if (c == '!') {
                 r->lx = L_BANG;
-                r->lq = 0;
             } else if (c == '?') {
                 r->lx = L_PI;
-                r->lq = 0;
             } else if (emit) {
                 /* a start tag: back to watching, from its '<' */
                 fout_put(r, p + from, i - from);
@@ -594,22 +745,43 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 return;
             } else {
                 r->lx = L_STAG;
-                r->lq = 0;
+                r->amp = 0;
+                r->nattr = 0;
             }
             i++;
             r->run++;
             break;
         case L_STAG:
-            if (r->lq) {
-                if (c == r->lq)
+            if (r->ts == T_VAL) {
+                if (c == r->lq) {
+                    r->ts = T_SP;
                     r->lq = 0;
+                } else if (c == '&') {
+                    r->amp = 1;
+                } else if (c == ';') {
+                    r->amp = 0;
+                }
             } else if (c == '"' || c == '\'') {
+                r->ts = T_VAL;
                 r->lq = c;
+                r->amp = 0;
             } else if (c == '>') {
+                if (r->cut)
+                    cut_end(r);
                 r->lx = L_TEXT;
                 r->open = r->prev != '/';
                 r->text_ws = 1;
                 r->text_ref = 0;
+            } else if (c == '=') {
+                r->ts = T_AQ;
+            } else if (is_ws(c)) {
+                if (r->ts == T_NAME)
+                    r->ts = T_SP;
+                else if (r->ts == T_ANAME)
+                    r->ts = T_AEQ;
+            } else if (r->ts == T_SP && c != '/') {
+                r->ts = T_ANAME;
+                r->nattr++;
             }
             r->prev = c;
             i++;
@@ -619,11 +791,15 @@ static void lex(reader *r, const char *p, size_t n, int emit)
         case L_DECL:
         case L_PI:
             if (c == '>' && (r->lx != L_PI || r->lq)) {
+                if (r->cut)
+                    cut_end(r);
                 if (r->lx == L_ETAG)
                     r->open = 0; /* an element closed: maybe the root */
                 r->lx = L_TEXT;
                 r->text_ws = 1;
                 r->text_ref = 0;
+            } else if (r->ts == T_NAME && (is_ws(c) || c == '?')) {
+                r->ts = T_SP;
             }
             r->lq = c == '?';
             i++;
@@ -661,6 +837,8 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 r->lq++;
             } else {
                 if (c == '>' && r->lq >= 2) {
+                    if (r->cut)
+                        cut_end(r);
                     r->lx = L_TEXT;
                     r->text_ws = 1;
                     r->text_ref = 0;
@@ -674,6 +852,8 @@ static void lex(reader *r, const char *p, size_t n, int emit)
             i++;
             break;
         }
+        if (dropping)
+            from = i;
     }
     if (emit)
         fout_put(r, p + from, i - from);
@@ -718,7 +898,7 @@ static void filter_track(reader *r, const char *p, size_t n)
         memcpy(r->tail + r->ntail, p, k);
         r->ntail += k;
     }
-    if (r->since_st > BREAK_AT)
+    if (r->since_st > BREAK_AT || r->since_st > LEX_AFTER)
         filter_decide(r);
 }
 
@@ -787,6 +967,7 @@ static void filter_open(reader *r)
         r->break_at = BREAK_MAX;
     if (r->break_at < BREAK_MIN)
         r->break_at = BREAK_MIN;
+    r->tag_max = r->max_bytes < READER_TAG_MAX ? r->max_bytes : READER_TAG_MAX;
     r->tail = xmalloc(TAIL_MAX);
     r->filt_on = 1;
 }
@@ -820,13 +1001,21 @@ static int read_cb(void *ctx, char *buf, int len)
             r->npeek = r->peek_pos = 0;
         }
     } else {
-        if (r->have_read_err)
-            return -1;
-        n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
-        if (n < 0) {
-            r->have_read_err = 1;
-            return -1;
-        }
+        /* (a read the filter drops whole, inside a cut, is not the end) */
+        do {
+            if (r->have_read_err)
+                return -1;
+            n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
+            if (n < 0) {
+                r->have_read_err = 1;
+                return -1;
+            }
+            if (r->filt_on && n > 0) {
+                r->nfout = r->fout_pos = 0;
+                n = (ssize_t)filter(r, buf, (size_t)n, (size_t)len);
+            }
+        } while (n == 0 && r->cut);
+        fresh = 0;
     }
     if (r->filt_on && n > 0 && fresh) {
         r->nfout = r->fout_pos = 0;
@@ -1318,6 +1507,12 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
     strbuf v = STRBUF_INIT;
     xmlAttrPtr last = NULL;
     for (xmlAttrPtr a = src->properties; a; a = a->next) {
+        if (!a->ns && r->filt_on && xmlStrEqual(a->name, BAD_CAST r->brk_name)) {
+            /* put in by the filter: this start tag was cut */
+            r->pending_cut = cut_size(a->children ? a->children->content : NULL,
+                                      &r->pending_what);
+            continue;
+        }
         const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
         uint64_t vlen = attr_size(r, src->doc, a, has_ent);
         c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
@@ -1380,6 +1575,17 @@ static void attr_value(xmlDocPtr sdoc, xmlAttrPtr a, strbuf *out)
 static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth,
                       int steal);
 
+/* Returns 1 if the start tag copy_start went over last was cut by the
+ * filter (the record is then too big). */
+static int take_cut(reader *r)
+{
+    if (!r->pending_cut)
+        return 0;
+    record_cut(r, r->pending_what, r->pending_cut);
+    r->pending_cut = 0;
+    return 1;
+}
+
 /* Copies the subtree src (an element of libxml2's tree or of an entity's
  * content) under parent. */
 static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr parent, int depth)
@@ -1397,6 +1603,8 @@ static void copy_tree(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
     r->xml_bytes += empty ? 1 : 3 + qname_len(src->ns ? src->ns->prefix : NULL, src->name);
     if (!charge(r, cost))
         c = NULL; /* (freed with the body, or never made) */
+    if (take_cut(r))
+        c = NULL;
     for (xmlNodePtr k = src->children; k; k = k->next)
         copy_tree(r, sdoc, k, r->too_big ? NULL : c, depth);
 }
@@ -1476,6 +1684,13 @@ static void copy_leaf(reader *r, xmlDocPtr sdoc, xmlNodePtr src, xmlNodePtr pare
             c = leaf_new(r, XML_COMMENT_NODE, NULL, s, (size_t)len, parent);
         break;
     case XML_PI_NODE:
+        if (r->filt_on && xmlStrEqual(src->name, BAD_CAST r->brk_name)) {
+            /* put in by the filter after a comment or PI it cut */
+            const char *what;
+            uint64_t size = cut_size(src->content, &what);
+            record_cut(r, what, size);
+            break;
+        }
         r->xml_bytes += (uint64_t)xmlStrlen(src->name) + len + 5;
         if (charge(r, (uint64_t)xmlStrlen(src->name) + len + 5 + READER_NODE_COST))
             c = leaf_new(r, XML_PI_NODE, src->name, s, (size_t)len, parent);
@@ -1564,7 +1779,17 @@ static int push_ancestor(reader *r, xmlNodePtr src, size_t d)
     assert(r->nanc == d);
     uint64_t cost = 0, xml = 0;
     int has_ent = 0;
+    r->pending_cut = 0;
     copy_start(r, src, NULL, 1, 0, &cost, &xml, &has_ent);
+    if (r->pending_cut) {
+        if (!r->parse_err[0])
+            snprintf(r->parse_err, sizeof r->parse_err,
+                     "%s:%ld: the start tag of element %s (%" PRIu64 " bytes) is longer than "
+                     "a tag may be (%zu bytes): the records in it cannot be read",
+                     r->in->name, xmlGetLineNo(src), (const char *)src->name, r->pending_cut,
+                     r->tag_max);
+        return -1;
+    }
     if (cost > r->max_bytes) {
         if (!r->parse_err[0])
             snprintf(r->parse_err, sizeof r->parse_err,
@@ -1591,12 +1816,14 @@ static void begin_record(reader *r, xmlNodePtr src, xmlNodePtr parent, int steal
     uint64_t cost = 0, start_xml = 0;
     r->bytes = r->xml_bytes = 0;
     r->too_big = r->has_ent = 0;
+    r->cut_bytes = r->pending_cut = 0;
     r->after_brk = 0;
     r->merge_node = NULL;
     r->in_rec = 1;
     src->_private = &returned_marker;
     r->rec = copy_start(r, src, parent, 0, steal, &cost, &start_xml, &r->has_ent);
     charge(r, cost);
+    take_cut(r);
 }
 
 /* ---- handing out ---- */
@@ -1613,7 +1840,20 @@ static int give_record(reader *r, uint64_t line, reader_record *rec)
     rec->bytes = r->bytes;
     rec->xml_bytes = r->xml_bytes;
     r->invalid[0] = '\0';
-    if (r->too_big) {
+    if (r->cut_bytes) {
+        char most[160];
+        if (strstr(r->cut_what, "attributes"))
+            snprintf(most, sizeof most, "%d attributes a tag may have", READER_TAG_ATTRS);
+        else
+            snprintf(most, sizeof most,
+                     "%zu bytes a tag, comment or processing instruction may take "
+                     "(max-record-bytes, at most %zu)", r->tag_max, READER_TAG_MAX);
+        snprintf(r->invalid, sizeof r->invalid,
+                 "record too large: %s of %" PRIu64 " bytes, more than the %s; "
+                 "not copied here, see %s line %" PRIu64,
+                 r->cut_what, r->cut_bytes, most, r->in->name, line);
+        rec->invalid = r->invalid;
+    } else if (r->too_big) {
         snprintf(r->invalid, sizeof r->invalid,
                  "record too large: %" PRIu64 " bytes of XML, %" PRIu64
                  " bytes once parsed, more than max-record-bytes (%zu); not copied here, "
@@ -1798,7 +2038,7 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
             uint64_t cost = 0;
             xmlNodePtr c = copy_start(r, n, r->too_big ? NULL : cur, r->too_big, 1, &cost,
                                       &r->xml_bytes, &r->has_ent);
-            if (!charge(r, cost))
+            if (!charge(r, cost) || take_cut(r))
                 c = NULL;
             if (xmlTextReaderIsEmptyElement(xr))
                 r->xml_bytes += 1;
@@ -1872,6 +2112,11 @@ int reader_next(reader *r, reader_record *rec, mig_err *err)
     }
     quiet_end(q);
     return rc;
+}
+
+void reader_release(reader *r)
+{
+    drop_record(r);
 }
 
 /* ---- serialising a record ----

@@ -40,6 +40,16 @@ typedef struct reader_record {
 #define READER_NODE_COST 120
 /* Default largest record (max_bytes 0). */
 #define READER_MAX_BYTES ((size_t)16 * 1024 * 1024)
+/* Longest tag (its attributes), comment or processing instruction passed to
+ * libxml2 whole (or max_bytes, when smaller): libxml2 holds one whole and,
+ * past about 8 MB, looks for its end again at each 512 bytes pushed (a 15 MB
+ * attribute took 70 s of CPU).  A longer one is cut (reader.c, "the input
+ * filter") and its record rejected: no data export has attributes or
+ * comments of a megabyte. */
+#define READER_TAG_MAX ((size_t)1024 * 1024)
+/* Most attributes of one start tag passed to libxml2 (2.9 compares each with
+ * all before it: 30,000 took 6.5 s); a tag with more is cut the same way. */
+#define READER_TAG_ATTRS 1024
 
 /* Start reading in (the reader does not take ownership of in).  schema may
  * be NULL.  max_bytes: the largest record (its cost, see reader_record.bytes),
@@ -63,6 +73,10 @@ int reader_resumable(const reader *r);
  * mismatch: amount line 17 and application") or cannot be read
  * (MIG_ENOINPUT).  The record stays valid until the next call. */
 int reader_next(reader *r, reader_record *rec, mig_err *err);
+
+/* Frees the copy of the record handed out last, before the next call would:
+ * its values are copied (mapped), a large one need not stay meanwhile. */
+void reader_release(reader *r);
 
 /* Serialize the current record's XML into *out (reset first), declaring on
  * the record element every namespace in scope and expanding entity

@@ -196,10 +196,6 @@ int reject_write(reject_writer *rw, const char *file, uint64_t line, uint64_t se
     sb_printf(&e, ":%" PRIu64 " record %" PRIu64 ": ", line, seq);
     put_comment_text(&e, reason);
     sb_puts(&e, " -->\n");
-    if (xml_len) {
-        sb_append(&e, xml, xml_len);
-        sb_putc(&e, '\n');
-    }
 
     int rc = 0;
     pthread_mutex_lock(&rw->lock);
@@ -211,7 +207,11 @@ int reject_write(reject_writer *rw, const char *file, uint64_t line, uint64_t se
                     rw->open_tags) < 0)
             rc = -1;
     }
-    if (rc == 0 && (fwrite(e.buf, 1, e.len, rw->fp) != e.len || fflush(rw->fp) != 0))
+    /* the record's XML written where it is (a large one is not copied) */
+    if (rc == 0 && (fwrite(e.buf, 1, e.len, rw->fp) != e.len ||
+                    (xml_len && (fwrite(xml, 1, xml_len, rw->fp) != xml_len ||
+                                 fputc('\n', rw->fp) == EOF)) ||
+                    fflush(rw->fp) != 0))
         rc = -1;
     if (rc == 0)
         rw->count++;

@@ -465,6 +465,29 @@ static int load_by_record(settler *s, const batch *b, size_t lo, size_t hi,
     return 0;
 }
 
+/* Returns 1 when table t's rows (policy p) are settled one by one: with a
+ * key set, and the first table under the skip policy even without one (that
+ * decides each record's fate: key set, then the database). */
+static int settles_rows(const settler *s, size_t t, dup_policy p)
+{
+    return uses_keyset(s, t) || (t == 0 && p == DUP_SKIP && s->map->tables[0].nkeys > 0);
+}
+
+int settle_warm_up(settler *s, mig_err *err)
+{
+    const dialect *d = s->conn->d;
+    if (!d || !d->warm_up)
+        return 0;
+    for (size_t t = 0; t < s->map->ntables; t++) {
+        dup_policy p = settle_policy(s->map, s->on_dup, t);
+        /* as settle_range's first pass loads it */
+        int found = t == 0 && settles_rows(s, t, p) && d->load_rows_found;
+        if (d->warm_up(s->conn, &s->tstate[t], s->map, t, p, found, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, settle_result *rr,
                  mig_err *err)
 {
@@ -474,10 +497,7 @@ int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, set
         dup_policy p = settle_policy(s->map, s->on_dup, t);
         unsigned char *skip = NULL;
         int rc = 0;
-        /* the first table's rows are settled one by one (key set, then the
-         * database) even without a key set: that decides each record's fate */
-        int settle = uses_keyset(s, t) ||
-                     (t == 0 && p == DUP_SKIP && s->map->tables[0].nkeys > 0);
+        int settle = settles_rows(s, t, p);
         /* the first pass lets a dialect that can settle the first table's
          * rows in its load do so (no existence check of its own); a recheck
          * asks the existence check as before */

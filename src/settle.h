@@ -120,6 +120,10 @@ void settle_result_free(settle_result *rr);
  * is guessed); -1 with err (class in conn->last_class). */
 int settle_range(settler *s, const batch *b, size_t lo, size_t hi, int pass, settle_result *rr,
                  mig_err *err);
+/* Returns 0 after the dialect's warm_up of every table (the statements
+ * settle_range's first pass will run, prepared inside the open transaction
+ * on s->conn, which the caller commits), or when it has none; -1 with err. */
+int settle_warm_up(settler *s, mig_err *err);
 /* Once records [lo,hi) are committed with result rr: their rows' and
  * records' counts to st, their keys to the key sets.  Returns 1 when the
  * sets outgrew key_budget and were emptied, else 0. */

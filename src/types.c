@@ -885,6 +885,19 @@ static int check_string(const col_type *t, const char *s, size_t len, char *err,
 
 /* ---- type_convert ---- */
 
+int type_check_text(const col_type *t, const char *s, size_t len, char *err, size_t errlen)
+{
+    switch (t->kind) {
+    case CK_VARCHAR:
+    case CK_NVARCHAR:
+    case CK_CHAR:
+    case CK_NVARCHAR_MAX:
+        return check_string(t, s, len, err, errlen) < 0 ? -1 : 1;
+    default:
+        return 0;
+    }
+}
+
 int type_convert(const col_type *t, const char *s, size_t len,
                  conv_value *out, strbuf *text, char *err, size_t errlen)
 {

@@ -81,6 +81,12 @@ size_t type_max_bytes(const col_type *t);
  * "YYYY-MM-DD"; time "hh:mm:ss[.f...]" (fraction kept as given, at most 7
  * digits, trailing zeros dropped); datetime "YYYY-MM-DD hh:mm:ss[.f...]"
  * (a Z or +hh:mm offset is converted to UTC); uuid lower-case 8-4-4-4-12. */
+/* For the string kinds (varchar, nvarchar, char, nvarchar(max)), whose
+ * converted text is the text itself: returns 1 with s[0..len) checked (as
+ * type_convert would), 0 for the other kinds, -1 with err when it fails.
+ * The text need not be copied. */
+int type_check_text(const col_type *t, const char *s, size_t len, char *err, size_t errlen);
+
 int type_convert(const col_type *t, const char *s, size_t len,
                  conv_value *out, strbuf *text, char *err, size_t errlen);
 

@@ -117,9 +117,13 @@ static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why,
 {
     const worker_ctx *ctx = r->w->ctx;
     const batch_rec *br = &b->recs[rec];
-    char reason[sizeof why->msg + 32];
-    snprintf(reason, sizeof reason, "database refused: %s", why->msg);
+    char reason[sizeof why->msg + 96];
     const char *file = ctx->file_names ? ctx->file_names[br->file] : "-";
+    char big[80] = "";
+    if (!br->xml_len)
+        snprintf(big, sizeof big, "; the record is not copied here (more than %zu bytes of XML)",
+                 BATCH_XML_KEEP);
+    snprintf(reason, sizeof reason, "database refused: %s%s", why->msg, big);
     if (reject_write(ctx->rejects, file, br->line, br->seq, reason, b->arena + br->xml_off,
                      br->xml_len, err) < 0)
         return -1;
@@ -271,6 +275,26 @@ static int preload(run *r, mig_err *err)
     return 0;
 }
 
+/* Prepares the session for the first batch (settle_warm_up) in a
+ * transaction of its own, committed.  A failure costs nothing but the
+ * time: rolled back, and the first batch prepares as it would have (and
+ * meets the error again, with its retries and reconnects). */
+static void warm_up(run *r)
+{
+    worker *w = r->w;
+    if (!w->conn.d || !w->conn.d->warm_up || stopping(r))
+        return;
+    mig_err err;
+    err_clear(&err);
+    int rc = r->link->begin(&w->conn, &err);
+    if (rc == 0)
+        rc = settle_warm_up(&w->settle, &err);
+    if (rc == 0)
+        rc = r->link->commit(&w->conn, &err);
+    if (rc != 0)
+        r->link->rollback(&w->conn);
+}
+
 static void *worker_main(void *arg)
 {
     run r;
@@ -282,6 +306,11 @@ static void *worker_main(void *arg)
     r.rng = (uint32_t)(w->id * 2654435761u) ^ (uint32_t)(uint64_t)(stats_now() * 1e6);
     mig_err err;
     err_clear(&err);
+    /* the engine starts the workers before it takes the run lock: the
+     * session is prepared meanwhile, and what reads the tables waits */
+    warm_up(&r);
+    if (ctx->wait_ready && ctx->wait_ready(ctx) < 0)
+        return NULL;
     if (ctx->preload_keys && preload(&r, &err) < 0) {
         ctx->fail(ctx, &err);
         return NULL;

@@ -89,7 +89,12 @@ typedef struct worker_ctx {
     const atomic_int *stop;     /* set when the run must stop; or NULL */
     /* Stop the run: records the first fatal error and aborts both rings. */
     void (*fail)(struct worker_ctx *ctx, const mig_err *err);
-    void *engine;               /* for fail() */
+    /* Or NULL.  Waits until the engine has taken the run lock and set up
+     * the ledger and the reject file (the workers start before, to warm
+     * their sessions up); returns 0 to go on, -1 when the run failed or
+     * stopped first.  Everything the engine set up is visible after it. */
+    int (*wait_ready)(struct worker_ctx *ctx);
+    void *engine;               /* for fail() and wait_ready() */
 } worker_ctx;
 
 typedef struct worker {

@@ -35,9 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     xmlNodePtr rec = xmlDocGetRootElement(doc)->children;
     path *p = path_compile(src, &ns, err, sizeof err);
     if (p) {
-        strbuf v = STRBUF_INIT;
-        path_value(p, rec, &v);
+        strbuf v = STRBUF_INIT, scratch = STRBUF_INIT;
+        int found = path_value(p, rec, &v);
+        /* the borrowing form finds the same value */
+        const char *s = NULL;
+        size_t n0 = 0;
+        if (path_value_ref(p, rec, &scratch, &s, &n0) != found ||
+            (found && (n0 != v.len || memcmp(s, sb_str(&v), n0) != 0)))
+            abort();
         sb_free(&v);
+        sb_free(&scratch);
         xmlNode **nodes = NULL;
         size_t n = 0, cap = 0;
         path_select(p, rec, &nodes, &n, &cap);

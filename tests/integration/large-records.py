@@ -4,7 +4,9 @@ into DIR/input.xml, and what must come of it: DIR/expected.tsv (the rows of
 app_base, "app_id<TAB>product<TAB>note" with the note as its length and
 SHA-256, ordered by app_id), DIR/expected-rejects (one line per rejected
 record: "record number<TAB>what the reason must contain") and
-DIR/expected-stderr (lines migrate's stderr must hold; none: exit 0).
+DIR/expected-stderr (lines migrate's stderr must hold; none: exit 0) and
+maybe DIR/expected-reject-bytes (the least size of the reject file: the
+rejected records' XML is in it).
 
 Every record is <a:application app_id="N"><a:product>P</a:product>
 [<a:note>TEXT</a:note>]</a:application>.  The cases:
@@ -20,9 +22,25 @@ Every record is <a:application app_id="N"><a:product>P</a:product>
   big-in-batch  one record with a 6 MB note among 999 small ones, all
                 loaded exactly in batches of 500: the parameter buffers are
                 sized piece by piece, not every row as wide as the widest
-  huge-attr     a record whose start tag holds a 40 MB attribute: libxml2
-                parses a tag whole, so the input stops there with one line;
-                the records before it are loaded
+  big-value     a record whose mapped note is 15,000,000 bytes of multi-byte
+                text among small ones, all loaded exactly (default options,
+                a record near --max-record-bytes), and a 5 MB record the
+                mapper refuses, written to the reject file whole: also run
+                against PostgreSQL and the TDS server (insert and bcp)
+  two-values    the same with a 14 MB note right after the 15 MB one (two
+                workers): the batches of large values go one at a time
+  huge-attr     a 40 MB attribute (with newlines in it), a 40 MB comment
+                and a 40 MB processing instruction inside records, a record
+                element of 40 MB of attributes closed by "/>", and a 40 MB
+                comment and PI between records: the filter cuts each, the
+                records holding one are rejected alone ("record too large",
+                the line of a later one still right), the others loaded
+  tag-bound     a 15 MB attribute and a 3 MB comment, under the 16M record
+                limit but over the 1 MB a tag or comment may take (libxml2
+                rescans a long one: minutes): their records rejected; a
+                900 KB attribute and comment loaded; 30,000 attributes on
+                one tag (libxml2 compares each with all before it) rejected,
+                1,000 loaded
 """
 import hashlib
 import os
@@ -41,12 +59,25 @@ class Writer:
         self.rows = []
         self.rejects = []
         self.stderr = []
-        self.f.write(b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        self.reject_bytes = 0  # the reject file holds at least that (XML copied)
+        self.nl = 0
+        self.write(b'<?xml version="1.0" encoding="UTF-8"?>\n'
                      b'<a:applications xmlns:a="urn:example:apps">\n')
 
-    def record(self, app_id, product, raw=None, note=None, extra=b"", attr=b""):
-        """raw: the note's XML (bytes or a list of pieces); note: its text."""
-        w = self.f.write
+    def write(self, b):
+        self.f.write(b)
+        self.nl += b.count(b"\n")
+
+    def record(self, app_id, product, raw=None, note=None, extra=b"", attr=b"",
+               empty=False):
+        """raw: the note's XML (bytes or a list of pieces); note: its text;
+        empty: the record element is empty ("/>").  Sets self.line, the
+        line of its start tag."""
+        w = self.write
+        self.line = self.nl + 1
+        if empty:
+            w(b'  <a:application app_id="%d"%s/>\n' % (app_id, attr))
+            return None
         w(b'  <a:application app_id="%d"%s><a:product>%s</a:product>'
           % (app_id, attr, product.encode()))
         if raw is not None:
@@ -66,7 +97,7 @@ class Writer:
 
     def close(self, d, end=True):
         if end:
-            self.f.write(b"</a:applications>\n")
+            self.write(b"</a:applications>\n")
         self.f.close()
         with open(os.path.join(d, "expected.tsv"), "w") as f:
             for r in sorted(self.rows):
@@ -77,6 +108,9 @@ class Writer:
         with open(os.path.join(d, "expected-stderr"), "w") as f:
             for line in self.stderr:
                 f.write(line + "\n")
+        if self.reject_bytes:
+            with open(os.path.join(d, "expected-reject-bytes"), "w") as f:
+                f.write("%d\n" % self.reject_bytes)
 
 
 def mixed_note(size, seed):
@@ -93,6 +127,11 @@ def mixed_note(size, seed):
         xml.append(unit_xml * per + "<!-- c -->z<![CDATA[d&e>]]>")
         txt.append(unit_txt * per + "zd&e>")
     return ["".join(xml).encode()], "".join(txt)
+
+
+def tag_len(app_id, attr):
+    """Returns the length of the start tag Writer.record writes."""
+    return len(b'<a:application app_id="%d"%s>' % (app_id, attr))
 
 
 def main():
@@ -128,12 +167,62 @@ def main():
                 w.loaded(w.record(i, "LOAN", [text.encode()], text))
             else:
                 w.loaded(w.record(i, "CARD", [b"n%d" % i], "n%d" % i))
+    elif case in ("big-value", "two-values"):
+        two = case == "two-values"
+        unit = "abc\u00e9\u20ac\U0001F600 xyz."
+        text = unit * (15000000 // len(unit.encode()))
+        w.loaded(w.record(1, "CARD", [b"first"], "first"))
+        w.loaded(w.record(2, "LOAN", [text.encode()], text))
+        if two:
+            # another right after it (two workers): loaded one at a time
+            text = "q" * 14000000 + "\u00e9nd"
+            w.loaded(w.record(3, "AUTO", [text.encode()], text))
+        else:
+            w.loaded(w.record(3, "AUTO", [b"third"], "third"))
+        w.loaded(w.record(4, "LOAN", [b"after"], "after"))
+        w.loaded(w.record(5, "CARD", None, None))
+        # refused by the mapper: its XML (5 MB, not kept in the batch) is
+        # written to the reject file all the same
+        w.record(6, "TOOLONGPRODUCT", [b"n" * (5 * MB)], None)
+        w.rejected(6, "longer than varchar(8)")
+        w.reject_bytes = 5 * MB
     elif case == "huge-attr":
+        big = b"z" * (40 * MB)
         w.loaded(w.record(1, "CARD", [b"a"], "a"))
-        w.loaded(w.record(2, "LOAN", [b"b"], "b"))
-        w.record(3, "AUTO", None, None, attr=b' big="' + b"z" * (40 * MB) + b'"')
-        w.record(4, "CARD", [b"never read"], None)
-        w.stderr.append("input.xml:5: a tag, comment or processing instruction longer than")
+        # newlines in the value: dropped with it, the lines after stay right
+        attr = b' big="' + (b"z" * 40000 + b"\n") * 1049 + b'" x="1"'
+        w.record(2, "LOAN", [b"b"], None, attr=attr)
+        w.rejected(2, "record too large: a start tag of %d bytes" % tag_len(2, attr))
+        w.loaded(w.record(3, "AUTO", [b"c"], "c"))
+        w.record(4, "CARD", [b"d"], None, extra=b"<!--" + big + b"-->")
+        w.rejected(4, "record too large: a comment of %d bytes.*see input.xml line %d -->"
+                   % (40 * MB + 7, w.line))
+        w.write(b"  <!-- " + big + b" -->\n  <?between " + big + b"?>\n")
+        w.loaded(w.record(5, "LOAN", [b"e"], "e"))
+        w.record(6, "AUTO", [b"f"], None, extra=b"<?pi " + big + b"?>")
+        w.rejected(6, "record too large: a processing instruction of %d bytes" % (40 * MB + 7))
+        w.record(7, "CARD", None, None, attr=b' a="1" b="' + b"&amp;x" * (7 * MB) + b'"',
+                 empty=True)
+        w.rejected(7, "record too large: a start tag of")
+        w.record(8, "LOAN", [b"g"], None, extra=b'<a:x y="' + big + b'"/>')
+        w.rejected(8, "record too large: a start tag of %d bytes" % len(b'<a:x y="' + big + b'"/>'))
+        w.loaded(w.record(9, "AUTO", [b"h"], "h"))
+    elif case == "tag-bound":
+        w.loaded(w.record(1, "CARD", [b"a"], "a"))
+        attr = b' big="' + b"z" * (15 * MB) + b'"'
+        w.record(2, "LOAN", [b"b"], None, attr=attr)
+        w.rejected(2, "record too large: a start tag of %d bytes, more than the 1048576 bytes"
+                   % tag_len(2, attr))
+        w.loaded(w.record(3, "AUTO", [b"c"], "c", attr=b' big="' + b"z" * (900 * 1024) + b'"'))
+        w.record(4, "CARD", [b"d"], None, extra=b"<!--" + b"c" * (3 * MB) + b"-->")
+        w.rejected(4, "record too large: a comment of")
+        w.loaded(w.record(5, "LOAN", [b"e"], "e", extra=b"<!--" + b"c" * (900 * 1024) + b"-->"))
+        # 30,000 short attributes (libxml2 2.9: 6.5 s) and 1,000 (loaded)
+        many = b"".join(b' n%d=""' % k for k in range(30000))
+        w.record(6, "AUTO", [b"f"], None, attr=many)
+        w.rejected(6, "record too large: a start tag of too many attributes")
+        some = b"".join(b' n%d="%d"' % (k, k) for k in range(1000))
+        w.loaded(w.record(7, "CARD", [b"g"], "g", attr=some))
     else:
         sys.exit("unknown case " + case)
     w.close(d)

@@ -11,9 +11,18 @@
 #                those two rejected ("record too large"), the rest loaded;
 #   many-nodes   400,000 elements in one record (rejected), 1,000 levels of
 #                nesting in another (loaded);
-#   huge-attr    a 40 MB attribute (--max-record-bytes 4M): libxml2 parses a
-#                tag whole, so the input stops there with one line (exit 65),
-#                the records before it loaded.
+#   big-value    a mapped note of 15,000,000 bytes (a record near the 16M
+#                default of --max-record-bytes) among small ones: loaded
+#                byte for byte -- also into PostgreSQL (MIGRATE_TEST_PG) and
+#                the TDS server (MIGRATE_TEST_MSSQL, --load insert and bcp),
+#                each in a database of its own, read back with dbdump;
+#   two-values   notes of 15,000,000 and 14,000,000 bytes one after the other
+#                (SQLite): loaded one at a time, both exactly;
+#   huge-attr    40 MB attributes, comments and PIs inside records and
+#                between them: cut by the reader's filter, each record
+#                holding one rejected alone, the others loaded, in seconds;
+#   tag-bound    a 15 MB attribute and a 3 MB comment (under the record
+#                limit, over the 1 MB a tag or comment may take): rejected.
 #
 # Each case: tests/integration/large-records.py writes the input and the
 # expected rows, rejects and stderr; migrate loads it into SQLite under
@@ -55,17 +64,12 @@ cat > "$work/mapping.xml" <<'XML'
 XML
 
 fail=0
-for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes big-in-batch huge-attr}; do
+for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes big-in-batch big-value two-values huge-attr tag-bound}; do
     d="$work/$c"
     mkdir -p "$d"
     python3 "$here/large-records.py" "$c" "$d" || { echo "ERROR: $c: generator failed" >&2; exit 99; }
-    opts=()
-    # libxml2 holds a tag whole, in two buffers that grow by doubling, and
-    # looks for its end again at each 512 bytes pushed: with the default
-    # 16M the stop costs 61.5 MB and minutes; 4M shows the same stop
-    [ "$c" = huge-attr ] && opts=(--max-record-bytes 4M)
     (cd "$d" && /usr/bin/time -f '%M' -o rss "$MIGRATE" --db t.db -m ../mapping.xml \
-        --rejects rejects.xml "${opts[@]}" input.xml > out 2> err)
+        --rejects rejects.xml input.xml > out 2> err)
     rc=$?
     rss=$(tail -n 1 "$d/rss")
     reason=""
@@ -98,6 +102,10 @@ PY
             grep -q "<!-- migrate reject.* record $seq: .*$why" "$d/rejects.xml" ||
                 reason+="  record $seq not rejected with \"$why\""$'\n'
         done < "$d/expected-rejects"
+        if [ -s "$d/expected-reject-bytes" ] &&
+            [ "$(wc -c < "$d/rejects.xml")" -lt "$(cat "$d/expected-reject-bytes")" ]; then
+            reason+="  the reject file lacks the records' XML"$'\n'
+        fi
     elif [ -e "$d/rejects.xml" ]; then
         reason+="  unexpected reject file"$'\n'
     fi
@@ -109,6 +117,94 @@ PY
     else
         echo "ok: $c (peak RSS ${rss} kB, $(wc -l < "$d/expected.tsv") rows)"
     fi
-    rm -f "$d/input.xml" "$d/t.db"
+    [ "$c" = big-value ] || rm -f "$d/input.xml"
+    rm -f "$d/t.db"
 done
+
+# ---- big-value on the servers ----
+# sig_rows: dbdump's rows of app_base (stdin) as "app_id<TAB>product<TAB>
+# note length:SHA-256", the form of expected.tsv
+sig_rows() {
+    python3 -c '
+import hashlib, sys
+esc = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+def unesc(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 1 < len(s) and s[i + 1] in esc:
+            out.append(esc[s[i + 1]]); i += 2
+        else:
+            out.append(s[i]); i += 1
+    return "".join(out)
+for line in sys.stdin.buffer.read().decode().split("\n"):
+    if not line or line.startswith("#"):
+        continue
+    app_id, product, note = line.split("\t")
+    if note != "\\N":
+        b = unesc(note).encode()
+        note = "%d:%s" % (len(b), hashlib.sha256(b).hexdigest())
+    print("%s\t%s\t%s" % (app_id, product, note))
+'
+}
+# on_server NAME CONNSTR MIGRATE-OPTION...: load big-value into the empty
+# database of CONNSTR, compare its rows and bound the peak
+on_server() {
+    local name=$1 conn=$2 d="$work/big-value" reason="" rc rss want=0
+    shift 2
+    [ -s "$d/expected-rejects" ] && want=1
+    (cd "$d" && /usr/bin/time -f '%M' -o "rss.$name" timeout 600 "$MIGRATE" --connect "$conn" \
+        --create-tables -m ../mapping.xml "$@" input.xml > "out.$name" 2> "err.$name")
+    rc=$?
+    rss=$(tail -n 1 "$d/rss.$name")
+    [ "$rc" = "$want" ] || reason+="  exit $rc, expected $want"$'\n'
+    [ -z "$bound" ] || [ "$rss" -lt "$bound" ] 2>/dev/null ||
+        reason+="  peak RSS ${rss} kB, bound $bound kB"$'\n'
+    if ! timeout 300 "$DBDUMP" --connect "$conn" -m "$work/mapping.xml" app_base \
+        > "$d/dump.$name" 2> "$d/dump-err.$name"; then
+        reason+="  dbdump failed: $(head -c 300 "$d/dump-err.$name")"$'\n'
+    fi
+    sig_rows < "$d/dump.$name" > "$d/actual.$name"
+    diff "$d/expected.tsv" "$d/actual.$name" > "$d/rows.$name.diff" ||
+        reason+="  rows differ (--- expected +++ actual):"$'\n'"$(head -n 20 "$d/rows.$name.diff")"$'\n'
+    if [ -n "$reason" ]; then
+        echo "FAIL: big-value on $name (peak RSS ${rss} kB)"
+        printf '%s' "$reason"
+        sed "s/${pg_password:-@@none@@}/***/g; s/${tds_password:-@@none@@}/***/g" "$d/err.$name" |
+            sed 's/^/  | /' | head -n 5
+        fail=1
+    else
+        echo "ok: big-value on $name (peak RSS ${rss} kB, $(wc -l < "$d/expected.tsv") rows)"
+    fi
+}
+if [ -f "$work/big-value/input.xml" ]; then
+    pg_password="" tds_password=""
+    # shellcheck source=tests/integration/lib.sh
+    . "$here/lib.sh"
+    # shellcheck source=tests/integration/pg-env.sh
+    . "$here/pg-env.sh"
+    # shellcheck source=tests/integration/tds-env.sh
+    . "$here/tds-env.sh"
+    [ -x "$DBDUMP" ] || { echo "ERROR: $DBDUMP not built" >&2; exit 99; }
+    if [ -n "${MIGRATE_TEST_PG:-}" ]; then
+        pg_env_setup
+        if pg_own_database migrate_large_test; then
+            on_server postgresql "$MIGRATE_TEST_PG"
+        else
+            echo "ERROR: cannot create the PostgreSQL database migrate_large_test" >&2
+            exit 99
+        fi
+    else
+        echo "# big-value on PostgreSQL skipped (MIGRATE_TEST_PG unset)"
+    fi
+    if [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+        tds_env_setup
+        for load in insert bcp; do
+            tds_own_database "migrate_large_$load" 2> "$work/tds.err" ||
+                { echo "ERROR: cannot create a TDS database: $(cat "$work/tds.err")" >&2; exit 99; }
+            on_server "sqlserver-$load" "$MIGRATE_TEST_MSSQL" --load "$load"
+        done
+    else
+        echo "# big-value on the TDS server skipped (MIGRATE_TEST_MSSQL unset)"
+    fi
+fi
 exit $fail

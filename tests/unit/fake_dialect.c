@@ -20,6 +20,7 @@ typedef struct fake_conn {
     int dead;          /* the link was dropped: every call fails */
     int forgot;        /* ... quietly: the driver forgot the transaction, and
                           its commit returns success storing nothing */
+    int loads;         /* load calls on this connection */
     size_t npending, cap;
     long *pending;     /* keys inserted in the open transaction */
 } fake_conn;
@@ -62,6 +63,8 @@ void fake_reset(const fake_script *s)
     fake.outage_end = 0;
     fake.calls = fake.connects = fake.failed_connects = fake.sleeps = fake.stopped = 0;
     fake.stalled = 0;
+    fake.warm_ups = fake.warm_ups_late = 0;
+    fake.warm_up_policy = DUP_DEFAULT;
     fake.max_sleep = fake.slept = 0;
     memset(fake.committed, 0, sizeof fake.committed);
     for (size_t i = 0; i < FAKE_MAX_BAD && fake.script.existing[i]; i++)
@@ -257,6 +260,7 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
     memset(res, 0, sizeof *res);
     if (!fc || fc->dead)
         return link_lost(c, err, "insert");
+    fc->loads++;
     pthread_mutex_lock(&fake.lock);
     int call = ++fake.calls;
     const fake_script *s = &fake.script;
@@ -355,6 +359,30 @@ static db_errclass fake_classify(const char *state, long native, const char *msg
     return DBE_FATAL;
 }
 
+/* Counts the call (warm_up); drops the link when the script says so. */
+static int fake_warm_up(db_conn *c, dialect_table_state **st, const mapping *m, size_t t,
+                        dup_policy p, int found, mig_err *err)
+{
+    (void)st;
+    (void)m;
+    (void)t;
+    (void)found;
+    fake_conn *fc = (fake_conn *)c->dbc;
+    if (!fc || fc->dead)
+        return link_lost(c, err, "warm up");
+    pthread_mutex_lock(&fake.lock);
+    fake.warm_ups++;
+    fake.warm_ups_late += fc->loads > 0;
+    fake.warm_up_policy = p;
+    int drop = fake.script.warm_up_drop;
+    pthread_mutex_unlock(&fake.lock);
+    if (drop) {
+        fc->dead = 1;
+        return link_lost(c, err, "warm up");
+    }
+    return 0;
+}
+
 const dialect fake_dialect = {
     .name = "fake",
     .single_writer = 0,
@@ -363,4 +391,5 @@ const dialect fake_dialect = {
     .table_state_free = fake_state_free,
     .find_existing = fake_find_existing,
     .classify = fake_classify,
+    .warm_up = fake_warm_up,
 };

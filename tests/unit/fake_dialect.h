@@ -43,6 +43,8 @@ typedef struct fake_script {
      * existence check names the stored keys): */
     long existing[FAKE_MAX_BAD]; /* keys stored before the run (committed
                                     once already; 0 ends the list) */
+    int warm_up_drop;        /* the dialect's warm_up drops the link (the
+                                worker meets it at its first batch) */
     long hidden[FAKE_MAX_BAD];   /* keys stored that the existence check
                                     does not find (another process commits
                                     them meanwhile, or the server's
@@ -60,6 +62,9 @@ typedef struct fake_state {
     double max_sleep, slept;
     int stopped;             /* stop_at reached and the stop requested */
     int stalled;             /* the stall_call is hanging now */
+    int warm_ups;            /* warm_up calls */
+    int warm_ups_late;       /* ... on a connection that had loaded rows already */
+    dup_policy warm_up_policy; /* the policy the last warm_up was given */
     unsigned char committed[FAKE_MAX_KEY + 1]; /* times each key was committed */
 } fake_state;
 

@@ -487,6 +487,14 @@ static void test_mssql_stage_names(void)
         sb_reset(&sb);
         dialect_mssql_stage_sql(&sb, &m->tables[i], i, 0);
         CU_ASSERT_STRING_EQUAL(sb_str(&sb), want_prepare[i]);
+        /* a new session's warm_up: the same creation, unguarded */
+        sb_reset(&sb);
+        dialect_mssql_stage_sql(&sb, &m->tables[i], i, 8);
+        const char *body = strstr(want_prepare[i], "SELECT TOP 0");
+        const char *end = strstr(want_prepare[i], " END ELSE");
+        CU_ASSERT_FATAL(body && end);
+        CU_ASSERT_EQUAL(sb.len, (size_t)(end - body));
+        CU_ASSERT_EQUAL(strncmp(sb_str(&sb), body, (size_t)(end - body)), 0);
         sb_reset(&sb);
         dialect_mssql_stage_sql(&sb, &m->tables[i], i, 1);
         strbuf want = STRBUF_INIT;
@@ -1379,7 +1387,7 @@ static void test_live_mssql_param_status(void)
     }
     db_params p;
     memset(&p, 0, sizeof p);
-    db_params_fill(&p, b, 0, NULL, 1, 0, 4, c.d->ptype);
+    CU_ASSERT_EQUAL(db_params_fill(&p, b, 0, NULL, 1, 0, 4, 0, c.d->ptype), 4);
     SQLHSTMT h = db_prepare(&c, "INSERT INTO tp (id) VALUES (?)", &err);
     CU_ASSERT_FATAL(h != SQL_NULL_HSTMT);
     /* rows 0..2 (ids 1, 2, 3): all good */
@@ -1409,6 +1417,70 @@ static void test_live_mssql_param_status(void)
     batch_free(b);
     mapping_free(m);
     mssql_close(&t, &c);
+}
+
+/* db_params_fill fills rows up to the piece that fits in max_bytes (each
+ * column as wide as its widest value in it, at least one row), and binds a
+ * large text alone in its piece where it lies in the batch, NUL-terminated
+ * there, instead of copying it. */
+static void test_params_fill(void)
+{
+    static const char *map =
+        "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r/x\">"
+        "<table name=\"tn\" key=\"id\">"
+        "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+        "<column name=\"note\" path=\"n\" type=\"nvarchar(max)\"/>"
+        "</table></mapping>";
+    mig_err err;
+    mapping *m = mapping_load_memory(map, strlen(map), "tn.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    batch *b = batch_new(m, 8);
+    size_t big = DB_PARAMS_DIRECT + 10;
+    char *large = malloc(big);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(large);
+    memset(large, 'L', big);
+    const char *notes[] = {"a", "bb", large, "ccc", "d"};
+    for (int r = 0; r < 5; r++) {
+        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<x/>", 4);
+        value *v = batch_add_row(b, 0);
+        v[0].len = 0;
+        v[0].n.i = r + 1;
+        size_t n = notes[r] == large ? big : strlen(notes[r]);
+        v[1].off = batch_put_text(b, notes[r], n);
+        v[1].len = (int32_t)n;
+        batch_commit_record(b, 0);
+    }
+    free(large);
+    db_params p;
+    memset(&p, 0, sizeof p);
+    p.text_nts = 1;
+    db_ptype_fn ptype = dialect_sqlite.ptype;
+    /* 64 bytes: rows 0 and 1 (8 + 3 bytes each), not the large one */
+    CU_ASSERT_EQUAL(db_params_fill(&p, b, 0, NULL, 2, 0, 5, 64, ptype), 2);
+    CU_ASSERT_PTR_NULL(p.direct[1]);
+    CU_ASSERT_EQUAL(p.width[1], 3);
+    CU_ASSERT_STRING_EQUAL((char *)p.data[1] + 3, "bb");
+    CU_ASSERT_EQUAL(p.ind[1][1], SQL_NTS);
+    /* the large one alone, bound in the batch, no buffer as wide */
+    CU_ASSERT_EQUAL(db_params_fill(&p, b, 0, NULL, 2, 2, 5, 64, ptype), 3);
+    const value *v = &batch_row(b, 0, 2)[1];
+    CU_ASSERT_PTR_EQUAL(p.direct[1], batch_text(b, v));
+    CU_ASSERT_EQUAL(p.direct_len[1], big);
+    CU_ASSERT_EQUAL(p.direct[1][big], '\0');
+    CU_ASSERT_EQUAL(p.ind[1][0], SQL_NTS);
+    CU_ASSERT(p.width[1] < big);
+    /* the rest, copied again; without a limit, every row */
+    CU_ASSERT_EQUAL(db_params_fill(&p, b, 0, NULL, 2, 3, 5, 64, ptype), 5);
+    CU_ASSERT_PTR_NULL(p.direct[1]);
+    CU_ASSERT_STRING_EQUAL((char *)p.data[1] + p.width[1], "d");
+    p.text_nts = 0;
+    CU_ASSERT_EQUAL(db_params_fill(&p, b, 0, NULL, 2, 0, 5, 0, ptype), 5);
+    CU_ASSERT_PTR_NULL(p.direct[1]);
+    CU_ASSERT_EQUAL(p.ind[1][2], (SQLLEN)big);
+    CU_ASSERT_EQUAL(memcmp((char *)p.data[1] + 2 * p.width[1], batch_text(b, v), big), 0);
+    db_params_free(&p);
+    batch_free(b);
+    mapping_free(m);
 }
 
 /* A bulk-copy call that fails names the table, the call and the driver's
@@ -1787,6 +1859,7 @@ int main(void)
     UNIT_TEST(test_mssql_stage_names);
     UNIT_TEST(test_classify);
     UNIT_TEST(test_bcp_binding);
+    UNIT_TEST(test_params_fill);
     UNIT_TEST(test_connect_errors);
     UNIT_TEST(test_live_sqlite);
     UNIT_TEST(test_live_pgsql);

@@ -320,6 +320,42 @@ static void test_nested_predicate(void)
 
 /* ---- select ---- */
 
+/* path_value_ref borrows a value that is one text or CDATA node's content
+ * (no copy of a large text) and writes any other into the scratch buffer,
+ * with the value path_value gives. */
+static void test_value_ref(void)
+{
+    xmlDoc *d = doc_of("<r a='v'><t>one</t><c><![CDATA[x<y]]></c><m>a<i>b</i>c</m><e/></r>");
+    xmlNode *r = xmlDocGetRootElement(d);
+    char err[256];
+    struct { const char *src, *value; int borrowed; } cases[] = {
+        {"t", "one", 1}, {"c", "x<y", 1}, {"t/text()", "one", 1}, {"@a", "v", 1},
+        {"m", "abc", 0}, {"e", "", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        path *p = path_compile(cases[i].src, &NS, err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        strbuf scratch = STRBUF_INIT;
+        const char *s = NULL;
+        size_t n = 0;
+        CU_ASSERT_EQUAL(path_value_ref(p, r, &scratch, &s, &n), 1);
+        CU_ASSERT_EQUAL(n, strlen(cases[i].value));
+        CU_ASSERT(s && memcmp(s, cases[i].value, n) == 0);
+        CU_ASSERT_EQUAL(scratch.buf != NULL && s == scratch.buf, !cases[i].borrowed);
+        CU_ASSERT_STRING_EQUAL(val(r, cases[i].src), cases[i].value);
+        sb_free(&scratch);
+        path_free(p);
+    }
+    path *p = path_compile("zz", &NS, err, sizeof err);
+    strbuf scratch = STRBUF_INIT;
+    const char *s = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(path_value_ref(p, r, &scratch, &s, &n), 0);
+    CU_ASSERT_PTR_NULL(s);
+    path_free(p);
+    xmlFreeDoc(d);
+}
+
 static void test_select(void)
 {
     xmlDoc *d = doc_of("<r id='r'><c id='1'><a id='1a'/><a id='1b'/><b id='1c'/></c>"
@@ -451,6 +487,7 @@ int main(void)
     UNIT_TEST(test_entity_reference);
     UNIT_TEST(test_predicates);
     UNIT_TEST(test_nested_predicate);
+    UNIT_TEST(test_value_ref);
     UNIT_TEST(test_select);
     UNIT_TEST(test_select_grows);
     UNIT_TEST(test_record_path);

@@ -394,28 +394,89 @@ static void test_record_too_big(void)
     mapping_free(m);
 }
 
-/* A start tag longer than max_bytes stops the input with one line (the
- * parser would otherwise hold it whole, whatever its size). */
+/* A start tag, comment or PI longer than max_bytes (a tag may take at most
+ * that, and READER_TAG_MAX) is cut by the filter: its record is handed out
+ * too big, with what was cut and its size, and the reading goes on; one
+ * outside any record loses its excess only. */
 static void test_huge_tag(void)
 {
     mapping *m = unit_map_for("/a:root/a:x");
-    strbuf doc = STRBUF_INIT;
-    sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2' v='");
+    strbuf doc = STRBUF_INIT, big = STRBUF_INIT, xml = STRBUF_INIT;
     for (int i = 0; i < 300000; i++)
-        sb_putc(&doc, 'v');
-    sb_puts(&doc, "'/>\n</a:root>\n");
+        sb_putc(&big, i % 1000 == 999 ? '\n' : 'v');
+    sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2' v='");
+    sb_puts(&doc, sb_str(&big));
+    sb_puts(&doc, "'/>\n<a:x id='3'><a:v>c</a:v><!--");
+    sb_puts(&doc, sb_str(&big));
+    sb_puts(&doc, "--></a:x>\n<?between ");
+    sb_puts(&doc, sb_str(&big));
+    sb_puts(&doc, "?>\n<a:x id='4'><a:v>d</a:v><?pi ");
+    sb_puts(&doc, sb_str(&big));
+    sb_puts(&doc, "?></a:x>\n<a:x id='5'><a:v>e</a:v></a:x>\n</a:root>\n");
     mig_err err;
     input *in;
     reader *r = open_file(unit_put("tag.xml", sb_str(&doc)), m, 65536, &in);
     reader_record rec;
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_FALSE(rec.too_big);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(rec.seq, 2);
+    CU_ASSERT_TRUE(rec.too_big);
+    CU_ASSERT_PTR_NOT_NULL(rec.invalid && strstr(rec.invalid, "record too large: a start tag of "
+                                                              "300018 bytes, more than the 65536"));
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(rec.seq, 3);
+    CU_ASSERT_TRUE(rec.too_big);
+    CU_ASSERT_PTR_NOT_NULL(rec.invalid && strstr(rec.invalid, "a comment of 300007 bytes"));
+    /* the lines after the cuts are right: the newlines were given back */
+    CU_ASSERT_EQUAL(rec.line, 304);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(rec.seq, 4);
+    CU_ASSERT_TRUE(rec.too_big);
+    CU_ASSERT_PTR_NOT_NULL(rec.invalid && strstr(rec.invalid, "a processing instruction of "
+                                                              "300007 bytes"));
+    CU_ASSERT_EQUAL(rec.line, 906);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(rec.seq, 5);
+    CU_ASSERT_FALSE(rec.too_big);
+    CU_ASSERT_PTR_NULL(rec.invalid);
+    CU_ASSERT_EQUAL(rec.line, 1207);
+    reader_record_xml(r, &rec, &xml);
+    CU_ASSERT_STRING_EQUAL(sb_str(&xml), "<a:x xmlns:a=\"urn:a\" id=\"5\"><a:v>e</a:v></a:x>");
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 0);
+    reader_close(r);
+    input_close(in);
+
+    /* an ancestor's start tag cut: its records cannot be read right */
+    sb_reset(&doc);
+    sb_puts(&doc, "<a:root xmlns:a='urn:a' v='");
+    sb_puts(&doc, sb_str(&big));
+    sb_puts(&doc, "'>\n<a:x id='1'/>\n</a:root>\n");
+    r = open_file(unit_put("anc.xml", sb_str(&doc)), m, 65536, &in);
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "tag.xml:3: a tag, comment or processing instruction "
-                                       "longer than --max-record-bytes (65536)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "anc.xml:301: the start tag of element root (300029 bytes) is "
+                                           "longer than a tag may be (65536 bytes)"));
+    reader_close(r);
+    input_close(in);
+
+    /* a name is not cut: the input stops at max_bytes, with one line */
+    sb_reset(&doc);
+    sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:");
+    for (int i = 0; i < 300000; i++)
+        sb_putc(&doc, 'n');
+    sb_puts(&doc, "/></a:x>\n</a:root>\n");
+    r = open_file(unit_put("name.xml", sb_str(&doc)), m, 65536, &in);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), -1);
+    CU_ASSERT_EQUAL(err.status, MIG_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "name.xml:3: a tag, comment or processing instruction "
+                                           "longer than --max-record-bytes (65536)"));
     reader_close(r);
     input_close(in);
     sb_free(&doc);
+    sb_free(&big);
+    sb_free(&xml);
     mapping_free(m);
 }
 

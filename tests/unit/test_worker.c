@@ -467,6 +467,44 @@ static void test_skip_settles_every_fate(void)
     CU_ASSERT_EQUAL(fake.committed[400], 1);
 }
 
+/* Each worker warms its session up (dialect warm_up, once per table with
+ * the table's policy) before it loads anything on it. */
+static void test_warm_up_before_loading(void)
+{
+    run_out r;
+    run_policy = DUP_SKIP;
+    run_fake(200, NULL, 2, 20, 300, &r);
+    run_policy = DUP_ERROR;
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 200);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(fake.warm_ups, 2); /* one table, two workers */
+    CU_ASSERT_EQUAL(fake.warm_ups_late, 0);
+    CU_ASSERT_EQUAL(fake.warm_up_policy, DUP_SKIP);
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 200);
+    CU_ASSERT_EQUAL(dups, 0);
+}
+
+/* A warm-up that fails costs nothing but the time: here it drops the link,
+ * and each worker reconnects at its first batch and loads every record
+ * exactly once. */
+static void test_warm_up_failure_costs_nothing(void)
+{
+    fake_script s = {.warm_up_drop = 1};
+    run_out r;
+    run_fake(200, &s, 2, 20, 300, &r);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 200);
+    CU_ASSERT_EQUAL(r.tot.rejected, 0);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(fake.warm_ups, 2);
+    CU_ASSERT_EQUAL(r.w.reconnects, 2);
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 200);
+    CU_ASSERT_EQUAL(dups, 0);
+}
+
 /* Keys the existence check does not find but the database ignores (hidden:
  * committed by another process meanwhile, or matched by the server's own
  * comparison): the range is loaded again with the check asked afresh, then
@@ -515,5 +553,7 @@ int main(void)
     UNIT_TEST(test_input_stops_on_an_open_pipe);
     UNIT_TEST(test_skip_settles_every_fate);
     UNIT_TEST(test_database_disagrees);
+    UNIT_TEST(test_warm_up_before_loading);
+    UNIT_TEST(test_warm_up_failure_costs_nothing);
     UNIT_END();
 }
