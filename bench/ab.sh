@@ -20,38 +20,26 @@
 # OLD and both against the reference, and the load average before and after.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=ab.sh
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 target=sqlite records=100000 runs=5 workers=2 batch=500 seed=1
 while [ $# -gt 2 ]; do
-    case $1 in
-    --target) target=$2; shift 2 ;;
-    --records) records=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --workers) workers=$2; shift 2 ;;
-    --batch-size) batch=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    *) echo "ab.sh: unknown option $1" >&2; exit 64 ;;
-    esac
+    bench_option "--target --records --runs --workers --batch-size --seed" "$@" ||
+        die "unknown option $1" 64
+    shift 2
 done
-[ $# -eq 2 ] || { echo "usage: bench/ab.sh [options] OLD NEW" >&2; exit 64; }
+[ $# -eq 2 ] || die "usage: bench/ab.sh [options] OLD NEW" 64
 old=$(realpath "$1") new=$(realpath "$2")
-case $target in sqlite|postgresql) ;; *) echo "ab.sh: --target sqlite|postgresql" >&2; exit 64 ;; esac
-[ "$target" = sqlite ] || [ -n "${MIGRATE_TEST_PG:-}" ] ||
-    { echo "ab.sh: MIGRATE_TEST_PG unset (run under tests/with-postgres.sh)" >&2; exit 64; }
-map=$top/mappings/applications.xml
-tables=(app_base contact_base contact_address)
-bench_dir=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
-mkdir -p "$bench_dir"
-input=$bench_dir/apps-n$records-s$seed-i0-d0.xml
-[ -s "$input" ] || "$top/bench/gen-apps" --records "$records" --seed "$seed" -o "$input"
-work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-ab.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+bench_target_check
+input=$(bench_input "$records" "$seed")
+bench_workdir ab
 read -r -a psql <<< "${MIGRATE_TEST_PG_PSQL:-psql -X -q -v ON_ERROR_STOP=1}"
 
 # the rows, as the reference loaders take them
-"$new" -m "$map" --db "$work/rows.db" -r "$work/rows.rejects" "$input" > /dev/null
+"$new" -m "$MAPPING" --db "$work/rows.db" -r "$work/rows.rejects" "$input" > /dev/null
 nrows=0
-for t in "${tables[@]}"; do
+for t in "${TABLES[@]}"; do
     sqlite3 -csv "$work/rows.db" "SELECT * FROM $t ORDER BY rowid" > "$work/$t.csv"
     nrows=$((nrows + $(wc -l < "$work/$t.csv")))
 done
@@ -59,12 +47,7 @@ done
 # Empty the target (untimed).
 reset() {
     rm -f "$work"/t.db "$work"/t.db-* "$work"/ref.db
-    if [ "$target" = postgresql ]; then
-        local list
-        list=$(IFS=,; echo "${tables[*]}")
-        "${psql[@]}" -c "SET client_min_messages = warning; DROP TABLE IF EXISTS $list,
-            migrate_ledger_files, migrate_ledger_batches, migrate_ledger_locks CASCADE" > /dev/null
-    fi
+    [ "$target" = sqlite ] || bench_pg_drop
 }
 # Print the rows the target holds.
 count() {
@@ -82,22 +65,22 @@ one() {
         local bin=$old
         [ "$who" = new ] && bin=$new
         if [ "$target" = sqlite ]; then
-            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$map" --db "$db"
+            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$MAPPING" --db "$db"
                  -r "$work/rej.xml" "$input")
         else
-            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$map" --connect
+            cmd=("$bin" --workers "$workers" --batch-size "$batch" -m "$MAPPING" --connect
                  "$MIGRATE_TEST_PG" --create-tables -r "$work/rej.xml" "$input")
         fi ;;
     ref)
         if [ "$target" = sqlite ]; then
             db=$work/ref.db
             { cat "$top/schemas/applications.sqlite.sql"; echo "BEGIN;"
-              for t in "${tables[@]}"; do echo ".import --csv $work/$t.csv $t"; done
+              for t in "${TABLES[@]}"; do echo ".import --csv $work/$t.csv $t"; done
               echo "COMMIT;"; } > "$work/import.sql"
             cmd=(sqlite3 -bail "$db" ".read $work/import.sql")
         else
-            "$new" init-db -m "$map" --connect "$MIGRATE_TEST_PG" > /dev/null
-            for t in "${tables[@]}"; do echo "\\copy $t FROM '$work/$t.csv' WITH (FORMAT csv)"; done \
+            "$new" init-db -m "$MAPPING" --connect "$MIGRATE_TEST_PG" > /dev/null
+            for t in "${TABLES[@]}"; do echo "\\copy $t FROM '$work/$t.csv' WITH (FORMAT csv)"; done \
                 > "$work/copy.psql"
             # one transaction, like the sqlite3 reference (psql -1)
             cmd=("${psql[@]}" -1 -f "$work/copy.psql")
@@ -110,8 +93,6 @@ one() {
     [ "$got" = "$nrows" ] || { echo "ab.sh: $who loaded $got rows, not $nrows" >&2; exit 1; }
     cat "$work/time"
 }
-
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 echo "ab: target $target, $records records ($nrows rows), --workers $workers --batch-size $batch, $runs rounds"
 echo "ab: OLD $old"

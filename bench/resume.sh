@@ -18,12 +18,9 @@
 # skip: see README), cached in $BENCH_DIR like bench/run.sh's.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-MIGRATE=${MIGRATE:-$top/migrate}
-GEN=${GEN_APPS:-$top/bench/gen-apps}
-MAPPING=$top/mappings/applications.xml
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
-
+bench_name=bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 records=100000
 runs=5
 target=sqlite
@@ -31,28 +28,17 @@ batch=500
 old=
 while [ $# -gt 0 ]; do
     case $1 in
-    --records) records=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --target) target=$2; shift 2 ;;
-    --batch-size) batch=$2; shift 2 ;;
     --old) old=$2; shift 2 ;;
-    *) echo "usage: bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql] [--batch-size B] [--old MIGRATE]" >&2; exit 64 ;;
+    *) bench_option "--records --runs --target --batch-size" "$@" ||
+           die "usage: bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql] [--batch-size B] [--old MIGRATE]" 64
+       shift 2 ;;
     esac
 done
-case $target in sqlite|postgresql) ;; *) echo "bench: --target sqlite or postgresql" >&2; exit 64 ;; esac
-if [ "$target" = postgresql ]; then
-    [ -n "${MIGRATE_TEST_PG:-}" ] || { echo "bench: --target postgresql needs MIGRATE_TEST_PG" >&2; exit 69; }
-    [ -z "$old" ] || { echo "bench: --old is for sqlite (the database is copied)" >&2; exit 64; }
-fi
+bench_target_check
+[ "$target" = sqlite ] || [ -z "$old" ] || die "--old is for sqlite (the database is copied)" 64
 
-mkdir -p "$BENCH_DIR"
-work=$(mktemp -d "$BENCH_DIR/resume.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-input="$BENCH_DIR/apps-n$records-s1-i0-d0.xml"
-if [ ! -s "$input" ]; then
-    "$GEN" --records "$records" --seed 1 -o "$input.tmp"
-    mv "$input.tmp" "$input"
-fi
+bench_workdir resume
+input=$(bench_input "$records" 1)
 # transactions of a full run: one per batch (two workers, batches by lane)
 kill_at=$(( (records + batch - 1) / batch * 9 / 10 ))
 
@@ -62,10 +48,7 @@ fresh() {
         rm -f "$work/$1.db"*
         printf '%s\n' --db "$work/$1.db"
     else
-        local sql="SET client_min_messages = warning; DROP TABLE IF EXISTS contact_address,
-            contact_base, app_base, migrate_ledger_files, migrate_ledger_batches,
-            migrate_ledger_marks, migrate_ledger_locks CASCADE"
-        ${MIGRATE_TEST_PG_PSQL:-psql -X -q -v ON_ERROR_STOP=1} -c "$sql" > /dev/null
+        bench_pg_drop
         printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables
     fi
 }
@@ -76,11 +59,9 @@ secs() {
     t0=$(date +%s.%N)
     "$@" > "$work/out" 2> "$work/err" || rc=$?
     t1=$(date +%s.%N)
-    [ $rc -le 1 ] || { echo "bench: exit $rc: $(tail -2 "$work/err")" >&2; exit 1; }
+    [ $rc -le 1 ] || die "exit $rc: $(tail -2 "$work/err")"
     echo "$t1 - $t0" | bc
 }
-
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "bench: $target, $records records ($(stat -c %s "$input") bytes), batch size $batch," \
     "2 workers, killed after commit $kill_at; $runs rounds"

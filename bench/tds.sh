@@ -29,31 +29,24 @@
 #               row per batch and its start and end (what the ledger costs)
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-MIGRATE=${MIGRATE:-$top/migrate}
-GEN=${GEN_APPS:-$top/bench/gen-apps}
-MAPPING=$top/mappings/applications.xml
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
-TABLES=(app_base contact_base contact_address)
-
+bench_name=bench/tds
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 records=10000
 runs=3
 workers=2
 batch=500
 methods="freebcp bcp insert arrays"
 
-die() { echo "bench/tds: $*" >&2; exit "${2:-1}"; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case $1 in
-    --records) records=${2:?}; shift 2 ;;
-    --runs) runs=${2:?}; shift 2 ;;
-    --workers|-w) workers=${2:?}; shift 2 ;;
-    --batch-size|-b) batch=${2:?}; shift 2 ;;
     --methods) methods=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    *) die "unknown option $1 (see --help)" 64 ;;
+    *) bench_option "--records --runs --workers -w --batch-size -b" "$@" ||
+           die "unknown option $1 (see --help)" 64
+       shift 2 ;;
     esac
 done
 
@@ -91,11 +84,8 @@ sql() {
         true
 }
 
-mkdir -p "$BENCH_DIR"
-work=$(mktemp -d "$BENCH_DIR/tds.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-input=$BENCH_DIR/apps-$records-s1.xml
-[ -s "$input" ] || "$GEN" --records "$records" --seed 1 -o "$input"
+bench_workdir tds
+input=$(bench_input "$records" 1)
 
 # ---- the arrays variant: libmigrate.a with dialect_mssql.c rebuilt ----
 if [[ " $methods " == *" arrays "* ]]; then
@@ -186,7 +176,7 @@ done
 echo "# medians (x freebcp: freebcp's median seconds / this method's, i.e. the ratio of rows/s)"
 declare -A meds
 for m in $methods; do
-    meds[$m]=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    meds[$m]=$(echo "${secs[$m]}" | tr ' ' '\n' | grep . | median)
 done
 for m in $methods; do
     med=${meds[$m]}

@@ -696,8 +696,10 @@ int db_lost(db_conn *c)
     return c->connected && connection_dead(c);
 }
 
-int db_lost_commit(db_conn *c, mig_err *err)
+int db_commit_verdict(db_conn *c, int rc, int (*lost)(db_conn *c), mig_err *err)
 {
+    if (rc != 0 || !lost(c))
+        return rc;
     c->last_class = DBE_CONNECTION;
     err_set(err, MIG_EDB, "commit: the connection was lost before the COMMIT reached the "
                           "server (the driver reported success; nothing was committed)");
@@ -723,9 +725,7 @@ int db_commit(db_conn *c, mig_err *err)
      * A commit counts only if the driver does not call the link dead after
      * it: a link that died during a COMMIT that was sent fails the call
      * itself. */
-    if (db_lost(c))
-        return db_lost_commit(c, err);
-    return 0;
+    return db_commit_verdict(c, 0, db_lost, err);
 }
 
 int db_rollback(db_conn *c)

@@ -141,9 +141,12 @@ int db_commit(db_conn *c, mig_err *err);
 /* Returns 1 if c is open and its driver says the link is dead
  * (SQL_ATTR_CONNECTION_DEAD; a driver that cannot tell says 0). */
 int db_lost(db_conn *c);
-/* Fill err for a commit that a lost link made void (class DBE_CONNECTION,
- * SQLSTATE 08S01); returns -1. */
-int db_lost_commit(db_conn *c, mig_err *err);
+/* Returns rc, what ending c's transaction with a commit returned, unless rc
+ * is 0 while lost(c) says the link is dead: then -1, with err filled for a
+ * commit that the lost link made void (class DBE_CONNECTION, SQLSTATE
+ * 08S01).  The one place that decides whether a commit counts: db_commit
+ * asks it with db_lost, the unit tests' fake link with its own. */
+int db_commit_verdict(db_conn *c, int rc, int (*lost)(db_conn *c), mig_err *err);
 int db_rollback(db_conn *c);
 /* End the open transaction of a step that returned rc: commit when rc is 0,
  * else roll back.  Returns 0, or -1 (rc, or the failed commit, err set). */

@@ -164,6 +164,16 @@ void dialect_column_list(strbuf *out, const dialect *d, const map_table *t, cons
     }
 }
 
+/* Append t's key column names quoted by d, comma-separated. */
+static void key_list(strbuf *out, const dialect *d, const map_table *t)
+{
+    for (size_t k = 0; k < t->nkeys; k++) {
+        if (k)
+            sb_puts(out, ", ");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+    }
+}
+
 void dialect_key_match(strbuf *out, const dialect *d, const map_table *t, const char *a,
                        const char *b)
 {
@@ -198,11 +208,7 @@ void dialect_exists_common(strbuf *out, const dialect *d, const map_table *t,
 {
     if (nkeys == 0) { /* every key of the table (--preload-keys) */
         sb_puts(out, "SELECT ");
-        for (size_t k = 0; k < t->nkeys; k++) {
-            if (k)
-                sb_puts(out, ", ");
-            d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        }
+        key_list(out, d, t);
         sb_printf(out, " FROM %s", qtable);
         return;
     }
@@ -264,11 +270,7 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
     }
     if (t->nkeys) {
         sb_puts(out, ",\n    PRIMARY KEY (");
-        for (size_t k = 0; k < t->nkeys; k++) {
-            if (k)
-                sb_puts(out, ", ");
-            d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        }
+        key_list(out, d, t);
         sb_putc(out, ')');
     }
     sb_puts(out, "\n)");
@@ -279,11 +281,7 @@ void dialect_create_table_common(strbuf *out, const dialect *d, const map_table 
 static void upsert_set(strbuf *out, const dialect *d, const map_table *t, int nothing)
 {
     sb_puts(out, " ON CONFLICT (");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        if (k)
-            sb_puts(out, ", ");
-        d->quote_ident(out, t->cols[t->key_cols[k]].name);
-    }
+    key_list(out, d, t);
     sb_puts(out, ") DO ");
     size_t n = 0;
     for (size_t c = 0; c < t->ncols && !nothing; c++) {

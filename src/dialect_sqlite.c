@@ -62,17 +62,18 @@ static int sqlite_after_connect(db_conn *c, mig_err *err)
  * no exact type). */
 static void sqlite_type_ddl(strbuf *out, const col_type *t)
 {
-    switch (t->kind) {
-    case CK_TINYINT:
-    case CK_SMALLINT:
-    case CK_INT:
-    case CK_BIGINT:
-    case CK_BIT:
+    /* the affinity of the class its values convert to */
+    switch (type_class(t)) {
+    case VC_INT:
         sb_puts(out, "INTEGER");
-        break;
-    case CK_FLOAT:
+        return;
+    case VC_FLOAT:
         sb_puts(out, "REAL");
+        return;
+    case VC_TEXT:
         break;
+    }
+    switch (t->kind) {
     case CK_VARCHAR:
         sb_printf(out, "VARCHAR(%d)", t->length);
         break;

@@ -109,6 +109,9 @@ typedef struct tool_report {
 void tool_summary_json(FILE *out, stats *s, const tool_report *r);
 /* Print str as a JSON string (NULL: null); invalid UTF-8 bytes -> U+FFFD. */
 void tool_json_string(FILE *out, const char *str);
+/* Returns the name of a file's state, as the JSON report and the summary
+ * table say it ("done", "not read", "skipped", ...). */
+const char *tool_state_name(file_state st);
 
 /* ---- tool_check.c ---- */
 

@@ -87,8 +87,7 @@ void tool_json_string(FILE *out, const char *str)
 
 /* ---- the report ---- */
 
-/* Returns the JSON name of a file's state. */
-static const char *state_name(file_state st)
+const char *tool_state_name(file_state st)
 {
     switch (st) {
     case FILE_PENDING:
@@ -126,7 +125,7 @@ static void json_files(FILE *out, stats *s)
         fputs(i ? ",\n    {" : "\n    {", out);
         fputs("\"name\": ", out);
         tool_json_string(out, f->name);
-        fprintf(out, ", \"state\": \"%s\", \"error\": ", state_name(f->state));
+        fprintf(out, ", \"state\": \"%s\", \"error\": ", tool_state_name(f->state));
         tool_json_string(out, f->error[0] ? f->error : NULL);
         fprintf(out,
                 ", \"read\": %" PRIu64 ", \"loaded\": %" PRIu64 ", \"duplicate\": %" PRIu64

@@ -55,27 +55,6 @@ static int imax(int a, int b)
 /* Widths of the file table: name, read, loaded, duplicate, rejected. */
 #define NAME_MIN 22
 
-/* Returns the suffix printed after a file row for its state ("" if none). */
-static const char *state_note(file_state st)
-{
-    switch (st) {
-    case FILE_MALFORMED:
-        return " (malformed)";
-    case FILE_UNREADABLE:
-        return " (unreadable)";
-    case FILE_STOPPED:
-        return " (stopped)";
-    case FILE_NORECORD:
-        return " (no record)";
-    case FILE_PENDING:
-        return " (not read)";
-    case FILE_SKIPPED:
-        return " (skipped: loaded ";
-    default:
-        return "";
-    }
-}
-
 /* Print the file table with a total row.  The "loaded earlier" column
  * (records a killed run committed, per the ledger) is shown when a file has
  * some, or was skipped. */
@@ -102,10 +81,12 @@ static void print_files(FILE *out, stats *s, const stats_totals *t)
                 f->loaded);
         if (earlier)
             fprintf(out, " %*" PRIu64, w[4], f->loaded_earlier);
-        fprintf(out, " %*" PRIu64 " %*" PRIu64 "%s", w[2], f->duplicates, w[3], f->rejected,
-                state_note(f->state));
+        fprintf(out, " %*" PRIu64 " %*" PRIu64, w[2], f->duplicates, w[3], f->rejected);
+        /* after the row, its state unless read to the end */
         if (f->state == FILE_SKIPPED)
-            fprintf(out, "%s)", f->loaded_at);
+            fprintf(out, " (%s: loaded %s)", tool_state_name(f->state), f->loaded_at);
+        else if (f->state != FILE_DONE && f->state != FILE_READING)
+            fprintf(out, " (%s)", tool_state_name(f->state));
         fputc('\n', out);
     }
     fprintf(out, "%-*s %*" PRIu64 " %*" PRIu64, wn, "total", w[0], t->read, w[1], t->loaded);

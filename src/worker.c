@@ -170,13 +170,11 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
             rc = ledger_note_batch(&w->conn, w->ctx->map_hash, w->ctx->ledger_files, b, lo, hi,
                                    rr.rec_dup, err);
         crash_point(w->ctx, 1, rc);
+        /* a commit on a link found dead may have stored nothing (psqlODBC):
+         * the link's commit fails it (db_commit_verdict), so the batch is
+         * re-run on a new connection, never counted */
         if (rc == 0)
             rc = r->link->commit(&w->conn, err);
-        /* a driver that found the link dead may have forgotten the
-         * transaction and "committed" nothing (psqlODBC: db_commit): such a
-         * batch is re-run on a new connection, never counted */
-        if (rc == 0 && r->link->lost && r->link->lost(&w->conn))
-            rc = db_lost_commit(&w->conn, err);
         crash_point(w->ctx, 0, rc);
         if (rc != 0)
             r->link->rollback(&w->conn);
@@ -347,7 +345,6 @@ const worker_link worker_link_odbc = {
     .begin = db_begin,
     .commit = db_commit,
     .rollback = db_rollback,
-    .lost = db_lost,
 };
 
 int worker_open(worker *w, size_t id, worker_ctx *ctx, mig_err *err)

@@ -34,11 +34,10 @@ typedef struct worker_link {
     int (*connect)(db_conn *c, const db_target *t, mig_err *err);
     void (*disconnect)(db_conn *c);
     int (*begin)(db_conn *c, mig_err *err);
+    /* 0 only when committed on a link not known dead: a commit that
+     * returned success on a dead link did not happen (db_commit_verdict) */
     int (*commit)(db_conn *c, mig_err *err);
     int (*rollback)(db_conn *c);
-    /* 1 if the link is known dead (db_lost); NULL: never.  A commit that
-     * returned success on a dead link did not happen (see db_commit). */
-    int (*lost)(db_conn *c);
 } worker_link;
 
 /* The ODBC link (what link NULL means). */

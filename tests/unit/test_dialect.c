@@ -44,10 +44,7 @@ static const char *MAP =
 /* Returns the test mapping (app: one key; contact: two keys). */
 static mapping *test_mapping(void)
 {
-    mig_err err;
-    mapping *m = mapping_load_memory(MAP, strlen(MAP), "test.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    return m;
+    return unit_mapping(MAP);
 }
 
 static const col_type ALL_TYPES[] = {
@@ -734,6 +731,25 @@ static char *select_all(db_conn *c, const char *sql)
     return sb_detach(&out);
 }
 
+/* Connects c to t (the test stops when it cannot), then runs each statement
+ * of sql[] (NULL-terminated; NULL for none), committing after each; a
+ * failure is printed and asserted. */
+static void live_open(db_conn *c, const db_target *t, const char *const *sql)
+{
+    mig_err err;
+    int rc = dialect_connect(c, t, &err);
+    if (rc != 0)
+        fprintf(stderr, "connect: %s\n", err.msg);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    for (size_t i = 0; sql && sql[i]; i++) {
+        rc = db_exec(c, sql[i], &err);
+        if (rc != 0)
+            fprintf(stderr, "\n%s: %s\n", sql[i], err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_EQUAL(db_commit(c, &err), 0);
+    }
+}
+
 /* Load the 3-record batch into both tables with DUP_SKIP, then again (all
  * duplicates), compare the rows, and check that a duplicate under DUP_ERROR
  * is classified as such.  app_want / contact_want are the expected rows. */
@@ -742,10 +758,7 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
     mig_err err;
     db_conn c;
     mapping *m = test_mapping();
-    int rc = dialect_connect(&c, t, &err);
-    if (rc != 0)
-        fprintf(stderr, "connect: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    live_open(&c, t, NULL);
     db_exec(&c, "DROP TABLE IF EXISTS app", &err);
     db_exec(&c, "DROP TABLE IF EXISTS contact", &err);
     strbuf ddl = STRBUF_INIT;
@@ -805,7 +818,7 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
 
     /* duplicate under the error policy: refused as a duplicate */
     load_result rd;
-    rc = c.d->load_rows(&c, &st[0], b, 0, 0, 1, DUP_ERROR, &rd, &err);
+    int rc = c.d->load_rows(&c, &st[0], b, 0, 0, 1, DUP_ERROR, &rd, &err);
     CU_ASSERT_EQUAL(rc, -1);
     CU_ASSERT_EQUAL(c.last_class, DBE_DUPLICATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "app: SQLSTATE "));
@@ -884,18 +897,9 @@ static void live_find_existing(const db_target *t, const char *const *ddl)
     enum { NROWS = 250 };
     mig_err err;
     db_conn c;
-    mapping *m = mapping_load_memory(MAP_FX, strlen(MAP_FX), "fx.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    int rc = dialect_connect(&c, t, &err);
-    if (rc != 0)
-        fprintf(stderr, "connect: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    for (size_t i = 0; ddl[i]; i++) {
-        rc = db_exec(&c, ddl[i], &err);
-        if (rc != 0)
-            fprintf(stderr, "\n%s: %s\n", ddl[i], err.msg);
-        CU_ASSERT_EQUAL(rc, 0);
-    }
+    int rc;
+    mapping *m = unit_mapping(MAP_FX);
+    live_open(&c, t, ddl);
     CU_ASSERT_EQUAL(db_exec(&c, "INSERT INTO fx (code, n) VALUES ('ABC', 1), ('x y', 2), "
                                 "('Zoë', 3), ('k100', 100), ('K150', 150), ('k249', 249)",
                             &err),
@@ -972,9 +976,8 @@ static void live_find_typed(const db_target *t)
 {
     mig_err err;
     db_conn c;
-    mapping *m = mapping_load_memory(MAP_FT, strlen(MAP_FT), "ft.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, t, &err), 0);
+    mapping *m = unit_mapping(MAP_FT);
+    live_open(&c, t, NULL);
     db_exec(&c, "DROP TABLE IF EXISTS ft", &err);
     strbuf sb = STRBUF_INIT;
     c.d->create_table_sql(&sb, &m->tables[0]);
@@ -1036,7 +1039,7 @@ static void live_sqlite_prepared_once(const char *file)
     mig_err err;
     db_conn c;
     mapping *m = test_mapping();
-    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, &t, &err), 0);
+    live_open(&c, &t, NULL);
     db_exec(&c, "DROP TABLE IF EXISTS app", &err);
     db_exec(&c, "DROP TABLE IF EXISTS app_log", &err);
     strbuf ddl = STRBUF_INIT;
@@ -1193,28 +1196,23 @@ static int mssql_target(db_target *t, load_method load)
     return 1;
 }
 
-/* Returns a connection to t (asserted). */
-static void mssql_connect(db_conn *c, const db_target *t)
+/* Returns 1 after connecting c to the SQL Server of MIGRATE_TEST_MSSQL,
+ * loading by load, and running sql[] there as live_open does (drop a table
+ * with "DROP TABLE IF EXISTS" among them); 0 (test skipped) when it is not
+ * set.  mssql_close ends it. */
+static int mssql_open(db_target *t, db_conn *c, load_method load, const char *const *sql)
 {
-    mig_err err;
-    int rc = dialect_connect(c, t, &err);
-    if (rc != 0)
-        fprintf(stderr, "connect: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    if (!mssql_target(t, load))
+        return 0;
+    live_open(c, t, sql);
+    return 1;
 }
 
-/* Run each statement of sql[] (NULL-terminated), committing after each;
- * failures are printed and asserted. */
-static void mssql_run(db_conn *c, const char *const *sql)
+/* Disconnects c and frees t, as mssql_open made them. */
+static void mssql_close(db_target *t, db_conn *c)
 {
-    mig_err err;
-    for (size_t i = 0; sql[i]; i++) {
-        int rc = db_exec(c, sql[i], &err);
-        if (rc != 0)
-            fprintf(stderr, "\n%s: %s\n", sql[i], err.msg);
-        CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_EQUAL(db_commit(c, &err), 0);
-    }
+    db_disconnect(c);
+    db_target_free(t);
 }
 
 static void test_live_mssql(void)
@@ -1315,24 +1313,17 @@ static void tv_want(strbuf *out, int base)
 static void test_live_mssql_values(void)
 {
     mig_err err;
-    mapping *m = mapping_load_memory(MAP_TV, strlen(MAP_TV), "tv.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mapping *m = unit_mapping(MAP_TV);
     strbuf big = STRBUF_INIT, want = STRBUF_INIT, ddl = STRBUF_INIT;
     for (int i = 0; i < TV_BIG_REPEAT; i++)
         sb_puts(&big, "ab漢字");
+    dialect_mssql.create_table_sql(&ddl, &m->tables[0]);
+    const char *const sql[] = {"DROP TABLE IF EXISTS tv", sb_str(&ddl), NULL};
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
-        if (!mssql_target(&t, bcp ? LOAD_BCP : LOAD_INSERT))
+        if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, bcp ? NULL : sql))
             break;
-        mssql_connect(&c, &t);
-        if (!bcp) {
-            db_exec(&c, "DROP TABLE IF EXISTS tv", &err);
-            sb_reset(&ddl);
-            c.d->create_table_sql(&ddl, &m->tables[0]);
-            const char *const sql[] = {sb_str(&ddl), NULL};
-            mssql_run(&c, sql);
-        }
         for (int pol = 0; pol < 2; pol++) {
             int base = 100 * (2 * bcp + pol);
             batch *b = batch_new(m, 8);
@@ -1350,13 +1341,11 @@ static void test_live_mssql_values(void)
             c.d->table_state_free(&c, st);
             batch_free(b);
         }
-        db_disconnect(&c);
-        db_target_free(&t);
+        mssql_close(&t, &c);
     }
     db_target t;
-    if (mssql_target(&t, LOAD_INSERT)) {
-        db_conn c;
-        mssql_connect(&c, &t);
+    db_conn c;
+    if (mssql_open(&t, &c, LOAD_INSERT, NULL)) {
         char *got = select_all(
             /* dates as the server spells them: FreeTDS prints a fetched
              * year below 1000 without its leading zeros ("1-01-01") */
@@ -1368,8 +1357,7 @@ static void test_live_mssql_values(void)
         if (strcmp(got, sb_str(&want)) != 0)
             fprintf(stderr, "\ngot:\n%swant:\n%s", got, sb_str(&want));
         free(got);
-        db_disconnect(&c);
-        db_target_free(&t);
+        mssql_close(&t, &c);
     }
     sb_free(&big);
     sb_free(&want);
@@ -1391,16 +1379,13 @@ static const char *MAP_TP =
 static void test_live_mssql_param_status(void)
 {
     db_target t;
-    if (!mssql_target(&t, LOAD_INSERT))
+    db_conn c;
+    const char *const ddl[] = {"DROP TABLE IF EXISTS tp",
+                               "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
+    if (!mssql_open(&t, &c, LOAD_INSERT, ddl))
         return;
     mig_err err;
-    db_conn c;
-    mssql_connect(&c, &t);
-    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    db_exec(&c, "DROP TABLE IF EXISTS tp", &err);
-    const char *const ddl[] = {"CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
-    mssql_run(&c, ddl);
+    mapping *m = unit_mapping(MAP_TP);
     batch *b = batch_new(m, 4);
     static const int ids[] = {1, 2, 3, 2};
     for (int r = 0; r < 4; r++) {
@@ -1441,8 +1426,7 @@ static void test_live_mssql_param_status(void)
     db_params_free(&p);
     batch_free(b);
     mapping_free(m);
-    db_disconnect(&c);
-    db_target_free(&t);
+    mssql_close(&t, &c);
 }
 
 /* db_params_fill fills rows up to the piece that fits in max_bytes (each
@@ -1517,19 +1501,14 @@ static void test_params_fill(void)
 static void test_live_mssql_bcp_error(void)
 {
     db_target t;
-    if (!mssql_target(&t, LOAD_BCP))
+    db_conn c;
+    const char *const ddl[] = {
+        "DROP TABLE IF EXISTS tp", "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
+        "CREATE TABLE [#stage_0_tp] (id tinyint NULL, [__ord] int IDENTITY(1,1))", NULL};
+    if (!mssql_open(&t, &c, LOAD_BCP, ddl))
         return;
     mig_err err;
-    db_conn c;
-    mssql_connect(&c, &t);
-    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    db_exec(&c, "DROP TABLE IF EXISTS tp", &err);
-    const char *const ddl[] = {
-        "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
-        "CREATE TABLE [#stage_0_tp] (id tinyint NULL, [__ord] int IDENTITY(1,1))",
-        NULL};
-    mssql_run(&c, ddl);
+    mapping *m = unit_mapping(MAP_TP);
     batch *b = batch_new(m, 1);
     batch_begin_record(b, 0, 1, 1, "<r/>", 4);
     value *v = batch_add_row(b, 0);
@@ -1550,8 +1529,7 @@ static void test_live_mssql_bcp_error(void)
     c.d->table_state_free(&c, st);
     batch_free(b);
     mapping_free(m);
-    db_disconnect(&c);
-    db_target_free(&t);
+    mssql_close(&t, &c);
 }
 
 /* Load ids [from, from + n) of MAP_TP's tp under policy p; returns
@@ -1573,27 +1551,6 @@ static int tp_load(db_conn *c, dialect_table_state **st, const mapping *m, int f
         CU_ASSERT_EQUAL(res.inserted, (uint64_t)n);
     batch_free(b);
     return rc;
-}
-
-/* Returns 1 after connecting c to the SQL Server (bulk copy or not) and
- * making table tp afresh by ddl; 0 when no server is configured. */
-static int tp_open(db_target *t, db_conn *c, int bcp, const char *const *ddl)
-{
-    mig_err err;
-    if (!mssql_target(t, bcp ? LOAD_BCP : LOAD_INSERT))
-        return 0;
-    mssql_connect(c, t);
-    db_exec(c, "DROP TABLE IF EXISTS tp", &err);
-    mssql_run(c, ddl);
-    return 1;
-}
-
-/* Free st, disconnect c, free t. */
-static void tp_close(db_target *t, db_conn *c, dialect_table_state *st)
-{
-    c->d->table_state_free(c, st);
-    db_disconnect(c);
-    db_target_free(t);
 }
 
 /* Loads the keys keys[0..n) into tp, rows [lo,n) through load_rows_found;
@@ -1623,14 +1580,14 @@ static int tp_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
 static void test_live_mssql_found(void)
 {
     mig_err err;
-    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mapping *m = unit_mapping(MAP_TP);
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
-        const char *const ddl[] = {"CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
+        const char *const ddl[] = {"DROP TABLE IF EXISTS tp",
+                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
                                    "INSERT INTO tp VALUES (2), (5), (7)", NULL};
-        if (!tp_open(&t, &c, bcp, ddl))
+        if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, ddl))
             break;
         dialect_table_state *st = NULL;
         load_result res;
@@ -1655,7 +1612,8 @@ static void test_live_mssql_found(void)
         char *got = select_all(&c, "SELECT id FROM tp ORDER BY id");
         CU_ASSERT_STRING_EQUAL(got, "1\n2\n3\n5\n7\n8\n11\n12\n");
         free(got);
-        tp_close(&t, &c, st);
+        c.d->table_state_free(&c, st);
+        mssql_close(&t, &c);
     }
     mapping_free(m);
 }
@@ -1673,8 +1631,7 @@ static const char *MAP_TQ =
 static void test_live_mssql_found_long(void)
 {
     mig_err err;
-    mapping *m = mapping_load_memory(MAP_TQ, strlen(MAP_TQ), "tq.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mapping *m = unit_mapping(MAP_TQ);
     strbuf big = STRBUF_INIT;
     for (int i = 0; i < 3000; i++)
         sb_puts(&big, "\xc3\xa9"); /* 3000 x U+00E9: 6000 bytes in UTF-16 */
@@ -1684,7 +1641,7 @@ static void test_live_mssql_found_long(void)
         const char *const ddl[] = {"DROP TABLE IF EXISTS tq",
                                    "CREATE TABLE tq (id int NOT NULL PRIMARY KEY, v nvarchar(max))",
                                    "INSERT INTO tq VALUES (2, N'x')", NULL};
-        if (!tp_open(&t, &c, bcp, ddl))
+        if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, ddl))
             break;
         dialect_table_state *st = NULL;
         for (int pass = 0; pass < 2; pass++) {
@@ -1714,7 +1671,8 @@ static void test_live_mssql_found_long(void)
         char *got = select_all(&c, "SELECT id, LEN(v) FROM tq ORDER BY id");
         CU_ASSERT_STRING_EQUAL(got, "1|3000\n2|1\n3|3000\n");
         free(got);
-        tp_close(&t, &c, st);
+        c.d->table_state_free(&c, st);
+        mssql_close(&t, &c);
     }
     sb_free(&big);
     mapping_free(m);
@@ -1728,13 +1686,13 @@ static void test_live_mssql_found_long(void)
 static void test_live_mssql_stage_reuse(void)
 {
     mig_err err;
-    mapping *m = mapping_load_memory(MAP_TP, strlen(MAP_TP), "tp.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mapping *m = unit_mapping(MAP_TP);
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
-        const char *const ddl[] = {"CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
-        if (!tp_open(&t, &c, bcp, ddl))
+        const char *const ddl[] = {"DROP TABLE IF EXISTS tp",
+                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
+        if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, ddl))
             break;
         dialect_table_state *st = NULL;
         /* the first load of the session creates the stage; rolled back */
@@ -1763,7 +1721,8 @@ static void test_live_mssql_stage_reuse(void)
         got = select_all(&c, "SELECT COUNT(*) FROM [#stage_0_tp]");
         CU_ASSERT_STRING_EQUAL(got, "0\n");
         free(got);
-        tp_close(&t, &c, st);
+        c.d->table_state_free(&c, st);
+        mssql_close(&t, &c);
     }
     mapping_free(m);
 }
@@ -1785,26 +1744,19 @@ static const char *MAP_TG =
 static void test_live_mssql_defaults_triggers(void)
 {
     mig_err err;
-    mapping *m = mapping_load_memory(MAP_TG, strlen(MAP_TG), "tg.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    mapping *m = unit_mapping(MAP_TG);
+    const char *const ddl[] = {
+        "DROP TABLE IF EXISTS [odd tg]", "DROP TABLE IF EXISTS tga",
+        "CREATE TABLE [odd tg] (id int NOT NULL PRIMARY KEY, v nvarchar(10) NULL DEFAULT N'dflt')",
+        "CREATE TABLE tga (n int NOT NULL)",
+        "CREATE TRIGGER tg_count ON [odd tg] AFTER INSERT AS "
+        "INSERT INTO tga (n) SELECT COUNT(*) FROM inserted",
+        NULL};
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
-        if (!mssql_target(&t, bcp ? LOAD_BCP : LOAD_INSERT))
+        if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, bcp ? NULL : ddl))
             break;
-        mssql_connect(&c, &t);
-        if (!bcp) {
-            db_exec(&c, "DROP TABLE IF EXISTS [odd tg]", &err);
-            db_exec(&c, "DROP TABLE IF EXISTS tga", &err);
-            const char *const ddl[] = {
-                "CREATE TABLE [odd tg] (id int NOT NULL PRIMARY KEY, "
-                "v nvarchar(10) NULL DEFAULT N'dflt')",
-                "CREATE TABLE tga (n int NOT NULL)",
-                "CREATE TRIGGER tg_count ON [odd tg] AFTER INSERT AS "
-                "INSERT INTO tga (n) SELECT COUNT(*) FROM inserted",
-                NULL};
-            mssql_run(&c, ddl);
-        }
         for (int pol = 0; pol < 2; pol++) {
             batch *b = batch_new(m, 2);
             for (int r = 0; r < 2; r++) {
@@ -1829,13 +1781,11 @@ static void test_live_mssql_defaults_triggers(void)
             c.d->table_state_free(&c, st);
             batch_free(b);
         }
-        db_disconnect(&c);
-        db_target_free(&t);
+        mssql_close(&t, &c);
     }
     db_target t;
-    if (mssql_target(&t, LOAD_INSERT)) {
-        db_conn c;
-        mssql_connect(&c, &t);
+    db_conn c;
+    if (mssql_open(&t, &c, LOAD_INSERT, NULL)) {
         char *got = select_all(&c, "SELECT id, v FROM [odd tg] ORDER BY id");
         CU_ASSERT_STRING_EQUAL(got, "1|-\n2|x\n11|-\n12|x\n21|-\n22|x\n31|-\n32|x\n");
         free(got);
@@ -1843,8 +1793,7 @@ static void test_live_mssql_defaults_triggers(void)
         got = select_all(&c, "SELECT SUM(n) FROM tga");
         CU_ASSERT_STRING_EQUAL(got, "8\n");
         free(got);
-        db_disconnect(&c);
-        db_target_free(&t);
+        mssql_close(&t, &c);
     }
     mapping_free(m);
 }

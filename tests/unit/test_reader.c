@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -22,36 +21,8 @@
 #include "strbuf.h"
 #include "unit.h"
 
-static char dir[] = "/tmp/migrate-test-reader-XXXXXX";
-
-/* Writes content to dir/name; returns the path (static buffer per call site). */
-static const char *put(const char *name, const char *content)
-{
-    static char p[8][256];
-    static int k;
-    char *fpath = p[k++ % 8];
-    snprintf(fpath, 256, "%s/%s", dir, name);
-    FILE *f = fopen(fpath, "w");
-    fputs(content, f);
-    fclose(f);
-    return fpath;
-}
-
-static mapping *map_for(const char *record)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf,
-             "<mapping xmlns='urn:migrate:mapping:1' record='%s'>"
-             "<namespace prefix='a' uri='urn:a'/>"
-             "<table name='t' key='id'><column name='id' path='@id' type='int'/></table>"
-             "</mapping>", record);
-    mig_err err;
-    mapping *m = mapping_load_memory(buf, strlen(buf), "m.xml", &err);
-    if (!m)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    return m;
-}
+/* the test directory (unit_tmpdir) */
+static const char *dir;
 
 /* Reads every record of file; writes "id@line#seq," into out; returns reader_next's last rc. */
 static int read_all(const char *file, mapping *m, xmlSchemaPtr xsd, char *out, size_t cap,
@@ -91,46 +62,46 @@ static const char DOC[] =
 
 static void test_absolute_path(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
-    CU_ASSERT_EQUAL(read_all(put("abs.xml", DOC), m, NULL, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put("abs.xml", DOC), m, NULL, out, sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "1@3#1,2@5#2,3@9#3,");
     mapping_free(m);
 }
 
 static void test_anywhere_path(void)
 {
-    mapping *m = map_for("//a:x");
+    mapping *m = unit_map_for("//a:x");
     char out[512];
     mig_err err;
-    CU_ASSERT_EQUAL(read_all(put("any.xml", DOC), m, NULL, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put("any.xml", DOC), m, NULL, out, sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "1@3#1,99@4#2,2@5#3,3@9#4,");
     mapping_free(m);
 }
 
 static void test_default_namespace(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *doc = "<root xmlns='urn:a'><x id='7'/><x id='8'/></root>";
-    CU_ASSERT_EQUAL(read_all(put("def.xml", doc), m, NULL, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put("def.xml", doc), m, NULL, out, sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "7@1#1,8@1#2,");
     mapping_free(m);
-    mapping *m2 = map_for("/root/x"); /* no prefix = no namespace: nothing matches */
-    CU_ASSERT_EQUAL(read_all(put("def.xml", doc), m2, NULL, out, sizeof out, &err), 0);
+    mapping *m2 = unit_map_for("/root/x"); /* no prefix = no namespace: nothing matches */
+    CU_ASSERT_EQUAL(read_all(unit_put("def.xml", doc), m2, NULL, out, sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "");
     mapping_free(m2);
 }
 
 static void test_malformed_after_records(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *doc = "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'>\n</a:y>\n</a:root>\n";
-    int rc = read_all(put("bad.xml", doc), m, NULL, out, sizeof out, &err);
+    int rc = read_all(unit_put("bad.xml", doc), m, NULL, out, sizeof out, &err);
     CU_ASSERT_EQUAL(rc, -1);
     CU_ASSERT_STRING_EQUAL(out, "1@2#1,");
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
@@ -142,11 +113,11 @@ static void test_malformed_after_records(void)
 
 static void test_malformed_same_line(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *doc = "<a:root xmlns:a='urn:a'><a:x id='1'/><a:x id='2'><a:v/></a:x><a:x id='3'></a:y></a:root>";
-    CU_ASSERT_EQUAL(read_all(put("bad1.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("bad1.xml", doc), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@1#1,2@1#2,");
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "bad1.xml:1:"));
@@ -157,14 +128,14 @@ static void test_malformed_same_line(void)
  * handed out too (the parser's open-element stack says it was closed). */
 static void test_malformed_right_after_record(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *bad = "<a:root xmlns:a='urn:a'><a:x id='1'/><a:x id='2'><a:v/></a:x></oops>";
-    CU_ASSERT_EQUAL(read_all(put("bad2.xml", bad), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("bad2.xml", bad), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@1#1,2@1#2,");
     const char *cut = "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:v/></a:x>";
-    CU_ASSERT_EQUAL(read_all(put("cut.xml", cut), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("cut.xml", cut), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@2#1,2@3#2,");
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     mapping_free(m);
@@ -172,56 +143,31 @@ static void test_malformed_right_after_record(void)
 
 static void test_truncated_input(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *doc = "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'/>\n<a:x id='3'";
-    CU_ASSERT_EQUAL(read_all(put("trunc.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("trunc.xml", doc), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@2#1,2@3#2,");
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     mapping_free(m);
 }
 
-/* Writes content gzip-compressed as `members` concatenated members. */
-static const char *put_gz(const char *name, const char *content, int members)
-{
-    static char fpath[256];
-    snprintf(fpath, sizeof fpath, "%s/%s", dir, name);
-    FILE *f = fopen(fpath, "wb");
-    size_t len = strlen(content), part = len / (size_t)members;
-    for (int i = 0; i < members; i++) {
-        size_t off = part * (size_t)i, n = i == members - 1 ? len - off : part;
-        uLongf cap = compressBound(n) + 64;
-        unsigned char *buf = malloc(cap);
-        z_stream zs;
-        memset(&zs, 0, sizeof zs);
-        deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-        zs.next_in = (Bytef *)content + off;
-        zs.avail_in = (uInt)n;
-        zs.next_out = buf;
-        zs.avail_out = (uInt)cap;
-        deflate(&zs, Z_FINISH);
-        fwrite(buf, 1, cap - zs.avail_out, f);
-        deflateEnd(&zs);
-        free(buf);
-    }
-    fclose(f);
-    return fpath;
-}
-
 static void test_gzip(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
-    CU_ASSERT_EQUAL(read_all(put_gz("one.xml.gz", DOC, 1), m, NULL, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put_bytes("one.xml.gz", DOC, strlen(DOC), 1), m, NULL, out,
+                             sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "1@3#1,2@5#2,3@9#3,");
-    CU_ASSERT_EQUAL(read_all(put_gz("three.xml.gz", DOC, 3), m, NULL, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put_bytes("three.xml.gz", DOC, strlen(DOC), 3), m, NULL, out,
+                             sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "1@3#1,2@5#2,3@9#3,");
-    input *in = input_open(put_gz("k.gz", DOC, 1), &err);
+    input *in = input_open(unit_put_bytes("k.gz", DOC, strlen(DOC), 1), &err);
     CU_ASSERT_STRING_EQUAL(in->kind, "gzip");
     input_close(in);
-    in = input_open(put("k.xml", DOC), &err);
+    in = input_open(unit_put("k.xml", DOC), &err);
     CU_ASSERT_STRING_EQUAL(in->kind, "file");
     input_close(in);
     mapping_free(m);
@@ -247,26 +193,26 @@ static void test_schema(void)
         "<xs:attribute name='id' type='xs:int' use='required'/></xs:complexType></xs:element>"
         "</xs:schema>";
     mig_err err;
-    xmlSchemaPtr s = reader_schema_load(put("s.xsd", xsd), &err);
+    xmlSchemaPtr s = reader_schema_load(unit_put("s.xsd", xsd), &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     const char *doc = "<a:root xmlns:a='urn:a'>\n<a:x id='1'><a:n>5</a:n></a:x>\n"
                       "<a:x id='2'><a:n>five</a:n></a:x>\n<a:x id='3'/>\n</a:root>";
-    CU_ASSERT_EQUAL(read_all(put("v.xml", doc), m, s, out, sizeof out, &err), 0);
+    CU_ASSERT_EQUAL(read_all(unit_put("v.xml", doc), m, s, out, sizeof out, &err), 0);
     CU_ASSERT_STRING_EQUAL(out, "1@2#1,2@3#2!,3@4#3,");
     xmlSchemaFree(s);
     mapping_free(m);
-    CU_ASSERT_PTR_NULL(reader_schema_load(put("bad.xsd", "<xs:schema xmlns:xs='x'/>"), &err));
+    CU_ASSERT_PTR_NULL(reader_schema_load(unit_put("bad.xsd", "<xs:schema xmlns:xs='x'/>"), &err));
     CU_ASSERT_EQUAL(err.status, MIG_ECONFIG);
 }
 
 static void test_record_xml_standalone(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     mig_err err;
     const char *doc = "<root xmlns='urn:a' xmlns:b='urn:b'><x id='1' b:k='v'><y>t&amp;</y></x></root>";
-    input *in = input_open(put("ns.xml", doc), &err);
+    input *in = input_open(unit_put("ns.xml", doc), &err);
     reader *r = reader_open(in, m, NULL, 0, &err);
     reader_record rec;
     CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
@@ -283,8 +229,8 @@ static void test_record_xml_standalone(void)
 
 static void test_big_line_numbers(void)
 {
-    mapping *m = map_for("/a:root/a:x");
-    char fpath[256];
+    mapping *m = unit_map_for("/a:root/a:x");
+    char fpath[4200];
     snprintf(fpath, sizeof fpath, "%s/big.xml", dir);
     FILE *f = fopen(fpath, "w");
     fputs("<a:root xmlns:a='urn:a'>\n", f);
@@ -342,19 +288,19 @@ static const char *laughs_dtd(void)
  * after the record before it; memory never grows (3 GB otherwise). */
 static void test_billion_laughs(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char doc[4096], out[512];
     mig_err err;
     snprintf(doc, sizeof doc, "%s<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'>&lol9;</a:x>\n"
              "<a:x id='3'/></a:root>\n", laughs_dtd());
-    CU_ASSERT_EQUAL(read_all(put("lol.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("lol.xml", doc), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@14#1,");
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lol.xml:15:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "entity expansion refused"));
     snprintf(doc, sizeof doc, "%s<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2' v='&lol9;'/>\n"
              "</a:root>\n", laughs_dtd());
-    CU_ASSERT_EQUAL(read_all(put("lola.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("lola.xml", doc), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@14#1,");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "entity expansion refused"));
     mapping_free(m);
@@ -364,7 +310,7 @@ static void test_billion_laughs(void)
  * through): the record counts the expansion and is refused as too big. */
 static void test_quadratic_blowup(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT;
     sb_puts(&doc, "<!DOCTYPE a:root [<!ENTITY big '");
     for (int i = 0; i < 40000; i++)
@@ -374,7 +320,7 @@ static void test_quadratic_blowup(void)
         sb_puts(&doc, "&big;");
     sb_puts(&doc, "</a:x>\n<a:x id='2'/>\n</a:root>\n");
     input *in;
-    reader *r = open_file(put("quad.xml", sb_str(&doc)), m, 0, &in);
+    reader *r = open_file(unit_put("quad.xml", sb_str(&doc)), m, 0, &in);
     reader_record rec;
     mig_err err;
     CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
@@ -399,7 +345,7 @@ static void test_quadratic_blowup(void)
         sb_puts(&doc, "&big;");
     sb_puts(&doc, "'>\n<a:x id='1'/>\n</a:root>\n");
     char out[512];
-    CU_ASSERT_EQUAL(read_all(put("quad2.xml", sb_str(&doc)), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("quad2.xml", sb_str(&doc)), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "quad2.xml:2: element root takes 100000"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "more than max-record-bytes (16777216)"));
@@ -411,14 +357,14 @@ static void test_quadratic_blowup(void)
  * content, with its size in the reason; the next record reads normally. */
 static void test_record_too_big(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT;
     sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'><a:v>small</a:v></a:x>\n<a:x id='2'>");
     for (int i = 0; i < 1000; i++)
         sb_puts(&doc, "<a:v>0123456789</a:v>");
     sb_puts(&doc, "</a:x>\n<a:x id='3'><a:v>after</a:v></a:x>\n</a:root>\n");
     input *in;
-    reader *r = open_file(put("big.xml", sb_str(&doc)), m, 4096, &in);
+    reader *r = open_file(unit_put("big.xml", sb_str(&doc)), m, 4096, &in);
     reader_record rec;
     mig_err err;
     strbuf xml = STRBUF_INIT;
@@ -454,7 +400,7 @@ static void test_record_too_big(void)
  * outside any record loses its excess only. */
 static void test_huge_tag(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT, big = STRBUF_INIT, xml = STRBUF_INIT;
     for (int i = 0; i < 300000; i++)
         sb_putc(&big, i % 1000 == 999 ? '\n' : 'v');
@@ -469,7 +415,7 @@ static void test_huge_tag(void)
     sb_puts(&doc, "?></a:x>\n<a:x id='5'><a:v>e</a:v></a:x>\n</a:root>\n");
     mig_err err;
     input *in;
-    reader *r = open_file(put("tag.xml", sb_str(&doc)), m, 65536, &in);
+    reader *r = open_file(unit_put("tag.xml", sb_str(&doc)), m, 65536, &in);
     reader_record rec;
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
     CU_ASSERT_FALSE(rec.too_big);
@@ -506,7 +452,7 @@ static void test_huge_tag(void)
     sb_puts(&doc, "<a:root xmlns:a='urn:a' v='");
     sb_puts(&doc, sb_str(&big));
     sb_puts(&doc, "'>\n<a:x id='1'/>\n</a:root>\n");
-    r = open_file(put("anc.xml", sb_str(&doc)), m, 65536, &in);
+    r = open_file(unit_put("anc.xml", sb_str(&doc)), m, 65536, &in);
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "anc.xml:301: the start tag of element root (300029 bytes) is "
@@ -520,7 +466,7 @@ static void test_huge_tag(void)
     for (int i = 0; i < 300000; i++)
         sb_putc(&doc, 'n');
     sb_puts(&doc, "/></a:x>\n</a:root>\n");
-    r = open_file(put("name.xml", sb_str(&doc)), m, 65536, &in);
+    r = open_file(unit_put("name.xml", sb_str(&doc)), m, 65536, &in);
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 1);
     CU_ASSERT_EQUAL(reader_next(r, &rec, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
@@ -539,7 +485,7 @@ static void test_huge_tag(void)
  * input goes on, in a text, white space in an element and CDATA. */
 static void test_huge_text_node(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT;
     sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:v>");
     for (int i = 0; i < 300000; i++)
@@ -553,7 +499,7 @@ static void test_huge_text_node(void)
     sb_puts(&doc, "]]></a:x>\n<a:x id='6'/>\n</a:root>\n");
     mig_err err;
     input *in;
-    reader *r = open_file(put("text.xml", sb_str(&doc)), m, 65536, &in);
+    reader *r = open_file(unit_put("text.xml", sb_str(&doc)), m, 65536, &in);
     reader_record rec;
     for (int seq = 1; seq <= 6; seq++) {
         CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
@@ -576,7 +522,7 @@ static void test_huge_text_node(void)
  * and CDATA on either side of the breaks; serialised as it was. */
 static void test_text_joined(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT, want = STRBUF_INIT, text = STRBUF_INIT, xml = STRBUF_INIT;
     sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'><a:v>");
     sb_puts(&want, "<a:x xmlns:a=\"urn:a\" id=\"1\"><a:v>");
@@ -594,7 +540,7 @@ static void test_text_joined(void)
     sb_puts(&want, "</a:v></a:x>");
     mig_err err;
     input *in;
-    reader *r = open_file(put("joined.xml", sb_str(&doc)), m, 16384, &in);
+    reader *r = open_file(unit_put("joined.xml", sb_str(&doc)), m, 16384, &in);
     reader_record rec;
     CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
     CU_ASSERT(!rec.too_big);
@@ -620,13 +566,13 @@ static void test_text_joined(void)
  * instructions: libxml2's amplification guard is on for it too. */
 static void test_laughs_after_prolog(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char doc[4096], out[512];
     mig_err err;
     snprintf(doc, sizeof doc, "<?xml version='1.0'?>\n<!-- <a:root> -->\n<?pi <!DOCTYPE?>\n%s"
              "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'>&lol9;</a:x>\n</a:root>\n",
              laughs_dtd());
-    CU_ASSERT_EQUAL(read_all(put("lolp.xml", doc), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("lolp.xml", doc), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_STRING_EQUAL(out, "1@17#1,");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "lolp.xml:18:"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "entity expansion refused"));
@@ -637,12 +583,12 @@ static void test_laughs_after_prolog(void)
  * attribute, nested, character reference): it stands without the DTD. */
 static void test_entities_expanded(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     const char *doc = "<!DOCTYPE a:root [<!ENTITY n 'N&amp;&d;'><!ENTITY d '&#x263A;7'>"
                       "<!ENTITY q 'say \"hi\"'>]>\n"
                       "<a:root xmlns:a='urn:a'><a:x id='&d;' t='&q;'><a:v>&n;!</a:v></a:x></a:root>";
     input *in;
-    reader *r = open_file(put("ent.xml", doc), m, 0, &in);
+    reader *r = open_file(unit_put("ent.xml", doc), m, 0, &in);
     reader_record rec;
     mig_err err;
     strbuf xml = STRBUF_INIT;
@@ -660,7 +606,7 @@ static void test_entities_expanded(void)
      * as "&w;" when no text of the record used an entity) */
     const char *attr_only = "<!DOCTYPE a:root [<!ENTITY w '2024'>]>\n"
                             "<a:root xmlns:a='urn:a'><a:x id='1' when='&w;-05'/></a:root>";
-    r = open_file(put("ent2.xml", attr_only), m, 0, &in);
+    r = open_file(unit_put("ent2.xml", attr_only), m, 0, &in);
     CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
     reader_record_xml(r, &rec, &xml);
     CU_ASSERT_STRING_EQUAL(sb_str(&xml), "<a:x xmlns:a=\"urn:a\" id=\"1\" when=\"2024-05\"/>");
@@ -674,7 +620,7 @@ static void test_entities_expanded(void)
  * (libxml2 reports this one through its generic handler: nothing printed). */
 static void test_encoding_error(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
     const char *doc = "<?xml version='1.0' encoding='SHIFT_JIS'?>\n<a:root xmlns:a='urn:a'>"
@@ -683,7 +629,7 @@ static void test_encoding_error(void)
     FILE *tmp = tmpfile();
     int saved = dup(2);
     dup2(fileno(tmp), 2);
-    int rc = read_all(put("sjis.xml", doc), m, NULL, out, sizeof out, &err);
+    int rc = read_all(unit_put("sjis.xml", doc), m, NULL, out, sizeof out, &err);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -699,13 +645,13 @@ static void test_encoding_error(void)
 /* An empty input, or one of white space only, says so in one line. */
 static void test_empty_input(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     char out[512];
     mig_err err;
-    CU_ASSERT_EQUAL(read_all(put("empty.xml", ""), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("empty.xml", ""), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_EQUAL(err.status, MIG_EDATA);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "empty.xml: empty input"));
-    CU_ASSERT_EQUAL(read_all(put("blank.xml", " \n\t\r\n"), m, NULL, out, sizeof out, &err), -1);
+    CU_ASSERT_EQUAL(read_all(unit_put("blank.xml", " \n\t\r\n"), m, NULL, out, sizeof out, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "blank.xml: empty input"));
     mapping_free(m);
 }
@@ -744,8 +690,8 @@ static int count_tmp(const char *prefix)
  * leaves it as it was. */
 static void test_reject_atomic(void)
 {
-    mapping *m = map_for("/a:root/a:x");
-    const char *rpath = put("r.rejects.xml", "OLD");
+    mapping *m = unit_map_for("/a:root/a:x");
+    const char *rpath = unit_put("r.rejects.xml", "OLD");
     mig_err err;
     /* no rejects: the old file stays, no temporary file is left */
     reject_writer *rw = reject_open(rpath, m, &err);
@@ -802,10 +748,10 @@ static void test_reject_atomic(void)
  * standard input redirected from it) is refused before anything is read. */
 static void test_reject_is_input(void)
 {
-    const char *rpath = put("in.rejects.xml", "<a:root xmlns:a='urn:a'/>");
+    const char *rpath = unit_put("in.rejects.xml", "<a:root xmlns:a='urn:a'/>");
     char hard[300], other[300];
     snprintf(hard, sizeof hard, "%s/hard.xml", dir);
-    snprintf(other, sizeof other, "%s", put("other.xml", "<r/>"));
+    snprintf(other, sizeof other, "%s", unit_put("other.xml", "<r/>"));
     CU_ASSERT_EQUAL_FATAL(link(rpath, hard), 0);
     mig_err err;
     const char *inputs[] = {other, rpath};
@@ -838,8 +784,7 @@ static void test_reject_is_input(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir))
-        return 2;
+    dir = unit_tmpdir();
     UNIT_BEGIN("reader");
     UNIT_TEST(test_absolute_path);
     UNIT_TEST(test_anywhere_path);
@@ -869,10 +814,6 @@ int main(void)
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        return 1;
     xmlCleanupParser();
     return failed ? 1 : 0;
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "input.h"
 #include "mapping.h"
@@ -19,40 +18,6 @@
 #include "resume.h"
 #include "strbuf.h"
 #include "unit.h"
-
-/* Writes content (len bytes) to the test directory as name, gzip-compressed
- * when gz; returns the file (static buffer per call). */
-static const char *put(const char *name, const char *content, size_t len, int gz)
-{
-    static char p[4][4200];
-    static int k;
-    char *file = p[k++ % 4];
-    snprintf(file, sizeof p[0], "%s/%s", unit_tmpdir(), name);
-    if (gz) {
-        gzFile g = gzopen(file, "wb");
-        gzwrite(g, content, (unsigned)len);
-        gzclose(g);
-    } else {
-        FILE *f = fopen(file, "wb");
-        fwrite(content, 1, len, f);
-        fclose(f);
-    }
-    return file;
-}
-
-static mapping *map_for(const char *record)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf,
-             "<mapping xmlns='urn:migrate:mapping:1' record='%s'>"
-             "<namespace prefix='a' uri='urn:a'/>"
-             "<table name='t' key='id'><column name='id' path='@id' type='int'/></table>"
-             "</mapping>", record);
-    mig_err err;
-    mapping *m = mapping_load_memory(buf, strlen(buf), "m.xml", &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    return m;
-}
 
 /* One record as the reader handed it out. */
 typedef struct seen {
@@ -139,8 +104,8 @@ static void free_seen(seen *s, size_t n)
 static size_t check_every_mark(const char *name, const char *doc, size_t len, int gz,
                                const char *record)
 {
-    mapping *m = map_for(record);
-    const char *file = put(name, doc, len, gz);
+    mapping *m = unit_map_for(record);
+    const char *file = unit_put_bytes(name, doc, len, gz);
     enum { CAP = 64 };
     seen all[CAP], from[CAP];
     size_t n = read_records(file, m, NULL, all, CAP, 1), marks = 0;
@@ -230,8 +195,8 @@ static void test_marks_big_lines(void)
 /* Returns how many records of doc got a mark. */
 static size_t marks_of(const char *doc, const char *record)
 {
-    mapping *m = map_for(record);
-    const char *file = put("no.xml", doc, strlen(doc), 0);
+    mapping *m = unit_map_for(record);
+    const char *file = unit_put_bytes("no.xml", doc, strlen(doc), 0);
     seen all[16];
     size_t n = read_records(file, m, NULL, all, 16, 0), marks = 0;
     for (size_t i = 0; i < n; i++)

@@ -35,17 +35,6 @@ static const char MAP_KEY2[] =
     "<column name=\"code\" path=\"@c\" type=\"varchar(4)\"/>"
     "</table></mapping>";
 
-/* Returns the mapping in text (fatal if it does not load). */
-static mapping *load_map(const char *text)
-{
-    mig_err err;
-    mapping *m = mapping_load_memory(text, strlen(text), "t.xml", &err);
-    if (!m)
-        fprintf(stderr, "\n  mapping: %s\n", err.msg);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    return m;
-}
-
 /* Returns mapper_route of the record <r .../> written as xml. */
 static uint64_t route_of(const mapping *m, const char *rec)
 {
@@ -76,7 +65,7 @@ static uint64_t stored_route(const mapping *m, size_t t, const int64_t *k, size_
  * has in either table whose key holds it. */
 static void test_route_converted(void)
 {
-    mapping *m = load_map(MAP_ROUTE);
+    mapping *m = unit_mapping(MAP_ROUTE);
     CU_ASSERT_EQUAL(m->nroute, 1);
     CU_ASSERT_EQUAL(m->route_table, 0);
     CU_ASSERT(m->tables[1].routed);
@@ -90,7 +79,7 @@ static void test_route_converted(void)
     CU_ASSERT_EQUAL(stored_route(m, 1, item, 2), h);
     mapping_free(m);
 
-    m = load_map(MAP_KEY2);
+    m = unit_mapping(MAP_KEY2);
     CU_ASSERT_EQUAL(m->nroute, 2);
     h = route_of(m, "<r id=\"42\" c=\"ab\"/>");
     CU_ASSERT_EQUAL(route_of(m, "<r id=\"042\" c=\" ab \"/>"), h);
@@ -168,7 +157,7 @@ static char *map_text(const mapping *m, const char *xml, int i, int routed)
 
 static void test_key_converted_once(void)
 {
-    mapping *m = load_map(MAP_KEY2);
+    mapping *m = unit_mapping(MAP_KEY2);
     const char *one = "<r id=\" 042 \" c=\" ab \"/>";
     char *alone = map_text(m, one, 0, -1), *routed = map_text(m, one, 0, 0);
     CU_ASSERT_STRING_EQUAL(alone, "42|ab\n");
@@ -182,7 +171,7 @@ static void test_key_converted_once(void)
     free(other);
     mapping_free(m);
 
-    m = load_map(MAP_EACH);
+    m = unit_mapping(MAP_EACH);
     const char *each = "<r c=\" zz \"><i n=\"07\" note=\" a \"/><i n=\"8\"/></r>";
     alone = map_text(m, each, 0, -1);
     routed = map_text(m, each, 0, 0);
@@ -221,7 +210,7 @@ static void open_db(db_conn *c, db_target *t, const char *name, const char *cons
  * its route names, none twice, every set complete. */
 static void test_preload_split(void)
 {
-    mapping *m = load_map(MAP_ROUTE);
+    mapping *m = unit_mapping(MAP_ROUTE);
     static const char *const sql[] = {
         "CREATE TABLE app (id INTEGER PRIMARY KEY)",
         "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 300) "
@@ -266,7 +255,7 @@ static void test_preload_split(void)
  * and says it is not complete. */
 static void test_preload_budget(void)
 {
-    mapping *m = load_map(MAP_ROUTE);
+    mapping *m = unit_mapping(MAP_ROUTE);
     static const char *const sql[] = {
         "CREATE TABLE app (id INTEGER PRIMARY KEY)",
         "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000) "
@@ -293,7 +282,7 @@ static void test_preload_budget(void)
  * named: the set keeps the others and is not complete. */
 static void test_preload_unreadable(void)
 {
-    mapping *m = load_map(MAP_KEY2);
+    mapping *m = unit_mapping(MAP_KEY2);
     static const char *const sql[] = {
         "CREATE TABLE app (id INTEGER, code VARCHAR(4), PRIMARY KEY (id, code))",
         "INSERT INTO app VALUES (1, 'ab'), (2, 'cd'), (3, 'toolong')",
@@ -328,7 +317,7 @@ static void test_preload_float_key(void)
         "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/a/r\">"
         "<table name=\"fk\" key=\"x\"><column name=\"x\" path=\"@x\" type=\"float\"/>"
         "</table></mapping>";
-    mapping *m = load_map(map);
+    mapping *m = unit_mapping(map);
     static const char *const sql[] = {"CREATE TABLE fk (x REAL PRIMARY KEY)",
                                       "INSERT INTO fk VALUES (0.30000000000000004)", NULL};
     db_conn c;

@@ -326,28 +326,14 @@ static void test_password_sources(void)
 
 /* ---- --config FILE ---- */
 
-/* Writes text to a file named name in the test's directory; returns its path. */
-static const char *write_file(const char *name, const char *text)
-{
-    static char paths[8][4200];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, sizeof paths[0], "%s/%s", unit_tmpdir(), name);
-    FILE *f = fopen(p, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
 static void test_config_file(void)
 {
     struct tool_config c;
     char msg[1024];
     argv_buf a;
     unsetenv("MIGRATE_PASSWORD");
-    write_file("in-b.xml", "");
-    write_file("in-a.xml", "");
+    unit_put("in-b.xml", "");
+    unit_put("in-a.xml", "");
     char pattern[4300];
     snprintf(pattern, sizeof pattern, "%s/in-*.xml", unit_tmpdir());
     char text[8192];
@@ -365,7 +351,7 @@ static void test_config_file(void)
              "summary-json = /var/log/migrate/nightly.json\n"
              "input = %s\n",
              pattern);
-    const char *conf = write_file("nightly.conf", text);
+    const char *conf = unit_put("nightly.conf", text);
 
     /* the file alone: every value, the inputs expanded and sorted */
     av_make(&a, W("--config", conf));
@@ -423,7 +409,7 @@ static void expect_conf(int code, const char *text, const char *want_fmt, int li
 {
     struct tool_config c;
     char msg[1024], want[4400];
-    const char *conf = write_file("bad.conf", text);
+    const char *conf = unit_put("bad.conf", text);
     argv_buf a;
     av_make(&a, W("--config", conf, "in.xml"));
     int rc = tool_getparam(&c, a.argc, a.argv, msg, sizeof msg);

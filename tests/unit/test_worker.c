@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "unit.h" /* first: its local `path` would shadow path.h's type */
+#include "unit.h"
 
 #include "engine.h"
 #include "fake_dialect.h"
@@ -220,6 +220,41 @@ static void test_quiet_drop_not_counted(void)
     CU_ASSERT_EQUAL(r.w.reconnects, 1);
     CU_ASSERT_EQUAL(r.w.retries, 1);
     CU_ASSERT_EQUAL(r.w.batches, 10);
+}
+
+static int link_alive(db_conn *c)
+{
+    (void)c;
+    return 0;
+}
+
+static int link_dead(db_conn *c)
+{
+    (void)c;
+    return 1;
+}
+
+/* db_commit_verdict, what db_commit and the fake's commit ask: a commit
+ * reported done on a dead link is void, a lost link (DBE_CONNECTION, 08S01)
+ * that the worker re-runs; on a live link, or when the commit failed
+ * already, the answer stands. */
+static void test_commit_verdict(void)
+{
+    db_conn c;
+    memset(&c, 0, sizeof c);
+    mig_err err;
+    err_clear(&err);
+    CU_ASSERT_EQUAL(db_commit_verdict(&c, 0, link_alive, &err), 0);
+    CU_ASSERT_EQUAL(c.last_class, DBE_NONE);
+    CU_ASSERT_STRING_EQUAL(err.msg, "");
+    CU_ASSERT_EQUAL(db_commit_verdict(&c, -1, link_dead, &err), -1);
+    CU_ASSERT_STRING_EQUAL(err.msg, "");
+    CU_ASSERT_EQUAL(db_commit_verdict(&c, 0, link_dead, &err), -1);
+    CU_ASSERT_EQUAL(c.last_class, DBE_CONNECTION);
+    CU_ASSERT_STRING_EQUAL(err.sqlstate, "08S01");
+    CU_ASSERT_STRING_EQUAL(err.msg, "commit: the connection was lost before the COMMIT reached "
+                                    "the server (the driver reported success; nothing was "
+                                    "committed)");
 }
 
 /* ---- down for longer than --retry-for: gives up, accounted ---- */
@@ -511,6 +546,7 @@ int main(void)
     UNIT_TEST(test_outage_gives_up);
     UNIT_TEST(test_timeout_and_deadlock_retried);
     UNIT_TEST(test_quiet_drop_not_counted);
+    UNIT_TEST(test_commit_verdict);
     UNIT_TEST(test_drop_then_data_error);
     UNIT_TEST(test_stop_during_outage);
     UNIT_TEST(test_stop_cancels_a_hanging_statement);

@@ -1,4 +1,5 @@
-/* unit.h — the few lines every CUnit test program shares.
+/* unit.h — the few lines every CUnit test program shares, and the helpers
+ * of tests/unit/unit.c that more than one of them needs.
  *   int main(void) { UNIT_BEGIN("types"); UNIT_TEST(test_int_range); ...; UNIT_END(); }
  * Exit status: 0 when every assertion passed, 1 otherwise (automake's test
  * driver reads it). */
@@ -10,32 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- tests/unit/unit.c (tests/unit/libunit.a, in every test's UNIT_LDADD) ---- */
+
+struct mapping;
+
 /* Returns a new private directory for this test program ($TMPDIR or /tmp,
  * made with mkdtemp), removed with its files when the program exits.  Tests
  * never assume a directory of their own exists: a fresh machine has none. */
-static const char *unit_tmpdir_path_;
-static void unit_tmpdir_rm_(void)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", unit_tmpdir_path_);
-    if (system(cmd) != 0)
-        fprintf(stderr, "unit: cannot remove %s\n", unit_tmpdir_path_);
-}
-static inline const char *unit_tmpdir(void)
-{
-    static char path[4096];
-    if (!unit_tmpdir_path_) {
-        const char *base = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/migrate-unit.XXXXXX", base && *base ? base : "/tmp");
-        if (!mkdtemp(path)) {
-            perror("unit: mkdtemp");
-            exit(2);
-        }
-        unit_tmpdir_path_ = path;
-        atexit(unit_tmpdir_rm_);
-    }
-    return unit_tmpdir_path_;
-}
+const char *unit_tmpdir(void);
+
+/* Writes the text content to the file name in unit_tmpdir(); returns its
+ * path, in a static buffer that the eighth call after this one reuses. */
+const char *unit_put(const char *name, const char *content);
+
+/* As unit_put, len bytes of content; gzip-compressed as gz_members
+ * concatenated gzip members when gz_members > 0. */
+const char *unit_put_bytes(const char *name, const void *content, size_t len, int gz_members);
+
+/* Returns the mapping in text (its error on stderr and the test stopped
+ * when it does not load). */
+struct mapping *unit_mapping(const char *text);
+
+/* Returns the mapping of the reader tests: records at the path record,
+ * namespace prefix a for urn:a, one table t keyed by the int attribute @id. */
+struct mapping *unit_map_for(const char *record);
 
 #define UNIT_BEGIN(name)                                                   \
     CU_pSuite unit_suite_;                                                 \
