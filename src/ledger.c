@@ -195,10 +195,11 @@ typedef enum affects {
 
 /* Returns a statement that ran sql with params p[0..n) (through db_run: a
  * stop cancels it, --query-timeout bounds it; results still to be
- * fetched), or SQL_NULL_HSTMT with err; *rows gets the row count when asked
- * (0 when the driver answered SQL_NO_DATA, -1 when it cannot tell: SQL
- * Server under NOCOUNT). */
-static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *rows,
+ * fetched), or SQL_NULL_HSTMT with err; *nodata (when asked) is 1 when the
+ * driver answered SQL_NO_DATA: the statement touched no row.  Row counts
+ * are not used: SQL Server's sessions run under NOCOUNT, where FreeTDS
+ * counts 0 for an INSERT that inserted. */
+static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, int *nodata,
                     mig_err *err)
 {
     SQLHSTMT h = db_prepare(c, sql, err);
@@ -232,25 +233,22 @@ static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, SQLLEN *ro
         db_stmt_free(h);
         return SQL_NULL_HSTMT;
     }
-    if (rows) {
-        *rows = 0;
-        if (r != SQL_NO_DATA && !SQL_SUCCEEDED(SQLRowCount(h, rows)))
-            *rows = -1;
-    }
+    if (nodata)
+        *nodata = r == SQL_NO_DATA;
     return h;
 }
 
 /* Returns 0 after running a statement that returns no rows and did what
- * `want` asks (SOME_ROW: a driver that says it touched no row fails it, so
- * a ledger row gone under a run is an error, not a silent no-op), or -1. */
+ * `want` asks (SOME_ROW: SQL_NO_DATA fails it, so a ledger row gone under a
+ * run is an error, not a silent no-op), or -1. */
 static int exec(db_conn *c, const char *sql, lparam *p, size_t n, affects want, mig_err *err)
 {
-    SQLLEN rows;
-    SQLHSTMT h = run(c, sql, p, n, &rows, err);
+    int nodata = 0;
+    SQLHSTMT h = run(c, sql, p, n, &nodata, err);
     if (h == SQL_NULL_HSTMT)
         return -1;
     db_stmt_free(h);
-    if (want == SOME_ROW && rows == 0) {
+    if (want == SOME_ROW && nodata) {
         c->last_class = DBE_FATAL;
         return err_set(err, MIG_EDB, "ledger: no row changed by: %.80s", sql);
     }
@@ -598,7 +596,10 @@ fail:
     return err_prefix(err, "ledger: %s", name);
 }
 
-/* Returns 0 after writing the ledger row of reject r of b (file lf), or -1. */
+static int note_mark(db_conn *c, const char *map_hash, const ledger_file *lf, const batch *b,
+                     uint32_t f, size_t lo, size_t hi, strbuf *tmp, mig_err *err);
+
+/* Returns 0 after writing the ledger row of a reject of file lf, or -1. */
 static int note_reject(db_conn *c, const char *map_hash, const ledger_file *lf, uint64_t seq,
                        uint64_t line, const char *reason, size_t reason_len, const char *xml,
                        size_t xml_len, strbuf *tmp, mig_err *err)
@@ -641,6 +642,9 @@ int ledger_note_rejected(db_conn *c, const char *map_hash, const ledger_file *fi
                          strlen(reason), b->arena + br->xml_off, br->xml_len, &tmp, err);
     if (rc == 0)
         rc = note_carried(c, map_hash, files, b, rec, rec + 1, &tmp, err);
+    /* the batch's mark after this record stays usable: the record is settled */
+    if (rc == 0 && files[br->file].tracked)
+        rc = note_mark(c, map_hash, &files[br->file], b, br->file, rec, rec + 1, &tmp, err);
     sb_free(&tmp);
     return rc;
 }

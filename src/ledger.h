@@ -2,7 +2,7 @@
  * nightly run neither loads a file twice nor re-sends what a killed run
  * committed.
  *
- * Two tables in the target, created on first use like the mapped tables
+ * Tables in the target, created on first use like the mapped tables
  * (the migrate_ledger_ prefix is ours: a mapping must not use it):
  *
  *   migrate_ledger_files    one row per (content hash, mapping hash): the
@@ -22,6 +22,18 @@
  *                           starts after the largest mark whose records and
  *                           all before them are committed, without parsing
  *                           them.  Deleted with the batch rows.
+ *   migrate_ledger_rejects  one row per rejected record of the file: its
+ *                           ordinal, line, reason and XML.  A record the
+ *                           producer rejected travels with the batch that
+ *                           holds the next record of its file
+ *                           (batch_reject) and is written in that record's
+ *                           transaction; one the database refused, in a
+ *                           transaction of its own once it is isolated
+ *                           (ledger_note_rejected).  So rejects count in
+ *                           the prefix a rerun skips, and the rerun copies
+ *                           them into its reject file (ledger_each_reject)
+ *                           instead of reading them again.  Deleted with
+ *                           the batch rows.
  *
  * A file is known by the SHA-256 of its bytes as stored (compressed for
  * gzip), the mapping by the SHA-256 of the mapping file.  stdin, and any
@@ -96,7 +108,9 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
 
 /* Write the rows for records [lo,hi) of b (rec_dup[i]: record lo+i was a
  * duplicate) inside the open transaction, one per tracked file among
- * them, and the marks of b (batch_mark) whose record is among them.  Returns 0 or -1 with err (class in c->last_class). */
+ * them, the marks of b (batch_mark) whose record is among them, and the
+ * rejects b carries before them (batch_reject).  Returns 0 or -1 with err
+ * (class in c->last_class). */
 int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files,
                       const batch *b, size_t lo, size_t hi, const unsigned char *rec_dup,
                       mig_err *err);
