@@ -187,20 +187,21 @@ typedef struct lparam {
 #define TXT(x) {(x), 0, 0}
 #define INT(x) {NULL, (long long)(x), 0}
 
-/* What a statement that returns no rows must have done. */
-typedef enum affects {
-    ANY_ROWS,  /* a DELETE of what may not be there */
-    SOME_ROW,  /* an INSERT, an UPDATE of a row that must be there */
-} affects;
+/* SQL_NO_DATA from an execute, site by site.  It is no error here, and no
+ * proof of anything either: SQLite's and PostgreSQL's drivers answer it to
+ * an UPDATE or DELETE that matched no row, FreeTDS (the SQL Server
+ * sessions run under NOCOUNT) to every statement that returns no result,
+ * an INSERT that inserted included (measured: ledger.sh on the TDS server).
+ *   INSERT ... VALUES   inserts its row or fails: SQL_NO_DATA is success.
+ *   DELETE of a file's batch rows, marks, rejects: there may be none.
+ *   UPDATE of the file's row: it must be there; ledger_file_open read it in
+ *     the same transaction, ledger_file_close asks first (file_row_there),
+ *     so a row gone under a run is an error, not a silent no-op. */
 
-/* Returns a statement that ran sql with params p[0..n) (through db_run: a
- * stop cancels it, --query-timeout bounds it; results still to be
- * fetched), or SQL_NULL_HSTMT with err; *nodata (when asked) is 1 when the
- * driver answered SQL_NO_DATA: the statement touched no row.  Row counts
- * are not used: SQL Server's sessions run under NOCOUNT, where FreeTDS
- * counts 0 for an INSERT that inserted. */
-static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, int *nodata,
-                    mig_err *err)
+/* Returns a statement prepared with sql and bound to params p[0..n)
+ * (db_prepare: --query-timeout set), or SQL_NULL_HSTMT with err.  It runs
+ * through the db layer (db_run, db_execute), where a stop cancels it. */
+static SQLHSTMT prepare_bound(db_conn *c, const char *sql, lparam *p, size_t n, mig_err *err)
 {
     SQLHSTMT h = db_prepare(c, sql, err);
     if (h == SQL_NULL_HSTMT)
@@ -208,12 +209,19 @@ static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, int *nodat
     for (size_t k = 0; k < n; k++) {
         SQLRETURN r;
         if (p[k].s) {
+            /* typed as the dialect types an nvarchar(n) / nvarchar(max)
+             * value (UTF-8 in, Unicode on SQL Server: a varchar parameter
+             * there is the server's code page, and a record's XML in it
+             * failed the session's next statement) */
             size_t len = strlen(p[k].s);
+            col_type t = {len > 4000 ? CK_NVARCHAR_MAX : CK_NVARCHAR, len ? (int)len : 1, 0, 0};
+            SQLSMALLINT ctype = SQL_C_CHAR, sqltype = SQL_VARCHAR, digits = 0;
+            SQLULEN size = (SQLULEN)t.length;
+            if (c->d)
+                c->d->ptype(&t, &ctype, &sqltype, &size, &digits);
             p[k].ind = (SQLLEN)len;
-            r = SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT, SQL_C_CHAR,
-                                 len > 4000 ? SQL_LONGVARCHAR : SQL_VARCHAR,
-                                 len ? len : 1, 0, (SQLPOINTER)p[k].s, (SQLLEN)len + 1,
-                                 &p[k].ind);
+            r = SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT, SQL_C_CHAR, sqltype,
+                                 size, 0, (SQLPOINTER)p[k].s, (SQLLEN)len + 1, &p[k].ind);
         } else {
             p[k].ind = 0;
             r = SQLBindParameter(h, (SQLUSMALLINT)(k + 1), SQL_PARAM_INPUT, SQL_C_SBIGINT,
@@ -225,34 +233,21 @@ static SQLHSTMT run(db_conn *c, const char *sql, lparam *p, size_t n, int *nodat
             return SQL_NULL_HSTMT;
         }
     }
-    SQLRETURN r = db_run(c, h, NULL, err);
-    /* SQL_NO_DATA: a searched UPDATE or DELETE that matched no row; what
-     * that means is the caller's to say (exec's `affects`) */
-    if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA) {
-        db_run_failed(c, h, err, "ledger");
-        db_stmt_free(h);
-        return SQL_NULL_HSTMT;
-    }
-    if (nodata)
-        *nodata = r == SQL_NO_DATA;
     return h;
 }
 
-/* Returns 0 after running a statement that returns no rows and did what
- * `want` asks (SOME_ROW: SQL_NO_DATA fails it, so a ledger row gone under a
- * run is an error, not a silent no-op), or -1. */
-static int exec(db_conn *c, const char *sql, lparam *p, size_t n, affects want, mig_err *err)
+/* Returns 0 after running a statement that returns no rows (SQL_NO_DATA as
+ * above) and draining what the driver still holds of it (FreeTDS: freeing
+ * a statement with results pending cancels, and the cancel then hits the
+ * connection's next statement: "Operation was cancelled"), or -1. */
+static int exec(db_conn *c, const char *sql, lparam *p, size_t n, mig_err *err)
 {
-    int nodata = 0;
-    SQLHSTMT h = run(c, sql, p, n, &nodata, err);
+    SQLHSTMT h = prepare_bound(c, sql, p, n, err);
     if (h == SQL_NULL_HSTMT)
         return -1;
+    int rc = db_execute(c, h, NULL, err, "ledger");
     db_stmt_free(h);
-    if (want == SOME_ROW && nodata) {
-        c->last_class = DBE_FATAL;
-        return err_set(err, MIG_EDB, "ledger: no row changed by: %.80s", sql);
-    }
-    return 0;
+    return rc;
 }
 
 /* Returns 1 after reading column col of the current row as text into out
@@ -291,14 +286,19 @@ static long long query(db_conn *c, const char *sql, lparam *p, size_t n, size_t 
                        row_fn fn, void *arg, mig_err *err)
 {
     assert(ncols <= QUERY_MAX_COLS);
-    SQLHSTMT h = run(c, sql, p, n, NULL, err);
+    SQLHSTMT h = prepare_bound(c, sql, p, n, err);
     if (h == SQL_NULL_HSTMT)
         return -1;
+    SQLRETURN r = db_run(c, h, NULL, err);
+    if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA) {
+        db_run_failed(c, h, err, "ledger");
+        db_stmt_free(h);
+        return -1;
+    }
     strbuf col[QUERY_MAX_COLS] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
     long long rows = 0;
     int rc = 0;
-    SQLRETURN r = SQL_NO_DATA;
-    while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
+    while (rc == 0 && r != SQL_NO_DATA && SQL_SUCCEEDED(r = SQLFetch(h))) {
         for (size_t k = 0; k < ncols && rc == 0; k++)
             if (get_text(c, h, (SQLUSMALLINT)(k + 1), &col[k], err) < 0)
                 rc = -1;
@@ -308,6 +308,10 @@ static long long query(db_conn *c, const char *sql, lparam *p, size_t n, size_t 
     }
     if (rc == 0 && r != SQL_NO_DATA)
         rc = db_run_failed(c, h, err, "ledger");
+    /* the rest (fn stopped early) and any further result: see exec */
+    while (SQL_SUCCEEDED(SQLMoreResults(h)))
+        ;
+    SQLFreeStmt(h, SQL_CLOSE);
     for (size_t k = 0; k < QUERY_MAX_COLS; k++)
         sb_free(&col[k]);
     db_stmt_free(h);
@@ -540,7 +544,7 @@ static int forget_settled(db_conn *c, lparam *key, mig_err *err)
         "DELETE FROM " LEDGER_REJECTS " WHERE content_hash = ? AND mapping_hash = ?",
     };
     for (size_t i = 0; i < sizeof del / sizeof *del; i++)
-        if (exec(c, del[i], key, 2, ANY_ROWS, err) != 0)
+        if (exec(c, del[i], key, 2, err) != 0)
             return -1;
     return 0;
 }
@@ -568,12 +572,12 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
     if (lf->skip) {
         lparam p[] = {TXT(now), TXT(lf->hash), TXT(map_hash)};
         if (exec(c, "UPDATE " LEDGER_FILES " SET last_run = ? WHERE content_hash = ? AND "
-                    "mapping_hash = ?", p, 3, SOME_ROW, err) != 0)
+                    "mapping_hash = ?", p, 3, err) != 0)
             goto fail;
     } else if (found) {
         lparam p[] = {TXT(cut), TXT(now), TXT(lf->hash), TXT(map_hash)};
         if (exec(c, "UPDATE " LEDGER_FILES " SET name = ?, state = 'loading', last_run = ? "
-                    "WHERE content_hash = ? AND mapping_hash = ?", p, 4, SOME_ROW, err) != 0)
+                    "WHERE content_hash = ? AND mapping_hash = ?", p, 4, err) != 0)
             goto fail;
         if (reload && forget_settled(c, key, err) != 0)
             goto fail;
@@ -584,7 +588,7 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
         lparam p[] = {TXT(lf->hash), TXT(map_hash), TXT(cut), INT(lf->size), TXT(now), TXT(now)};
         if (exec(c, "INSERT INTO " LEDGER_FILES " (content_hash, mapping_hash, name, size, "
                     "state, records_read, loaded, duplicates, rejected, first_run, last_run) "
-                    "VALUES (?, ?, ?, ?, 'loading', 0, 0, 0, 0, ?, ?)", p, 6, SOME_ROW,
+                    "VALUES (?, ?, ?, ?, 'loading', 0, 0, 0, 0, ?, ?)", p, 6,
                  err) != 0)
             goto fail;
     }
@@ -612,7 +616,7 @@ static int note_reject(db_conn *c, const char *map_hash, const ledger_file *lf, 
     lparam p[] = {TXT(lf->hash), TXT(map_hash), INT(seq), INT(line), TXT(tmp->buf),
                   TXT(tmp->buf + at)};
     return exec(c, "INSERT INTO " LEDGER_REJECTS " (content_hash, mapping_hash, seq, line_no, "
-                   "reason, record_xml) VALUES (?, ?, ?, ?, ?, ?)", p, 6, SOME_ROW, err);
+                   "reason, record_xml) VALUES (?, ?, ?, ?, ?, ?)", p, 6, err);
 }
 
 /* Returns 0 after writing the rows of the rejects b carries before its
@@ -733,7 +737,7 @@ static int note_mark(db_conn *c, const char *map_hash, const ledger_file *lf, co
     lparam p[] = {TXT(lf->hash), TXT(map_hash), INT(m->seq), INT(m->offset), INT(m->line),
                   INT(m->col), TXT(sb_str(tmp))};
     return exec(c, "INSERT INTO " LEDGER_MARKS " (content_hash, mapping_hash, seq, byte_offset, "
-                   "line_no, col_no, prolog) VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7, SOME_ROW,
+                   "line_no, col_no, prolog) VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7,
                 err);
 }
 
@@ -764,7 +768,7 @@ int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files
                           TXT(sb_str(&ld)), TXT(sb_str(&dp)), TXT(now)};
             rc = exec(c, "INSERT INTO " LEDGER_BATCHES " (content_hash, mapping_hash, seq_lo, "
                          "seq_hi, loaded_seqs, dup_seqs, committed_at) VALUES (?, ?, ?, ?, ?, "
-                         "?, ?)", p, 7, SOME_ROW, err);
+                         "?, ?)", p, 7, err);
             if (rc == 0)
                 rc = note_mark(c, map_hash, &files[f], b, f, i, j, &ld, err);
         }
@@ -775,6 +779,25 @@ int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files
     sb_free(&ld);
     sb_free(&dp);
     return rc;
+}
+
+/* Returns 1 when file key[0..2)'s row is in the files table, 0 when it is
+ * not (err set), -1 with err. */
+static int file_row_there(db_conn *c, lparam *key, mig_err *err)
+{
+    strbuf v[QUERY_MAX_COLS] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+    long long n = query(c, "SELECT COUNT(*) FROM " LEDGER_FILES " WHERE content_hash = ? AND "
+                           "mapping_hash = ?", key, 2, 1, first_row, v, err);
+    int there = n > 0 && strtoull(sb_str(&v[0]), NULL, 10) > 0;
+    for (size_t i = 0; i < QUERY_MAX_COLS; i++)
+        sb_free(&v[i]);
+    if (n < 0)
+        return -1;
+    if (!there) {
+        c->last_class = DBE_FATAL;
+        err_set(err, MIG_EDB, "ledger: the row of the file is gone from %s", LEDGER_FILES);
+    }
+    return there;
 }
 
 int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, int complete,
@@ -788,14 +811,16 @@ int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, i
                   TXT(map_hash)};
     /* loaded_at is set only when the file is complete; its row must be
      * there (the run opened it): a close that changes nothing is an error */
-    int rc = exec(c, "UPDATE " LEDGER_FILES " SET state = ?, records_read = ?, loaded = ?, "
+    int rc = file_row_there(c, key, err) == 1 ? 0 : -1;
+    if (rc == 0)
+        rc = exec(c, "UPDATE " LEDGER_FILES " SET state = ?, records_read = ?, loaded = ?, "
                      "duplicates = ?, rejected = ?, last_run = ? WHERE content_hash = ? AND "
                      "mapping_hash = ?",
-                  p, 8, SOME_ROW, err);
+                  p, 8, err);
     if (rc == 0 && complete)
         rc = exec(c, "UPDATE " LEDGER_FILES " SET loaded_at = ? WHERE content_hash = ? AND "
                      "mapping_hash = ?", (lparam[]){TXT(now), TXT(lf->hash), TXT(map_hash)},
-                  3, SOME_ROW, err);
+                  3, err);
     if (rc == 0 && complete)
         rc = forget_settled(c, key, err);
     if (rc == 0)
