@@ -591,6 +591,10 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
                     "VALUES (?, ?, ?, ?, 'loading', 0, 0, 0, 0, ?, ?)", p, 6,
                  err) != 0)
             goto fail;
+        /* rows a killed run left of a file whose row was dropped since
+         * would collide with this run's (same keys): gone first */
+        if (forget_settled(c, key, err) != 0)
+            goto fail;
     }
     if (db_commit(c, err) != 0)
         goto fail;

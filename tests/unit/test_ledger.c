@@ -349,6 +349,18 @@ static void test_rejects(void)
     CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
     CU_ASSERT_EQUAL(ledger_file_close(&c, mh, &lf, 0, &n, &err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is gone"));
+    /* a killed run's reject left behind: a file new to the ledger clears it */
+    CU_ASSERT_EQUAL(db_exec(&c, "INSERT INTO " LEDGER_REJECTS " (content_hash, mapping_hash, "
+                                "seq, line_no, reason, record_xml) VALUES ('r0', 'm0', 1, 1, "
+                                "'x', '')", &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "r0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(db_query_int(&c, "SELECT COUNT(*) FROM " LEDGER_REJECTS, &left, &err), 0);
+    CU_ASSERT_EQUAL(left, 0);
+    db_rollback(&c);
+    ledger_file_free(&again);
 
     /* a cancelled session (the run stops) runs no ledger statement */
     db_cancel k;
