@@ -46,6 +46,7 @@ void batch_free(batch *b)
     free(b->recs);
     free(b->arena);
     free(b->marks);
+    free(b->rejects);
     free(b);
 }
 
@@ -56,6 +57,7 @@ void batch_reset(batch *b)
     b->largest = 0;
     b->open = 0;
     b->nmarks = 0;
+    b->nrejects = 0;
     for (size_t t = 0; t < b->ntables; t++) {
         b->tabs[t].nrows = 0;
         b->tabs[t].first[0] = 0;
@@ -189,4 +191,25 @@ const batch_mark *batch_file_mark(const batch *b, uint32_t file)
         if (b->marks[i].file == file)
             return &b->marks[i];
     return NULL;
+}
+
+/* ---- rejects carried for the ledger ---- */
+
+void batch_add_reject(batch *b, uint32_t file, uint64_t seq, uint64_t line, const char *reason,
+                      size_t reason_len, const char *xml, size_t xml_len)
+{
+    assert(!b->open && b->nrec > 0);
+    if (b->nrejects == b->cap_rejects) {
+        b->cap_rejects = b->cap_rejects ? b->cap_rejects * 2 : 8;
+        b->rejects = xrealloc(b->rejects, b->cap_rejects * sizeof *b->rejects);
+    }
+    batch_reject *r = &b->rejects[b->nrejects++];
+    r->file = file;
+    r->seq = seq;
+    r->line = line;
+    r->before = b->nrec - 1;
+    r->reason_off = batch_put_text(b, reason, reason_len);
+    r->reason_len = (uint32_t)reason_len;
+    r->xml_off = batch_put_text(b, xml, xml_len);
+    r->xml_len = (uint32_t)xml_len;
 }

@@ -58,6 +58,18 @@ typedef struct batch_mark {
     uint32_t prolog_off, prolog_len; /* in the arena */
 } batch_mark;
 
+/* A record the producer rejected (it never reaches a table), carried by the
+ * batch that holds the next record of its file so that the worker writes
+ * its ledger row in the transaction that commits that record (ledger.h):
+ * a rerun then knows it was settled without reading it again. */
+typedef struct batch_reject {
+    uint32_t file;
+    uint64_t seq, line;
+    size_t before;                   /* the record of this batch it precedes */
+    uint32_t reason_off, reason_len; /* in the arena */
+    uint32_t xml_off, xml_len;       /* in the arena (0 bytes: not copied) */
+} batch_reject;
+
 typedef struct batch {
     const mapping *map;
     size_t lane;        /* worker lane it is routed to */
@@ -71,6 +83,8 @@ typedef struct batch {
     int open;           /* a record is being built */
     batch_mark *marks;  /* per file with records here, at most one */
     size_t nmarks, cap_marks;
+    batch_reject *rejects; /* in order of seq within each file */
+    size_t nrejects, cap_rejects;
 } batch;
 
 batch *batch_new(const mapping *m, size_t cap_rec);
@@ -109,6 +123,11 @@ void batch_abort_record(batch *b);
 void batch_mark_record(batch *b, uint32_t file, const resume_mark *mk);
 /* Returns the resume point of file in b, or NULL. */
 const batch_mark *batch_file_mark(const batch *b, uint32_t file);
+
+/* Carry reject (file, seq, line, reason, xml) with the batch, before its
+ * last committed record (there must be one). */
+void batch_add_reject(batch *b, uint32_t file, uint64_t seq, uint64_t line, const char *reason,
+                      size_t reason_len, const char *xml, size_t xml_len);
 
 /* Returns the text of a VC_TEXT value (v->len bytes, then a NUL). */
 static inline const char *batch_text(const batch *b, const value *v)

@@ -522,7 +522,7 @@ static void run_end(db_conn *c)
 SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err)
 {
     if (run_begin(c, h, err) < 0)
-        return SQL_ERROR; /* run_failed says why */
+        return SQL_ERROR; /* db_run_failed says why */
     SQLRETURN rc = sql ? SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS) : SQLExecute(h);
     run_end(c);
     return rc;
@@ -531,7 +531,7 @@ SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err)
 /* Fill err for a failed execution of h: "what: cancelled ..." with class
  * DBE_CANCELLED when c was cancelled (whatever the driver says then), else
  * the driver's diagnostics; returns -1. */
-static int run_failed(db_conn *c, SQLHSTMT h, mig_err *err, const char *what)
+int db_run_failed(db_conn *c, SQLHSTMT h, mig_err *err, const char *what)
 {
     db_cancel *k = c->cancel;
     int cancelled = 0;
@@ -584,7 +584,7 @@ static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *er
         if (rc == SQL_NO_DATA)
             break;
         if (!SQL_SUCCEEDED(rc) && rc != SQL_NEED_DATA) {
-            run_failed(c, h, err, what);
+            db_run_failed(c, h, err, what);
             SQLFreeStmt(h, SQL_CLOSE);
             return -1;
         }
@@ -602,6 +602,12 @@ static int drain(db_conn *c, SQLHSTMT h, SQLRETURN rc, SQLLEN *rows, mig_err *er
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what)
 {
     return drain(c, h, db_run(c, h, NULL, err), rows, err, what);
+}
+
+int db_execute_direct(db_conn *c, SQLHSTMT h, const char *sql, SQLLEN *rows, mig_err *err,
+                      const char *what)
+{
+    return drain(c, h, db_run(c, h, sql, err), rows, err, what);
 }
 
 int db_execute_array(db_conn *c, SQLHSTMT h, db_params *p, size_t nrows, SQLLEN *rows,
@@ -674,7 +680,7 @@ int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err)
     if (SQL_SUCCEEDED(rc))
         rc = SQLGetData(h, 1, SQL_C_SBIGINT, &v, 0, &ind);
     if (!SQL_SUCCEEDED(rc)) {
-        run_failed(c, h, err, "query");
+        db_run_failed(c, h, err, "query");
         db_stmt_free(h);
         return -1;
     }

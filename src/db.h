@@ -170,9 +170,17 @@ void db_stmt_free(SQLHSTMT h);
  * with err set and class DBE_CANCELLED when the connection was cancelled
  * before it started.  Every statement execution goes through here. */
 SQLRETURN db_run(db_conn *c, SQLHSTMT h, const char *sql, mig_err *err);
+/* Fill err for a failed execution (or fetch) of h: "what: cancelled ..."
+ * with class DBE_CANCELLED when c was cancelled (whatever the driver says
+ * then), else the driver's diagnostics; returns -1. */
+int db_run_failed(db_conn *c, SQLHSTMT h, mig_err *err, const char *what);
 /* Execute the prepared h and drain all its results, summing their row counts
  * into *rows (may be NULL); returns 0, or -1 with err ("what: SQLSTATE ..."). */
 int db_execute(db_conn *c, SQLHSTMT h, SQLLEN *rows, mig_err *err, const char *what);
+/* The same for sql run directly (SQLExecDirect) on h, a statement from
+ * db_prepare(c, NULL, ...) with its parameters bound. */
+int db_execute_direct(db_conn *c, SQLHSTMT h, const char *sql, SQLLEN *rows, mig_err *err,
+                      const char *what);
 /* Run sql and store the first column of its first row in *out (NULL reads
  * as 0); returns 0, or -1 with err. */
 int db_query_int(db_conn *c, const char *sql, long long *out, mig_err *err);

@@ -74,6 +74,7 @@ typedef struct engine {
     batch **all;                 /* every batch allocated, freed at the end */
     size_t nall;
     db_conn lconn;               /* the ledger's and the run lock's session */
+    db_cancel lcancel;           /* lconn's: a stop cancels its statement */
     runlock rlock;
     char map_hash[65];           /* SHA-256 of the mapping file */
     ledger_file *lfiles;         /* per input (o->ledger), else NULL */
@@ -105,6 +106,7 @@ static void engine_stop(engine *e)
     ring_abort(e->pool);
     for (size_t i = 0; i < e->nworkers; i++)
         worker_cancel(&e->workers[i]);
+    db_cancel_request(&e->lcancel);
 }
 
 void engine_request_stop(void)
@@ -256,6 +258,7 @@ static int ledger_again(engine *e, double t0)
         db_disconnect(&e->lconn);
         if (dialect_connect(&e->lconn, e->o->target, &ignored) != 0)
             continue;
+        e->lconn.cancel = &e->lcancel;
         if (e->rlock.conn && runlock_take(&e->rlock, &e->lconn, e->map_hash, 0, &ignored) != 0)
             return 0;
         return 1;
@@ -308,12 +311,65 @@ static int ledger_skip(engine *e, uint32_t f)
     return 0;
 }
 
+/* Where copy_reject writes, and how many it wrote. */
+typedef struct copier {
+    reject_writer *rw;
+    uint64_t written;
+} copier;
+
+/* ledger_reject_fn: an earlier run's reject written to this run's reject
+ * file (arg: a copier), as that run wrote it. */
+static int copy_reject(void *arg, const char *name, uint64_t seq, uint64_t line,
+                       const char *reason, const char *xml, size_t xml_len, mig_err *err)
+{
+    copier *cp = arg;
+    if (reject_write(cp->rw, name, line, seq, reason, xml, xml_len, err) != 0)
+        return -1;
+    cp->written++;
+    return 0;
+}
+
+/* Returns 0 after copying the rejects of file f with ordinals lo..hi that
+ * the ledger holds (want of them) into the reject file; -1 when the run
+ * failed (engine_fail) or stops. */
+static int copy_rejects(engine *e, uint32_t f, uint64_t lo, uint64_t hi, uint64_t want)
+{
+    pthread_mutex_t *wl = e->wctx.writer_lock;
+    copier cp = {e->rw, 0};
+    mig_err err;
+    long long n;
+    double t0 = stats_now();
+    do {
+        e->lconn.last_class = DBE_NONE;
+        if (wl)
+            pthread_mutex_lock(wl);
+        n = ledger_each_reject(&e->lconn, e->map_hash, &e->lfiles[f], e->o->inputs[f], lo, hi,
+                               copy_reject, &cp, &err);
+        if (wl)
+            pthread_mutex_unlock(wl);
+        /* once one is written, another try would write it twice */
+    } while (n < 0 && cp.written == 0 && ledger_again(e, t0));
+    if (n >= 0 && (uint64_t)n == want)
+        return 0;
+    if (n >= 0)
+        err_set(&err, MIG_EDB, "ledger: %s: %llu rejects of records %llu-%llu noted, %lld found",
+                e->o->inputs[f], (unsigned long long)want, (unsigned long long)lo,
+                (unsigned long long)hi, n);
+    if (!atomic_load(&e->stop))
+        engine_fail(e, &err);
+    return -1;
+}
+
 /* Returns 1 when record seq of file f was settled by an earlier run,
- * counting it in p (as loaded earlier, or as a duplicate). */
+ * counting it in p (as loaded earlier, a duplicate, or rejected: its reject
+ * then copied from the ledger); -1 when that copy failed (the run stops). */
 static int settled_earlier(engine *e, uint32_t f, uint64_t seq, pending *p)
 {
-    return settle_earlier(e->lfiles ? &e->lfiles[f] : NULL, seq, &p->earlier,
-                          &p->earlier_dups);
+    int s = settle_earlier(e->lfiles ? &e->lfiles[f] : NULL, seq, &p->earlier,
+                           &p->earlier_dups, &p->rejected);
+    if (s == 2)
+        return copy_rejects(e, f, seq, seq, 1) == 0 ? 1 : -1;
+    return s;
 }
 
 /* Returns 0 after writing the end of the run into the ledger for every
@@ -355,6 +411,7 @@ static int ledger_start(engine *e, mig_err *err)
     }
     if (dialect_connect(&e->lconn, o->target, err) != 0)
         return -1;
+    e->lconn.cancel = &e->lcancel;
     int rc;
     double t0 = stats_now();
     while ((rc = ledger_create(&e->lconn, o->ledger, err)) != 0 && ledger_again(e, t0))
@@ -397,6 +454,12 @@ static int reject_record(engine *e, const char *file, const reader_record *rec, 
     return -1;
 }
 
+/* A reject waiting for the next record of its file (producer.pend). */
+typedef struct pend_reject {
+    uint64_t seq, line;
+    size_t reason_off, reason_len, xml_off, xml_len; /* in producer.pend_text */
+} pend_reject;
+
 /* Producer state across files. */
 typedef struct producer {
     engine *e;
@@ -410,7 +473,45 @@ typedef struct producer {
     size_t nspare;
     strbuf xml;
     char reason[1024];
+    /* rejects of the file being read since its last record handed to a
+     * batch (ledger only): they go with the next one (batch_add_reject) */
+    pend_reject *pend;
+    size_t npend, cap_pend;
+    strbuf pend_text;            /* their reasons and XML */
 } producer;
+
+/* Keep reject (rec, why, xml) of a tracked file until the next record of
+ * the file goes into a batch. */
+static void pend_add(producer *p, const reader_record *rec, const char *why, const strbuf *xml)
+{
+    if (p->npend == p->cap_pend) {
+        p->cap_pend = p->cap_pend ? p->cap_pend * 2 : 16;
+        p->pend = xrealloc(p->pend, p->cap_pend * sizeof *p->pend);
+    }
+    pend_reject *r = &p->pend[p->npend++];
+    r->seq = rec->seq;
+    r->line = rec->line;
+    r->reason_off = p->pend_text.len;
+    r->reason_len = strlen(why);
+    sb_append(&p->pend_text, why, r->reason_len);
+    r->xml_off = p->pend_text.len;
+    r->xml_len = xml->len;
+    sb_append(&p->pend_text, xml->buf, xml->len);
+}
+
+/* Hand the pending rejects of file f to b, whose last record follows them:
+ * their ledger rows commit with it. */
+static void pend_give(producer *p, batch *b, uint32_t f)
+{
+    const char *t = p->pend_text.buf;
+    for (size_t i = 0; i < p->npend; i++) {
+        const pend_reject *r = &p->pend[i];
+        batch_add_reject(b, f, r->seq, r->line, t + r->reason_off, r->reason_len,
+                         t + r->xml_off, r->xml_len);
+    }
+    p->npend = 0;
+    sb_reset(&p->pend_text);
+}
 
 /* Returns the index of b in e->all. */
 static size_t batch_index(const engine *e, const batch *b)
@@ -579,16 +680,22 @@ static int produce_file(producer *p, uint32_t f)
     }
     reader_record rec;
     resume_mark mk;
-    int rc;
+    int rc = 0;
     uint64_t nrecords = first;
     if (first) {
-        /* records 1..first: committed by earlier runs, not read again */
+        /* records 1..first: settled by earlier runs, not read again; their
+         * rejects copied from the ledger into this run's reject file */
         cnt.read = first;
         cnt.earlier = lf->start_loaded;
         cnt.earlier_dups = lf->start_dups;
+        cnt.rejected = lf->start_rejects;
         stats_file_resumed(e->st, f, first);
+        if (lf->start_rejects && copy_rejects(e, f, 1, first, lf->start_rejects) != 0) {
+            cnt.rejected = 0;
+            stopped = 1;
+        }
     }
-    for (;;) {
+    while (!stopped) {
         /* before reading: a record read is always counted */
         if (atomic_load(&e->stop)) {
             stopped = 1;
@@ -605,8 +712,13 @@ static int produce_file(producer *p, uint32_t f)
         if (p->xml.cap > BATCH_BYTES)
             sb_free(&p->xml); /* a large record's buffer is not kept for the next */
         cnt.read++;
-        if (settled_earlier(e, f, rec.seq, &cnt))
-            continue; /* committed by an earlier run: not sent again */
+        int earlier = settled_earlier(e, f, rec.seq, &cnt);
+        if (earlier < 0) {
+            stopped = 1;
+            break;
+        }
+        if (earlier)
+            continue; /* settled by an earlier run: not sent again */
         /* the record's XML, for the reject file: a large one only if it is
          * rejected here (a copy less of each of its values while loading) */
         int keep_xml = rec.xml_bytes <= BATCH_XML_KEEP;
@@ -619,6 +731,8 @@ static int produce_file(producer *p, uint32_t f)
                 stopped = 1; /* not written: the record stays unfinished */
                 break;
             }
+            if (lf)
+                pend_add(p, &rec, rec.invalid, &p->xml);
             cnt.rejected++;
             continue;
         }
@@ -640,11 +754,15 @@ static int produce_file(producer *p, uint32_t f)
                 stopped = 1; /* not written: the record stays unfinished */
                 break;
             }
+            if (lf)
+                pend_add(p, &rec, p->reason, &p->xml);
             cnt.rejected++;
             continue;
         }
         reader_release(r); /* its rows are built: the record's copy goes */
         batch_commit_record(b, route);
+        if (p->npend)
+            pend_give(p, b, f);
         if (marked)
             batch_mark_record(b, f, &mk);
         /* full by count, or by bytes: large records must not pile up in
@@ -660,6 +778,10 @@ static int produce_file(producer *p, uint32_t f)
             }
         }
     }
+    /* rejects after the file's last record handed on: not in the ledger
+     * (a rerun reads them again) */
+    p->npend = 0;
+    sb_reset(&p->pend_text);
     flush_counts(e, f, &cnt);
     if (rc < 0 && atomic_load(&e->stop))
         stopped = 1; /* the read itself was stopped */
@@ -722,6 +844,8 @@ static void *producer_main(void *arg)
     free(p.large);
     free(p.spare);
     sb_free(&p.xml);
+    sb_free(&p.pend_text);
+    free(p.pend);
     pthread_mutex_lock(&e->lock);
     e->producer_done = 1;
     pthread_cond_broadcast(&e->cond);
@@ -773,6 +897,7 @@ static void engine_cleanup(engine *e)
     for (size_t f = 0; e->lfiles && f < e->o->ninputs; f++)
         ledger_file_free(&e->lfiles[f]);
     free(e->lfiles);
+    db_cancel_destroy(&e->lcancel);
     pthread_mutex_destroy(&e->writer_lock);
     pthread_mutex_destroy(&e->lock);
     pthread_cond_destroy(&e->cond);
@@ -815,6 +940,7 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
     e.nworkers = o->workers ? o->workers : 2;
     pthread_mutex_init(&e.lock, NULL);
     pthread_mutex_init(&e.writer_lock, NULL);
+    db_cancel_init(&e.lcancel);
     pthread_cond_init(&e.cond, NULL);
     atomic_store(&e.stop, 0);
     xmlInitParser();

@@ -2,7 +2,7 @@
  * nightly run neither loads a file twice nor re-sends what a killed run
  * committed.
  *
- * Two tables in the target, created on first use like the mapped tables
+ * Tables in the target, created on first use like the mapped tables
  * (the migrate_ledger_ prefix is ours: a mapping must not use it):
  *
  *   migrate_ledger_files    one row per (content hash, mapping hash): the
@@ -22,6 +22,18 @@
  *                           starts after the largest mark whose records and
  *                           all before them are committed, without parsing
  *                           them.  Deleted with the batch rows.
+ *   migrate_ledger_rejects  one row per rejected record of the file: its
+ *                           ordinal, line, reason and XML.  A record the
+ *                           producer rejected travels with the batch that
+ *                           holds the next record of its file
+ *                           (batch_reject) and is written in that record's
+ *                           transaction; one the database refused, in a
+ *                           transaction of its own once it is isolated
+ *                           (ledger_note_rejected).  So rejects count in
+ *                           the prefix a rerun skips, and the rerun copies
+ *                           them into its reject file (ledger_each_reject)
+ *                           instead of reading them again.  Deleted with
+ *                           the batch rows.
  *
  * A file is known by the SHA-256 of its bytes as stored (compressed for
  * gzip), the mapping by the SHA-256 of the mapping file.  stdin, and any
@@ -48,6 +60,7 @@
 #define LEDGER_BATCHES "migrate_ledger_batches"
 #define LEDGER_LOCKS "migrate_ledger_locks"
 #define LEDGER_MARKS "migrate_ledger_marks"
+#define LEDGER_REJECTS "migrate_ledger_rejects"
 
 /* Sorted, disjoint, inclusive ranges of record ordinals. */
 typedef struct ledger_ranges {
@@ -65,10 +78,12 @@ typedef struct ledger_file {
     char loaded_at[24];  /* skip: when, "2026-12-01T02:00:00Z" */
     ledger_ranges loaded; /* ordinals committed by earlier runs as loaded */
     ledger_ranges dups;   /* ... and as duplicates */
+    ledger_ranges rejects; /* ... and rejected (migrate_ledger_rejects) */
     resume_mark start;    /* seq > 0: read from there (records 1..seq all
-                             committed: start_loaded as loaded, start_dups as
-                             duplicates); prolog owned */
-    uint64_t start_loaded, start_dups;
+                             settled: start_loaded as loaded, start_dups as
+                             duplicates, start_rejects rejected); prolog
+                             owned */
+    uint64_t start_loaded, start_dups, start_rejects;
 } ledger_file;
 
 /* Returns 1 when the input named name can be in the ledger: a regular
@@ -93,10 +108,33 @@ int ledger_file_open(db_conn *c, const char *map_hash, const char *name, int rel
 
 /* Write the rows for records [lo,hi) of b (rec_dup[i]: record lo+i was a
  * duplicate) inside the open transaction, one per tracked file among
- * them, and the marks of b (batch_mark) whose record is among them.  Returns 0 or -1 with err (class in c->last_class). */
+ * them, the marks of b (batch_mark) whose record is among them, and the
+ * rejects b carries before them (batch_reject).  Returns 0 or -1 with err
+ * (class in c->last_class). */
 int ledger_note_batch(db_conn *c, const char *map_hash, const ledger_file *files,
                       const batch *b, size_t lo, size_t hi, const unsigned char *rec_dup,
                       mig_err *err);
+
+/* Write the ledger rows of record rec of b, which the database refused
+ * alone (reason: the reject file's), and of the rejects b carries before it
+ * (they would otherwise go with its transaction), inside the open
+ * transaction.  Returns 0 or -1 with err. */
+int ledger_note_rejected(db_conn *c, const char *map_hash, const ledger_file *files,
+                         const batch *b, size_t rec, const char *reason, mig_err *err);
+
+/* Called with each reject an earlier run noted: input name, ordinal, line,
+ * reason, the record's XML (xml_len 0: it was not copied); returns 0 or -1
+ * with err. */
+typedef int (*ledger_reject_fn)(void *arg, const char *name, uint64_t seq, uint64_t line,
+                                const char *reason, const char *xml, size_t xml_len,
+                                mig_err *err);
+
+/* Hand fn the rejects of lf with ordinals lo..hi that earlier runs noted, in
+ * order (name: the input's name in this run), and end the read
+ * transaction.  Returns how many, or -1 with err. */
+long long ledger_each_reject(db_conn *c, const char *map_hash, const ledger_file *lf,
+                             const char *name, uint64_t lo, uint64_t hi, ledger_reject_fn fn,
+                             void *arg, mig_err *err);
 
 /* Counts of a file at the end of a run. */
 typedef struct ledger_counts {
@@ -112,8 +150,9 @@ int ledger_file_close(db_conn *c, const char *map_hash, const ledger_file *lf, i
 /* Free lf's ranges. */
 void ledger_file_free(ledger_file *lf);
 
-/* Returns the largest n such that every ordinal 1..n is in a or b. */
-uint64_t ledger_prefix(const ledger_ranges *a, const ledger_ranges *b);
+/* Returns the largest n such that every ordinal 1..n is in one of
+ * sets[0..nsets) (at most 8, each normalized). */
+uint64_t ledger_prefix(const ledger_ranges *const *sets, size_t nsets);
 /* Returns how many ordinals of r are at most n. */
 uint64_t ledger_count_upto(const ledger_ranges *r, uint64_t n);
 

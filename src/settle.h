@@ -130,11 +130,13 @@ int settle_warm_up(settler *s, mig_err *err);
 int settle_committed(settler *s, stats *st, const batch *b, size_t lo, size_t hi,
                      const settle_result *rr);
 /* Returns 1 when record seq of input lf (NULL: no ledger) was settled by
- * an earlier run (the ledger), counting it in *loaded (loaded then) or
- * *dups (a duplicate then); else 0: this run settles it.  Inline: the
- * producer asks for every record read. */
+ * an earlier run (the ledger) as loaded or duplicate, counting it in
+ * *loaded (loaded then) or *dups (a duplicate then); 2 when it was rejected
+ * then (counted in *rejected: the caller copies its reject from the
+ * ledger); else 0: this run settles it.  Inline: the producer asks for every
+ * record read. */
 static inline int settle_earlier(ledger_file *lf, uint64_t seq, uint64_t *loaded,
-                                 uint64_t *dups)
+                                 uint64_t *dups, uint64_t *rejected)
 {
     if (!lf || !lf->tracked)
         return 0;
@@ -145,6 +147,10 @@ static inline int settle_earlier(ledger_file *lf, uint64_t seq, uint64_t *loaded
     if (ledger_ranges_has(&lf->dups, seq)) {
         (*dups)++;
         return 1;
+    }
+    if (ledger_ranges_has(&lf->rejects, seq)) {
+        (*rejected)++;
+        return 2;
     }
     return 0;
 }

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,11 +333,21 @@ static int cmd_init_db(const struct tool_config *cfg)
     return code;
 }
 
-/* ping: returns 0, or 69 after one line. */
+/* ping: returns 0, or 69 after one line.  An SQLite file that is not
+ * there is not created (the driver would): a connection test must not
+ * answer for a mistyped path with a new empty database. */
 static int cmd_ping(const struct tool_config *cfg)
 {
     mig_err err;
     err_clear(&err);
+    const char *file = cfg->db_file ? cfg->db_file : TOOL_DEFAULT_DB;
+    struct stat st;
+    if (cfg->sqlite_target && stat(file, &st) != 0) {
+        err_set(&err, MIG_ECONNECT, "cannot connect: %s: %s (ping creates no database)", file,
+                strerror(errno));
+        say(err.msg);
+        return EXIT_UNAVAILABLE;
+    }
     if (tool_ping(stdout, &cfg->target, &err) != 0) {
         say(err.msg);
         return EXIT_UNAVAILABLE;

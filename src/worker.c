@@ -111,6 +111,31 @@ static int retry_wait(run *r, int k, double since, const char *what, mig_err *er
     return stopping(r) ? 1 : 0;
 }
 
+/* Note in the ledger, in a transaction of its own, that record rec of b
+ * was rejected (and the rejects b carries before it), so that a rerun
+ * skips them.  A failure is not the run's: a rerun then reads them again
+ * and rejects them once more, which is as exact. */
+static void note_rejected(run *r, const batch *b, size_t rec, const char *reason)
+{
+    worker *w = r->w;
+    pthread_mutex_t *lock = w->ctx->writer_lock;
+    mig_err err;
+    if (lock)
+        pthread_mutex_lock(lock);
+    int rc = r->link->begin(&w->conn, &err);
+    if (rc == 0 && w->conn.d->begin_write)
+        rc = w->conn.d->begin_write(&w->conn, &b->map->tables[0], &err);
+    if (rc == 0)
+        rc = ledger_note_rejected(&w->conn, w->ctx->map_hash, w->ctx->ledger_files, b, rec,
+                                  reason, &err);
+    if (rc == 0)
+        rc = r->link->commit(&w->conn, &err);
+    if (rc != 0)
+        r->link->rollback(&w->conn);
+    if (lock)
+        pthread_mutex_unlock(lock);
+}
+
 /* Returns 0 after writing record rec to the reject file with the
  * database's reason, or -1 (reject file error, err set). */
 static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why, mig_err *err)
@@ -128,6 +153,8 @@ static int reject_record(run *r, const batch *b, size_t rec, const mig_err *why,
                      br->xml_len, err) < 0)
         return -1;
     settle_rejected(ctx->stats, b, rec);
+    if (ctx->ledger_files)
+        note_rejected(r, b, rec, reason);
     return 0;
 }
 

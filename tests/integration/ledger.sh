@@ -17,11 +17,16 @@
 #             parsing them (the ledger's marks): killed at 90%, the rerun
 #             starts after a record near there (resumed_after in the JSON
 #             report) and is exact (tables, counts, the reject file with its
-#             line numbers) for a plain file, its gzip copy and one whose
-#             root is prefixed and declares two namespaces; it falls back
-#             to reading from the start (resumed_after 0), exactly, for a
-#             document with a DTD and for one with an invalid record early
-#             (rejected records are read and rejected again)
+#             line numbers) for a plain file, its gzip copy, one whose
+#             root is prefixed and declares two namespaces, and one with
+#             invalid records from the start (the ledger keeps each reject:
+#             the rerun counts the earlier ones as rejected and copies them
+#             into its reject file, which equals a clean run's); it falls
+#             back to reading from the start (resumed_after 0), exactly, for
+#             a document with a DTD
+#   dbrej     the same with rejects the database makes (a constraint the
+#             mapping does not know): resumed from a mark, exact, and the
+#             rerun's reject file holds every entry of a clean run's
 #   skip      a loaded file skipped (also renamed and touched: the content
 #             decides) with the date the ledger holds, tables unchanged;
 #             --reload loads it (every record a duplicate); a changed file
@@ -135,14 +140,17 @@ rows() {
 
 # ---- resume ----
 
-# reference_of FILE SUFFIX: one clean run of FILE (its own mapping); sets
-# ref_* and refsuf=SUFFIX, leaves the dump in ref-$tgt$SUFFIX.tsv and the
-# reject file in ref-rejects$SUFFIX.xml.
+# reference_of FILE SUFFIX [SETUP [ARGS...]]: one clean run of FILE (its
+# own mapping, given to SETUP first; ARGS added); sets ref_* and
+# refsuf=SUFFIX, leaves the dump in ref-$tgt$SUFFIX.tsv and the reject file
+# in ref-rejects$SUFFIX.xml.
 reference_of() {
-    local m
+    local m file=$1 setup=${3:-:}
     refsuf=$2
+    shift $(($# < 3 ? $# : 3))
     m=$(mapping_for "ref$refsuf")
-    mig "$m" --summary-json "$work/ref.json" "$1"
+    "$setup" "$m" || return 1
+    mig "$m" --summary-json "$work/ref.json" "$@" "$file"
     ref_rc=$rc
     ref_read=$(jget "$work/ref.json" 'd["total"]["read"]')
     ref_loaded=$(jget "$work/ref.json" 'd["total"]["loaded"]')
@@ -266,11 +274,81 @@ mark_case() {
 mark_tests() {
     mark_case "$work/c.xml" mark
     mark_case "$work/cdtd.xml" start
+    mark_case "$work/a.xml" mark   # rejects early: the ledger has them (migrate_ledger_rejects)
     [ "$tgt" = sqlserver ] && return 0 # the TDS server is slow: the rest elsewhere
     mark_case "$work/c.xml.gz" mark
     mark_case "$work/cx.xml" mark
     mark_case "$work/d.xml" mark
-    mark_case "$work/a.xml" start
+}
+
+# ---- rejects the database makes ----
+
+# refuse_37 MAPPING: the mapping's tables created, its first table refusing
+# the app_ids up to 600 that are multiples of 37 (early rejects; a constraint the mapping does not
+# know: the worker isolates the record and rejects it with the database's
+# message, after the producer's own rejects of the same stretch).
+refuse_37() {
+    local m=$1 t
+    t=$(sed -n 's/.*<table name="\(app_base[^"]*\)".*/\1/p' "$m")
+    local -a a
+    mapfile -t a < <(target_args | grep -v -e '--create-tables')
+    "$MIGRATE" init-db -m "$m" "${a[@]}" > /dev/null 2>&1 || return 1
+    case $tgt in
+    sqlite) sqlite3 "$work/sqlite.db" "CREATE TRIGGER no37_$t BEFORE INSERT ON $t WHEN NEW.app_id <= 600 AND NEW.app_id % 37 = 0 BEGIN SELECT RAISE(ABORT, 'app_id is a multiple of 37'); END;" ;;
+    postgresql) pg -c "ALTER TABLE $t ADD CONSTRAINT no37_$t CHECK (app_id > 600 OR app_id % 37 <> 0)" ;;
+    sqlserver) echo "ALTER TABLE $t ADD CONSTRAINT no37_$t CHECK (app_id > 600 OR app_id % 37 <> 0)" | tds_sql > /dev/null ;;
+    esac
+}
+
+# entries FILE: the reject file's entries (reason comment and record) one a
+# line, sorted, the tables' suffixes removed (a worker's rejects come after
+# the producer's of the same stretch, in an order of its own).
+entries() {
+    sed 's/\(app_base\|contact_base\|contact_address\|no37\)_[a-z0-9_]*/\1/g' "$1" |
+        awk '/^<!-- migrate reject/ { if (e) print e; e = $0; next } /^<\// { next } e { e = e "\t" $0 } END { if (e) print e }' |
+        sort
+}
+
+# same_entries: the rerun's reject file holds the clean run's entries.
+same_entries() {
+    local want got
+    want=$(entries "$work/ref-rejects_dbrej.xml")
+    got=$(entries "$work/rejects.xml")
+    [ -n "$want" ] || { why "the clean run rejected nothing"; return 1; }
+    grep -q 'database refused' <<< "$want" || { why "no reject by the database"; return 1; }
+    [ "$got" = "$want" ] ||
+        { why "reject entries differ: $(diff <(echo "$want") <(echo "$got") | head -4)"; return 1; }
+}
+
+# dbrej_case: a.xml with a constraint the database enforces, killed at 90%
+# and run again: exact tables and counts, resumed from a mark (the
+# database's rejects are in the ledger too), every reject in the rerun's
+# reject file.
+dbrej_case() {
+    local m krc committed after
+    reference_of "$work/a.xml" _dbrej refuse_37 --workers 2 --batch-size 100 ||
+        { check "$tgt: a constraint for the database's rejects" false; return; }
+    # 90% of the clean run's transactions (the splits that isolate the
+    # database's rejects add some early on)
+    local n
+    n=$(jget "$work/ref.json" 'sum(w["batches"] for w in d["workers"]) * 9 // 10')
+    m=$(mapping_for "k$refsuf")
+    refuse_37 "$m"
+    MIGRATE_TEST_CRASH=after-commit:$n mig "$m" --workers 2 --batch-size 100 "$work/a.xml"
+    krc=$rc
+    committed=$(rows "$m")
+    mig "$m" --workers 2 --batch-size 100 --summary-json "$work/j.json" "$work/a.xml"
+    after=$(jget "$work/j.json" 'd["files"][0]["resumed_after"]')
+    # the first record the database refused: the rerun must start after it
+    # (without the ledger's rejects it ended the part a rerun could skip)
+    local first
+    first=$(sed -n 's/^<!-- migrate reject: .* record \([0-9]*\): database refused.*/\1/p' \
+        "$work/ref-rejects$refsuf.xml" | sort -n | head -1)
+    check "$tgt: database rejects too ($ref_rej rejected in all, the first by the database record ${first:-none}), killed at 90% ($committed committed), rerun from record $after" \
+        eval 'killed_then_resumed "$krc" "$m" "$committed" && [ -n "$first" ] && [ "$after" -gt "$first" ] || { why "resumed after $after"; false; }'
+    check "$tgt: ... and its reject file holds every reject of the clean run, the database's too" \
+        same_entries
+    refsuf=
 }
 
 resume_tests() {
@@ -284,6 +362,7 @@ resume_tests() {
     [ "$tgt" = sqlserver ] || kill_case
     local saved="$ref_rc $ref_read $ref_loaded $ref_dup $ref_rej"
     mark_tests
+    dbrej_case
     read -r ref_rc ref_read ref_loaded ref_dup ref_rej <<< "$saved" # a.xml's, for the rest
 }
 

@@ -61,7 +61,7 @@ printf "IF SUSER_ID('%s') IS NOT NULL DROP LOGIN %s;\nCREATE LOGIN %s WITH PASSW
     for t in app_base contact_base contact_address; do
         echo "GRANT SELECT, INSERT, UPDATE ON $t TO $user;"
     done
-    for t in migrate_ledger_files migrate_ledger_batches migrate_ledger_marks migrate_ledger_locks; do
+    for t in migrate_ledger_files migrate_ledger_batches migrate_ledger_marks migrate_ledger_rejects migrate_ledger_locks; do
         echo "GRANT SELECT, INSERT, UPDATE, DELETE ON $t TO $user;"
     done
 } | tds_sql >/dev/null || { echo "ERROR: cannot create the user in mig_login" >&2; exit 99; }
@@ -137,7 +137,7 @@ leaked() {
 one_load() {
     local name=$1 envset=$2 dir="$work/$1" why=""
     shift 2
-    printf 'DELETE FROM contact_address; DELETE FROM contact_base; DELETE FROM app_base; DELETE FROM migrate_ledger_batches; DELETE FROM migrate_ledger_marks; DELETE FROM migrate_ledger_files;\n' |
+    printf 'DELETE FROM contact_address; DELETE FROM contact_base; DELETE FROM app_base; DELETE FROM migrate_ledger_batches; DELETE FROM migrate_ledger_marks; DELETE FROM migrate_ledger_rejects; DELETE FROM migrate_ledger_files;\n' |
         tds_sql "$admin" >/dev/null || { fail "$name" "cannot empty the tables"; return; }
     mkdir "$dir"
     cp "$case_dir/mapping.xml" "$case_dir/input.xml" "$dir/"

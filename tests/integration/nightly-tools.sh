@@ -272,6 +272,12 @@ check "check: a well-formed input without records is named (exit 65 as a load)" 
 
 fresh basic
 run_m ping --db p.db
+check "ping: an SQLite file that is not there is exit 69 and one line, and not created" \
+    eval 'is_rc 69 && [ "$(grep -c . "$work/err")" = 1 ] &&
+          grep -q "^migrate: cannot connect: p.db: No such file or directory (ping creates no database)$" "$work/err" &&
+          [ ! -e "$d/p.db" ] || { why "err: $(cat "$work/err"); $(ls "$d")"; false; }'
+run_m init-db --db p.db -m mapping.xml
+run_m ping --db p.db
 check "ping: SQLite answers with its name and version" \
     eval 'is_rc 0 && grep -qE "^SQLite 3\.[0-9.]+ \(dialect sqlite, driver .+\)$" "$work/out" ||
           { why "out: $(cat "$work/out")"; false; }'

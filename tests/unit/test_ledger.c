@@ -53,6 +53,13 @@ static void test_sha256(void)
     }
 }
 
+/* Returns the settled prefix over a and b. */
+static uint64_t prefix2(const ledger_ranges *a, const ledger_ranges *b)
+{
+    const ledger_ranges *sets[] = {a, b};
+    return ledger_prefix(sets, 2);
+}
+
 static void test_ranges(void)
 {
     ledger_ranges r;
@@ -68,17 +75,17 @@ static void test_ranges(void)
     /* the committed prefix over loaded and duplicate ordinals */
     ledger_ranges d;
     memset(&d, 0, sizeof d);
-    CU_ASSERT_EQUAL(ledger_prefix(&r, &d), 4);
+    CU_ASSERT_EQUAL(prefix2(&r, &d), 4);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&d, "5-6,10-11,20"), 0);
     ledger_ranges_normalize(&d);
-    CU_ASSERT_EQUAL(ledger_prefix(&r, &d), 12); /* 1-4 5-6 7-9 10-11 12 */
-    CU_ASSERT_EQUAL(ledger_prefix(&d, &r), 12);
+    CU_ASSERT_EQUAL(prefix2(&r, &d), 12); /* 1-4 5-6 7-9 10-11 12 */
+    CU_ASSERT_EQUAL(prefix2(&d, &r), 12);
     CU_ASSERT_EQUAL(ledger_count_upto(&r, 8), 6);
     CU_ASSERT_EQUAL(ledger_count_upto(&d, 8), 2);
     CU_ASSERT_EQUAL(ledger_count_upto(&d, 100), 5);
     ledger_ranges none;
     memset(&none, 0, sizeof none);
-    CU_ASSERT_EQUAL(ledger_prefix(&none, &d), 0); /* 1 is missing */
+    CU_ASSERT_EQUAL(prefix2(&none, &d), 0); /* 1 is missing */
     free(d.r);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "3-1"), -1);
     CU_ASSERT_EQUAL(ledger_ranges_parse(&r, "1;2"), -1);
@@ -113,20 +120,31 @@ static const char *text(const ledger_ranges *r)
     return buf;
 }
 
+/* Returns 0 after connecting c to a new SQLite database `name` in the test's
+ * directory (target t) and creating the ledger there; -1 otherwise. */
+static int open_ledger(const char *name, db_target *t, db_conn *c)
+{
+    mig_err err;
+    char dbfile[4200];
+    snprintf(dbfile, sizeof dbfile, "%s/%s", unit_tmpdir(), name);
+    db_target_sqlite(t, dbfile);
+    t->dialect_name = "sqlite";
+    memset(c, 0, sizeof *c);
+    if (dialect_connect(c, t, &err) != 0 || ledger_create(c, 1, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static void test_file_life(void)
 {
     mig_err err;
     mapping *m = mapping_load_memory(MAP, sizeof MAP - 1, "m.xml", &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    char dbfile[4200];
-    snprintf(dbfile, sizeof dbfile, "%s/ledger.db", unit_tmpdir());
     db_target t;
-    db_target_sqlite(&t, dbfile);
-    t.dialect_name = "sqlite";
     db_conn c;
-    memset(&c, 0, sizeof c);
-    CU_ASSERT_EQUAL_FATAL(dialect_connect(&c, &t, &err), 0);
-    CU_ASSERT_EQUAL_FATAL(ledger_create(&c, 1, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(open_ledger("ledger.db", &t, &c), 0);
     CU_ASSERT_EQUAL(ledger_create(&c, 1, &err), 0); /* exists: nothing to do */
 
     const char *mh = "m0";
@@ -239,11 +257,137 @@ static void test_file_life(void)
     mapping_free(m);
 }
 
+/* ledger_reject_fn: appends "seq line reason xml;" to the strbuf arg. */
+static int collect(void *arg, const char *name, uint64_t seq, uint64_t line, const char *reason,
+                   const char *xml, size_t xml_len, mig_err *err)
+{
+    (void)err;
+    sb_printf(arg, "%s %llu %llu %s %.*s;", name, (unsigned long long)seq,
+              (unsigned long long)line, reason, (int)xml_len, xml);
+    return 0;
+}
+
+/* Rejects in the ledger: carried by a batch before its records, noted with
+ * the range that commits their next record (not with another range of the
+ * same batch), or alone for a record the database refused; they count in
+ * the settled prefix, so the mark after them is usable, and come back in
+ * order.  Statements that must change a row fail when it is gone; DELETEs
+ * of nothing are fine; a cancelled session refuses every statement. */
+static void test_rejects(void)
+{
+    mig_err err;
+    mapping *m = mapping_load_memory(MAP, sizeof MAP - 1, "m.xml", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    db_target t;
+    db_conn c;
+    CU_ASSERT_EQUAL_FATAL(open_ledger("rejects.db", &t, &c), 0);
+    const char *mh = "m0";
+    ledger_file lf;
+    memset(&lf, 0, sizeof lf);
+    strcpy(lf.hash, "r0");
+    lf.tracked = 1;
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &lf, &err), 0);
+
+    /* records 1 and 4 rejected by the mapper, 2, 3, 5 in a batch, 6 refused
+     * by the database; the mark after 5 */
+    batch *b = batch_new(m, 10);
+    add(b, 0, 2);
+    batch_add_reject(b, 0, 1, 11, "bad date", 8, "<x a='1'/>", 10);
+    add(b, 0, 3);
+    add(b, 0, 5);
+    batch_add_reject(b, 0, 4, 14, "too long", 8, "", 0);
+    add(b, 0, 6);
+    resume_mark mk = {6, 600, 16, 5, "<r>", 3, 1};
+    batch_mark_record(b, 0, &mk);
+    unsigned char dup[4] = {0, 0, 0, 0};
+    /* records 2-3 commit: reject 1 goes with them, reject 4 does not */
+    CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, &lf, b, 0, 2, dup, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    ledger_file again;
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "r0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_STRING_EQUAL(text(&again.rejects), "1-1");
+    CU_ASSERT_EQUAL(again.start.seq, 0); /* no mark yet */
+    ledger_file_free(&again);
+    /* record 5 commits with reject 4; record 6 is refused alone (and its
+     * mark is written: the record is settled) */
+    CU_ASSERT_EQUAL(ledger_note_batch(&c, mh, &lf, b, 2, 3, dup, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    CU_ASSERT_EQUAL(ledger_note_rejected(&c, mh, &lf, b, 3, "database refused: x", &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "r0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_STRING_EQUAL(text(&again.loaded), "2-3,5-5");
+    CU_ASSERT_STRING_EQUAL(text(&again.rejects), "1-1,4-4,6-6");
+    CU_ASSERT_EQUAL(again.start.seq, 6);
+    CU_ASSERT_EQUAL(again.start.offset, 600);
+    CU_ASSERT_EQUAL(again.start_loaded, 3);
+    CU_ASSERT_EQUAL(again.start_rejects, 3);
+    strbuf got = STRBUF_INIT;
+    CU_ASSERT_EQUAL(ledger_each_reject(&c, mh, &again, "b.xml", 1, 6, collect, &got, &err), 3);
+    CU_ASSERT_STRING_EQUAL(sb_str(&got), "b.xml 1 11 bad date <x a='1'/>;b.xml 4 14 too long ;"
+                                         "b.xml 6 6 database refused: x <x/>;");
+    sb_reset(&got);
+    CU_ASSERT_EQUAL(ledger_each_reject(&c, mh, &again, "b.xml", 2, 5, collect, &got, &err), 1);
+    CU_ASSERT_STRING_EQUAL(sb_str(&got), "b.xml 4 14 too long ;");
+    sb_free(&got);
+    ledger_file_free(&again);
+    batch_free(b);
+
+    /* complete: everything noted goes (a DELETE of nothing is fine too) */
+    ledger_counts n = {6, 3, 0, 3};
+    CU_ASSERT_EQUAL(ledger_file_close(&c, mh, &lf, 1, &n, &err), 0);
+    CU_ASSERT_EQUAL(ledger_file_close(&c, mh, &lf, 1, &n, &err), 0);
+    long long left = -1;
+    CU_ASSERT_EQUAL(db_query_int(&c, "SELECT COUNT(*) FROM " LEDGER_REJECTS, &left, &err), 0);
+    CU_ASSERT_EQUAL(left, 0);
+    db_rollback(&c);
+    /* the file's row gone under the run: closing it changes nothing, an error */
+    CU_ASSERT_EQUAL(db_exec(&c, "DELETE FROM " LEDGER_FILES, &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    CU_ASSERT_EQUAL(ledger_file_close(&c, mh, &lf, 0, &n, &err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "is gone"));
+    /* a killed run's reject left behind: a file new to the ledger clears it */
+    CU_ASSERT_EQUAL(db_exec(&c, "INSERT INTO " LEDGER_REJECTS " (content_hash, mapping_hash, "
+                                "seq, line_no, reason, record_xml) VALUES ('r0', 'm0', 1, 1, "
+                                "'x', '')", &err), 0);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "r0");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "a.xml", 0, &again, &err), 0);
+    CU_ASSERT_EQUAL(db_query_int(&c, "SELECT COUNT(*) FROM " LEDGER_REJECTS, &left, &err), 0);
+    CU_ASSERT_EQUAL(left, 0);
+    db_rollback(&c);
+    ledger_file_free(&again);
+
+    /* a cancelled session (the run stops) runs no ledger statement */
+    db_cancel k;
+    db_cancel_init(&k);
+    c.cancel = &k;
+    db_cancel_request(&k);
+    memset(&again, 0, sizeof again);
+    strcpy(again.hash, "r1");
+    CU_ASSERT_EQUAL(ledger_file_open(&c, mh, "c.xml", 0, &again, &err), -1);
+    CU_ASSERT_EQUAL(c.last_class, DBE_CANCELLED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cancelled"));
+    ledger_file_free(&again);
+    c.cancel = NULL;
+    db_cancel_destroy(&k);
+
+    ledger_file_free(&lf);
+    db_disconnect(&c);
+    db_target_free(&t);
+    mapping_free(m);
+}
+
 int main(void)
 {
     UNIT_BEGIN("ledger");
     UNIT_TEST(test_sha256);
     UNIT_TEST(test_ranges);
     UNIT_TEST(test_file_life);
+    UNIT_TEST(test_rejects);
     UNIT_END();
 }
