@@ -99,6 +99,10 @@ struct reader {
     char brk[48];            /* "<NAME/>", the element put in */
     size_t brk_len;
     char brk_name[40];       /* NAME */
+    int ws, wq, wend;        /* where the watched bytes are (W_*), a quote or count,
+                                end characters ('-', ']', '?') just before */
+    int wsub;                /* in a DOCTYPE: where in its internal subset (S_*) */
+    uint32_t wlast;          /* in a DOCTYPE: its last bytes */
     char *tail;              /* bytes since the last start tag (at most TAIL_MAX) */
     size_t ntail;
     uint64_t since_st;       /* bytes since the last start tag (0: none yet) */
@@ -542,6 +546,13 @@ static void peek_prolog(reader *r)
 
 enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL };
 
+/* Where the watched bytes are (watch()): text, just after '<', a start tag
+ * (maybe in a quoted value), an end tag, after "<!", a comment, a CDATA
+ * section, a PI, a DOCTYPE or other declaration; W_LOST: not known (the
+ * filter then does nothing).  In a DOCTYPE, where in its internal subset. */
+enum { W_TEXT, W_LT, W_STAG, W_ETAG, W_BANG, W_COMMENT, W_CDATA, W_PI, W_DECL, W_LOST };
+enum { S_NONE, S_SUBSET, S_COMMENT, S_PI, S_AFTER };
+
 static int is_ws(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -740,6 +751,8 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 r->since_st = 1;
                 r->tail[0] = '<';
                 r->ntail = 1;
+                r->ws = W_STAG; /* the watch goes on from its name */
+                r->wq = 0;
                 fout_put(r, p + i, n - i);
                 filter_track(r, p + i, n - i);
                 return;
@@ -875,19 +888,178 @@ static void filter_decide(reader *r)
     r->in_slow = 1;
 }
 
+/* Follows the bytes p[0..n) from watching state r->ws (every byte since
+ * the document's start, or since the slow lexer went back to watching at a
+ * start tag): memchr jumps over text (to '<'), quoted attribute values,
+ * comments, CDATA sections and PIs (to '>', its end checked behind), a
+ * byte loop over tags and DOCTYPEs.  Returns 1 with *st the offset of the
+ * last start tag's '<' in p (-1: the last byte of the bytes before), or 0
+ * if no start tag begins in p. */
+static int watch(reader *r, const char *p, size_t n, ptrdiff_t *st)
+{
+    size_t i = 0;
+    int found = 0;
+    while (i < n) {
+        switch (r->ws) {
+        case W_TEXT: {
+            const char *lt = memchr(p + i, '<', n - i);
+            if (!lt)
+                return found;
+            i = (size_t)(lt - p) + 1;
+            r->ws = W_LT;
+            break;
+        }
+        case W_LT: {
+            char c = p[i];
+            if (c == '/') {
+                r->ws = W_ETAG;
+            } else if (c == '!') {
+                r->ws = W_BANG;
+                r->wq = 0;
+            } else if (c == '?') {
+                r->ws = W_PI;
+                r->wend = 0;
+            } else if (is_ws(c) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '=') {
+                r->ws = W_LOST; /* not well-formed: libxml2 stops here */
+                return 0;
+            } else {
+                r->ws = W_STAG; /* c is looked at there */
+                r->wq = 0;
+                *st = (ptrdiff_t)i - 1;
+                found = 1;
+                break;
+            }
+            i++;
+            break;
+        }
+        case W_STAG:
+            if (r->wq) {
+                const char *q = memchr(p + i, r->wq, n - i);
+                if (!q)
+                    return found;
+                i = (size_t)(q - p) + 1;
+                r->wq = 0;
+                break;
+            }
+            while (i < n && p[i] != '>' && p[i] != '"' && p[i] != '\'')
+                i++;
+            if (i < n) {
+                if (p[i] == '>')
+                    r->ws = W_TEXT;
+                else
+                    r->wq = p[i];
+                i++;
+            }
+            break;
+        case W_ETAG: {
+            const char *gt = memchr(p + i, '>', n - i);
+            if (!gt)
+                return found;
+            i = (size_t)(gt - p) + 1;
+            r->ws = W_TEXT;
+            break;
+        }
+        case W_BANG: /* wq: bytes of "--" or "[CDATA[" matched */
+            if (r->wq == 0 && p[i] == '-') {
+                r->wq = 1;
+            } else if (r->wq == 1) {
+                r->ws = p[i] == '-' ? W_COMMENT : W_DECL;
+                r->wq = 0;
+                r->wend = 0;
+                r->wsub = S_NONE;
+            } else if (r->wq == 0 && p[i] == '[') {
+                r->wq = 10;
+            } else if (r->wq >= 10 && p[i] == "CDATA["[r->wq - 10]) {
+                if (++r->wq == 16) {
+                    r->ws = W_CDATA;
+                    r->wend = 0;
+                }
+            } else {
+                r->ws = W_DECL;
+                r->wq = 0;
+                r->wsub = S_NONE;
+                r->wlast = 0;
+                continue; /* this byte belongs to the declaration */
+            }
+            i++;
+            break;
+        case W_COMMENT:
+        case W_CDATA:
+        case W_PI: {
+            /* the end: "-->", "]]>", "?>"; wend end characters before i */
+            char e = r->ws == W_COMMENT ? '-' : r->ws == W_CDATA ? ']' : '?';
+            int need = r->ws == W_PI ? 1 : 2;
+            const char *gt = memchr(p + i, '>', n - i);
+            size_t j = gt ? (size_t)(gt - p) : n, k = j;
+            while (k > i && j - k < (size_t)need && p[k - 1] == e)
+                k--;
+            int ends = (int)(j - k) + (k == i ? r->wend : 0);
+            if (!gt) {
+                r->wend = ends < need ? ends : need;
+                return found;
+            }
+            i = j + 1;
+            r->wend = 0;
+            if (ends >= need)
+                r->ws = W_TEXT;
+            break;
+        }
+        case W_DECL: { /* a DOCTYPE (or a declaration): byte by byte */
+            unsigned char c = (unsigned char)p[i++];
+            r->wlast = r->wlast << 8 | c;
+            if (r->wq) { /* a quoted literal */
+                if (c == r->wq)
+                    r->wq = 0;
+            } else if (r->wsub == S_COMMENT) {
+                if ((r->wlast & 0xFFFFFF) == 0x2D2D3E) /* "-->" */
+                    r->wsub = S_SUBSET;
+            } else if (r->wsub == S_PI) {
+                if ((r->wlast & 0xFFFF) == 0x3F3E) /* "?>" */
+                    r->wsub = S_SUBSET;
+            } else if (c == '"' || c == '\'') {
+                r->wq = c;
+            } else if (r->wsub == S_SUBSET) {
+                if (c == ']') {
+                    r->wsub = S_AFTER;
+                } else if (r->wlast == 0x3C212D2D) { /* "<!--" */
+                    r->wsub = S_COMMENT;
+                    r->wlast = 0;
+                } else if ((r->wlast & 0xFFFF) == 0x3C3F) { /* "<?" */
+                    r->wsub = S_PI;
+                    r->wlast = 0;
+                }
+            } else if (c == '[' && r->wsub == S_NONE) {
+                r->wsub = S_SUBSET;
+                r->wlast = 0;
+            } else if (c == '>') {
+                r->ws = W_TEXT;
+            }
+            break;
+        }
+        default: /* W_LOST: not followed */
+            return 0;
+        }
+    }
+    return found;
+}
+
 /* Notes bytes p[0..n) going to libxml2 while watching. */
 static void filter_track(reader *r, const char *p, size_t n)
 {
-    /* the last '<' that starts a tag (one at the very end counts) */
-    const char *lt = p + n;
-    while ((lt = memrchr(p, '<', (size_t)(lt - p))) != NULL)
-        if (lt + 1 == p + n || (lt[1] != '/' && lt[1] != '!' && lt[1] != '?'))
-            break;
-    if (lt) {
-        r->since_st = (uint64_t)(p + n - lt);
+    ptrdiff_t st;
+    int found = watch(r, p, n, &st);
+    if (r->ws == W_LOST)
+        return; /* where the bytes are is not known: nothing done */
+    if (found) {
         r->ntail = 0;
-        p = lt;
-        n = r->since_st;
+        if (st < 0) {
+            r->tail[r->ntail++] = '<'; /* from the read before */
+            r->since_st = 1 + (uint64_t)n;
+        } else {
+            p += st;
+            n -= (size_t)st;
+            r->since_st = (uint64_t)n;
+        }
     } else if (r->since_st) {
         r->since_st += n;
     } else {

@@ -74,6 +74,16 @@ for f in "$top"/tests/integration/cases/*/*.xml "$top"/mappings/applications-sam
     case $f in */mapping*.xml) continue ;; esac
     [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 100000 ] && cp "$f" "$out/seed-record/$((n++)).xml"
 done
+# a '<' in CDATA, comments, PIs and a DOCTYPE's subset starts no tag (the
+# input filter follows every byte; issue 8)
+apps="<a:applications xmlns:a='urn:example:apps'>"
+{ printf '%s<a:application app_id="1"><a:product>CARD</a:product><a:notes><![CDATA[<p>x</p><img src="data:image/png;base64,' "$apps"
+  head -c 6000 /dev/zero | tr '\0' A
+  printf '">]]></a:notes></a:application></a:applications>\n'; } > "$out/seed-record/lt-cdata.xml"
+{ printf '<!DOCTYPE a:applications [<!-- ] > --><?p ]>?><!ENTITY e "]>">]>%s' "$apps"
+  printf '<a:application app_id="2"><a:product>LOAN</a:product><!-- <x a="--><?pi <y ?>'
+  printf "<a:notes><![CDATA[a<b c='d]]>&e;</a:notes></a:application></a:applications>\n"; } \
+    > "$out/seed-record/lt-markup.xml"
 seed path
 for f in "$out"/seed-mapping/*.xml; do
     { grep -o '\(path\|each\|record\|route\)="[^"]*"' "$f" || true; } | sed 's/^[a-z]*="//; s/"$//'

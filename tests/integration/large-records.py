@@ -41,6 +41,11 @@ Every record is <a:application app_id="N"><a:product>P</a:product>
                 900 KB attribute and comment loaded; 30,000 attributes on
                 one tag (libxml2 compares each with all before it) rejected,
                 1,000 loaded
+  lt-in-markup  a '<' inside CDATA, comments and PIs (not a start tag): a
+                CDATA section of a 1.5 MB data-URI <img>, one of "a<b c>d"
+                and 600 KB without '<', one opening a quote, and 600 KB
+                comments and PIs holding "<x": all loaded exactly; 2 MB
+                comments and PIs holding "<x": cut, their records rejected
 """
 import hashlib
 import os
@@ -223,6 +228,31 @@ def main():
         w.rejected(6, "record too large: a start tag of too many attributes")
         some = b"".join(b' n%d="%d"' % (k, k) for k in range(1000))
         w.loaded(w.record(7, "CARD", [b"g"], "g", attr=some))
+    elif case == "lt-in-markup":
+        # a '<' inside CDATA, a comment or a PI starts no tag: the filter
+        # must know where it is, else it breaks or cuts data as if it did
+        w.loaded(w.record(1, "CARD", [b"a"], "a"))
+        img = '<p>x</p><img src="data:image/png;base64,' + "AAAA" * (3 * MB // 8) + '">'
+        w.loaded(w.record(2, "LOAN", [b"<![CDATA[" + img.encode() + b"]]>"], img))
+        run = "a<b c>d" + "x" * (600 * 1024)
+        w.loaded(w.record(3, "AUTO", [b"<![CDATA[" + run.encode() + b"]]>"], run))
+        # a comment and a PI holding a '<', not cut (600 KB): loaded exactly
+        body = b"c" * (600 * 1024)
+        w.loaded(w.record(4, "CARD", [b"be<!-- <x" + body + b" -->fore"], "before"))
+        w.loaded(w.record(5, "LOAN", [b"be<?pi <y" + body + b"?>fore"], "before"))
+        # 2 MB: cut (no data in them), their records rejected, none changed
+        body = b"c" * (2 * MB)
+        w.record(6, "AUTO", [b"be<!-- <x" + body + b" -->fore"], None)
+        w.rejected(6, "record too large: a comment of %d bytes" % (len(body) + 11))
+        w.record(7, "CARD", [b"be<?pi <y" + body + b"?>fore"], None)
+        w.rejected(7, "record too large: a processing instruction of %d bytes"
+                   % (len(body) + 9))
+        # a quote opened in CDATA closes nothing: the records after it whole
+        w.loaded(w.record(8, "LOAN", [b"<![CDATA[<b x='" + b"q" * (40 * 1024) + b"]]>"],
+                          "<b x='" + "q" * (40 * 1024)))
+        tail = "t" * (1536 * 1024)
+        w.loaded(w.record(9, "AUTO", [tail.encode()], tail))
+        w.loaded(w.record(10, "CARD", [b"z"], "z"))
     else:
         sys.exit("unknown case " + case)
     w.close(d)

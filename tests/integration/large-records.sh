@@ -23,6 +23,10 @@
 #                holding one rejected alone, the others loaded, in seconds;
 #   tag-bound    a 15 MB attribute and a 3 MB comment (under the record
 #                limit, over the 1 MB a tag or comment may take): rejected.
+#   lt-in-markup a '<' in CDATA, comments and PIs (a 1.5 MB data-URI <img> in
+#                CDATA, "a<b c>d" and 600 KB, "<!-- <x" and 600 KB): loaded
+#                byte for byte; such 2 MB comments and PIs cut, their records
+#                rejected alone.
 #
 # Each case: tests/integration/large-records.py writes the input and the
 # expected rows, rejects and stderr; migrate loads it into SQLite under
@@ -64,7 +68,7 @@ cat > "$work/mapping.xml" <<'XML'
 XML
 
 fail=0
-for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes big-in-batch big-value two-values huge-attr tag-bound}; do
+for c in ${LARGE_CASES:-many-large mapped-text huge-text many-nodes big-in-batch big-value two-values huge-attr tag-bound lt-in-markup}; do
     d="$work/$c"
     mkdir -p "$d"
     python3 "$here/large-records.py" "$c" "$d" || { echo "ERROR: $c: generator failed" >&2; exit 99; }

@@ -562,6 +562,89 @@ static void test_text_joined(void)
     mapping_free(m);
 }
 
+/* The input's reads cut to small_len bytes (test_lt_in_markup): every
+ * split of the filter's constructs across reads. */
+static ssize_t (*small_orig)(input *, char *, size_t, mig_err *);
+static size_t small_len;
+
+static ssize_t small_read(input *in, char *buf, size_t len, mig_err *err)
+{
+    return small_orig(in, buf, len < small_len ? len : small_len, err);
+}
+
+/* A '<' inside CDATA, a comment or a PI starts no tag (issue 8): the
+ * filter follows every byte, so it neither breaks such a CDATA section with
+ * an element (which would be literal text there) nor cuts it as a tag, nor
+ * lets a quote opened in it swallow the records after; with the input read
+ * 1, 2, 3, ... bytes at a time, every construct split at every place. */
+static void test_lt_in_markup(void)
+{
+    mapping *m = map_for("/a:root/a:x");
+    strbuf doc = STRBUF_INIT;
+    static const char *const head[] = {
+        "<![CDATA[<p>x</p><img src=\"data:image/png;base64,", "<![CDATA[a<b c>d",
+        "be<!-- <x", "be<?pi <y", "<![CDATA[<b x='", "", "z"};
+    static const char *const tailx[] = {"\">]]>", "]]>", " -->fore", "?>fore", "]]>", "", ""};
+    static const char *const texts0[] = {"<p>x</p><img src=\"data:image/png;base64,",
+                                         "a<b c>d", "be", "be", "<b x='", "", "z"};
+    static const char *const texts1[] = {"\">", "", "fore", "fore", "", "", ""};
+    static const size_t fill[] = {30000, 40000, 20000, 20000, 20000, 50000, 0};
+    static const char fillc[] = "AxccqtA";
+    enum { NREC = sizeof fill / sizeof *fill };
+    strbuf want[NREC];
+    sb_puts(&doc, "<?xml version='1.0'?><!DOCTYPE a:root [<!-- ] > ' --><?p ]>?>"
+                  "<!ENTITY e \"]>'\">]><a:root xmlns:a='urn:a'>\n");
+    for (int i = 0; i < NREC; i++) {
+        want[i] = (strbuf)STRBUF_INIT;
+        sb_printf(&doc, "<a:x id='%d'><a:v>%s", i + 1, head[i]);
+        sb_puts(&want[i], texts0[i]);
+        for (size_t k = 0; k < fill[i]; k++) {
+            sb_putc(&doc, fillc[i]);
+            if (i != 2 && i != 3) /* in a comment, a PI: not text */
+                sb_putc(&want[i], fillc[i]);
+        }
+        sb_printf(&doc, "%s</a:v></a:x>\n", tailx[i]);
+        sb_puts(&want[i], texts1[i]);
+    }
+    sb_puts(&doc, "</a:root>\n");
+    const char *file = put("lt.xml", sb_str(&doc));
+    static const size_t lens[] = {1, 2, 3, 5, 7, 11, 13, 4096};
+    for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+        mig_err err;
+        input *in;
+        reader *r = open_file(file, m, 65536, &in);
+        small_orig = in->read;
+        small_len = lens[l];
+        in->read = small_read;
+        reader_record rec;
+        for (int i = 0; i < NREC; i++) {
+            int rc = reader_next(r, &rec, &err);
+            CU_ASSERT_EQUAL(rc, 1);
+            if (rc != 1) {
+                fprintf(stderr, "reads of %zu: record %d: rc %d: %s\n", lens[l], i + 1, rc,
+                        rc < 0 ? err.msg : "");
+                break;
+            }
+            CU_ASSERT_EQUAL(rec.seq, (uint64_t)i + 1);
+            CU_ASSERT(!rec.too_big && !rec.invalid);
+            xmlChar *got = xmlNodeGetContent(rec.node);
+            if (strcmp((const char *)got, sb_str(&want[i])) != 0) {
+                fprintf(stderr, "reads of %zu: record %d: %zu bytes, expected %zu\n",
+                        lens[l], i + 1, strlen((const char *)got), strlen(sb_str(&want[i])));
+                CU_FAIL("record text altered");
+            }
+            xmlFree(got);
+        }
+        CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 0);
+        reader_close(r);
+        input_close(in);
+    }
+    for (int i = 0; i < NREC; i++)
+        sb_free(&want[i]);
+    sb_free(&doc);
+    mapping_free(m);
+}
+
 /* The DTD is found behind an XML declaration, comments and processing
  * instructions: libxml2's amplification guard is on for it too. */
 static void test_laughs_after_prolog(void)
@@ -804,6 +887,7 @@ int main(void)
     UNIT_TEST(test_huge_tag);
     UNIT_TEST(test_huge_text_node);
     UNIT_TEST(test_text_joined);
+    UNIT_TEST(test_lt_in_markup);
     UNIT_TEST(test_laughs_after_prolog);
     UNIT_TEST(test_entities_expanded);
     UNIT_TEST(test_empty_input);
