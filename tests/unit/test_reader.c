@@ -579,7 +579,7 @@ static ssize_t small_read(input *in, char *buf, size_t len, mig_err *err)
  * 1, 2, 3, ... bytes at a time, every construct split at every place. */
 static void test_lt_in_markup(void)
 {
-    mapping *m = map_for("/a:root/a:x");
+    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT;
     static const char *const head[] = {
         "<![CDATA[<p>x</p><img src=\"data:image/png;base64,", "<![CDATA[a<b c>d",
@@ -607,7 +607,7 @@ static void test_lt_in_markup(void)
         sb_puts(&want[i], texts1[i]);
     }
     sb_puts(&doc, "</a:root>\n");
-    const char *file = put("lt.xml", sb_str(&doc));
+    const char *file = unit_put("lt.xml", sb_str(&doc));
     static const size_t lens[] = {1, 2, 3, 5, 7, 11, 13, 4096};
     for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
         mig_err err;
