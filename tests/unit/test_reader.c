@@ -394,6 +394,46 @@ static void test_record_too_big(void)
     mapping_free(m);
 }
 
+/* libxml2 2.9's push parser does not check a CDATA section's UTF-8 (a text's
+ * it does): such a record is refused alone, not copied (its copy would not be
+ * well-formed), and the next record reads normally (found by fuzz_record). */
+static void test_bad_utf8_cdata(void)
+{
+    mapping *m = unit_map_for("/a:root/a:x");
+    const char *doc = "<a:root xmlns:a='urn:a'>\n<a:x id='1'><a:v><![CDATA[ok \xc3\xa9]]></a:v></a:x>\n"
+                      "<a:x id='2'><a:v><![CDATA[x\xc1\xbey]]></a:v></a:x>\n"
+                      "<a:x id='3'><a:v>after</a:v></a:x>\n</a:root>\n";
+    input *in;
+    reader *r = open_file(unit_put("cdata8.xml", doc), m, 4096, &in);
+    reader_record rec;
+    mig_err err;
+    strbuf xml = STRBUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_PTR_NULL(rec.invalid);
+    reader_record_xml(r, &rec, &xml);
+    CU_ASSERT_STRING_EQUAL(sb_str(&xml),
+                           "<a:x xmlns:a=\"urn:a\" id=\"1\"><a:v><![CDATA[ok \xc3\xa9]]></a:v></a:x>");
+    CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT(rec.too_big);
+    CU_ASSERT_EQUAL(rec.line, 3);
+    char want[1024];
+    snprintf(want, sizeof want, "a CDATA section is not proper UTF-8; not copied here, "
+             "see %s/cdata8.xml line 3", dir);
+    CU_ASSERT_STRING_EQUAL(rec.invalid ? rec.invalid : "", want);
+    reader_record_xml(r, &rec, &xml);
+    CU_ASSERT_EQUAL(xml.len, 0);
+    CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
+    CU_ASSERT_PTR_NULL(rec.invalid);
+    CU_ASSERT_EQUAL(rec.seq, 3);
+    reader_record_xml(r, &rec, &xml);
+    CU_ASSERT_STRING_EQUAL(sb_str(&xml), "<a:x xmlns:a=\"urn:a\" id=\"3\"><a:v>after</a:v></a:x>");
+    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 0);
+    reader_close(r);
+    input_close(in);
+    sb_free(&xml);
+    mapping_free(m);
+}
+
 /* A start tag, comment or PI longer than max_bytes (a tag may take at most
  * that, and READER_TAG_MAX) is cut by the filter: its record is handed out
  * too big, with what was cut and its size, and the reading goes on; one
@@ -884,6 +924,7 @@ int main(void)
     UNIT_TEST(test_billion_laughs);
     UNIT_TEST(test_quadratic_blowup);
     UNIT_TEST(test_record_too_big);
+    UNIT_TEST(test_bad_utf8_cdata);
     UNIT_TEST(test_huge_tag);
     UNIT_TEST(test_huge_text_node);
     UNIT_TEST(test_text_joined);
