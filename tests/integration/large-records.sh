@@ -153,8 +153,13 @@ for line in sys.stdin.buffer.read().decode().split("\n"):
 # on_server NAME CONNSTR MIGRATE-OPTION...: load big-value into the empty
 # database of CONNSTR, compare its rows and bound the peak
 on_server() {
-    local name=$1 conn=$2 d="$work/big-value" reason="" rc rss want=0
+    local name=$1 conn=$2 d="$work/big-value" reason="" rc rss want=0 bound=$bound
     shift 2
+    # PostgreSQL: rows travel as one array literal per column (dialect_pgsql.c),
+    # a copy of the 15 MB value more than the other targets make: measured
+    # 75.5 MB peak in CI (60.7 MB before that path came in).  Bounded at 96 MB
+    # until the array path binds large values without that copy (issue 8).
+    [ "$name" != postgresql ] || [ -z "$bound" ] || bound=98304
     [ -s "$d/expected-rejects" ] && want=1
     (cd "$d" && /usr/bin/time -f '%M' -o "rss.$name" timeout 600 "$MIGRATE" --connect "$conn" \
         --create-tables -m ../mapping.xml "$@" input.xml > "out.$name" 2> "err.$name")
