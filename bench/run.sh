@@ -31,9 +31,9 @@
 #               with bench/compare OLD.json NEW.json.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-MIGRATE=${MIGRATE:-$top/migrate}
-GEN=${GEN_APPS:-$top/bench/gen-apps}
+bench_name=bench
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ---- the sweep is its own program ----
 for a in "$@"; do
@@ -43,9 +43,7 @@ for a in "$@"; do
         exec python3 "$top/bench/sweep.py" "$@"
     fi
 done
-MAPPING=$top/mappings/applications.xml
 SCHEMA=$top/schemas/applications.xsd
-BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
 TIME=/usr/bin/time
 
 records=""
@@ -61,8 +59,6 @@ rerun=0
 gen_only=0
 keep=0
 extra=()
-
-die() { echo "bench: $*" >&2; exit "${2:-1}"; }
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
@@ -109,10 +105,6 @@ thousands() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); o = "";
     while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
     print s o }'; }
 
-# median: the median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0;
-    else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # input_file: the cached input for the parameters, generated if missing
 input_file() {
     local f="$BENCH_DIR/apps-n$records-s$seed-i$invalid-d$dups.xml"
@@ -133,16 +125,6 @@ target_args() {
         printf '%s\n' --db "$db" -r "$work/run-$1.rejects.xml"
     else
         printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables -r "$work/run-$1.rejects.xml"
-    fi
-}
-
-# pg_reset: drop the mapped tables (postgresql target)
-pg_reset() {
-    local sql="SET client_min_messages = warning; DROP TABLE IF EXISTS contact_address, contact_base, app_base CASCADE"
-    if [ -n "${MIGRATE_TEST_PG_PSQL:-}" ]; then
-        $MIGRATE_TEST_PG_PSQL -c "$sql" >/dev/null
-    else
-        psql -X -q -v ON_ERROR_STOP=1 -c "$sql" >/dev/null
     fi
 }
 
@@ -255,7 +237,7 @@ if [ $big = 1 ]; then
     i=0
     for n in $((records / 8)) $((records / 2)) "$records"; do
         i=$((i + 1))
-        [ "$target" = postgresql ] && pg_reset
+        [ "$target" = postgresql ] && bench_pg_drop
         mapfile -t cmd < <(migrate_cmd "big$i" -)
         set +e
         "$GEN" --records "$n" --seed "$seed" --invalid "$invalid" --duplicates "$dups" \
@@ -278,7 +260,7 @@ echo "bench: input $input ($(thousands "$(stat -c %s "$input")") bytes; $(thousa
 header run
 : > "$work/secs"; : > "$work/rss"; : > "$work/recs"; : > "$work/keyset"
 for i in $(seq 1 "$runs"); do
-    [ "$target" = postgresql ] && pg_reset
+    [ "$target" = postgresql ] && bench_pg_drop
     mapfile -t cmd < <(migrate_cmd "$i" "$input")
     if [ $rerun = 1 ]; then
         timed "$work/load$i" -- "${cmd[@]}"

@@ -20,13 +20,13 @@ The grid: every target x scenario x workers x batch size, --runs runs each.
              invalid2  fresh tables, 2% of the records are rejected
   targets    sqlite      a new database file per run
              postgresql  MIGRATE_TEST_PG, else the whole sweep re-runs itself
-                         under tests/with-postgres.sh (a throwaway server);
-                         the three tables dropped before each run
-             tds         the TDS server ($MIGRATE_TDS_SERVER, else
-                         /work/shared/tds-server/tds-server), started here on
-                         a free port from $BENCH_TDS_PORTS (default
-                         14900-14999) and stopped at the end; skipped with a
-                         line when absent.  --tds-load picks migrate's --load.
+                         under tests/with-postgres.sh (a throwaway server)
+             tds         MIGRATE_TEST_MSSQL, else the whole sweep re-runs
+                         itself under tests/with-tds.sh (a throwaway TDS
+                         server; none: the target is skipped with a line).
+                         --tds-load picks migrate's --load.
+           Before each run the three tables and the ledger's
+           (migrate_ledger_*) are dropped: every run is a first load.
 
 Each run is measured with wait4(): wall seconds, user+system CPU seconds and
 peak RSS of migrate itself (a server's own CPU is not included).  Records read
@@ -43,7 +43,8 @@ Every configuration gets ratio = its median wall time / the reference's.
 
 Environment: MIGRATE, GEN_APPS (binaries; default ./migrate, bench/gen-apps),
 BENCH_DIR (input cache, default ${TMPDIR:-/tmp}/migrate-bench),
-MIGRATE_TDS_SERVER, BENCH_TDS_PORTS ("LO-HI").
+MIGRATE_TEST_PG, MIGRATE_TEST_MSSQL (the servers' ODBC connection strings),
+and what tests/with-postgres.sh and tests/with-tds.sh read (the port bases).
 """
 
 import argparse
@@ -72,7 +73,8 @@ SCENARIOS = {
 }
 DEFAULT_BATCHES = [50, 100, 250, 500, 1000, 2000, 5000]
 DEFAULT_WORKERS = [1, 2, 4]
-TDS_SERVER_DEFAULT = "/work/shared/tds-server/tds-server"
+# the ledger's tables (src/ledger.h), dropped with the mapped ones before a run
+LEDGER = ["migrate_ledger_" + t for t in ("files", "batches", "marks", "rejects", "locks")]
 FORMAT = "migrate-bench/1"
 
 
@@ -236,7 +238,7 @@ class Sweep:
         self.has_reload = False  # a binary with the ledger skips a loaded file
         self.failed = False      # a run failed: keep the work directory
         self.skipped = []
-        self.tds = None          # {"port", "dir", "cs", "script"} once started
+        self.tds = None          # MIGRATE_TEST_MSSQL's fields, lower-case keys, and "cs"
         self.rows_dir = {}       # dataset -> directory of dumped CSV/TSV
         self.result = {"format": FORMAT, "configs": [], "references": [],
                        "skipped": self.skipped}
@@ -279,10 +281,9 @@ class Sweep:
                     os.unlink(f)
         elif target == "postgresql":
             self.psql("SET client_min_messages = warning; DROP TABLE IF EXISTS "
-                      + ", ".join(TABLES) + " CASCADE")
+                      + ", ".join(TABLES + LEDGER) + " CASCADE")
         else:
-            self.tsql("".join("IF OBJECT_ID(N'dbo.%s', N'U') IS NOT NULL DROP TABLE dbo.%s\n"
-                              % (t, t) for t in TABLES))
+            self.tsql("".join("DROP TABLE IF EXISTS dbo.%s\n" % t for t in TABLES + LEDGER))
 
     def psql_cmd(self):
         if os.environ.get("MIGRATE_TEST_PG_PSQL"):
@@ -292,47 +293,16 @@ class Sweep:
     def psql(self, sql):
         return run_quiet(self.psql_cmd() + ["-At", "-c", sql], "psql")
 
+    def tds_login(self):
+        """Returns tsql's and freebcp's login options for MIGRATE_TEST_MSSQL."""
+        t = self.tds
+        return ["-U", t.get("uid", ""), "-P", t.get("pwd", ""), "-D", t.get("database", "testdb")]
+
     def tsql(self, sql):
-        """Runs T-SQL through FreeTDS's tsql on the bench's TDS server."""
-        return run_quiet(["tsql", "-H", "127.0.0.1", "-p", str(self.tds["port"]),
-                          "-U", "babelfish_user", "-P", "12345678", "-D", "testdb"],
+        """Runs T-SQL through FreeTDS's tsql on the TDS server; returns its output."""
+        return run_quiet(["tsql", "-o", "q", "-H", self.tds.get("server", "127.0.0.1"),
+                          "-p", self.tds.get("port", "1433")] + self.tds_login(),
                          "tsql", stdin_text=sql + "go\n")
-
-    # -- the TDS server --
-
-    def tds_start(self):
-        """Starts the TDS server on a free port; returns False (and a line) if absent."""
-        script = os.environ.get("MIGRATE_TDS_SERVER") or TDS_SERVER_DEFAULT
-        if not os.access(script, os.X_OK):
-            self.skip("tds: no TDS server at %s (set MIGRATE_TDS_SERVER)" % script)
-            return False
-        lo, hi = (int(x) for x in os.environ.get("BENCH_TDS_PORTS", "14900-14999").split("-"))
-        d = os.path.join(self.work, "tds")
-        # as root the script runs the server as its own user: it must reach d
-        os.chmod(self.work, 0o755)
-        why, tries = "", 0
-        for port in range(lo, hi, 2):   # the server also takes port+1
-            if port_busy(port) or port_busy(port + 1):
-                continue
-            if tries == 3:              # not a busy port: it will not start
-                break
-            tries += 1
-            p = subprocess.run([script, "start", "--port", str(port), "--dir", d],
-                               capture_output=True, text=True)
-            why = (p.stderr.strip().splitlines() or [""])[-1]
-            if p.returncode == 0 and p.stdout.strip():
-                self.tds = {"script": script, "port": port, "dir": d,
-                            "cs": p.stdout.strip().splitlines()[-1]}
-                say("TDS server on 127.0.0.1:%d" % port)
-                return True
-        self.skip("tds: the TDS server did not start on any port %d-%d: %s" % (lo, hi, why))
-        return False
-
-    def tds_stop(self):
-        if self.tds:
-            subprocess.run([self.tds["script"], "stop", "--port", str(self.tds["port"]),
-                            "--dir", self.tds["dir"], "--purge"], capture_output=True)
-            self.tds = None
 
     def skip(self, line):
         say("skipped: " + line)
@@ -368,14 +338,22 @@ class Sweep:
                 jread, jrows, lat = parse_summary_json(json.load(f))
             read = jread if jread is not None else read
             rows = jrows if jrows is not None else rows
-        if read is None:
-            read = self.a.records
+        self.check_counts(scenario, read, rows)
         wall = max(m["wall_s"], 1e-6)
         return {"rc": m["rc"], "wall_s": m["wall_s"], "cpu_s": m["cpu_s"],
                 "peak_rss_mb": round(m["rss_kb"] / 1024, 2), "records": read, "rows": rows,
                 "rec_per_min": round(read * 60 / wall, 1),
                 "rows_per_s": round(rows / wall, 1) if rows is not None else None,
                 "commit_latency_ms": lat}
+
+    def check_counts(self, scenario, read, rows):
+        """Raises RunFailed unless a run read the whole file and inserted the rows
+        the dumped first load has (none in a rerun): a target not emptied, a
+        ledger that skipped the file, would otherwise pass for a fast run."""
+        want = 0 if SCENARIOS[scenario][2] else self.rows_dir[self.dataset(scenario)[0]][1]
+        if read != self.a.records or (rows is not None and rows != want):
+            raise RunFailed("read %s of %d records, inserted %s of %d rows"
+                            % (read, self.a.records, rows, want))
 
     def check_rc(self, m, log):
         """Raises RunFailed unless migrate exited 0 or 1 (1: some records rejected)."""
@@ -449,9 +427,10 @@ class Sweep:
         self.make_tables("tds")
         total = {"rc": 0, "wall_s": 0.0, "cpu_s": 0.0, "rss_kb": 0}
         for t in TABLES:
-            m = measure(["freebcp", "testdb.dbo." + t, "in", os.path.join(d, t + ".tsv"), "-c",
-                         "-S", "127.0.0.1:%d" % self.tds["port"], "-U", "babelfish_user",
-                         "-P", "12345678", "-D", "testdb", "-b", "10000"],
+            m = measure(["freebcp", "dbo." + t, "in", os.path.join(d, t + ".tsv"), "-c",
+                         "-S", "%s:%s" % (self.tds.get("server", "127.0.0.1"),
+                                          self.tds.get("port", "1433")),
+                         "-b", "10000"] + self.tds_login(),
                         log=os.path.join(d, "bcp-%s%d" % (t, i)))
             total["rc"] = total["rc"] or m["rc"]
             total["wall_s"] += m["wall_s"]
@@ -580,8 +559,11 @@ class Sweep:
                 "('fsync','synchronous_commit','full_page_writes','shared_buffers')").strip()
             versions["psql"] = first_line(self.psql_cmd()[:1] + ["--version"])
         if self.tds:
-            versions["tds_server"] = self.tsql("SELECT @@VERSION\n").strip().splitlines()[-1:]
-            versions["freebcp"] = first_line(["freebcp", "-v"])
+            out = [line.strip() for line in self.tsql("SELECT @@VERSION\n").splitlines()
+                   if line.strip() and not line.startswith("Changed database context")]
+            versions["tds_server"] = " ".join(out[1:])   # out[0]: the column's name
+            versions["freebcp"] = next((line.strip() for line in run_quiet(
+                ["tsql", "-C"], "tsql -C").splitlines() if "Version:" in line), None)
         return machine, versions
 
     def run(self):
@@ -592,27 +574,32 @@ class Sweep:
         self.has_summary_json = "--summary-json" in help_text
         self.has_reload = "--reload" in help_text
         targets = list(a.targets)
-        if "tds" in targets and not self.tds_start():
-            targets.remove("tds")
-        try:
-            machine, versions = self.environment(targets)
-            datasets = []
+        if "tds" in targets:
+            cs = os.environ.get("MIGRATE_TEST_MSSQL")
+            if cs:
+                self.tds = {k.strip().lower(): v.strip().removeprefix("{").removesuffix("}")
+                            for k, _, v in (f.partition("=") for f in cs.split(";") if "=" in f)}
+                self.tds["cs"] = cs
+            else:
+                self.skip("tds: no TDS server (MIGRATE_TEST_MSSQL unset, tests/with-tds.sh "
+                          "started none)")
+                targets.remove("tds")
+        machine, versions = self.environment(targets)
+        datasets = []
+        for sc in a.scenarios:
+            ds = self.dataset(sc)
+            if ds not in datasets:
+                datasets.append(ds)
+        n = len(targets) * len(a.scenarios) * len(a.workers) * len(a.batch_sizes)
+        say("%d configurations x %d runs of %d records (%s); work dir %s"
+            % (n, a.runs, a.records, "latency from --summary-json" if self.has_summary_json
+               else "no --summary-json in this migrate: latency null", self.work))
+        self.references(datasets, targets)
+        for target in targets:
             for sc in a.scenarios:
-                ds = self.dataset(sc)
-                if ds not in datasets:
-                    datasets.append(ds)
-            n = len(targets) * len(a.scenarios) * len(a.workers) * len(a.batch_sizes)
-            say("%d configurations x %d runs of %d records (%s); work dir %s"
-                % (n, a.runs, a.records, "latency from --summary-json" if self.has_summary_json
-                   else "no --summary-json in this migrate: latency null", self.work))
-            self.references(datasets, targets)
-            for target in targets:
-                for sc in a.scenarios:
-                    for w in a.workers:
-                        for b in a.batch_sizes:
-                            self.config(target, sc, w, b)
-        finally:
-            self.tds_stop()
+                for w in a.workers:
+                    for b in a.batch_sizes:
+                        self.config(target, sc, w, b)
         machine["loadavg_end"] = os.getloadavg()
         self.result.update({
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -662,13 +649,6 @@ class Sweep:
 
 class RunFailed(Exception):
     """A migrate run that exited with a status other than 0 or 1."""
-
-
-def port_busy(port):
-    """Returns True when something listens on 127.0.0.1:port."""
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 # ---- the picture ----
@@ -798,11 +778,23 @@ def parse_args(argv):
 
 def main(argv):
     a = parse_args(argv)
-    if "postgresql" in a.targets and not os.environ.get("MIGRATE_TEST_PG"):
-        # A throwaway server for the whole sweep; it is removed when we end.
-        say("no MIGRATE_TEST_PG: running the sweep under tests/with-postgres.sh")
-        os.execvp("bash", ["bash", os.path.join(TOP, "tests", "with-postgres.sh"),
-                           sys.executable, os.path.abspath(__file__)] + argv)
+    # Throwaway servers for the whole sweep, removed when it ends: it re-runs
+    # itself under tests/with-postgres.sh and/or tests/with-tds.sh (once).
+    wrap = []
+    for target, var, script in (("postgresql", "MIGRATE_TEST_PG", "with-postgres.sh"),
+                                ("tds", "MIGRATE_TEST_MSSQL", "with-tds.sh")):
+        if target in a.targets and not os.environ.get(var) \
+                and not os.environ.get("BENCH_SWEEP_WRAPPED"):
+            say("no %s: running the sweep under tests/%s" % (var, script))
+            wrap += ["bash", os.path.join(TOP, "tests", script)]
+    if wrap:
+        os.environ["BENCH_SWEEP_WRAPPED"] = "1"
+        # with-tds.sh makes its login with tests/dbdump: the one built beside migrate
+        migrate = os.environ.get("MIGRATE") or os.path.join(TOP, "migrate")
+        dbdump = os.path.join(os.path.dirname(os.path.abspath(migrate)), "tests", "dbdump")
+        if os.access(dbdump, os.X_OK):
+            os.environ.setdefault("DBDUMP", dbdump)
+        os.execvp(wrap[0], wrap + [sys.executable, os.path.abspath(__file__)] + argv)
     Sweep(a).run()
     return 0
 

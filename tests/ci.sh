@@ -57,6 +57,7 @@ packages=(build-essential autoconf automake libtool pkg-config
     coreutils procps util-linux
     clang           # the fuzz targets' smoke (tests/fuzz/smoke.sh)
     python3 time    # the bench harness's smoke test (tests/bench/smoke.sh)
+    freetds-bin gnuplot-nox   # ... its tds target (tsql, freebcp) and its picture
     debhelper dpkg-dev lintian)   # the package stage (make deb)
 
 stage "packages"

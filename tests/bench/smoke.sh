@@ -13,6 +13,13 @@
 #      invalid records);
 #      migrate's --summary-json (tests/bench/summary-sample.json, the layout
 #      of packaging/summary.schema.json) read for records, rows and latency;
+#   1b. with MIGRATE_TEST_PG and/or MIGRATE_TEST_MSSQL (make check under
+#      tests/with-postgres.sh and tests/with-tds.sh), a sweep against those
+#      targets, each in a database of its own: 400 records, 2 runs, clean and
+#      rerun, one worker, batch size 50; every run must read the 400 records
+#      and insert the 1620 rows (none in a rerun): each run starts from
+#      emptied tables and ledger, not from the previous run's; the reference
+#      loaders (psql \copy, freebcp) must have loaded the 1620 rows too;
 #   2. the plot: a PNG when gnuplot is installed, else the line saying so;
 #   3. bench/compare on crafted files: a 20% drop with a small spread fails
 #      (exit 1, REGRESSION), a 15% drop inside the spread passes (exit 0),
@@ -33,10 +40,34 @@ for need in python3 sqlite3 xmllint; do
 done
 [ -x "$MIGRATE" ] && [ -x "$GEN_APPS" ] || { echo "ERROR: build migrate and bench/gen-apps first"; exit 99; }
 
+# connection-string helpers, pg_own_database, tds_own_database (check is ours, below)
+here=$top_srcdir/tests/integration
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tests/integration/pg-env.sh
+. "$here/pg-env.sh"
+# shellcheck source=tests/integration/tds-env.sh
+. "$here/tds-env.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-bench-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export BENCH_DIR="$work/cache"
-unset MIGRATE_TEST_PG
+servers=()
+if [ -n "${MIGRATE_TEST_PG:-}" ]; then
+    pg_env_setup
+    pg_own_database mig_bench_smoke || { echo "ERROR: cannot create database mig_bench_smoke"; exit 99; }
+    export MIGRATE_TEST_PG_PSQL="${psql_cmd[*]}"
+    servers+=(postgresql)
+fi
+if [ -n "${MIGRATE_TEST_MSSQL:-}" ]; then
+    need_built "$DBDUMP"
+    tds_env_setup
+    tds_own_database mig_bench_smoke || { echo "ERROR: cannot create database mig_bench_smoke"; exit 99; }
+    servers+=(tds)
+fi
+server_pg=${MIGRATE_TEST_PG:-}
+server_mssql=${MIGRATE_TEST_MSSQL:-}
+unset MIGRATE_TEST_PG MIGRATE_TEST_MSSQL
+export BENCH_SWEEP_WRAPPED=1   # no throwaway servers of the sweep's own
 fails=0
 
 # check NAME CMD...: runs CMD, prints PASS or FAIL
@@ -127,6 +158,46 @@ if got != want:
     print("  got %r, want %r" % (got, want))
     sys.exit(1)
 EOF
+
+# ---- 1b. the servers' targets ----
+if [ ${#servers[@]} -gt 0 ]; then
+    targets=$(IFS=,; echo "${servers[*]}")
+    MIGRATE_TEST_PG=$server_pg MIGRATE_TEST_MSSQL=$server_mssql \
+        bash "$top_srcdir/bench/run.sh" --sweep --target "$targets" --records 400 --runs 2 \
+        --batch-sizes 50 --workers 1 --scenarios clean,rerun --json "$work/servers.json" \
+        >"$work/servers.out" 2>"$work/servers.err"
+    rc=$?
+    check "sweep of $targets exits 0" test "$rc" -eq 0
+    [ "$rc" -eq 0 ] || { tail -n 20 "$work/servers.err"; }
+    check "sweep of $targets: every run a first load, references loaded" \
+        python3 - "$work/servers.json" "$targets" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+targets = sys.argv[2].split(",")
+def fail(msg):
+    print("  " + msg)
+    sys.exit(1)
+if d["options"]["targets"] != targets or d["skipped"]:
+    fail("targets %r, skipped %r" % (d["options"]["targets"], d["skipped"]))
+v = d["versions"]
+if "postgresql" in targets and not (v.get("postgresql") or "").startswith("PostgreSQL"):
+    fail("versions: %r" % v)
+if "tds" in targets and not (v.get("tds_server") and v.get("freebcp")):
+    fail("versions: %r" % v)
+configs = {(c["target"], c["scenario"]): c for c in d["configs"]}
+for t in targets:
+    for sc, rows in (("clean", 1620), ("rerun", 0)):
+        c = configs.get((t, sc))
+        got = c and [(r["records"], r["rows"]) for r in c["runs"]]
+        if got != [(400, rows)] * 2:
+            fail("%s %s: runs (records, rows) %r, want %r" % (t, sc, got, [(400, rows)] * 2))
+        if not c["ratio"]["bulk"]:
+            fail("%s %s: ratio %r" % (t, sc, c["ratio"]))
+    r = [r for r in d["references"] if r["target"] == t and r["dataset"] == "clean"]
+    if len(r) != 1 or r[0]["rows"] != 1620 or len(r[0]["runs"]) != 2:
+        fail("reference %s: %r" % (t, r))
+EOF
+fi
 
 # ---- 2. the plot ----
 if command -v gnuplot >/dev/null; then
