@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034,SC2154  # set for, and by, the sourcing script
-# bench/lib.sh — what the bench scripts ab.sh, resume.sh and tds.sh share,
+# bench/lib.sh — what the bench scripts ab.sh, resume.sh, run.sh and tds.sh share,
 # sourced after the script sets bench_name (the prefix of its messages):
 #
 #   bench_name=bench/tds
@@ -7,15 +7,18 @@
 #
 # At source time it sets where things are: top (the source tree), MIGRATE
 # and GEN (./migrate and bench/gen-apps; $MIGRATE and $GEN_APPS override),
-# MAPPING (mappings/applications.xml), TABLES (its three tables) and
-# BENCH_DIR (the input cache, default ${TMPDIR:-/tmp}/migrate-bench).
+# DBDUMP (tests/dbdump beside MIGRATE), MAPPING (mappings/applications.xml),
+# TABLES (its three tables) and BENCH_DIR (the input cache, default
+# ${TMPDIR:-/tmp}/migrate-bench).
 # Everything else is a function: die, the common options (bench_option,
 # bench_target_check), the cached input (bench_input), the scratch directory
-# (bench_workdir), emptying PostgreSQL (bench_pg_drop) and median.
+# (bench_workdir), emptying PostgreSQL and the TDS server (bench_pg_drop,
+# bench_tds_drop) and median.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MIGRATE=${MIGRATE:-$top/migrate}
 GEN=${GEN_APPS:-$top/bench/gen-apps}
+DBDUMP=${DBDUMP:-$(dirname "$MIGRATE")/tests/dbdump}
 MAPPING=$top/mappings/applications.xml
 TABLES=(app_base contact_base contact_address)
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/migrate-bench}
@@ -46,12 +49,19 @@ bench_option() {
     printf -v "$var" '%s' "$3"
 }
 
-# bench_target_check: die unless $target is sqlite or postgresql, and
-# postgresql has MIGRATE_TEST_PG (tests/with-postgres.sh sets it).
+# bench_target_check [TARGETS]: die unless $target is one of TARGETS (default
+# "sqlite postgresql"), postgresql has MIGRATE_TEST_PG (tests/with-postgres.sh
+# sets it) and tds MIGRATE_TEST_MSSQL and $DBDUMP (tests/with-tds.sh).
 bench_target_check() {
-    case $target in sqlite|postgresql) ;; *) die "--target sqlite or postgresql, not $target" 64 ;; esac
-    [ "$target" = sqlite ] || [ -n "${MIGRATE_TEST_PG:-}" ] ||
-        die "--target postgresql needs MIGRATE_TEST_PG (run under tests/with-postgres.sh)" 69
+    local ok=${1:-sqlite postgresql}
+    [[ " $ok " == *" $target "* ]] || die "--target ${ok// / or }, not $target" 64
+    case $target in
+    postgresql) [ -n "${MIGRATE_TEST_PG:-}" ] ||
+        die "--target postgresql needs MIGRATE_TEST_PG (run under tests/with-postgres.sh)" 69 ;;
+    tds) [ -n "${MIGRATE_TEST_MSSQL:-}" ] ||
+        die "--target tds needs MIGRATE_TEST_MSSQL (run under tests/with-tds.sh)" 69
+        [ -x "$DBDUMP" ] || die "no $DBDUMP: make tests/dbdump (or set DBDUMP)" 69 ;;
+    esac
 }
 
 # bench_input RECORDS SEED [INVALID]: prints the path of bench/gen-apps
@@ -94,6 +104,18 @@ DO \$\$ DECLARE t text; BEGIN
     END LOOP;
 END \$\$;
 SQL
+}
+
+# bench_tds_drop: drop the mapped tables and the ledger's from the TDS target
+# (MIGRATE_TEST_MSSQL), through tests/dbdump --exec: no password on a
+# command line.
+bench_tds_drop() {
+    local t
+    for t in "${TABLES[@]}" migrate_ledger_files migrate_ledger_batches migrate_ledger_marks \
+            migrate_ledger_rejects migrate_ledger_locks; do
+        echo "DROP TABLE IF EXISTS dbo.$t;"
+    done | "$DBDUMP" --connect "$MIGRATE_TEST_MSSQL" --exec > /dev/null ||
+        die "cannot empty the TDS target"
 }
 
 # median: the median of the numbers on stdin (the mean of the middle two

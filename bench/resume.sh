@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # bench/resume.sh — a full run against the rerun after a kill at 90%.
 #
-#   bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql]
+#   bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql|tds]
 #                   [--batch-size B] [--invalid PCT] [--old MIGRATE]
 #
-# Each round, into a fresh target (sqlite: a new file; postgresql: the mapped
-# and the ledger tables dropped first, needs MIGRATE_TEST_PG, e.g. under
-# tests/with-postgres.sh): a full run of the generated input (timed); then,
+# Each round, into a fresh target (sqlite: a new file; postgresql and tds: the
+# mapped and the ledger tables dropped first, needs MIGRATE_TEST_PG, e.g.
+# under tests/with-postgres.sh, or MIGRATE_TEST_MSSQL and tests/dbdump, under
+# tests/with-tds.sh; tds loads with migrate's default --load): a full run of the generated input (timed); then,
 # into another fresh target, a run killed by MIGRATE_TEST_CRASH=after-commit:K
 # (K = 90% of its transactions, not timed), and the same command again
 # (timed).  With --old, the killed run's database is copied first (sqlite
@@ -33,11 +34,11 @@ while [ $# -gt 0 ]; do
     --old) old=$2; shift 2 ;;
     --invalid) invalid=$2; shift 2 ;;
     *) bench_option "--records --runs --target --batch-size" "$@" ||
-           die "usage: bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql] [--batch-size B] [--invalid PCT] [--old MIGRATE]" 64
+           die "usage: bench/resume.sh [--records N] [--runs R] [--target sqlite|postgresql|tds] [--batch-size B] [--invalid PCT] [--old MIGRATE]" 64
        shift 2 ;;
     esac
 done
-bench_target_check
+bench_target_check "sqlite postgresql tds"
 [ "$target" = sqlite ] || [ -z "$old" ] || die "--old is for sqlite (the database is copied)" 64
 
 bench_workdir resume
@@ -49,13 +50,14 @@ kill_at=$(( (valid + batch - 1) / batch * 9 / 10 ))
 
 # fresh NAME: the target options of a fresh target NAME (one word a line)
 fresh() {
-    if [ "$target" = sqlite ]; then
-        rm -f "$work/$1.db"*
-        printf '%s\n' --db "$work/$1.db"
-    else
-        bench_pg_drop
-        printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables
-    fi
+    case $target in
+    sqlite) rm -f "$work/$1.db"*
+        printf '%s\n' --db "$work/$1.db" ;;
+    postgresql) bench_pg_drop
+        printf '%s\n' --connect "$MIGRATE_TEST_PG" --create-tables ;;
+    tds) bench_tds_drop
+        printf '%s\n' --connect "$MIGRATE_TEST_MSSQL" --create-tables ;;
+    esac
 }
 
 # secs CMD...: run CMD, print its wall seconds (exit 0 or 1 expected)

@@ -21,6 +21,9 @@
 #      emptied tables and ledger, not from the previous run's; the reference
 #      loaders (psql \copy, freebcp) must have loaded the 1620 rows too;
 #   2. the plot: a PNG when gnuplot is installed, else the line saying so;
+#   2b. bench/sweep-table on the sweep: one markdown row per scenario, the
+#      fastest configuration's workers, batch size and ratios; --scenario
+#      narrows it; a file that is no sweep exits 66;
 #   3. bench/compare on crafted files: a 20% drop with a small spread fails
 #      (exit 1, REGRESSION), a 15% drop inside the spread passes (exit 0),
 #      a file against itself passes, a file that is no sweep exits 66.
@@ -50,6 +53,7 @@ here=$top_srcdir/tests/integration
 . "$here/tds-env.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/migrate-bench-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+echo '{"x": 1}' > "$work/not.json"
 export BENCH_DIR="$work/cache"
 servers=()
 if [ -n "${MIGRATE_TEST_PG:-}" ]; then
@@ -206,6 +210,30 @@ else
     check "no gnuplot: says so" grep -q "no gnuplot" "$work/sweep.err"
 fi
 
+# ---- 2b. sweep-table ----
+python3 "$top_srcdir/bench/sweep-table" "$work/out.json" > "$work/table.md" 2>&1
+check "sweep-table exits 0" test $? -eq 0
+check "sweep-table: the fastest configuration per scenario" python3 - "$work/out.json" \
+    "$work/table.md" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = [l.split("|")[1:-1] for l in open(sys.argv[2]) if l.startswith("| sqlite |")]
+want = []
+for sc in d["options"]["scenarios"]:
+    c = max((c for c in d["configs"] if c["scenario"] == sc),
+            key=lambda c: c["summary"]["rec_per_min"]["median"])
+    want.append(["sqlite", sc, "%d, %d" % (c["workers"], c["batch_size"]),
+                 "%.2f" % c["ratio"]["bulk"], "%.2f" % c["ratio"]["parse"]])
+got = [[f.strip() for f in r[:3] + r[-2:]] for r in rows]
+if got != want:
+    print("  got %r\n  want %r" % (got, want))
+    sys.exit(1)
+EOF
+check "sweep-table --scenario rerun: one row" \
+    test "$(python3 "$top_srcdir/bench/sweep-table" "$work/out.json" --scenario rerun | grep -c '^| sqlite |')" -eq 1
+python3 "$top_srcdir/bench/sweep-table" "$work/not.json" > /dev/null 2>&1
+check "sweep-table: not a sweep: exit 66" test $? -eq 66
+
 # ---- 3. compare ----
 cmp_run() { bash -c '"$@" > "$0.out" 2>&1; echo $? > "$0.rc"' "$work/cmp" \
     python3 "$top_srcdir/bench/compare" "$@"; cat "$work/cmp.rc"; }
@@ -217,7 +245,6 @@ check "compare: 15% slower inside the spread: exit 0" \
 check "compare: reports it as noise" grep -Eq "^postgresql +clean +2 +500 .*-15\.0% .*noise\?$" "$work/cmp.out"
 check "compare: a sweep against itself: exit 0" test "$(cmp_run "$work/out.json" "$work/out.json")" -eq 0
 check "compare: 16 rows, all ok" test "$(grep -c ' ok$' "$work/cmp.out")" -eq 16
-echo '{"x": 1}' > "$work/not.json"
 check "compare: not a sweep: exit 66" test "$(cmp_run "$work/not.json" "$data/old.json")" -eq 66
 
 [ "$fails" -eq 0 ] || { echo "---- sweep stderr ----"; cat "$work/sweep.err"; exit 1; }
