@@ -5,19 +5,20 @@
 #                   [--batch-size B] [--invalid PCT] [--old MIGRATE]
 #
 # Each round, into a fresh target (sqlite: a new file; postgresql and tds: the
-# mapped and the ledger tables dropped first, needs MIGRATE_TEST_PG, e.g.
-# under tests/with-postgres.sh, or MIGRATE_TEST_MSSQL and tests/dbdump, under
-# tests/with-tds.sh; tds loads with migrate's default --load): a full run of the generated input (timed); then,
-# into another fresh target, a run killed by MIGRATE_TEST_CRASH=after-commit:K
-# (K = 90% of its transactions, not timed), and the same command again
-# (timed).  With --old, the killed run's database is copied first (sqlite
-# only) and the rerun of that other binary is timed on the copy: the two
-# reruns start from the same state.  Prints every round and the medians;
-# the rerun's share of the full run is the figure issue 9 asks about (at
-# most a quarter).  Input: bench/gen-apps, N records (default 100,000),
-# seed 1, PCT% invalid records (default 0; issue 9's figure is with 2: the
-# ledger keeps each reject, so they do not end the prefix a rerun skips),
-# cached in $BENCH_DIR like bench/run.sh's.
+# mapped and the ledger tables dropped first; postgresql needs
+# MIGRATE_TEST_PG, e.g. under tests/with-postgres.sh, tds MIGRATE_TEST_MSSQL
+# and tests/dbdump, under tests/with-tds.sh, and loads with migrate's default
+# --load): a full run of the generated input (timed); then, into another fresh
+# target, a run killed by MIGRATE_TEST_CRASH=after-commit:K (K = 90% of its
+# transactions, not timed), and the same command again (timed).  With --old,
+# the killed run's database is copied first (sqlite only) and the rerun of
+# that other binary is timed on the copy: the two reruns start from the same
+# state.  Prints every round and the medians; the rerun's share of the full
+# run is the figure issue 9 asks about (at most a quarter).  Input:
+# bench/gen-apps, N records (default 100,000), seed 1, PCT% invalid records
+# (default 0; issue 9's figure is with 2: the ledger keeps each reject, so
+# they do not end the prefix a rerun skips), cached in $BENCH_DIR like
+# bench/run.sh's.
 set -euo pipefail
 
 bench_name=bench

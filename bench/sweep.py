@@ -648,7 +648,7 @@ class Sweep:
 
 
 class RunFailed(Exception):
-    """A migrate run that exited with a status other than 0 or 1."""
+    """A migrate run that exited other than 0 or 1, or read or inserted the wrong counts."""
 
 
 # ---- the picture ----
