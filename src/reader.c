@@ -1697,8 +1697,9 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         }
         const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
         uint64_t vlen = attr_size(r, src->doc, a, has_ent);
-        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
-        x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
+        uint64_t an = qname_len(ap, a->name);
+        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + an, vlen));
+        x = sat_add(x, sat_add(4 + an, vlen));
         if (copy && c <= r->max_bytes) {
             xmlNsPtr ns = a->ns ? ns_for(r, copy, a->ns->prefix, a->ns->href) : NULL;
             xmlNodePtr t = a->children;
