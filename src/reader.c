@@ -2326,37 +2326,53 @@ void reader_release(reader *r)
  * URIs are quoted as libxml2 quotes them.  It costs a third of xmlNodeDump,
  * which goes through an output buffer and an escaping callback per text. */
 
-/* Appends s[0..n), the characters of set stop replaced by their escapes. */
-static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
+/* Returns the escape of byte c in a text (&lt; &gt; &amp; &#13;) or in an
+ * attribute value (those and &quot; &#9; &#10;), or NULL. */
+static const char *escape_of(xmlChar c, int attr)
 {
-    static const char text_stop[] = "<>&\r";
+    switch (c) {
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '&': return "&amp;";
+    case '\r': return "&#13;";
+    case '"': return attr ? "&quot;" : NULL;
+    case '\t': return attr ? "&#9;" : NULL;
+    case '\n': return attr ? "&#10;" : NULL;
+    default: return NULL;
+    }
+}
+
+/* Appends text s (NUL-terminated), < > & and CR escaped: runs found by
+ * strcspn up to the NUL, no strlen first. */
+static void put_text(strbuf *out, const xmlChar *s)
+{
+    for (;;) {
+        size_t k = strcspn((const char *)s, "<>&\r");
+        sb_append(out, s, k);
+        s += k;
+        if (!*s)
+            return;
+        sb_puts(out, escape_of(*s++, 0));
+    }
+}
+
+/* Appends attribute value s[0..n) escaped: < > & " TAB LF CR as entities,
+ * other control characters as they are, non-ASCII characters as
+ * hexadecimal character references. */
+static void put_attr_value(strbuf *out, const xmlChar *s, size_t n)
+{
     const xmlChar *end = s + n;
     while (s < end) {
         const xmlChar *p = s;
-        if (attr)
-            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' &&
-                   *p != '&' && *p != '"')
-                p++;
-        else
-            p += strcspn((const char *)s, text_stop);
-        if (p > end)
-            p = end;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' && *p != '&' &&
+               *p != '"')
+            p++;
         sb_append(out, s, (size_t)(p - s));
         if (p == end)
             return;
         xmlChar c = *p;
-        const char *rep = NULL;
-        switch (c) {
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '&': rep = "&amp;"; break;
-        case '\r': rep = "&#13;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\t': rep = "&#9;"; break;
-        case '\n': rep = "&#10;"; break;
-        default: break;
-        }
-        if (rep && (attr || strchr(text_stop, c))) {
+        const char *rep = escape_of(c, 1);
+        if (rep) {
             sb_puts(out, rep);
             s = p + 1;
             continue;
@@ -2366,7 +2382,7 @@ static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
             s = p + 1;
             continue;
         }
-        /* an attribute's non-ASCII character: a character reference */
+        /* a non-ASCII character: a character reference */
         int val = 0, l = 1;
         if (p + 1 < end) {
             if (c < 0xC0) {
@@ -2470,7 +2486,7 @@ static void put_start(strbuf *out, xmlNodePtr e, int top)
         sb_append(out, "=\"", 2);
         for (xmlNodePtr t = a->children; t; t = t->next)
             if (t->type == XML_TEXT_NODE && t->content)
-                put_escaped(out, t->content, strlen((const char *)t->content), 1);
+                put_attr_value(out, t->content, strlen((const char *)t->content));
         sb_putc(out, '"');
     }
 }
@@ -2486,7 +2502,7 @@ static void put_leaf(strbuf *out, xmlNodePtr n)
         if (n->name == xmlStringTextNoenc)
             sb_puts(out, (const char *)c);
         else
-            put_escaped(out, c, strlen((const char *)c), 0);
+            put_text(out, c);
         break;
     case XML_CDATA_SECTION_NODE: {
         if (!c || !*c) {
