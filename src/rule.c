@@ -10,8 +10,8 @@
  * strbuf for rule_replace.
  *
  * A replace-match that is one character class of ASCII characters and
- * ranges ("[^0-9]", "[ ()-]" is not: '-' is only a range) replaced by a
- * literal text is done here without PCRE2, byte by byte: the result is the
+ * ranges ("[^0-9]", "[ ()+]"; a '-' only as a range) replaced by a literal
+ * text is done here without PCRE2, byte by byte: the result is the
  * one pcre2_substitute gives (UTF mode: a non-ASCII character is one
  * character, never in such a class), and a value that is not proper UTF-8
  * goes to PCRE2 as before. */
@@ -53,27 +53,27 @@ static int class_char(char c)
     return c >= 0x20 && c < 0x7F && !strchr("\\[]^-", c);
 }
 
-/* Returns 1 and fills r->in_class when the pattern is "[...]" or "[^...]"
- * of class_char bytes and ranges of them (e.g. "[^0-9]"), else 0. */
-static int parse_class(rule *r, const char *p)
+/* Sets r->is_class and fills r->in_class when the pattern is "[...]" or
+ * "[^...]" of class_char bytes and ranges of them (e.g. "[^0-9]"). */
+static void parse_class(rule *r, const char *p)
 {
     int neg = 0;
     unsigned char set[128] = {0};
     if (*p++ != '[')
-        return 0;
+        return;
     if (*p == '^') {
         neg = 1;
         p++;
     }
     if (*p == ']')
-        return 0; /* "[]...]": ']' as a member, not handled here */
+        return; /* "[]...]": ']' as a member, not handled here */
     while (*p != ']') {
         if (!class_char(*p))
-            return 0;
+            return;
         unsigned char lo = (unsigned char)*p++, hi = lo;
         if (*p == '-') {
             if (!class_char(p[1]) || (unsigned char)p[1] < lo)
-                return 0;
+                return;
             hi = (unsigned char)p[1];
             p += 2;
         }
@@ -81,11 +81,10 @@ static int parse_class(rule *r, const char *p)
             set[c] = 1;
     }
     if (p[1] != '\0')
-        return 0;
+        return;
     for (int c = 0; c < 256; c++)
         r->in_class[c] = (unsigned char)((c < 0x80 ? set[c] : 0) ^ neg);
     r->is_class = 1;
-    return 1;
 }
 
 rule *rule_compile(const char *pattern, char *err, size_t errlen)
