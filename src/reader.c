@@ -1633,13 +1633,17 @@ static int can_steal(xmlNodePtr src)
 }
 
 /* Returns a new text node (in r->cdoc) with the text of src: the
- * dictionary's string shared, taken from src when steal allows, else copied. */
+ * dictionary's string shared, taken from src when steal allows, else copied.
+ * A short text held inside src (xmlTextReader parses XML_PARSE_COMPACT: most
+ * texts of a record) is copied at once, asking the dictionary nothing. */
 static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr parent)
 {
     xmlNodePtr t = node_new(r, XML_TEXT_NODE, parent);
     t->name = xmlStringText;
     xmlDictPtr dict = r->cdoc->dict;
-    if (dict && xmlDictOwns(dict, src->content)) {
+    if (r->in_rec && src->content == (xmlChar *)&src->properties) {
+        t->content = arena_strndup(r, src->content, strlen((const char *)src->content));
+    } else if (dict && xmlDictOwns(dict, src->content)) {
         t->content = src->content;
     } else if (steal && can_steal(src)) {
         t->content = src->content;
