@@ -4,6 +4,9 @@
     valgrind --tool=callgrind --callgrind-out-file=cg.out ./migrate ... INPUT
     bench/callgrind-stages.py cg.out [--json]
 
+    valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file=cg.out ...
+    bench/callgrind-stages.py cg.out-02 cg.out-03 ...   (one column per thread)
+
 Reads a callgrind profile (instruction counts, Ir: they do not depend on the
 machine's load) and splits the program's total into stages that add up to
 100%.  Every function belongs to a group by its ELF object and, inside
@@ -20,6 +23,10 @@ called them.
   conversion      types.c, rule.c and PCRE2
   batch building  mapper.c glue, batch.c
   keys            keyset.c
+  ledger          ledger.c, resume.c (the tracker of record ends, a tap on
+                  the input), sha256.c: hashing each input file before it is
+                  read (libcrypto; under valgrind without the CPU's SHA
+                  instructions, so it counts many times its real share)
   SQL + binding   worker.c, settle.c, dialect*.c, db.c (our side of ODBC)
   driver manager  libodbc (unixODBC)
   driver          the ODBC driver (libsqlite3odbc, psqlodbcw, libtdsodbc)
@@ -127,6 +134,8 @@ def group_of(ob, fl, name):
         return "batch building"
     if fl.endswith("/keyset.c"):
         return "keys"
+    if fl.endswith(("/ledger.c", "/resume.c", "/sha256.c")):
+        return "ledger"
     if fl.endswith(("/worker.c", "/settle.c", "/db.c", "/dialect.c", "/dialect_sqlite.c",
                     "/dialect_pgsql.c", "/dialect_mssql.c")):
         return "SQL + binding"
@@ -134,15 +143,15 @@ def group_of(ob, fl, name):
         return "driver manager"
     if base.startswith(("libsqlite3odbc", "libsqliteodbc", "psqlodbc", "libtdsodbc")):
         return "driver"
-    if base.startswith(("libsqlite3.", "libpq.", "libsybdb", "libgnutls", "libssl", "libcrypto")):
+    if base.startswith(("libsqlite3.", "libpq.", "libsybdb", "libgnutls", "libssl")):
         return "server"
-    if LIBC.search(ob):
-        return "libc"
+    if LIBC.search(ob) or base.startswith("libcrypto"):
+        return "libc"   # libcrypto too: charged to its caller (sha256.c, libpq's TLS)
     return "other"
 
 
 ORDER = ["read", "parse+expand", "record XML", "path eval", "conversion", "batch building",
-         "keys", "SQL + binding", "driver manager", "driver", "server", "other"]
+         "keys", "ledger", "SQL + binding", "driver manager", "driver", "server", "other"]
 
 
 def stages(path):
@@ -197,10 +206,41 @@ def stages(path):
     return total, cost, sub
 
 
+def per_thread(files):
+    """Prints Ir per stage, one column per profile (a thread's, from
+    --separate-threads=yes: the column is named by the file's last '-' part)
+    and their sum; returns 0."""
+    cols = [stages(f) for f in files]
+    names = [f.rsplit("-", 1)[-1] if "-" in f else f for f in files]
+    grand = sum(t for t, _, _ in cols)
+    print("%-44s" % "stage" + "".join(" %15s" % ("thread " + n) for n in names) +
+          " %15s %7s" % ("all", "share"))
+    rows = []
+    for k in ORDER:
+        rows.append((k, [c.get(k, 0) for _, c, _ in cols]))
+        subs = {}
+        for _, _, s in cols:
+            for name, v in s.get(k, []):
+                subs.setdefault(name, None)
+        for name in subs:
+            rows.append(("  of which " + name,
+                         [dict(s.get(k, [])).get(name, 0) for _, _, s in cols]))
+    rows.append(("total (callgrind summary)", [t for t, _, _ in cols]))
+    for label, vals in rows:
+        if not any(vals) and label.startswith("  "):
+            continue
+        print("%-44s" % label[:44] + "".join(" %15s" % format(v, ",") for v in vals) +
+              " %15s %6.1f%%" % (format(sum(vals), ","), 100.0 * sum(vals) / grand))
+    return 0
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         return 0 if argv else 64
+    files = [a for a in argv if not a.startswith("--")]
+    if len(files) > 1 and "--json" not in argv:
+        return per_thread(files)
     total, cost, sub = stages(argv[0])
     if "--json" in argv:
         json.dump({"total_ir": total, "stages": {k: cost.get(k, 0) for k in ORDER},

@@ -842,7 +842,8 @@ static SQLLEN put_value(const batch *b, const value *v, const col_type *t, SQLSM
             dst[v->len] = '\0';
             return nts ? SQL_NTS : v->len;
         }
-        int n = vc == VC_INT ? snprintf(dst, w, "%" PRId64, v->n.i)
+        assert(w >= TYPE_INT_TEXT || vc != VC_INT);
+        int n = vc == VC_INT ? (int)type_int_text(v->n.i, dst)
                              : snprintf(dst, w, "%.17g", v->n.f);
         return nts ? SQL_NTS : n;
     }

@@ -738,7 +738,7 @@ static void array_element(strbuf *out, const batch *b, const value *v, const col
     }
     switch (type_class(ty)) {
     case VC_INT:
-        sb_append(out, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v->n.i));
+        sb_append(out, num, type_int_text(v->n.i, num));
         return;
     case VC_FLOAT: /* 17 digits: the same double again */
         sb_append(out, num, (size_t)snprintf(num, sizeof num, "%.17g", v->n.f));

@@ -288,6 +288,13 @@ static uint64_t cut_size(const xmlChar *s, const char **what)
     return n ? n : 1;
 }
 
+/* Returns 1 if strings a and b (either may be NULL) are equal: libc's
+ * strcmp, faster than xmlStrEqual's byte loop on a namespace URI. */
+static int str_eq(const xmlChar *a, const xmlChar *b)
+{
+    return a == b || (a && b && strcmp((const char *)a, (const char *)b) == 0);
+}
+
 /* Returns the length of a qualified name prefix:local. */
 static uint64_t qname_len(const xmlChar *prefix, const xmlChar *local)
 {
@@ -1626,13 +1633,17 @@ static int can_steal(xmlNodePtr src)
 }
 
 /* Returns a new text node (in r->cdoc) with the text of src: the
- * dictionary's string shared, taken from src when steal allows, else copied. */
+ * dictionary's string shared, taken from src when steal allows, else copied.
+ * A short text held inside src (xmlTextReader parses XML_PARSE_COMPACT: most
+ * texts of a record) is copied at once, asking the dictionary nothing. */
 static xmlNodePtr new_text(reader *r, xmlNodePtr src, int steal, xmlNodePtr parent)
 {
     xmlNodePtr t = node_new(r, XML_TEXT_NODE, parent);
     t->name = xmlStringText;
     xmlDictPtr dict = r->cdoc->dict;
-    if (dict && xmlDictOwns(dict, src->content)) {
+    if (r->in_rec && src->content == (xmlChar *)&src->properties) {
+        t->content = arena_strndup(r, src->content, strlen((const char *)src->content));
+    } else if (dict && xmlDictOwns(dict, src->content)) {
         t->content = src->content;
     } else if (steal && can_steal(src)) {
         t->content = src->content;
@@ -1656,9 +1667,9 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
 {
     share_dict(r, src);
     const xmlChar *prefix = src->ns ? src->ns->prefix : NULL;
-    uint64_t q = qname_len(prefix, src->name);
-    uint64_t c = READER_NODE_COST + 2 * (uint64_t)xmlStrlen(src->name) + 5 +
-                 (prefix ? 2 * (uint64_t)xmlStrlen(prefix) + 2 : 0);
+    uint64_t nl = (uint64_t)xmlStrlen(src->name), pl = prefix ? (uint64_t)xmlStrlen(prefix) : 0;
+    uint64_t q = nl + (prefix ? pl + 1 : 0); /* qname_len */
+    uint64_t c = READER_NODE_COST + 2 * nl + 5 + (prefix ? 2 * pl + 2 : 0);
     uint64_t x = 2 + q;
     for (xmlNsPtr d = src->nsDef; d; d = d->next) {
         uint64_t k = (uint64_t)xmlStrlen(d->prefix) + (uint64_t)xmlStrlen(d->href);
@@ -1673,8 +1684,8 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         for (xmlNsPtr d = src->nsDef; d; d = d->next)
             new_ns(r, copy, d->href, d->prefix);
         if (src->ns && !src->nsDef && parent && parent->type == XML_ELEMENT_NODE &&
-            parent->ns && xmlStrEqual(parent->ns->prefix, src->ns->prefix) &&
-            xmlStrEqual(parent->ns->href, src->ns->href))
+            parent->ns && str_eq(parent->ns->prefix, src->ns->prefix) &&
+            str_eq(parent->ns->href, src->ns->href))
             copy->ns = parent->ns; /* the parent's: no search */
         else if (src->ns)
             xmlSetNs(copy, ns_for(r, copy, src->ns->prefix, src->ns->href));
@@ -1682,7 +1693,7 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
     strbuf v = STRBUF_INIT;
     xmlAttrPtr last = NULL;
     for (xmlAttrPtr a = src->properties; a; a = a->next) {
-        if (!a->ns && r->filt_on && xmlStrEqual(a->name, BAD_CAST r->brk_name)) {
+        if (!a->ns && r->filt_on && str_eq(a->name, BAD_CAST r->brk_name)) {
             /* put in by the filter: this start tag was cut */
             r->pending_cut = cut_size(a->children ? a->children->content : NULL,
                                       &r->pending_what);
@@ -1690,8 +1701,9 @@ static xmlNodePtr copy_start(reader *r, xmlNodePtr src, xmlNodePtr parent, int o
         }
         const xmlChar *ap = a->ns ? a->ns->prefix : NULL;
         uint64_t vlen = attr_size(r, src->doc, a, has_ent);
-        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + qname_len(ap, a->name), vlen));
-        x = sat_add(x, sat_add(4 + qname_len(ap, a->name), vlen));
+        uint64_t an = qname_len(ap, a->name);
+        c = sat_add(c, sat_add(2 * READER_NODE_COST + 4 + an, vlen));
+        x = sat_add(x, sat_add(4 + an, vlen));
         if (copy && c <= r->max_bytes) {
             xmlNsPtr ns = a->ns ? ns_for(r, copy, a->ns->prefix, a->ns->href) : NULL;
             xmlNodePtr t = a->children;
@@ -2318,37 +2330,53 @@ void reader_release(reader *r)
  * URIs are quoted as libxml2 quotes them.  It costs a third of xmlNodeDump,
  * which goes through an output buffer and an escaping callback per text. */
 
-/* Appends s[0..n), the characters of set stop replaced by their escapes. */
-static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
+/* Returns the escape of byte c in a text (&lt; &gt; &amp; &#13;) or in an
+ * attribute value (those and &quot; &#9; &#10;), or NULL. */
+static const char *escape_of(xmlChar c, int attr)
 {
-    static const char text_stop[] = "<>&\r";
+    switch (c) {
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '&': return "&amp;";
+    case '\r': return "&#13;";
+    case '"': return attr ? "&quot;" : NULL;
+    case '\t': return attr ? "&#9;" : NULL;
+    case '\n': return attr ? "&#10;" : NULL;
+    default: return NULL;
+    }
+}
+
+/* Appends text s (NUL-terminated), < > & and CR escaped: runs found by
+ * strcspn up to the NUL, no strlen first. */
+static void put_text(strbuf *out, const xmlChar *s)
+{
+    for (;;) {
+        size_t k = strcspn((const char *)s, "<>&\r");
+        sb_append(out, s, k);
+        s += k;
+        if (!*s)
+            return;
+        sb_puts(out, escape_of(*s++, 0));
+    }
+}
+
+/* Appends attribute value s[0..n) escaped: < > & " TAB LF CR as entities,
+ * other control characters as they are, non-ASCII characters as
+ * hexadecimal character references. */
+static void put_attr_value(strbuf *out, const xmlChar *s, size_t n)
+{
     const xmlChar *end = s + n;
     while (s < end) {
         const xmlChar *p = s;
-        if (attr)
-            while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' &&
-                   *p != '&' && *p != '"')
-                p++;
-        else
-            p += strcspn((const char *)s, text_stop);
-        if (p > end)
-            p = end;
+        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '<' && *p != '>' && *p != '&' &&
+               *p != '"')
+            p++;
         sb_append(out, s, (size_t)(p - s));
         if (p == end)
             return;
         xmlChar c = *p;
-        const char *rep = NULL;
-        switch (c) {
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '&': rep = "&amp;"; break;
-        case '\r': rep = "&#13;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\t': rep = "&#9;"; break;
-        case '\n': rep = "&#10;"; break;
-        default: break;
-        }
-        if (rep && (attr || strchr(text_stop, c))) {
+        const char *rep = escape_of(c, 1);
+        if (rep) {
             sb_puts(out, rep);
             s = p + 1;
             continue;
@@ -2358,7 +2386,7 @@ static void put_escaped(strbuf *out, const xmlChar *s, size_t n, int attr)
             s = p + 1;
             continue;
         }
-        /* an attribute's non-ASCII character: a character reference */
+        /* a non-ASCII character: a character reference */
         int val = 0, l = 1;
         if (p + 1 < end) {
             if (c < 0xC0) {
@@ -2462,7 +2490,7 @@ static void put_start(strbuf *out, xmlNodePtr e, int top)
         sb_append(out, "=\"", 2);
         for (xmlNodePtr t = a->children; t; t = t->next)
             if (t->type == XML_TEXT_NODE && t->content)
-                put_escaped(out, t->content, strlen((const char *)t->content), 1);
+                put_attr_value(out, t->content, strlen((const char *)t->content));
         sb_putc(out, '"');
     }
 }
@@ -2478,7 +2506,7 @@ static void put_leaf(strbuf *out, xmlNodePtr n)
         if (n->name == xmlStringTextNoenc)
             sb_puts(out, (const char *)c);
         else
-            put_escaped(out, c, strlen((const char *)c), 0);
+            put_text(out, c);
         break;
     case XML_CDATA_SECTION_NODE: {
         if (!c || !*c) {

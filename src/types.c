@@ -307,6 +307,23 @@ static long utf8_count(const char *s, size_t len, long astral)
     return n;
 }
 
+size_t type_int_text(int64_t v, char out[TYPE_INT_TEXT])
+{
+    char rev[20];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = rev[--n];
+    out[len] = '\0';
+    return len;
+}
+
 long utf8_chars(const char *s, size_t len)
 {
     return utf8_count(s, len, 1);

@@ -95,6 +95,11 @@ int type_convert(const col_type *t, const char *s, size_t len,
  * U+FEFF).  Adjusts *s and *len in place. */
 void text_trim(const char **s, size_t *len);
 
+/* Writes v in decimal ("%" PRId64, without snprintf's cost), NUL-terminated,
+ * into out (TYPE_INT_TEXT bytes); returns its length. */
+#define TYPE_INT_TEXT 21
+size_t type_int_text(int64_t v, char out[TYPE_INT_TEXT]);
+
 /* Returns the fractional second digits of a canonical time or datetime text
  * (type_convert drops trailing zeros: "12:00:00.5" has 1, "12:00:00" 0). */
 int type_fraction_digits(const char *s, size_t len);

@@ -132,6 +132,72 @@ static void test_replace_grow(void)
     rule_free(r);
 }
 
+/* A one-class rule ("[^0-9]") is replaced without PCRE2 (rule.c): the same
+ * result as PCRE2 gives for the same class wrapped in a group, which is not
+ * taken for a class, on ASCII, multi-byte, invalid UTF-8 and NUL bytes. */
+static void test_replace_class(void)
+{
+    static const char *classes[] = {"[^0-9]", "[0-9]", "[a-fA-F]", "[^ a-z.]", "[ ()+]",
+                                    "[^x]", "[^~]", "[a-a]"};
+    static const struct {
+        const char *s;
+        size_t n;
+    } subj[] = {
+#define S(lit) {lit, sizeof lit - 1}
+        S("+49 (30) 1234-5678"),
+        S(""),
+        S("0123456789"),
+        S("caf\xc3\xa9 \xe2\x82\xac" "1 \xf0\x9f\x98\x80" "x"),
+        S("a\0b1"),                       /* a NUL byte inside */
+        S("1\xff" "2"),                   /* not UTF-8: PCRE2 decides */
+        S("1\xc3"),                       /* cut short */
+        S("\xed\xa0\x80" "9"),          /* a surrogate */
+        S("\xc0\xaf" "9"),               /* overlong */
+        S("\x7f\x01 ~x"),
+#undef S
+    };
+    static const char *withs[] = {"", "#", "\xc3\xa9\xc3\xa9", "$0$0", "\\U$0"};
+    char err[256];
+    rule_scratch *sc = rule_scratch_new();
+    strbuf fast = STRBUF_INIT, slow = STRBUF_INIT;
+    for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
+        char grouped[64];
+        snprintf(grouped, sizeof grouped, "(?:%s)", classes[i]);
+        rule *a = rule_compile(classes[i], err, sizeof err);
+        rule *b = rule_compile(grouped, err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        for (size_t j = 0; j < sizeof subj / sizeof *subj; j++)
+            for (size_t k = 0; k < sizeof withs / sizeof *withs; k++) {
+                sb_puts(&fast, "stale");
+                int ra = rule_replace(a, sc, subj[j].s, subj[j].n, withs[k], &fast, err, sizeof err);
+                int rb = rule_replace(b, sc, subj[j].s, subj[j].n, withs[k], &slow, err, sizeof err);
+                CU_ASSERT_EQUAL(ra, rb);
+                CU_ASSERT_EQUAL(fast.len, slow.len);
+                if (fast.len != slow.len || memcmp(sb_str(&fast), sb_str(&slow), slow.len) != 0) {
+                    CU_FAIL("class replacement differs from PCRE2's");
+                    fprintf(stderr, "  class %s, subject %zu, with \"%s\"\n", classes[i], j,
+                            withs[k]);
+                }
+                CU_ASSERT_EQUAL(fast.buf[fast.len], '\0');
+            }
+        rule_free(a);
+        rule_free(b);
+    }
+    /* the phone of mappings/applications.xml */
+    CU_ASSERT_STRING_EQUAL(replace("[^0-9]", "+49 (30) 1234-5678", ""), "493012345678");
+    CU_ASSERT_STRING_EQUAL(replace("[^0-9]", "\xe2\x82\xac" "12", "?"), "?12");
+    /* not a class this path takes: still PCRE2's */
+    CU_ASSERT_STRING_EQUAL(replace("[]a]", "a]b", "-"), "--b");
+    CU_ASSERT_STRING_EQUAL(replace("[a-]", "a-b", "+"), "++b");
+    CU_ASSERT_STRING_EQUAL(replace("[\\d]", "a1", "+"), "a+");
+    CU_ASSERT_STRING_EQUAL(replace("[0-9]+", "a12b3", "#"), "a#b#");
+    CU_ASSERT_STRING_EQUAL(replace("[[:digit:]]", "a1", "+"), "a+");
+    sb_free(&fast);
+    sb_free(&slow);
+    rule_scratch_free(sc);
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void)
@@ -221,6 +287,7 @@ int main(void)
     UNIT_TEST(test_match_utf8);
     UNIT_TEST(test_replace);
     UNIT_TEST(test_replace_grow);
+    UNIT_TEST(test_replace_class);
     UNIT_TEST(test_errors);
     UNIT_TEST(test_scratch_reuse);
     UNIT_END();

@@ -506,6 +506,36 @@ static void test_trim(void)
     CU_ASSERT_STRING_EQUAL(trimmed("x\xa0"), "x\xa0");
 }
 
+/* type_int_text writes what snprintf's PRId64 writes, at the ends of the
+ * range and around every power of ten. */
+static void test_int_text(void)
+{
+    int64_t vals[200];
+    size_t n = 0;
+    vals[n++] = 0;
+    vals[n++] = INT64_MAX;
+    vals[n++] = INT64_MIN;
+    vals[n++] = INT64_MIN + 1;
+    for (int64_t p = 1; n + 6 <= sizeof vals / sizeof *vals; p *= 10) {
+        vals[n++] = p;
+        vals[n++] = p - 1;
+        vals[n++] = p + 1;
+        vals[n++] = -p;
+        vals[n++] = -p + 1;
+        vals[n++] = -p - 1;
+        if (p > INT64_MAX / 10)
+            break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char got[TYPE_INT_TEXT], want[32];
+        memset(got, 'x', sizeof got);
+        size_t len = type_int_text(vals[i], got);
+        int wl = snprintf(want, sizeof want, "%" PRId64, vals[i]);
+        CU_ASSERT_EQUAL(len, (size_t)wl);
+        CU_ASSERT_STRING_EQUAL(got, want);
+    }
+}
+
 int main(void)
 {
     UNIT_BEGIN("types");
@@ -524,5 +554,6 @@ int main(void)
     UNIT_TEST(test_format_round_trip);
     UNIT_TEST(test_append_offsets);
     UNIT_TEST(test_trim);
+    UNIT_TEST(test_int_text);
     UNIT_END();
 }
