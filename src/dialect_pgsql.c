@@ -144,17 +144,40 @@ static void pgsql_insert_columns_sql(strbuf *out, const dialect *d, const map_ta
     dialect_on_conflict(out, d, t, p);
 }
 
+/* Append the probe of t for each row of unnest's v: CROSS JOIN LATERAL
+ * (SELECT 1 FROM t x WHERE x.id = v.k1 LIMIT 1) AS f, where v holds the
+ * keys, cast to their columns' own types, as k1, k2, ...; or (whole: v holds
+ * every column, as c1, c2, ..., cast to pgsql_array_base) x.id = CAST(v.c1
+ * AS integer).  Either way the comparison is the column's, as exists_sql's
+ * casts make it, and its index serves it.  Not WHERE EXISTS: the planner
+ * turns that into a hash semi-join that reads the whole table at every
+ * batch for as long as it holds fewer than some 100,000 rows (its cost
+ * model prices 500 index probes above a scan of that size; perf: most of
+ * the server's time in a load of 100,000 records); the LIMIT keeps the
+ * subquery apart, one index probe per key. */
+static void pgsql_probe(strbuf *out, const dialect *d, const map_table *t, int whole)
+{
+    sb_puts(out, " CROSS JOIN LATERAL (SELECT 1 FROM ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " x WHERE ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        const map_column *col = &t->cols[t->key_cols[k]];
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, col->name);
+        if (!whole) {
+            sb_printf(out, " = v.k%zu", k + 1);
+            continue;
+        }
+        sb_printf(out, " = CAST(v.c%zu AS ", t->key_cols[k] + 1);
+        pgsql_type_ddl(out, &col->type);
+        sb_putc(out, ')');
+    }
+    sb_puts(out, " LIMIT 1) AS f");
+}
+
 /* The existence check taking the key columns whole (a
  * dialect_exists_columns_fn): SELECT v.o FROM unnest(CAST(? AS integer[]))
- * WITH ORDINALITY AS v(k1, o) CROSS JOIN LATERAL (SELECT 1 FROM t x WHERE
- * x.id = v.k1 LIMIT 1) AS f.  The keys are cast to their columns' own
- * types, as exists_sql casts them, so the comparison is the column's (and
- * its index serves it).  Not WHERE EXISTS: the planner turns that into a
- * hash semi-join that reads the whole table at every batch for as long as
- * it holds fewer than some 100,000 rows (its cost model prices 500 index
- * probes above a scan of that size; perf: most of the server's time in a
- * load of 100,000 records); the LIMIT keeps the subquery apart, one index
- * probe per key. */
+ * WITH ORDINALITY AS v(k1, o) and the probe (pgsql_probe). */
 static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_table *t)
 {
     sb_puts(out, "SELECT v.o FROM unnest(");
@@ -166,15 +189,8 @@ static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_ta
     sb_puts(out, ") WITH ORDINALITY AS v(");
     for (size_t k = 0; k < t->nkeys; k++)
         sb_printf(out, "k%zu, ", k + 1);
-    sb_puts(out, "o) CROSS JOIN LATERAL (SELECT 1 FROM ");
-    dialect_quote_table(out, d, t->name);
-    sb_puts(out, " x WHERE ");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        sb_puts(out, k ? " AND x." : "x.");
-        d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        sb_printf(out, " = v.k%zu", k + 1);
-    }
-    sb_puts(out, " LIMIT 1) AS f");
+    sb_puts(out, "o)");
+    pgsql_probe(out, d, t, 0);
 }
 
 /* find_existing: the keys as arrays (dialect_find_existing_columns). */
@@ -183,6 +199,44 @@ static int pgsql_find_existing(db_conn *c, dialect_table_state **st, const batch
 {
     return dialect_find_existing_columns(c, st, b, t, rows, n, found, pgsql_exists_columns_sql,
                                          err);
+}
+
+/* The INSERT that names the rows it found (a dialect_columns_fn, for
+ * dialect_load_columns_found; p is DUP_SKIP):
+ *   WITH v AS (SELECT * FROM unnest(CAST(? AS integer[]), ...) WITH
+ *     ORDINALITY AS v(c1, c2, o)),
+ *   i AS (INSERT INTO t (a, b) SELECT c1, c2 FROM v ON CONFLICT (a) DO
+ *     NOTHING RETURNING 1)
+ *   SELECT -count(*) FROM i UNION ALL SELECT v.o FROM v <probe>
+ * Every part of a statement sees the table as it was when the statement
+ * began, so the probe finds the rows stored before it, not those its INSERT
+ * adds: the existence check and the load in one round trip.  (A table named
+ * v or i: the CTE is named w or j instead, else the probe would read it.) */
+static void pgsql_insert_found_sql(strbuf *out, const dialect *d, const map_table *t,
+                                   dup_policy p)
+{
+    const char *v = strcmp(t->name, "v") ? "v" : "w", *i = strcmp(t->name, "i") ? "i" : "j";
+    sb_printf(out, "WITH %s AS (SELECT * FROM unnest(", v);
+    for (size_t c = 0; c < t->ncols; c++) {
+        sb_puts(out, c ? ", CAST(? AS " : "CAST(? AS ");
+        pgsql_array_base(out, &t->cols[c].type);
+        sb_puts(out, "[])");
+    }
+    sb_puts(out, ") WITH ORDINALITY AS v(");
+    for (size_t c = 0; c < t->ncols; c++)
+        sb_printf(out, "c%zu, ", c + 1);
+    sb_printf(out, "o)), %s AS (INSERT INTO ", i);
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " (");
+    dialect_column_list(out, d, t, NULL);
+    sb_puts(out, ") SELECT ");
+    for (size_t c = 0; c < t->ncols; c++)
+        sb_printf(out, c ? ", c%zu" : "c%zu", c + 1);
+    sb_printf(out, " FROM %s", v);
+    dialect_on_conflict(out, d, t, p);
+    sb_printf(out, " RETURNING 1) SELECT -count(*) FROM %s UNION ALL SELECT v.o FROM %s v", i,
+              v);
+    pgsql_probe(out, d, t, 1);
 }
 
 /* The standard types, except: tinyint goes as smallint (PostgreSQL has no
@@ -216,18 +270,101 @@ static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqlt
     }
 }
 
+/* Returns the end of the run of rows that starts at lo (< hi) in table t:
+ * lo alone, with *large set, when it holds a text of BATCH_LARGE_TEXT bytes
+ * or more, else every row up to the next that does.  A large value is not
+ * copied into an array literal: its row goes alone through the row INSERT,
+ * the value bound where it lies in the batch (db_params_fill), so that the
+ * driver's copies of it (psqlODBC's and libpq's) are the only ones. */
+static size_t run_end(const batch *b, size_t t, size_t lo, size_t hi, int *large)
+{
+    size_t ncols = b->map->tables[t].ncols, r;
+    *large = 0;
+    if (b->largest < BATCH_LARGE_TEXT)
+        return hi;
+    for (r = lo; r < hi; r++) {
+        const value *row = batch_row(b, t, r);
+        int big = 0;
+        for (size_t c = 0; c < ncols && !big; c++)
+            big = row[c].len >= 0 && (size_t)row[c].len >= BATCH_LARGE_TEXT;
+        if (big) {
+            *large = r == lo;
+            return r == lo ? lo + 1 : r;
+        }
+    }
+    return hi;
+}
+
+/* Add the counts of r to *sum. */
+static void result_add(load_result *sum, const load_result *r)
+{
+    sum->inserted += r->inserted;
+    sum->dup_db += r->dup_db;
+    sum->updated += r->updated;
+}
+
 /* Loads through INSERT ... SELECT * FROM unnest(...) ON CONFLICT, the rows
- * as one array per column (dialect_load_columns). */
+ * as one array per column (dialect_load_columns); a row with a large value
+ * through the row INSERT ... VALUES (?, ...) ON CONFLICT (run_end). */
 static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
 {
-    SQLLEN changed = 0;
     memset(res, 0, sizeof *res);
-    if (dialect_load_columns(c, st, b, t, lo, hi, policy, pgsql_insert_columns_sql, &changed,
-                             err) < 0)
-        return -1;
-    dialect_conflict_result(res, hi - lo, changed, policy);
+    for (size_t a = lo, z; a < hi; a = z) {
+        int large;
+        z = run_end(b, t, a, hi, &large);
+        load_result lr;
+        SQLLEN changed = 0;
+        if (large) {
+            if (dialect_load_on_conflict(c, st, b, t, a, z, policy, 1, 0,
+                                         dialect_insert_on_conflict_sql, &lr, err) < 0)
+                return -1;
+        } else {
+            if (dialect_load_columns(c, st, b, t, a, z, policy, pgsql_insert_columns_sql,
+                                     &changed, err) < 0)
+                return -1;
+            dialect_conflict_result(&lr, z - a, changed, policy);
+        }
+        result_add(res, &lr);
+    }
+    return 0;
+}
+
+/* load_rows_found: the existence check and the INSERT in one statement
+ * (pgsql_insert_found_sql); a row with a large value, the existence check
+ * first, then the row INSERT unless it was found. */
+static int pgsql_load_rows_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                                 size_t lo, size_t hi, unsigned char *found, load_result *res,
+                                 mig_err *err)
+{
+    memset(res, 0, sizeof *res);
+    for (size_t a = lo, z; a < hi; a = z) {
+        int large;
+        z = run_end(b, t, a, hi, &large);
+        unsigned char *f = found + (a - lo);
+        load_result lr = {0, 0, 0};
+        if (large) {
+            if (pgsql_find_existing(c, st, b, t, &a, 1, f, err) < 0 ||
+                (!f[0] && pgsql_load_rows(c, st, b, t, a, z, DUP_SKIP, &lr, err) < 0))
+                return -1;
+        } else {
+            uint64_t ins = 0, nfound = 0, n = z - a;
+            if (dialect_load_columns_found(c, st, b, t, a, z, pgsql_insert_found_sql, f, &ins,
+                                           err) < 0)
+                return -1;
+            for (size_t i = 0; i < n; i++)
+                nfound += f[i];
+            /* rows neither inserted nor found (the server met a key twice
+             * that the worker's bytes told apart, or another session
+             * inserted it meanwhile); more inserted than not found (a key
+             * found was deleted meanwhile) is a disagreement too: the
+             * worker loads the range again with a check of its own */
+            lr.inserted = ins;
+            lr.dup_db = n - ins >= nfound ? n - ins - nfound : ins + nfound - n;
+        }
+        result_add(res, &lr);
+    }
     return 0;
 }
 
@@ -299,6 +436,7 @@ const dialect dialect_pgsql = {
     .ptype = pgsql_ptype,
     .create_table_sql = pgsql_create_table,
     .load_rows = pgsql_load_rows,
+    .load_rows_found = pgsql_load_rows_found,
     .table_state_free = dialect_state_free_generic,
     .exists_sql = pgsql_exists_sql,
     .find_existing = pgsql_find_existing,
