@@ -37,6 +37,7 @@ struct dialect_table_state {
     /* loading whole columns as array parameters (dialect_load_columns) */
     SQLHSTMT cols[NPOLICY];    /* the INSERT per policy, kept prepared */
     SQLHSTMT cols_found;       /* the INSERT naming the rows it found, kept prepared */
+    int found_most;            /* its last run found most of its rows stored */
     SQLHSTMT cols_exists;      /* a handle for the existence check, run direct */
     strbuf cols_exists_sql;
     strbuf *arr;               /* one array literal per parameter */
@@ -893,12 +894,28 @@ int dialect_load_columns(db_conn *c, dialect_table_state **st, const batch *b, s
 
 int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                                size_t lo, size_t hi, dialect_columns_fn sqlfn,
-                               unsigned char *found, uint64_t *inserted, mig_err *err)
+                               dialect_exists_columns_fn exists_fn, unsigned char *found,
+                               uint64_t *inserted, mig_err *err)
 {
     dialect_table_state *s = state_get(st, t);
     const map_table *mt = &b->map->tables[t];
+    size_t n = hi - lo, nfound = 0;
     *inserted = 0;
-    memset(found, 0, hi - lo);
+    if (s->found_most) {
+        /* a rerun, likely: the keys alone first, and nothing more to send
+         * when every one is stored */
+        size_t *rows = xcalloc(n ? n : 1, sizeof *rows);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = lo + i;
+        int rc = dialect_find_existing_columns(c, st, b, t, rows, n, found, exists_fn, err);
+        free(rows);
+        for (size_t i = 0; i < n; i++)
+            nfound += found[i];
+        if (rc < 0 || nfound == n)
+            return rc;
+        nfound = 0;
+    }
+    memset(found, 0, n);
     if (s->cols_found == SQL_NULL_HSTMT) {
         strbuf sql = STRBUF_INIT;
         sqlfn(&sql, c->d, mt, DUP_SKIP);
@@ -911,8 +928,17 @@ int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch
     int rc = 0;
     for (size_t plo = lo, phi; plo < hi && rc == 0; plo = phi) {
         phi = columns_end(b, t, plo, hi);
-        uint64_t n = 0;
+        uint64_t ins = 0;
         rc = arrays_bind(c, h, s, b, t, NULL, mt->ncols, NULL, plo, phi - plo, err);
+        /* the key columns again, the same buffers */
+        for (size_t k = 0; k < mt->nkeys && rc == 0; k++) {
+            strbuf *a = &s->arr[mt->key_cols[k]];
+            if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(mt->ncols + k + 1),
+                                                SQL_PARAM_INPUT, SQL_C_CHAR, SQL_LONGVARCHAR,
+                                                a->len, 0, a->buf, (SQLLEN)a->len + 1,
+                                                &s->arr_ind[mt->key_cols[k]])))
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        }
         SQLRETURN r = SQL_SUCCESS;
         if (rc == 0) {
             r = db_run(c, h, NULL, err);
@@ -920,10 +946,13 @@ int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch
                 rc = db_run_failed(c, h, err, mt->name);
         }
         if (rc == 0)
-            rc = fetch_ordinals(c, h, r, mt->name, phi - plo, found + (plo - lo), &n, err);
+            rc = fetch_ordinals(c, h, r, mt->name, phi - plo, found + (plo - lo), &ins, err);
         SQLFreeStmt(h, SQL_CLOSE);
-        *inserted += n;
+        *inserted += ins;
     }
+    for (size_t i = 0; i < n; i++)
+        nfound += found[i];
+    s->found_most = rc == 0 && 2 * nfound > n;
     arrays_trim(s);
     return rc;
 }

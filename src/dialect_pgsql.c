@@ -144,43 +144,11 @@ static void pgsql_insert_columns_sql(strbuf *out, const dialect *d, const map_ta
     dialect_on_conflict(out, d, t, p);
 }
 
-/* Append the probe of t for each row of unnest's v: CROSS JOIN LATERAL
- * (SELECT 1 FROM t x WHERE x.id = v.k1 LIMIT 1) AS f, where v holds the
- * keys, cast to their columns' own types, as k1, k2, ...; or (whole: v holds
- * every column, as c1, c2, ..., cast to pgsql_array_base) x.id = CAST(v.c1
- * AS integer).  Either way the comparison is the column's, as exists_sql's
- * casts make it, and its index serves it.  Not WHERE EXISTS: the planner
- * turns that into a hash semi-join that reads the whole table at every
- * batch for as long as it holds fewer than some 100,000 rows (its cost
- * model prices 500 index probes above a scan of that size; perf: most of
- * the server's time in a load of 100,000 records); the LIMIT keeps the
- * subquery apart, one index probe per key. */
-static void pgsql_probe(strbuf *out, const dialect *d, const map_table *t, int whole)
+/* Append unnest(CAST(? AS integer[]), ...) WITH ORDINALITY AS v(k1, ...,
+ * o): t's key columns, each as an array of its column's own type. */
+static void pgsql_keys_unnest(strbuf *out, const map_table *t)
 {
-    sb_puts(out, " CROSS JOIN LATERAL (SELECT 1 FROM ");
-    dialect_quote_table(out, d, t->name);
-    sb_puts(out, " x WHERE ");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        const map_column *col = &t->cols[t->key_cols[k]];
-        sb_puts(out, k ? " AND x." : "x.");
-        d->quote_ident(out, col->name);
-        if (!whole) {
-            sb_printf(out, " = v.k%zu", k + 1);
-            continue;
-        }
-        sb_printf(out, " = CAST(v.c%zu AS ", t->key_cols[k] + 1);
-        pgsql_type_ddl(out, &col->type);
-        sb_putc(out, ')');
-    }
-    sb_puts(out, " LIMIT 1) AS f");
-}
-
-/* The existence check taking the key columns whole (a
- * dialect_exists_columns_fn): SELECT v.o FROM unnest(CAST(? AS integer[]))
- * WITH ORDINALITY AS v(k1, o) and the probe (pgsql_probe). */
-static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_table *t)
-{
-    sb_puts(out, "SELECT v.o FROM unnest(");
+    sb_puts(out, "unnest(");
     for (size_t k = 0; k < t->nkeys; k++) {
         sb_puts(out, k ? ", CAST(? AS " : "CAST(? AS ");
         pgsql_type_ddl(out, &t->cols[t->key_cols[k]].type);
@@ -190,7 +158,32 @@ static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_ta
     for (size_t k = 0; k < t->nkeys; k++)
         sb_printf(out, "k%zu, ", k + 1);
     sb_puts(out, "o)");
-    pgsql_probe(out, d, t, 0);
+}
+
+/* The existence check taking the key columns whole (a
+ * dialect_exists_columns_fn): SELECT v.o FROM unnest(CAST(? AS integer[]))
+ * WITH ORDINALITY AS v(k1, o) CROSS JOIN LATERAL (SELECT 1 FROM t x WHERE
+ * x.id = v.k1 LIMIT 1) AS f.  The keys are cast to their columns' own
+ * types, as exists_sql casts them, so the comparison is the column's (and
+ * its index serves it).  Not WHERE EXISTS: the planner turns that into a
+ * hash semi-join that reads the whole table at every batch for as long as
+ * it holds fewer than some 100,000 rows (its cost model prices 500 index
+ * probes above a scan of that size; perf: most of the server's time in a
+ * load of 100,000 records); the LIMIT keeps the subquery apart, one index
+ * probe per key. */
+static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_table *t)
+{
+    sb_puts(out, "SELECT v.o FROM ");
+    pgsql_keys_unnest(out, t);
+    sb_puts(out, " CROSS JOIN LATERAL (SELECT 1 FROM ");
+    dialect_quote_table(out, d, t->name);
+    sb_puts(out, " x WHERE ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        sb_printf(out, " = v.k%zu", k + 1);
+    }
+    sb_puts(out, " LIMIT 1) AS f");
 }
 
 /* find_existing: the keys as arrays (dialect_find_existing_columns). */
@@ -201,42 +194,42 @@ static int pgsql_find_existing(db_conn *c, dialect_table_state **st, const batch
                                          err);
 }
 
-/* The INSERT that names the rows it found (a dialect_columns_fn, for
- * dialect_load_columns_found; p is DUP_SKIP):
- *   WITH v AS (SELECT * FROM unnest(CAST(? AS integer[]), ...) WITH
- *     ORDINALITY AS v(c1, c2, o)),
- *   i AS (INSERT INTO t (a, b) SELECT c1, c2 FROM v ON CONFLICT (a) DO
- *     NOTHING RETURNING 1)
- *   SELECT -count(*) FROM i UNION ALL SELECT v.o FROM v <probe>
- * Every part of a statement sees the table as it was when the statement
- * began, so the probe finds the rows stored before it, not those its INSERT
- * adds: the existence check and the load in one round trip.  (A table named
- * v or i: the CTE is named w or j instead, else the probe would read it.) */
+/* The INSERT that names the rows it did not insert (a dialect_columns_fn,
+ * for dialect_load_columns_found; p is DUP_SKIP):
+ *   WITH i AS (INSERT INTO t (id, b) SELECT * FROM unnest(CAST(? AS
+ *     integer[]), CAST(? AS text[])) AS v ON CONFLICT (id) DO NOTHING
+ *     RETURNING id)
+ *   SELECT -count(*) FROM i UNION ALL SELECT v.o FROM unnest(CAST(? AS
+ *     integer[])) WITH ORDINALITY AS v(k1, o) WHERE NOT EXISTS (SELECT 1
+ *     FROM i x WHERE x.id = v.k1)
+ * the key columns' arrays bound twice, the second time cast as the
+ * existence check casts them.  A row ON CONFLICT passed over met its key
+ * stored: before the statement, or committed by another session meanwhile
+ * (the INSERT waited for it); either way its record is a duplicate now.  So
+ * the statement names the rows without a probe of the table of its own: a
+ * load of new keys costs the INSERT alone, a rerun one index probe per row
+ * as the existence check did.  (Two rows of one key the worker's bytes told
+ * apart both match the row inserted: neither is named, and settle.c sees a
+ * row unaccounted for.) */
 static void pgsql_insert_found_sql(strbuf *out, const dialect *d, const map_table *t,
                                    dup_policy p)
 {
-    const char *v = strcmp(t->name, "v") ? "v" : "w", *i = strcmp(t->name, "i") ? "i" : "j";
-    sb_printf(out, "WITH %s AS (SELECT * FROM unnest(", v);
-    for (size_t c = 0; c < t->ncols; c++) {
-        sb_puts(out, c ? ", CAST(? AS " : "CAST(? AS ");
-        pgsql_array_base(out, &t->cols[c].type);
-        sb_puts(out, "[])");
+    sb_puts(out, "WITH i AS (");
+    pgsql_insert_columns_sql(out, d, t, p);
+    sb_puts(out, " RETURNING ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? ", " : "");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
     }
-    sb_puts(out, ") WITH ORDINALITY AS v(");
-    for (size_t c = 0; c < t->ncols; c++)
-        sb_printf(out, "c%zu, ", c + 1);
-    sb_printf(out, "o)), %s AS (INSERT INTO ", i);
-    dialect_quote_table(out, d, t->name);
-    sb_puts(out, " (");
-    dialect_column_list(out, d, t, NULL);
-    sb_puts(out, ") SELECT ");
-    for (size_t c = 0; c < t->ncols; c++)
-        sb_printf(out, c ? ", c%zu" : "c%zu", c + 1);
-    sb_printf(out, " FROM %s", v);
-    dialect_on_conflict(out, d, t, p);
-    sb_printf(out, " RETURNING 1) SELECT -count(*) FROM %s UNION ALL SELECT v.o FROM %s v", i,
-              v);
-    pgsql_probe(out, d, t, 1);
+    sb_puts(out, ") SELECT -count(*) FROM i UNION ALL SELECT v.o FROM ");
+    pgsql_keys_unnest(out, t);
+    sb_puts(out, " WHERE NOT EXISTS (SELECT 1 FROM i x WHERE ");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        sb_printf(out, " = v.k%zu", k + 1);
+    }
+    sb_puts(out, ")");
 }
 
 /* The standard types, except: tinyint goes as smallint (PostgreSQL has no
@@ -350,8 +343,8 @@ static int pgsql_load_rows_found(db_conn *c, dialect_table_state **st, const bat
                 return -1;
         } else {
             uint64_t ins = 0, nfound = 0, n = z - a;
-            if (dialect_load_columns_found(c, st, b, t, a, z, pgsql_insert_found_sql, f, &ins,
-                                           err) < 0)
+            if (dialect_load_columns_found(c, st, b, t, a, z, pgsql_insert_found_sql,
+                                           pgsql_exists_columns_sql, f, &ins, err) < 0)
                 return -1;
             for (size_t i = 0; i < n; i++)
                 nfound += f[i];
