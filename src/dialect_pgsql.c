@@ -263,6 +263,136 @@ static void pgsql_ptype(const col_type *t, SQLSMALLINT *ctype, SQLSMALLINT *sqlt
     }
 }
 
+/* ---- a row of large values ---- */
+
+/* Bytes of a large text one statement carries at most (pgsql_load_large_row). */
+#define PGSQL_PIECE ((size_t)2 << 20)
+
+/* Returns 1 when value v of t's column col goes in pieces. */
+static int in_pieces(const map_table *t, size_t col, const value *v)
+{
+    return v->len >= 0 && (size_t)v->len > PGSQL_PIECE &&
+           type_class(&t->cols[col].type) == VC_TEXT;
+}
+
+/* Returns the length of the piece of the n bytes at p that starts there: at
+ * most PGSQL_PIECE bytes, ending before a UTF-8 continuation byte (each
+ * piece must be text of its own). */
+static size_t piece_len(const char *p, size_t n)
+{
+    size_t k = n < PGSQL_PIECE ? n : PGSQL_PIECE;
+    while (k < n && k > 1 && ((unsigned char)p[k] & 0xC0) == 0x80)
+        k--;
+    return k;
+}
+
+/* Run sql on h (parameters bound) and store in tid the ctid it returns, ""
+ * when it returns no row; returns 0, or -1 with err. */
+static int run_tid(db_conn *c, SQLHSTMT h, const char *sql, const char *what, char *tid,
+                   size_t cap, mig_err *err)
+{
+    SQLRETURN r = db_run(c, h, sql, err);
+    SQLLEN ind = 0;
+    int rc = 0;
+    tid[0] = '\0';
+    if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+        return db_run_failed(c, h, err, what);
+    if (r != SQL_NO_DATA && (r = SQLFetch(h)) != SQL_NO_DATA &&
+        (!SQL_SUCCEEDED(r) || !SQL_SUCCEEDED(SQLGetData(h, 1, SQL_C_CHAR, tid, (SQLLEN)cap, &ind)) ||
+         ind == SQL_NULL_DATA))
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+    SQLFreeStmt(h, SQL_CLOSE);
+    return rc;
+}
+
+/* Load row `row` of table t alone, under policy, each text longer than
+ * PGSQL_PIECE sent in pieces: INSERT ... VALUES (?, '') ON CONFLICT ...
+ * RETURNING ctid, then UPDATE t SET note = note || CAST(? AS text) WHERE
+ * ctid = CAST(? AS tid) RETURNING ctid for each piece, bound where it lies
+ * in the batch.  psqlODBC copies a parameter twice before libpq copies the
+ * whole message into its output buffer, which it keeps at that size for the
+ * connection's life: a 15 MB value sent whole costs 48 MB of driver
+ * buffers, 16 MB of them for good on every connection that sent one; in
+ * pieces some 2 MB each.  The server rewrites the value at each piece (8
+ * times for a 16 MB text), which a row this rare can afford.  Stores the
+ * rows changed in *changed; returns 0, or -1 with err. */
+static int pgsql_load_large_row(db_conn *c, const batch *b, size_t t, size_t row,
+                                dup_policy policy, SQLLEN *changed, mig_err *err)
+{
+    const map_table *mt = &b->map->tables[t];
+    const value *v = batch_row(b, t, row);
+    size_t ncols = mt->ncols, nsmall = 0, n = 0;
+    size_t *order = xcalloc(ncols, sizeof *order);
+    for (size_t col = 0; col < ncols; col++) /* the other values first: db_params binds them */
+        if (!in_pieces(mt, col, &v[col]))
+            order[nsmall++] = col;
+    for (size_t col = 0; col < ncols; col++)
+        if (in_pieces(mt, col, &v[col]))
+            order[nsmall + n++] = col;
+    strbuf sql = STRBUF_INIT;
+    sb_puts(&sql, "INSERT INTO ");
+    dialect_quote_table(&sql, &dialect_pgsql, mt->name);
+    sb_puts(&sql, " (");
+    for (size_t i = 0; i < ncols; i++) {
+        sb_puts(&sql, i ? ", " : "");
+        dialect_quote_double(&sql, mt->cols[order[i]].name);
+    }
+    sb_puts(&sql, ") VALUES (");
+    for (size_t i = 0; i < ncols; i++)
+        sb_puts(&sql, i == 0 ? (i < nsmall ? "?" : "''") : (i < nsmall ? ", ?" : ", ''"));
+    sb_putc(&sql, ')');
+    dialect_on_conflict(&sql, &dialect_pgsql, mt, policy);
+    sb_puts(&sql, " RETURNING ctid");
+    db_params p;
+    memset(&p, 0, sizeof p);
+    char tid[64];
+    SQLLEN ind[2] = {0, SQL_NTS};
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    int rc = h == SQL_NULL_HSTMT ? -1 : 0;
+    if (rc == 0 && nsmall > 0) {
+        db_params_fill(&p, b, t, order, nsmall, row, row + 1, 0, pgsql_ptype);
+        rc = db_params_bind(c, h, &p, mt, order, nsmall, 0, 1, 0, pgsql_ptype, err);
+    }
+    if (rc == 0)
+        rc = run_tid(c, h, sb_str(&sql), mt->name, tid, sizeof tid, err);
+    SQLFreeStmt(h, SQL_RESET_PARAMS);
+    *changed = rc == 0 && tid[0];
+    for (size_t i = nsmall; i < ncols && rc == 0 && tid[0]; i++) {
+        const char *name = mt->cols[order[i]].name;
+        sb_reset(&sql);
+        sb_puts(&sql, "UPDATE ");
+        dialect_quote_table(&sql, &dialect_pgsql, mt->name);
+        sb_puts(&sql, " SET ");
+        dialect_quote_double(&sql, name);
+        sb_puts(&sql, " = ");
+        dialect_quote_double(&sql, name);
+        sb_puts(&sql, " || CAST(? AS text) WHERE ctid = CAST(? AS tid) RETURNING ctid");
+        const char *at = batch_text(b, &v[order[i]]);
+        for (size_t left = (size_t)v[order[i]].len, k; left > 0 && rc == 0; at += k, left -= k) {
+            k = piece_len(at, left);
+            ind[0] = (SQLLEN)k;
+            if (!SQL_SUCCEEDED(SQLBindParameter(h, 1, SQL_PARAM_INPUT, SQL_C_CHAR,
+                                                SQL_LONGVARCHAR, k, 0, (SQLPOINTER)at,
+                                                (SQLLEN)k, &ind[0])) ||
+                !SQL_SUCCEEDED(SQLBindParameter(h, 2, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_VARCHAR,
+                                                sizeof tid, 0, tid, sizeof tid, &ind[1])))
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+            if (rc == 0)
+                rc = run_tid(c, h, sb_str(&sql), mt->name, tid, sizeof tid, err);
+            if (rc == 0 && !tid[0]) {
+                c->last_class = DBE_FATAL; /* the row just written is gone */
+                rc = err_set(err, MIG_EINTERNAL, "%s: the row of a large value vanished",
+                             mt->name);
+            }
+        }
+    }
+    db_stmt_free(h);
+    db_params_free(&p);
+    free(order);
+    sb_free(&sql);
+    return rc;
+}
+
 /* Returns the end of the run of rows that starts at lo (< hi) in table t:
  * lo alone, with *large set, when it holds a text of BATCH_LARGE_TEXT bytes
  * or more, else every row up to the next that does.  A large value is not
@@ -309,16 +439,11 @@ static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
         z = run_end(b, t, a, hi, &large);
         load_result lr;
         SQLLEN changed = 0;
-        if (large) {
-            if (dialect_load_on_conflict(c, st, b, t, a, z, policy, 1, 0,
-                                         dialect_insert_on_conflict_sql, &lr, err) < 0)
-                return -1;
-        } else {
-            if (dialect_load_columns(c, st, b, t, a, z, policy, pgsql_insert_columns_sql,
-                                     &changed, err) < 0)
-                return -1;
-            dialect_conflict_result(&lr, z - a, changed, policy);
-        }
+        if ((large ? pgsql_load_large_row(c, b, t, a, policy, &changed, err)
+                   : dialect_load_columns(c, st, b, t, a, z, policy, pgsql_insert_columns_sql,
+                                          &changed, err)) < 0)
+            return -1;
+        dialect_conflict_result(&lr, z - a, changed, policy);
         result_add(res, &lr);
     }
     return 0;
