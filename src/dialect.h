@@ -82,7 +82,10 @@ typedef struct dialect {
     /* Or NULL.  The first table under DUP_SKIP, with the existence check
      * folded into the load: load_rows, and also set found[i - row_lo] for
      * every row whose key the table held before this call (those rows are
-     * not loaded; found has row_hi - row_lo bytes, all 0 on entry).
+     * not loaded; found has row_hi - row_lo bytes, all 0 on entry), or
+     * whose key another session committed while the INSERT ran (PostgreSQL:
+     * ON CONFLICT waited for it and passed the row over; its record is a
+     * duplicate all the same).
      * res->dup_db counts only rows neither loaded nor found (the server met
      * a key twice that the worker's bytes told apart, or another session
      * inserted it meanwhile).  The worker then asks no existence check of

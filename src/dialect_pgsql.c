@@ -4,7 +4,10 @@
  * decimal is numeric(p,s), datetime is timestamp), ON CONFLICT for the skip
  * and update policies.  Rows and the existence check's keys travel as one
  * array literal per column, cast in the SQL to an array of the column's type
- * (bit values as 1/0, which boolean accepts).  Where the shared machinery
+ * (bit values as 1/0, which boolean accepts); the first table's INSERT
+ * under the skip policy also names the rows it passed over (load_rows_found:
+ * no existence check of its own), and a row holding a large text goes alone,
+ * the text in pieces (pgsql_load_large_row).  Where the shared machinery
  * binds single values instead, each is bound with the SQL type of its column
  * so that the server receives typed parameters (a varchar parameter would
  * not be assigned to a date or uuid column); bit values then travel as the
