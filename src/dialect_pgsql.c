@@ -163,6 +163,17 @@ static void pgsql_keys_unnest(strbuf *out, const map_table *t)
     sb_puts(out, "o)");
 }
 
+/* Append "x.id = v.k1 AND ...": t's key columns in x equal to
+ * pgsql_keys_unnest's. */
+static void pgsql_keys_match(strbuf *out, const dialect *d, const map_table *t)
+{
+    for (size_t k = 0; k < t->nkeys; k++) {
+        sb_puts(out, k ? " AND x." : "x.");
+        d->quote_ident(out, t->cols[t->key_cols[k]].name);
+        sb_printf(out, " = v.k%zu", k + 1);
+    }
+}
+
 /* The existence check taking the key columns whole (a
  * dialect_exists_columns_fn): SELECT v.o FROM unnest(CAST(? AS integer[]))
  * WITH ORDINALITY AS v(k1, o) CROSS JOIN LATERAL (SELECT 1 FROM t x WHERE
@@ -181,11 +192,7 @@ static void pgsql_exists_columns_sql(strbuf *out, const dialect *d, const map_ta
     sb_puts(out, " CROSS JOIN LATERAL (SELECT 1 FROM ");
     dialect_quote_table(out, d, t->name);
     sb_puts(out, " x WHERE ");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        sb_puts(out, k ? " AND x." : "x.");
-        d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        sb_printf(out, " = v.k%zu", k + 1);
-    }
+    pgsql_keys_match(out, d, t);
     sb_puts(out, " LIMIT 1) AS f");
 }
 
@@ -227,11 +234,7 @@ static void pgsql_insert_found_sql(strbuf *out, const dialect *d, const map_tabl
     sb_puts(out, ") SELECT -count(*) FROM i UNION ALL SELECT v.o FROM ");
     pgsql_keys_unnest(out, t);
     sb_puts(out, " WHERE NOT EXISTS (SELECT 1 FROM i x WHERE ");
-    for (size_t k = 0; k < t->nkeys; k++) {
-        sb_puts(out, k ? " AND x." : "x.");
-        d->quote_ident(out, t->cols[t->key_cols[k]].name);
-        sb_printf(out, " = v.k%zu", k + 1);
-    }
+    pgsql_keys_match(out, d, t);
     sb_puts(out, ")");
 }
 

@@ -1553,11 +1553,9 @@ static int tp_load(db_conn *c, dialect_table_state **st, const mapping *m, int f
     return rc;
 }
 
-/* Loads the keys keys[0..n) into tp, rows [lo,n) through load_rows_found;
- * returns its rc, with found[] and *res filled. */
-static int tp_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
-                         const int *keys, size_t n, size_t lo, unsigned char *found,
-                         load_result *res, mig_err *err)
+/* Returns a batch of n records of m's first table, a row each: id keys[r]
+ * and (texts not NULL) the text texts[r] as its second column. */
+static batch *keyed_batch(const mapping *m, const int *keys, const char *const *texts, size_t n)
 {
     batch *b = batch_new(m, n);
     for (size_t r = 0; r < n; r++) {
@@ -1565,8 +1563,20 @@ static int tp_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
         value *v = batch_add_row(b, 0);
         v[0].len = 0;
         v[0].n.i = keys[r];
+        if (texts)
+            put_text(b, &v[1], texts[r]);
         batch_commit_record(b, 0);
     }
+    return b;
+}
+
+/* Loads the keys keys[0..n) into tp, rows [lo,n) through load_rows_found;
+ * returns its rc, with found[] and *res filled. */
+static int tp_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
+                         const int *keys, size_t n, size_t lo, unsigned char *found,
+                         load_result *res, mig_err *err)
+{
+    batch *b = keyed_batch(m, keys, NULL, n);
     memset(found, 0, n - lo);
     int rc = c->d->load_rows_found(c, st, b, 0, lo, n, found, res, err);
     batch_free(b);
@@ -1685,15 +1695,7 @@ static int tq_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
                          unsigned char *found, load_result *res)
 {
     mig_err err;
-    batch *b = batch_new(m, n);
-    for (size_t r = 0; r < n; r++) {
-        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
-        value *v = batch_add_row(b, 0);
-        v[0].len = 0;
-        v[0].n.i = keys[r];
-        put_text(b, &v[1], texts[r]);
-        batch_commit_record(b, 0);
-    }
+    batch *b = keyed_batch(m, keys, texts, n);
     memset(found, 0, n);
     int rc = c->d->load_rows_found(c, st, b, 0, 0, n, found, res, &err);
     if (rc != 0)
