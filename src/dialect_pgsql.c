@@ -402,9 +402,8 @@ static int pgsql_load_large_row(db_conn *c, const batch *b, size_t t, size_t row
 /* Returns the end of the run of rows that starts at lo (< hi) in table t:
  * lo alone, with *large set, when it holds a text of BATCH_LARGE_TEXT bytes
  * or more, else every row up to the next that does.  A large value is not
- * copied into an array literal: its row goes alone through the row INSERT,
- * the value bound where it lies in the batch (db_params_fill), so that the
- * driver's copies of it (psqlODBC's and libpq's) are the only ones. */
+ * copied into an array literal: its row goes alone, the text in pieces
+ * (pgsql_load_large_row). */
 static size_t run_end(const batch *b, size_t t, size_t lo, size_t hi, int *large)
 {
     size_t ncols = b->map->tables[t].ncols, r;
@@ -433,8 +432,8 @@ static void result_add(load_result *sum, const load_result *r)
 }
 
 /* Loads through INSERT ... SELECT * FROM unnest(...) ON CONFLICT, the rows
- * as one array per column (dialect_load_columns); a row with a large value
- * through the row INSERT ... VALUES (?, ...) ON CONFLICT (run_end). */
+ * as one array per column (dialect_load_columns); a row with a large text
+ * alone, the text in pieces (run_end, pgsql_load_large_row). */
 static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
@@ -455,9 +454,10 @@ static int pgsql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
     return 0;
 }
 
-/* load_rows_found: the existence check and the INSERT in one statement
- * (pgsql_insert_found_sql); a row with a large value, the existence check
- * first, then the row INSERT unless it was found. */
+/* load_rows_found: the INSERT names the rows it passed over
+ * (pgsql_insert_found_sql, no existence check of its own); a row with a
+ * large text, the existence check first, then pgsql_load_large_row unless
+ * it was found. */
 static int pgsql_load_rows_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                                  size_t lo, size_t hi, unsigned char *found, load_result *res,
                                  mig_err *err)
@@ -479,11 +479,10 @@ static int pgsql_load_rows_found(db_conn *c, dialect_table_state **st, const bat
                 return -1;
             for (size_t i = 0; i < n; i++)
                 nfound += f[i];
-            /* rows neither inserted nor found (the server met a key twice
-             * that the worker's bytes told apart, or another session
-             * inserted it meanwhile); more inserted than not found (a key
-             * found was deleted meanwhile) is a disagreement too: the
-             * worker loads the range again with a check of its own */
+            /* rows neither inserted nor found: the server met a key twice
+             * that the worker's bytes told apart (more than n would break
+             * the statement's contract: a disagreement too); the worker
+             * loads the range again with a check of its own */
             lr.inserted = ins;
             lr.dup_db = n - ins >= nfound ? n - ins - nfound : ins + nfound - n;
         }
