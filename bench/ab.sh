@@ -61,9 +61,10 @@ count() {
 # postmaster's cutime + cstime), or 0 when it cannot be read (SQLite, or a
 # server not on this machine).
 server_cpu() {
-    local dir pid
-    [ "$target" = postgresql ] && [ -n "${pgpid:-}" ] && [ -r "/proc/$pgpid/stat" ] ||
-        { echo 0; return; }
+    if [ -z "$pgpid" ] || [ ! -r "/proc/$pgpid/stat" ]; then
+        echo 0
+        return
+    fi
     # the fields after the command's ")": 14 cutime, 15 cstime (clock ticks)
     sed 's/.*) //' "/proc/$pgpid/stat" |
         awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }'
