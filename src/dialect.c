@@ -37,7 +37,8 @@ struct dialect_table_state {
     /* loading whole columns as array parameters (dialect_load_columns) */
     SQLHSTMT cols[NPOLICY];    /* the INSERT per policy, kept prepared */
     SQLHSTMT cols_found;       /* the INSERT naming the rows it found, kept prepared */
-    int found_most;            /* its last run found most of its rows stored */
+    int ask_first;             /* the existence check before it: at first, and
+                                  after a run that found most rows stored */
     SQLHSTMT cols_exists;      /* a handle for the existence check, run direct */
     strbuf cols_exists_sql;
     strbuf *arr;               /* one array literal per parameter */
@@ -415,6 +416,7 @@ static dialect_table_state *state_get(dialect_table_state **st, size_t t)
     if (!*st) {
         *st = xcalloc(1, sizeof **st);
         (*st)->t = t;
+        (*st)->ask_first = 1;
     }
     return *st;
 }
@@ -901,8 +903,8 @@ int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch
     const map_table *mt = &b->map->tables[t];
     size_t n = hi - lo, nfound = 0;
     *inserted = 0;
-    if (s->found_most) {
-        /* a rerun, likely: the keys alone first, and nothing more to send
+    if (s->ask_first) {
+        /* a rerun, maybe: the keys alone first, and nothing more to send
          * when every one is stored */
         size_t *rows = xcalloc(n ? n : 1, sizeof *rows);
         for (size_t i = 0; i < n; i++)
@@ -952,7 +954,7 @@ int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch
     }
     for (size_t i = 0; i < n; i++)
         nfound += found[i];
-    s->found_most = rc == 0 && 2 * nfound > n;
+    s->ask_first = rc == 0 && 2 * nfound > n;
     arrays_trim(s);
     return rc;
 }
