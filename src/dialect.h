@@ -234,10 +234,10 @@ int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const ba
  * same array), inserts the rows whose key is new, and selects, in any
  * order, one value <= 0, minus the number of rows it inserted, and the
  * 1-based ordinals of rows it did not insert since their key was stored
- * (found[i - lo] set for each).  When its last run found most of its rows
- * stored (a rerun), the existence check exists_fn writes goes first, and
- * when it finds every row, nothing more.  Stores the rows inserted in
- * *inserted; returns 0, or -1 with err. */
+ * (found[i - lo] set for each).  At a table's first call, and after one
+ * that found most of its rows stored (a rerun), the existence check
+ * exists_fn writes goes first, and when it finds every row, nothing more.
+ * Stores the rows inserted in *inserted; returns 0, or -1 with err. */
 int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                                size_t lo, size_t hi, dialect_columns_fn sqlfn,
                                dialect_exists_columns_fn exists_fn, unsigned char *found,

@@ -1708,8 +1708,9 @@ static int tq_load_found(db_conn *c, dialect_table_state **st, const mapping *m,
 
 /* PostgreSQL: load_rows_found names exactly the rows whose key was stored
  * (its INSERT returns the keys it inserted), inserts the others and counts
- * no row twice; after a range found mostly stored the existence check goes
- * first, and a range found whole is not sent again; a row with a text over
+ * no row twice, whether the existence check went first (the table's first
+ * range, and after a range found mostly stored; a range found whole is not
+ * sent again) or not; a row with a text over
  * 4 MB goes alone, the text in pieces cut between UTF-8 characters, and
  * arrives byte for byte. */
 static void test_live_pgsql_found(void)
@@ -1739,11 +1740,14 @@ static void test_live_pgsql_found(void)
     CU_ASSERT_EQUAL(tq_load_found(&c, &st, m, k1, a, 6, found, &res), 0);
     CU_ASSERT(memcmp(found, (unsigned char[]){0, 1, 0, 1, 1, 0}, 6) == 0);
     CU_ASSERT(res.inserted == 3 && res.dup_db == 0);
-    /* every row stored: then the existence check first, which finds 5 */
+    /* every row stored (by the INSERT), again (by the existence check
+     * alone), then the existence check first, which finds 5 */
     static const int k2[] = {1, 2, 3}, k3[] = {5, 13};
-    CU_ASSERT_EQUAL(tq_load_found(&c, &st, m, k2, a, 3, found, &res), 0);
-    CU_ASSERT(memcmp(found, (unsigned char[]){1, 1, 1}, 3) == 0);
-    CU_ASSERT(res.inserted == 0 && res.dup_db == 0);
+    for (int again = 0; again < 2; again++) {
+        CU_ASSERT_EQUAL(tq_load_found(&c, &st, m, k2, a, 3, found, &res), 0);
+        CU_ASSERT(memcmp(found, (unsigned char[]){1, 1, 1}, 3) == 0);
+        CU_ASSERT(res.inserted == 0 && res.dup_db == 0);
+    }
     CU_ASSERT_EQUAL(tq_load_found(&c, &st, m, k3, a, 2, found, &res), 0);
     CU_ASSERT(memcmp(found, (unsigned char[]){1, 0}, 2) == 0);
     CU_ASSERT(res.inserted == 1 && res.dup_db == 0);
