@@ -16,7 +16,9 @@
 # primary keys and rows), each into an emptied target.  PostgreSQL needs
 # MIGRATE_TEST_PG and MIGRATE_TEST_PG_PSQL (tests/with-postgres.sh sets them).
 # Every run must load every row (checked by row counts).  Printed: every
-# run (wall seconds, records per minute, peak RSS), the medians, NEW against
+# run (wall seconds, records per minute, peak RSS, the client's CPU seconds,
+# user + sys, and on PostgreSQL the server's: what its backends used, read
+# from the postmaster's reaped children in /proc), the medians, NEW against
 # OLD and both against the reference, and the load average before and after.
 set -euo pipefail
 
@@ -55,7 +57,25 @@ count() {
                + (SELECT count(*) FROM contact_address)"
     if [ "$target" = sqlite ]; then sqlite3 "$1" "$sql"; else "${psql[@]}" -At -c "$sql"; fi
 }
-# Run one program (old, new, ref) once; prints "seconds rssKB".
+# Print the CPU seconds the server's ended backends used so far (the
+# postmaster's cutime + cstime), or 0 when it cannot be read (SQLite, or a
+# server not on this machine).
+server_cpu() {
+    if [ -z "$pgpid" ] || [ ! -r "/proc/$pgpid/stat" ]; then
+        echo 0
+        return
+    fi
+    # the fields after the command's ")": 14 cutime, 15 cstime (clock ticks)
+    sed 's/.*) //' "/proc/$pgpid/stat" |
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($14 + $15) / hz }'
+}
+pgpid=
+if [ "$target" = postgresql ]; then
+    pgdir=$("${psql[@]}" -At -c "SHOW data_directory" 2> /dev/null || true)
+    [ -r "$pgdir/postmaster.pid" ] && pgpid=$(head -n 1 "$pgdir/postmaster.pid")
+fi
+# Run one program (old, new, ref) once; prints "seconds rssKB client-cpu
+# server-cpu".
 one() {
     local who=$1 db=$work/t.db
     reset
@@ -86,26 +106,31 @@ one() {
             cmd=("${psql[@]}" -1 -f "$work/copy.psql")
         fi ;;
     esac
-    /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" > "$work/out" 2> "$work/err" ||
+    local s0 s1
+    s0=$(server_cpu)
+    /usr/bin/time -f "%e %M %U %S" -o "$work/time" "${cmd[@]}" > "$work/out" 2> "$work/err" ||
         { echo "ab.sh: $who failed:" >&2; tail -5 "$work/err" >&2; exit 1; }
+    sleep 0.2 # the postmaster reaps the run's backends
+    s1=$(server_cpu)
     local got
     got=$(count "$db")
     [ "$got" = "$nrows" ] || { echo "ab.sh: $who loaded $got rows, not $nrows" >&2; exit 1; }
-    cat "$work/time"
+    awk -v s0="$s0" -v s1="$s1" '{ printf "%s %s %.2f %.2f\n", $1, $2, $3 + $4, s1 - s0 }' \
+        "$work/time"
 }
 
 echo "ab: target $target, $records records ($nrows rows), --workers $workers --batch-size $batch, $runs rounds"
 echo "ab: OLD $old"
 echo "ab: NEW $new"
 echo "ab: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-4s %9s %12s %8s\n' round who seconds rec/min RSS-MB
+printf '%-6s %-4s %9s %12s %8s %9s %9s\n' round who seconds rec/min RSS-MB client-s server-s
 order=(old new ref)
 for ((r = 1; r <= runs; r++)); do
     for who in "${order[@]}"; do
-        read -r s kb <<< "$(one "$who")"
-        echo "$who $s $kb" >> "$work/all"
-        printf '%-6s %-4s %9.2f %12.0f %8.1f\n' "$r" "$who" "$s" \
-            "$(echo "$records * 60 / $s" | bc -l)" "$(echo "$kb / 1024" | bc -l)"
+        read -r s kb cpu scpu <<< "$(one "$who")"
+        echo "$who $s $kb $cpu $scpu" >> "$work/all"
+        printf '%-6s %-4s %9.2f %12.0f %8.1f %9.2f %9.2f\n' "$r" "$who" "$s" \
+            "$(echo "$records * 60 / $s" | bc -l)" "$(echo "$kb / 1024" | bc -l)" "$cpu" "$scpu"
     done
     order=("${order[@]:1}" "${order[0]}") # rotate: each takes every turn
 done
@@ -114,9 +139,12 @@ declare -A med
 for who in old new ref; do
     m=$(awk -v w="$who" '$1 == w {print $2}' "$work/all" | median)
     rss=$(awk -v w="$who" '$1 == w {print $3}' "$work/all" | median)
+    cpu=$(awk -v w="$who" '$1 == w {print $4}' "$work/all" | median)
+    scpu=$(awk -v w="$who" '$1 == w {print $5}' "$work/all" | median)
     med[$who]=$m
-    printf 'median %-4s %9.2f s %12.0f rec/min %8.1f MB\n' "$who" "$m" \
-        "$(echo "$records * 60 / $m" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+    printf 'median %-4s %9.2f s %12.0f rec/min %8.1f MB  client %.2f s  server %.2f s\n' \
+        "$who" "$m" "$(echo "$records * 60 / $m" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+        "$cpu" "$scpu"
 done
 printf 'NEW/OLD time %.2f, OLD/ref %.2f, NEW/ref %.2f\n' \
     "$(echo "${med[new]} / ${med[old]}" | bc -l)" "$(echo "${med[old]} / ${med[ref]}" | bc -l)" \

@@ -36,6 +36,9 @@ struct dialect_table_state {
     db_params params;
     /* loading whole columns as array parameters (dialect_load_columns) */
     SQLHSTMT cols[NPOLICY];    /* the INSERT per policy, kept prepared */
+    SQLHSTMT cols_found;       /* the INSERT naming the rows it found, kept prepared */
+    int ask_first;             /* the existence check before it: at first, and
+                                  after a run that found most rows stored */
     SQLHSTMT cols_exists;      /* a handle for the existence check, run direct */
     strbuf cols_exists_sql;
     strbuf *arr;               /* one array literal per parameter */
@@ -413,6 +416,7 @@ static dialect_table_state *state_get(dialect_table_state **st, size_t t)
     if (!*st) {
         *st = xcalloc(1, sizeof **st);
         (*st)->t = t;
+        (*st)->ask_first = 1;
     }
     return *st;
 }
@@ -444,6 +448,7 @@ void dialect_state_free_generic(db_conn *c, dialect_table_state *st)
     db_params_free(&st->params);
     for (int i = 0; i < NPOLICY; i++)
         db_stmt_free(st->cols[i]);
+    db_stmt_free(st->cols_found);
     db_stmt_free(st->cols_exists);
     sb_free(&st->cols_exists_sql);
     for (size_t i = 0; i < st->narr; i++)
@@ -831,6 +836,34 @@ static size_t columns_end(const batch *b, size_t t, size_t lo, size_t hi)
     return r;
 }
 
+/* Read the result of h, run with answer r: 1-based ordinals of rows among
+ * n, each setting found[ord - 1]; with count, also one value <= 0, the
+ * negated count of rows inserted, stored in *count.  Returns 0, or -1 with
+ * err (a value out of range breaks the statement's contract). */
+static int fetch_ordinals(db_conn *c, SQLHSTMT h, SQLRETURN r, const char *what, size_t n,
+                          unsigned char *found, uint64_t *count, mig_err *err)
+{
+    int rc = 0;
+    while (rc == 0 && r != SQL_NO_DATA && SQL_SUCCEEDED(r = SQLFetch(h))) {
+        SQLBIGINT ord = 0;
+        SQLLEN oind = 0;
+        r = SQLGetData(h, 1, SQL_C_SBIGINT, &ord, 0, &oind);
+        if (!SQL_SUCCEEDED(r))
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+        else if (count && oind != SQL_NULL_DATA && ord <= 0 && (uint64_t)-ord <= n)
+            *count = (uint64_t)-ord;
+        else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > n) {
+            c->last_class = DBE_FATAL; /* the statement broke its contract */
+            rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu", what,
+                         (long long)ord, n);
+        } else
+            found[ord - 1] = 1;
+    }
+    if (rc == 0 && r != SQL_NO_DATA)
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, what);
+    return rc;
+}
+
 int dialect_load_columns(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                          size_t lo, size_t hi, dup_policy policy, dialect_columns_fn sqlfn,
                          SQLLEN *changed, mig_err *err)
@@ -857,6 +890,71 @@ int dialect_load_columns(db_conn *c, dialect_table_state **st, const batch *b, s
             rc = db_execute(c, h, &n, err, mt->name);
         *changed += n;
     }
+    arrays_trim(s);
+    return rc;
+}
+
+int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                               size_t lo, size_t hi, dialect_columns_fn sqlfn,
+                               dialect_exists_columns_fn exists_fn, unsigned char *found,
+                               uint64_t *inserted, mig_err *err)
+{
+    dialect_table_state *s = state_get(st, t);
+    const map_table *mt = &b->map->tables[t];
+    size_t n = hi - lo, nfound = 0;
+    *inserted = 0;
+    if (s->ask_first) {
+        /* a rerun, maybe: the keys alone first, and nothing more to send
+         * when every one is stored */
+        size_t *rows = xcalloc(n ? n : 1, sizeof *rows);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = lo + i;
+        int rc = dialect_find_existing_columns(c, st, b, t, rows, n, found, exists_fn, err);
+        free(rows);
+        for (size_t i = 0; i < n; i++)
+            nfound += found[i];
+        if (rc < 0 || nfound == n)
+            return rc;
+        nfound = 0;
+    }
+    memset(found, 0, n);
+    if (s->cols_found == SQL_NULL_HSTMT) {
+        strbuf sql = STRBUF_INIT;
+        sqlfn(&sql, c->d, mt, DUP_SKIP);
+        s->cols_found = db_prepare(c, sb_str(&sql), err);
+        sb_free(&sql);
+        if (s->cols_found == SQL_NULL_HSTMT)
+            return -1;
+    }
+    SQLHSTMT h = s->cols_found;
+    int rc = 0;
+    for (size_t plo = lo, phi; plo < hi && rc == 0; plo = phi) {
+        phi = columns_end(b, t, plo, hi);
+        uint64_t ins = 0;
+        rc = arrays_bind(c, h, s, b, t, NULL, mt->ncols, NULL, plo, phi - plo, err);
+        /* the key columns again, the same buffers */
+        for (size_t k = 0; k < mt->nkeys && rc == 0; k++) {
+            strbuf *a = &s->arr[mt->key_cols[k]];
+            if (!SQL_SUCCEEDED(SQLBindParameter(h, (SQLUSMALLINT)(mt->ncols + k + 1),
+                                                SQL_PARAM_INPUT, SQL_C_CHAR, SQL_LONGVARCHAR,
+                                                a->len, 0, a->buf, (SQLLEN)a->len + 1,
+                                                &s->arr_ind[mt->key_cols[k]])))
+                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        }
+        SQLRETURN r = SQL_SUCCESS;
+        if (rc == 0) {
+            r = db_run(c, h, NULL, err);
+            if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
+                rc = db_run_failed(c, h, err, mt->name);
+        }
+        if (rc == 0)
+            rc = fetch_ordinals(c, h, r, mt->name, phi - plo, found + (plo - lo), &ins, err);
+        SQLFreeStmt(h, SQL_CLOSE);
+        *inserted += ins;
+    }
+    for (size_t i = 0; i < n; i++)
+        nfound += found[i];
+    s->ask_first = rc == 0 && 2 * nfound > n;
     arrays_trim(s);
     return rc;
 }
@@ -895,21 +993,8 @@ int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const ba
             if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
                 rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
         }
-        while (rc == 0 && r != SQL_NO_DATA && SQL_SUCCEEDED(r = SQLFetch(h))) {
-            SQLBIGINT ord = 0;
-            SQLLEN oind = 0;
-            r = SQLGetData(h, 1, SQL_C_SBIGINT, &ord, 0, &oind);
-            if (!SQL_SUCCEEDED(r))
-                rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
-            else if (oind == SQL_NULL_DATA || ord < 1 || (uint64_t)ord > j - i) {
-                c->last_class = DBE_FATAL; /* the statement broke its contract */
-                rc = err_set(err, MIG_EINTERNAL, "%s: existence check named row %lld of %zu",
-                             mt->name, (long long)ord, j - i);
-            } else
-                found[i + (size_t)ord - 1] = 1;
-        }
-        if (rc == 0 && r != SQL_NO_DATA)
-            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+        if (rc == 0)
+            rc = fetch_ordinals(c, h, r, mt->name, j - i, found + i, NULL, err);
         SQLFreeStmt(h, SQL_CLOSE);
         i = j;
     }

@@ -82,7 +82,10 @@ typedef struct dialect {
     /* Or NULL.  The first table under DUP_SKIP, with the existence check
      * folded into the load: load_rows, and also set found[i - row_lo] for
      * every row whose key the table held before this call (those rows are
-     * not loaded; found has row_hi - row_lo bytes, all 0 on entry).
+     * not loaded; found has row_hi - row_lo bytes, all 0 on entry), or
+     * whose key another session committed while the INSERT ran (PostgreSQL:
+     * ON CONFLICT waited for it and passed the row over; its record is a
+     * duplicate all the same).
      * res->dup_db counts only rows neither loaded nor found (the server met
      * a key twice that the worker's bytes told apart, or another session
      * inserted it meanwhile).  The worker then asks no existence check of
@@ -225,6 +228,20 @@ typedef void (*dialect_exists_columns_fn)(strbuf *out, const dialect *d, const m
 int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const batch *b,
                                   size_t t, const size_t *rows, size_t n, unsigned char *found,
                                   dialect_exists_columns_fn sqlfn, mig_err *err);
+/* load_rows_found through the statement sqlfn writes for DUP_SKIP (prepared
+ * once, kept in *st): it takes whole columns as dialect_columns_fn's does,
+ * then the key columns again (parameter ncols + k + 1: key column k, the
+ * same array), inserts the rows whose key is new, and selects, in any
+ * order, one value <= 0, minus the number of rows it inserted, and the
+ * 1-based ordinals of rows it did not insert since their key was stored
+ * (found[i - lo] set for each).  At a table's first call, and after one
+ * that found most of its rows stored (a rerun), the existence check
+ * exists_fn writes goes first, and when it finds every row, nothing more.
+ * Stores the rows inserted in *inserted; returns 0, or -1 with err. */
+int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                               size_t lo, size_t hi, dialect_columns_fn sqlfn,
+                               dialect_exists_columns_fn exists_fn, unsigned char *found,
+                               uint64_t *inserted, mig_err *err);
 /* A dialect's per-session stage table for t (SQL Server's #stage): returns 1
  * when it was marked ready (existing and empty) and no rollback has been
  * asked for on c since, which could have brought back rows or undone its
