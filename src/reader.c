@@ -729,8 +729,9 @@ static inline __attribute__((always_inline)) size_t lex_to_end(reader *r, const 
         r->lq = ends < need ? ends : need;
         return lim;
     }
-    r->lq = 0;
-    if (ends >= need)
+    if (need)
+        r->lq = 0;
+    if (!need || ends >= need)
         r->lx = L_TEXT;
     return j + 1;
 }
@@ -792,17 +793,21 @@ static inline __attribute__((always_inline)) int lex(reader *r, const char *p, s
             size_t end = lt ? (size_t)(lt - p) : lim;
             if (mode != LEX_WATCH)
                 text_saw(r, p + i, end - i);
+            if (mode == LEX_WATCH && !lt)
+                return found;
             i = end;
             if (lt) {
                 r->lx = L_LT;
-                r->tok = 1;
+                if (mode != LEX_WATCH)
+                    r->tok = 1;
                 i++;
             }
             break;
         }
         case L_LT:
             r->lq = 0;
-            r->ts = T_NAME;
+            if (mode != LEX_WATCH)
+                r->ts = T_NAME;
             i++;
             if (c == '/') {
                 r->lx = L_ETAG;
@@ -827,10 +832,11 @@ static inline __attribute__((always_inline)) int lex(reader *r, const char *p, s
                     r->ntail = 1;
                     filter_track(r, p + i0, n - i0);
                     return 0;
+                } else {
+                    r->prev = c;
+                    r->amp = 0;
+                    r->nattr = 0;
                 }
-                r->prev = c;
-                r->amp = 0;
-                r->nattr = 0;
             }
             break;
         case L_STAG:
@@ -851,13 +857,13 @@ static inline __attribute__((always_inline)) int lex(reader *r, const char *p, s
             if (mode == LEX_WATCH) { /* to its end or a value */
                 while (i < n && p[i] != '>' && p[i] != '"' && p[i] != '\'')
                     i++;
-                if (i < n) {
-                    if (p[i] == '>')
-                        r->lx = L_TEXT;
-                    else
-                        r->lq = p[i];
-                    i++;
-                }
+                if (i == n)
+                    return found;
+                if (p[i] == '>')
+                    r->lx = L_TEXT;
+                else
+                    r->lq = p[i];
+                i++;
                 break;
             }
             /* byte by byte: where its attributes are */
@@ -962,6 +968,8 @@ static inline __attribute__((always_inline)) int lex(reader *r, const char *p, s
             }
             break;
         default: /* L_LOST: not followed */
+            if (mode == LEX_WATCH)
+                return 0;
             i = n;
             break;
         }
