@@ -505,10 +505,11 @@ static void peek_prolog(reader *r)
  * element starts (xmlTextReaderPushData pushes until a start tag), and
  * holds a text node whole until the node after it is parsed: 40 MB of
  * text, or of end tags, comments and CDATA without a start tag, cost
- * several times that.  So the bytes going to libxml2 are watched: cheaply
- * (where the last start tag of each read is) until more than BREAK_AT bytes
- * (max_bytes / 4, within 4 KB..256 KB) follow one; then a small lexer follows the text, CDATA sections,
- * comments, end tags and PIs that come next, and every BREAK_AT bytes puts
+ * several times that.  So one lexer (lex()) follows the bytes going to
+ * libxml2: it watches them cheaply (where the last start tag of each read
+ * is) until more than BREAK_AT bytes (max_bytes / 4, within 4 KB..256 KB)
+ * follow one; then it follows in detail the text, CDATA sections, comments,
+ * end tags and PIs that come next, and every BREAK_AT bytes puts
  * an empty element <NAME/> (NAME random per reader) into a text, or
  * "]]><NAME/><![CDATA[" into a CDATA section, at a character boundary
  * outside any reference; back to watching at the next start tag.  The
@@ -1146,11 +1147,13 @@ static int read_cb(void *ctx, char *buf, int len)
             r->npeek = r->peek_pos = 0;
         }
     } else {
-        /* (a read the filter drops whole, inside a cut, is not the end) */
+        /* (a read the filter drops whole, inside a cut, is not the end;
+         * the input's end inside one is) */
+        ssize_t got;
         do {
             if (r->have_read_err)
                 return -1;
-            n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
+            n = got = r->in->read(r->in, buf, (size_t)len, &r->read_err);
             if (n < 0) {
                 r->have_read_err = 1;
                 return -1;
@@ -1159,7 +1162,7 @@ static int read_cb(void *ctx, char *buf, int len)
                 r->nfout = r->fout_pos = 0;
                 n = (ssize_t)filter(r, buf, (size_t)n, (size_t)len);
             }
-        } while (n == 0 && r->cut);
+        } while (n == 0 && got > 0);
         fresh = 0;
     }
     if (r->filt_on && n > 0 && fresh) {

@@ -316,7 +316,10 @@ static void expect_records(const char *name, const char *doc, size_t max_bytes,
         CU_ASSERT_EQUAL(rc, end_rc);
         if (end_rc < 0 && rc < 0) {
             CU_ASSERT_EQUAL(err.status, MIG_EDATA);
-            CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, end_msg));
+            if (!strstr(err.msg, end_msg)) {
+                fprintf(stderr, "%s: error \"%s\"\n", name, err.msg);
+                CU_FAIL("error");
+            }
             CU_ASSERT_PTR_NULL(strchr(err.msg, '\n'));
         }
     }
@@ -506,12 +509,28 @@ static void test_huge_tag(void)
     sb_free(&big);
 }
 
+/* The input ending inside a comment the filter cuts: the input stops with
+ * libxml2's error, after the record before it (read_cb waited for the
+ * comment's end forever: found by fuzz_record with max_bytes 4 KB). */
+static void test_end_in_cut(void)
+{
+    strbuf doc = STRBUF_INIT;
+    sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><!--");
+    for (int i = 0; i < 70000; i++)
+        sb_putc(&doc, 'c');
+    const want_rec first[] = {{1, 2, NULL, "<a:x xmlns:a=\"urn:a\" id=\"1\"/>"}};
+    alarm(30); /* (it hung) */
+    expect_records("endcut.xml", sb_str(&doc), 65536, first, NWANT(first), -1,
+                   "endcut.xml:3:65549: Comment not terminated");
+    alarm(0);
+    sb_free(&doc);
+}
+
 /* A text node longer than max_bytes: the reader's input filter breaks it
  * (libxml2 would hold it whole), so its record alone is too large and the
  * input goes on, in a text, white space in an element and CDATA. */
 static void test_huge_text_node(void)
 {
-    mapping *m = unit_map_for("/a:root/a:x");
     strbuf doc = STRBUF_INIT;
     sb_puts(&doc, "<a:root xmlns:a='urn:a'>\n<a:x id='1'/>\n<a:x id='2'><a:v>");
     for (int i = 0; i < 300000; i++)
@@ -523,24 +542,16 @@ static void test_huge_text_node(void)
     for (int i = 0; i < 300000; i++)
         sb_putc(&doc, 'c');
     sb_puts(&doc, "]]></a:x>\n<a:x id='6'/>\n</a:root>\n");
-    mig_err err;
-    input *in;
-    reader *r = open_file(unit_put("text.xml", sb_str(&doc)), m, 65536, &in);
-    reader_record rec;
-    for (int seq = 1; seq <= 6; seq++) {
-        CU_ASSERT_EQUAL_FATAL(reader_next(r, &rec, &err), 1);
-        CU_ASSERT_EQUAL(rec.seq, (uint64_t)seq);
-        CU_ASSERT_EQUAL(rec.too_big, seq == 2 || seq == 4 || seq == 5);
-        if (rec.too_big) {
-            CU_ASSERT(rec.xml_bytes > 300000);
-            CU_ASSERT_PTR_NOT_NULL(strstr(rec.invalid, "record too large"));
-        }
-    }
-    CU_ASSERT_EQUAL(reader_next(r, &rec, &err), 0);
-    reader_close(r);
-    input_close(in);
+    const want_rec want[] = {
+        {1, 2, NULL, NULL},
+        {2, 3, "record too large: 300017 bytes of XML", ""},
+        {3, 4, NULL, NULL},
+        {4, 5, "record too large: 300017 bytes of XML", ""},
+        {5, 6, "record too large: 300", ""}, /* (+12 bytes a CDATA break) */
+        {6, 7, NULL, "<a:x xmlns:a=\"urn:a\" id=\"6\"/>"},
+    };
+    expect_records("text.xml", sb_str(&doc), 65536, want, NWANT(want), 0, NULL);
     sb_free(&doc);
-    mapping_free(m);
 }
 
 /* A text the input filter breaks (every max_bytes / 4 bytes, 4 KB here)
@@ -904,6 +915,7 @@ int main(void)
     UNIT_TEST(test_record_too_big);
     UNIT_TEST(test_bad_utf8_cdata);
     UNIT_TEST(test_huge_tag);
+    UNIT_TEST(test_end_in_cut);
     UNIT_TEST(test_huge_text_node);
     UNIT_TEST(test_text_joined);
     UNIT_TEST(test_lt_in_markup);
