@@ -101,15 +101,13 @@ struct reader {
     char brk[48];            /* "<NAME/>", the element put in */
     size_t brk_len;
     char brk_name[40];       /* NAME */
-    int ws, wq, wend;        /* where the watched bytes are (W_*), a quote or count,
-                                end characters ('-', ']', '?') just before */
-    int wsub;                /* in a DOCTYPE: where in its internal subset (S_*) */
-    uint32_t wlast;          /* in a DOCTYPE: its last bytes */
     char *tail;              /* bytes since the last start tag (at most TAIL_MAX) */
     size_t ntail;
     uint64_t since_st;       /* bytes since the last start tag (0: none yet) */
     int in_slow;             /* lexing: more than BREAK_AT bytes without one */
     int lx, lq, prev;        /* the lexer's state (L_*), its count or quote, last byte */
+    int dsub;                /* in a DOCTYPE: where in its internal subset (S_*) */
+    uint32_t dlast;          /* in a DOCTYPE: its last bytes */
     int open;                /* an element is known to be open */
     int text_ws;             /* the text so far is white space only */
     int text_ref;            /* inside a reference "&...;" */
@@ -514,10 +512,11 @@ static void peek_prolog(reader *r)
  * element starts (xmlTextReaderPushData pushes until a start tag), and
  * holds a text node whole until the node after it is parsed: 40 MB of
  * text, or of end tags, comments and CDATA without a start tag, cost
- * several times that.  So the bytes going to libxml2 are watched: cheaply
- * (where the last start tag of each read is) until more than BREAK_AT bytes
- * (max_bytes / 4, within 4 KB..256 KB) follow one; then a small lexer follows the text, CDATA sections,
- * comments, end tags and PIs that come next, and every BREAK_AT bytes puts
+ * several times that.  So one lexer (lex()) follows the bytes going to
+ * libxml2: it watches them cheaply (where the last start tag of each read
+ * is) until more than BREAK_AT bytes (max_bytes / 4, within 4 KB..256 KB)
+ * follow one; then it follows in detail the text, CDATA sections, comments,
+ * end tags and PIs that come next, and every BREAK_AT bytes puts
  * an empty element <NAME/> (NAME random per reader) into a text, or
  * "]]><NAME/><![CDATA[" into a CDATA section, at a character boundary
  * outside any reference; back to watching at the next start tag.  The
@@ -554,14 +553,23 @@ static void peek_prolog(reader *r)
 #define CUT_NL_MAX 65536        /* newlines of a cut given back to libxml2, so that
                                    the line numbers after it stay right */
 
-enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL };
-
-/* Where the watched bytes are (watch()): text, just after '<', a start tag
- * (maybe in a quoted value), an end tag, after "<!", a comment, a CDATA
- * section, a PI, a DOCTYPE or other declaration; W_LOST: not known (the
- * filter then does nothing).  In a DOCTYPE, where in its internal subset. */
-enum { W_TEXT, W_LT, W_STAG, W_ETAG, W_BANG, W_COMMENT, W_CDATA, W_PI, W_DECL, W_LOST };
+/* Where the lexer is (r->lx): text, just after '<', a start tag (r->lq: the
+ * quote of the value it is in), an end tag, after "<!" (r->lq: bytes of "--"
+ * or "[CDATA[" matched), a comment, a CDATA section, a PI (r->lq: how many
+ * of the characters that end it, '-', ']', '?', were just before), a
+ * DOCTYPE or other declaration (r->lq: the quote of a literal; r->dsub:
+ * where in its internal subset); L_LOST: not known (the filter then does
+ * nothing more). */
+enum { L_TEXT, L_LT, L_STAG, L_ETAG, L_BANG, L_COMMENT, L_CDATA, L_PI, L_DECL, L_LOST };
 enum { S_NONE, S_SUBSET, S_COMMENT, S_PI, S_AFTER };
+
+/* How lex() goes over the bytes: LEX_WATCH only follows where they are and
+ * notes where start tags begin (jumping with memchr); LEX_FOLLOW keeps as
+ * well what a cut or a break needs (the size of the tag, comment or PI, its
+ * attributes, whether the text is white space or in a reference, whether an
+ * element is open); LEX_EMIT moreover copies them to r->fout, with the
+ * breaks put in and the cuts made. */
+enum { LEX_WATCH, LEX_FOLLOW, LEX_EMIT };
 
 static int is_ws(char c)
 {
@@ -584,6 +592,15 @@ static void fout_put(reader *r, const char *p, size_t n)
     r->nfout += n;
 }
 
+/* Returns 1 if a reference ("&...;") is open after p[0..n), was: before. */
+static int ref_open(const char *p, size_t n, int was)
+{
+    const char *a = memrchr(p, '&', n), *sc = memrchr(p, ';', n);
+    if (a && (!sc || a > sc))
+        return 1;
+    return sc ? 0 : was;
+}
+
 /* Updates the text state for the text bytes p[0..n) (no '<'). */
 static void text_saw(reader *r, const char *p, size_t n)
 {
@@ -593,12 +610,7 @@ static void text_saw(reader *r, const char *p, size_t n)
                 r->text_ws = 0;
                 break;
             }
-    const char *a = memrchr(p, '&', n), *sc = memrchr(p, ';', n);
-    if (a && (!sc || a > sc))
-        r->text_ref = 1;
-    else if (sc)
-        r->text_ref = 0;
-    r->run += n;
+    r->text_ref = ref_open(p, n, r->text_ref);
 }
 
 /* Puts a break into the output (in a CDATA section: closed and opened). */
@@ -660,19 +672,20 @@ static void cut_begin(reader *r)
     r->cut_nl = 0;
 }
 
-/* Ends a cut construct at its last byte: writes what closes it and, for a
- * start tag, a comment or a PI, the marker the reader sees (an attribute
- * BRK="size" on the tag, else a PI "<?BRK comment size?>" after it). */
-static void cut_end(reader *r)
+/* Ends a cut construct (state was) at its last byte: writes what closes it
+ * and, for a start tag, a comment or a PI, the marker the reader sees (an
+ * attribute BRK="size" on the tag, else a PI "<?BRK comment size?>" after
+ * it). */
+static void cut_end(reader *r, int was)
 {
     char m[128];
     int k;
-    if (r->lx == L_STAG)
+    if (was == L_STAG)
         fout_put(r, r->cut_close, strlen(r->cut_close));
     /* the newlines dropped, as white space before the end: lines stay right */
     for (uint64_t i = 0; i < r->cut_nl && i < CUT_NL_MAX; i++)
         fout_put(r, "\n", 1);
-    switch (r->lx) {
+    switch (was) {
     case L_STAG:
         k = snprintf(m, sizeof m, " %s=\"%s%" PRIu64 "\"%s", r->brk_name,
                      r->nattr >= READER_TAG_ATTRS ? "attributes " : "", r->tok,
@@ -680,8 +693,8 @@ static void cut_end(reader *r)
         break;
     case L_COMMENT:
     case L_PI:
-        k = snprintf(m, sizeof m, "%s<?%s %s %" PRIu64 "?>", r->lx == L_PI ? "?>" : "-->",
-                     r->brk_name, r->lx == L_PI ? "processing-instruction" : "comment", r->tok);
+        k = snprintf(m, sizeof m, "%s<?%s %s %" PRIu64 "?>", was == L_PI ? "?>" : "-->",
+                     r->brk_name, was == L_PI ? "processing-instruction" : "comment", r->tok);
         break;
     default:
         k = snprintf(m, sizeof m, ">");
@@ -691,36 +704,82 @@ static void cut_end(reader *r)
     r->cut = 0;
 }
 
-/* Lexes p[0..n) from state r->lx.  emit: copies it to r->fout with the
- * breaks put in and the cuts made, and at a start tag goes back to
- * watching (filter_track) for the rest; else (the tail, on entering) only
- * follows the state. */
-static void lex(reader *r, const char *p, size_t n, int emit)
+/* Returns the newlines in p[0..n). */
+static uint64_t count_nl(const char *p, size_t n)
 {
-    size_t i = 0, from = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        if (r->lx != L_TEXT && r->lx != L_CDATA) {
-            /* a tag, comment or PI: cut past tag_max, dropped to its end */
-            if (emit && !r->cut && cuttable(r, c)) {
-                fout_put(r, p + from, i - from);
-                cut_begin(r);
-            }
-            r->tok++;
-        }
-        int dropping = r->cut; /* (its last byte too: cut_end writes the end) */
-        if (dropping && c == '\n')
-            r->cut_nl++;
-        switch (r->lx) {
-        case L_TEXT: {
-            if (c == '<') {
-                r->lx = L_LT;
-                r->tok = 1;
-                i++;
-                r->run++;
+    uint64_t k = 0;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+        k++;
+    return k;
+}
+
+/* The arm of lex() in state was: an end tag, a comment, a CDATA section or
+ * a PI, which ends at a '>' with need characters e just before ("-->",
+ * "]]>", "?>"; an end tag at any '>'); r->lq of them were before i.  Passes
+ * over p[i..lim) to the '>' that ends it (then state L_TEXT); returns where
+ * it stopped.  (Inlined with was, e and need constants.) */
+static inline __attribute__((always_inline)) size_t lex_to_end(reader *r, const char *p, size_t i,
+                                                              size_t lim, int was, char e,
+                                                              int need, int mode)
+{
+    const char *gt = memchr(p + i, '>', lim - i);
+    size_t j = gt ? (size_t)(gt - p) : lim, k = j;
+    while (k > i && j - k < (size_t)need && p[k - 1] == e)
+        k--;
+    int ends = (int)(j - k) + (k == i ? r->lq : 0);
+    if (mode != LEX_WATCH && r->ts == T_NAME && (was == L_ETAG || was == L_PI))
+        for (size_t x = i; x < j; x++)
+            if (is_ws(p[x]) || p[x] == '?') {
+                r->ts = T_SP; /* past its name */
                 break;
             }
-            if (emit && r->run >= BREAK_AT) {
+    if (!gt) {
+        r->lq = ends < need ? ends : need;
+        return lim;
+    }
+    if (need)
+        r->lq = 0;
+    if (!need || ends >= need)
+        r->lx = L_TEXT;
+    return j + 1;
+}
+
+/* The one lexer of the filter: follows p[0..n) from state r->lx, in mode
+ * (LEX_*).  Each arm passes over as much as it can at once (memchr to the
+ * '<' ending a text, the quote ending a value, the '>' ending an end tag,
+ * comment, CDATA section or PI, its end checked behind), in LEX_EMIT no
+ * further than where a break or a cut may fall (then byte by byte).
+ * LEX_WATCH returns 1 with *st the offset of the last start tag's '<' in p
+ * (-1: the last byte of the bytes before), or 0 if no start tag begins in
+ * p.  LEX_EMIT goes back to watching (filter_track) at a start tag.
+ * Inlined in each caller, whose mode is a constant: the watch, which sees
+ * every byte of the input, carries none of the other modes' work. */
+static inline __attribute__((always_inline)) int lex(reader *r, const char *p, size_t n,
+                                                      int mode, ptrdiff_t *st)
+{
+    size_t i = 0, from = 0;
+    int found = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        size_t i0 = i, lim = n; /* the arm passes over p[i..lim) at most */
+        int was = r->lx, dropping = 0;
+        if (mode != LEX_WATCH && was != L_TEXT && was != L_CDATA) {
+            /* a tag, comment or PI: cut past tag_max, dropped to its end */
+            if (mode == LEX_EMIT && !r->cut) {
+                if (cuttable(r, c)) {
+                    fout_put(r, p + from, i - from);
+                    cut_begin(r);
+                } else {
+                    lim = r->tok >= r->tag_max ? i + 1
+                          : r->tag_max - r->tok < n - i ? i + (size_t)(r->tag_max - r->tok)
+                                                        : n;
+                }
+            }
+            dropping = r->cut; /* (its last byte too: cut_end writes the end) */
+        }
+        switch (was) {
+        case L_TEXT: {
+            if (mode == LEX_EMIT && r->run >= BREAK_AT && c != '<') {
                 if (!r->text_ref && (c & 0xC0) != 0x80 && (!r->text_ws || r->open)) {
                     fout_put(r, p + from, i - from);
                     from = i;
@@ -736,65 +795,92 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 i += k;
                 break;
             }
-            size_t lim = n;
-            if (emit && BREAK_AT - r->run < lim - i)
+            if (mode == LEX_EMIT && r->run < BREAK_AT && BREAK_AT - r->run < n - i)
                 lim = i + (BREAK_AT - r->run);
             const char *lt = memchr(p + i, '<', lim - i);
             size_t end = lt ? (size_t)(lt - p) : lim;
-            text_saw(r, p + i, end - i);
+            if (mode != LEX_WATCH)
+                text_saw(r, p + i, end - i);
+            if (mode == LEX_WATCH && !lt)
+                return found;
             i = end;
+            if (lt) {
+                r->lx = L_LT;
+                if (mode != LEX_WATCH)
+                    r->tok = 1;
+                i++;
+            }
             break;
         }
         case L_LT:
-            r->ts = T_NAME;
             r->lq = 0;
+            if (mode != LEX_WATCH)
+                r->ts = T_NAME;
+            i++;
             if (c == '/') {
                 r->lx = L_ETAG;
             } else if (c == '!') {
                 r->lx = L_BANG;
             } else if (c == '?') {
                 r->lx = L_PI;
-            } else if (emit) {
-                /* a start tag: back to watching, from its '<' */
-                fout_put(r, p + from, i - from);
+            } else if (is_ws(c) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '=') {
+                r->lx = L_LOST; /* not well-formed: libxml2 stops here */
                 r->in_slow = 0;
-                r->since_st = 1;
-                r->tail[0] = '<';
-                r->ntail = 1;
-                r->ws = W_STAG; /* the watch goes on from its name */
-                r->wq = 0;
-                fout_put(r, p + i, n - i);
-                filter_track(r, p + i, n - i);
-                return;
-            } else {
+            } else { /* a start tag, c the first byte of its name */
                 r->lx = L_STAG;
-                r->amp = 0;
-                r->nattr = 0;
+                if (mode == LEX_WATCH) {
+                    *st = (ptrdiff_t)i0 - 1;
+                    found = 1;
+                } else if (mode == LEX_EMIT) {
+                    /* back to watching, from its '<' */
+                    fout_put(r, p + from, n - from);
+                    r->in_slow = 0;
+                    r->since_st = 1;
+                    r->tail[0] = '<';
+                    r->ntail = 1;
+                    filter_track(r, p + i0, n - i0);
+                    return 0;
+                } else {
+                    r->prev = c;
+                    r->amp = 0;
+                    r->nattr = 0;
+                }
             }
-            i++;
-            r->run++;
             break;
         case L_STAG:
-            if (r->ts == T_VAL) {
-                if (c == r->lq) {
-                    r->ts = T_SP;
-                    r->lq = 0;
-                } else if (c == '&') {
-                    r->amp = 1;
-                } else if (c == ';') {
-                    r->amp = 0;
+            if (r->lq) { /* a quoted value, to its quote */
+                const char *q = memchr(p + i, r->lq, lim - i);
+                size_t end = q ? (size_t)(q - p) + 1 : lim;
+                if (mode != LEX_WATCH) {
+                    r->amp = ref_open(p + i, end - i, r->amp);
+                    r->prev = (unsigned char)p[end - 1];
+                    if (q)
+                        r->ts = T_SP;
                 }
-            } else if (c == '"' || c == '\'') {
+                if (q)
+                    r->lq = 0;
+                i = end;
+                break;
+            }
+            if (mode == LEX_WATCH) { /* to its end or a value */
+                while (i < n && p[i] != '>' && p[i] != '"' && p[i] != '\'')
+                    i++;
+                if (i == n)
+                    return found;
+                if (p[i] == '>')
+                    r->lx = L_TEXT;
+                else
+                    r->lq = p[i];
+                i++;
+                break;
+            }
+            /* byte by byte: where its attributes are */
+            if (c == '"' || c == '\'') {
                 r->ts = T_VAL;
                 r->lq = c;
                 r->amp = 0;
             } else if (c == '>') {
-                if (r->cut)
-                    cut_end(r);
                 r->lx = L_TEXT;
-                r->open = r->prev != '/';
-                r->text_ws = 1;
-                r->text_ref = 0;
             } else if (c == '=') {
                 r->ts = T_AQ;
             } else if (is_ws(c)) {
@@ -806,34 +892,43 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 r->ts = T_ANAME;
                 r->nattr++;
             }
-            r->prev = c;
+            if (c != '>')
+                r->prev = c; /* (at the end: the byte before it) */
             i++;
-            r->run++;
             break;
-        case L_ETAG:
-        case L_DECL:
+        case L_ETAG: /* to its '>' */
+            i = lex_to_end(r, p, i, lim, L_ETAG, 0, 0, mode);
+            break;
+        case L_COMMENT:
+            i = lex_to_end(r, p, i, lim, L_COMMENT, '-', 2, mode);
+            break;
         case L_PI:
-            if (c == '>' && (r->lx != L_PI || r->lq)) {
-                if (r->cut)
-                    cut_end(r);
-                if (r->lx == L_ETAG)
-                    r->open = 0; /* an element closed: maybe the root */
-                r->lx = L_TEXT;
-                r->text_ws = 1;
-                r->text_ref = 0;
-            } else if (r->ts == T_NAME && (is_ws(c) || c == '?')) {
-                r->ts = T_SP;
-            }
-            r->lq = c == '?';
-            i++;
-            r->run++;
+            i = lex_to_end(r, p, i, lim, L_PI, '?', 1, mode);
             break;
-        case L_BANG: /* lq: bytes of "--" or "[CDATA[" matched */
+        case L_CDATA:
+            if (mode == LEX_EMIT) { /* broken every BREAK_AT bytes */
+                if (r->run >= BREAK_AT) {
+                    if (r->lq == 0 && c != ']' && (c & 0xC0) != 0x80) {
+                        fout_put(r, p + from, i - from);
+                        from = i;
+                        put_break(r, 1);
+                        continue;
+                    }
+                    lim = i + 1;
+                } else if (BREAK_AT - r->run < n - i) {
+                    lim = i + (BREAK_AT - r->run);
+                }
+            }
+            i = lex_to_end(r, p, i, lim, L_CDATA, ']', 2, mode);
+            break;
+        case L_BANG:
+            i++;
             if (r->lq == 0 && c == '-') {
                 r->lq = 1;
             } else if (r->lq == 1) {
                 r->lx = c == '-' ? L_COMMENT : L_DECL;
                 r->lq = 0;
+                r->dsub = S_NONE;
             } else if (r->lq == 0 && c == '[') {
                 r->lq = 10;
             } else if (r->lq >= 10 && c == (unsigned char)"CDATA["[r->lq - 10]) {
@@ -843,43 +938,74 @@ static void lex(reader *r, const char *p, size_t n, int emit)
                 }
             } else {
                 r->lx = L_DECL;
-            }
-            i++;
-            r->run++;
-            break;
-        case L_COMMENT: /* lq: '-' just before */
-        case L_CDATA:   /* lq: ']' just before */
-            if (r->lx == L_CDATA && emit && r->run >= BREAK_AT && r->lq == 0 &&
-                c != ']' && (c & 0xC0) != 0x80) {
-                fout_put(r, p + from, i - from);
-                from = i;
-                put_break(r, 1);
-                continue;
-            }
-            if (c == (r->lx == L_CDATA ? ']' : '-')) {
-                r->lq++;
-            } else {
-                if (c == '>' && r->lq >= 2) {
-                    if (r->cut)
-                        cut_end(r);
-                    r->lx = L_TEXT;
-                    r->text_ws = 1;
-                    r->text_ref = 0;
-                }
                 r->lq = 0;
+                r->dsub = S_NONE;
+                r->dlast = 0;
+                i--; /* this byte belongs to the declaration */
             }
-            i++;
-            r->run++;
             break;
-        default:
+        case L_DECL: /* a DOCTYPE (or a declaration): byte by byte */
             i++;
+            r->dlast = r->dlast << 8 | c;
+            if (r->lq) { /* a quoted literal */
+                if (c == r->lq)
+                    r->lq = 0;
+            } else if (r->dsub == S_COMMENT) {
+                if ((r->dlast & 0xFFFFFF) == 0x2D2D3E) /* "-->" */
+                    r->dsub = S_SUBSET;
+            } else if (r->dsub == S_PI) {
+                if ((r->dlast & 0xFFFF) == 0x3F3E) /* "?>" */
+                    r->dsub = S_SUBSET;
+            } else if (c == '"' || c == '\'') {
+                r->lq = c;
+            } else if (r->dsub == S_SUBSET) {
+                if (c == ']') {
+                    r->dsub = S_AFTER;
+                } else if (r->dlast == 0x3C212D2D) { /* "<!--" */
+                    r->dsub = S_COMMENT;
+                    r->dlast = 0;
+                } else if ((r->dlast & 0xFFFF) == 0x3C3F) { /* "<?" */
+                    r->dsub = S_PI;
+                    r->dlast = 0;
+                }
+            } else if (c == '[' && r->dsub == S_NONE) {
+                r->dsub = S_SUBSET;
+                r->dlast = 0;
+            } else if (c == '>') {
+                r->lx = L_TEXT;
+            }
+            break;
+        default: /* L_LOST: not followed */
+            if (mode == LEX_WATCH)
+                return 0;
+            i = n;
             break;
         }
-        if (dropping)
+        if (mode == LEX_WATCH)
+            continue;
+        r->run += i - i0;
+        if (was == L_TEXT)
+            continue;
+        if (was != L_CDATA)
+            r->tok += i - i0;
+        if (dropping) {
+            r->cut_nl += count_nl(p + i0, i - i0);
             from = i;
+        }
+        if (r->lx == L_TEXT) { /* it ended at p[i - 1] */
+            if (r->cut)
+                cut_end(r, was);
+            if (was == L_STAG)
+                r->open = r->prev != '/';
+            else if (was == L_ETAG)
+                r->open = 0; /* an element closed: maybe the root */
+            r->text_ws = 1;
+            r->text_ref = 0;
+        }
     }
-    if (emit)
+    if (mode == LEX_EMIT)
         fout_put(r, p + from, i - from);
+    return found;
 }
 
 /* More than BREAK_AT bytes follow the last start tag: lexes them (the
@@ -893,172 +1019,17 @@ static void filter_decide(reader *r)
     r->text_ws = 1;
     r->text_ref = 0;
     r->prev = 0;
-    lex(r, r->tail, r->ntail, 0);
-    r->run = r->since_st;
     r->in_slow = 1;
-}
-
-/* Follows the bytes p[0..n) from watching state r->ws (every byte since
- * the document's start, or since the slow lexer went back to watching at a
- * start tag): memchr jumps over text (to '<'), quoted attribute values,
- * comments, CDATA sections and PIs (to '>', its end checked behind), a
- * byte loop over tags and DOCTYPEs.  Returns 1 with *st the offset of the
- * last start tag's '<' in p (-1: the last byte of the bytes before), or 0
- * if no start tag begins in p. */
-static int watch(reader *r, const char *p, size_t n, ptrdiff_t *st)
-{
-    size_t i = 0;
-    int found = 0;
-    while (i < n) {
-        switch (r->ws) {
-        case W_TEXT: {
-            const char *lt = memchr(p + i, '<', n - i);
-            if (!lt)
-                return found;
-            i = (size_t)(lt - p) + 1;
-            r->ws = W_LT;
-            break;
-        }
-        case W_LT: {
-            char c = p[i];
-            if (c == '/') {
-                r->ws = W_ETAG;
-            } else if (c == '!') {
-                r->ws = W_BANG;
-                r->wq = 0;
-            } else if (c == '?') {
-                r->ws = W_PI;
-                r->wend = 0;
-            } else if (is_ws(c) || c == '<' || c == '>' || c == '"' || c == '\'' || c == '=') {
-                r->ws = W_LOST; /* not well-formed: libxml2 stops here */
-                return 0;
-            } else {
-                r->ws = W_STAG; /* c is looked at there */
-                r->wq = 0;
-                *st = (ptrdiff_t)i - 1;
-                found = 1;
-                break;
-            }
-            i++;
-            break;
-        }
-        case W_STAG:
-            if (r->wq) {
-                const char *q = memchr(p + i, r->wq, n - i);
-                if (!q)
-                    return found;
-                i = (size_t)(q - p) + 1;
-                r->wq = 0;
-                break;
-            }
-            while (i < n && p[i] != '>' && p[i] != '"' && p[i] != '\'')
-                i++;
-            if (i < n) {
-                if (p[i] == '>')
-                    r->ws = W_TEXT;
-                else
-                    r->wq = p[i];
-                i++;
-            }
-            break;
-        case W_ETAG: {
-            const char *gt = memchr(p + i, '>', n - i);
-            if (!gt)
-                return found;
-            i = (size_t)(gt - p) + 1;
-            r->ws = W_TEXT;
-            break;
-        }
-        case W_BANG: /* wq: bytes of "--" or "[CDATA[" matched */
-            if (r->wq == 0 && p[i] == '-') {
-                r->wq = 1;
-            } else if (r->wq == 1) {
-                r->ws = p[i] == '-' ? W_COMMENT : W_DECL;
-                r->wq = 0;
-                r->wend = 0;
-                r->wsub = S_NONE;
-            } else if (r->wq == 0 && p[i] == '[') {
-                r->wq = 10;
-            } else if (r->wq >= 10 && p[i] == "CDATA["[r->wq - 10]) {
-                if (++r->wq == 16) {
-                    r->ws = W_CDATA;
-                    r->wend = 0;
-                }
-            } else {
-                r->ws = W_DECL;
-                r->wq = 0;
-                r->wsub = S_NONE;
-                r->wlast = 0;
-                continue; /* this byte belongs to the declaration */
-            }
-            i++;
-            break;
-        case W_COMMENT:
-        case W_CDATA:
-        case W_PI: {
-            /* the end: "-->", "]]>", "?>"; wend end characters before i */
-            char e = r->ws == W_COMMENT ? '-' : r->ws == W_CDATA ? ']' : '?';
-            int need = r->ws == W_PI ? 1 : 2;
-            const char *gt = memchr(p + i, '>', n - i);
-            size_t j = gt ? (size_t)(gt - p) : n, k = j;
-            while (k > i && j - k < (size_t)need && p[k - 1] == e)
-                k--;
-            int ends = (int)(j - k) + (k == i ? r->wend : 0);
-            if (!gt) {
-                r->wend = ends < need ? ends : need;
-                return found;
-            }
-            i = j + 1;
-            r->wend = 0;
-            if (ends >= need)
-                r->ws = W_TEXT;
-            break;
-        }
-        case W_DECL: { /* a DOCTYPE (or a declaration): byte by byte */
-            unsigned char c = (unsigned char)p[i++];
-            r->wlast = r->wlast << 8 | c;
-            if (r->wq) { /* a quoted literal */
-                if (c == r->wq)
-                    r->wq = 0;
-            } else if (r->wsub == S_COMMENT) {
-                if ((r->wlast & 0xFFFFFF) == 0x2D2D3E) /* "-->" */
-                    r->wsub = S_SUBSET;
-            } else if (r->wsub == S_PI) {
-                if ((r->wlast & 0xFFFF) == 0x3F3E) /* "?>" */
-                    r->wsub = S_SUBSET;
-            } else if (c == '"' || c == '\'') {
-                r->wq = c;
-            } else if (r->wsub == S_SUBSET) {
-                if (c == ']') {
-                    r->wsub = S_AFTER;
-                } else if (r->wlast == 0x3C212D2D) { /* "<!--" */
-                    r->wsub = S_COMMENT;
-                    r->wlast = 0;
-                } else if ((r->wlast & 0xFFFF) == 0x3C3F) { /* "<?" */
-                    r->wsub = S_PI;
-                    r->wlast = 0;
-                }
-            } else if (c == '[' && r->wsub == S_NONE) {
-                r->wsub = S_SUBSET;
-                r->wlast = 0;
-            } else if (c == '>') {
-                r->ws = W_TEXT;
-            }
-            break;
-        }
-        default: /* W_LOST: not followed */
-            return 0;
-        }
-    }
-    return found;
+    lex(r, r->tail, r->ntail, LEX_FOLLOW, NULL);
+    r->run = r->since_st;
 }
 
 /* Notes bytes p[0..n) going to libxml2 while watching. */
 static void filter_track(reader *r, const char *p, size_t n)
 {
-    ptrdiff_t st;
-    int found = watch(r, p, n, &st);
-    if (r->ws == W_LOST)
+    ptrdiff_t st = 0;
+    int found = lex(r, p, n, LEX_WATCH, &st);
+    if (r->lx == L_LOST)
         return; /* where the bytes are is not known: nothing done */
     if (found) {
         r->ntail = 0;
@@ -1092,7 +1063,7 @@ static size_t filter(reader *r, char *buf, size_t n, size_t cap)
         filter_track(r, buf, n);
         return n;
     }
-    lex(r, buf, n, 1);
+    lex(r, buf, n, LEX_EMIT, NULL);
     size_t k = r->nfout < cap ? r->nfout : cap;
     if (k)
         memcpy(buf, r->fout, k);
@@ -1183,11 +1154,13 @@ static int read_cb(void *ctx, char *buf, int len)
             r->npeek = r->peek_pos = 0;
         }
     } else {
-        /* (a read the filter drops whole, inside a cut, is not the end) */
+        /* (a read the filter drops whole, inside a cut, is not the end;
+         * the input's end inside one is) */
+        ssize_t got;
         do {
             if (r->have_read_err)
                 return -1;
-            n = r->in->read(r->in, buf, (size_t)len, &r->read_err);
+            n = got = r->in->read(r->in, buf, (size_t)len, &r->read_err);
             if (n < 0) {
                 r->have_read_err = 1;
                 return -1;
@@ -1196,7 +1169,7 @@ static int read_cb(void *ctx, char *buf, int len)
                 r->nfout = r->fout_pos = 0;
                 n = (ssize_t)filter(r, buf, (size_t)n, (size_t)len);
             }
-        } while (n == 0 && r->cut);
+        } while (n == 0 && got > 0);
         fresh = 0;
     }
     if (r->filt_on && n > 0 && fresh) {
