@@ -232,6 +232,15 @@ int dialect_find_existing_columns(db_conn *c, dialect_table_state **st, const ba
 int dialect_stage_ready(dialect_table_state **st, size_t t, const db_conn *c);
 /* Mark t's stage ready (1) or in an unknown state (0) as of now. */
 void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *c, int ready);
+/* What a dialect learnt of table t for its fast path (SQL Server's bulk
+ * copy straight into the table), kept with t's state on the connection:
+ * plain numbers, the dialect's to read and set. */
+typedef struct dialect_direct {
+    int layout; /* 0: not asked yet; 1: the path may be taken; -1: never */
+    int frac;   /* fraction digits the table's time columns keep */
+} dialect_direct;
+/* Returns t's dialect_direct, zeroed at first. */
+dialect_direct *dialect_state_direct(dialect_table_state **st, size_t t);
 /* Free a table state of the shared machinery (table_state_free). */
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
 
