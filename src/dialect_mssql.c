@@ -674,6 +674,21 @@ static int bcp_call(db_conn *c, SQLINTEGER attr, void *params, const char *table
     return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, what);
 }
 
+/* Pad the bound char(n) value in buf (ASCII: n bytes) with spaces to n
+ * characters, as SQL Server stores it: the TDS test server's bulk copy
+ * stores char values as sent, and FreeTDS then hangs reading a char(3)
+ * value of 0 bytes (seen; INSERT pads them). */
+static void pad_char(unsigned char *buf, size_t n)
+{
+    int64_t len;
+    memcpy(&len, buf, sizeof len);
+    if (len < 0 || (size_t)len >= n)
+        return;
+    memset(buf + BCP_PREFIX + len, ' ', n - (size_t)len);
+    len = (int64_t)n;
+    memcpy(buf, &len, sizeof len);
+}
+
 /* The hints that make a bulk copy into the table act as INSERT does: CHECK
  * and FOREIGN KEY constraints checked, triggers fired, a NULL kept NULL
  * (not replaced by the column's DEFAULT).  FreeTDS sends them as
@@ -709,6 +724,8 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
             if (v->len > 0 && (size_t)v->len + BCP_PREFIX > w)
                 w = (size_t)v->len + BCP_PREFIX;
         }
+        if (direct && (size_t)mt->cols[col].type.length + BCP_PREFIX > w)
+            w = (size_t)mt->cols[col].type.length + BCP_PREFIX; /* pad_char */
         cap[col] = w;
         buf[col] = xcalloc(1, w);
         struct tdsodbc_impl_bcp_bind_params bind = {buf[col], 0, 0, NULL, 0, 0, (int)col + 1};
@@ -734,6 +751,8 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
                                                cap[col]);
             assert(fits == 0);
             (void)fits;
+            if (direct && mt->cols[col].type.kind == CK_CHAR)
+                pad_char(buf[col], (size_t)mt->cols[col].type.length);
         }
         rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_SENDROW, NULL, mt->name, "bcp_sendrow", err);
         /* half a row may be in the stream: no use of this connection is
