@@ -51,10 +51,16 @@ static int mssql_matches(const char *dbms)
     return strstr(dbms, "SQL Server") != NULL;
 }
 
+/* Returns 1 when the connection loads by bulk copy. */
+static int use_bcp(const db_conn *c)
+{
+    return c->target && c->target->load == LOAD_BCP;
+}
+
 /* Returns 0 after switching bulk copy on for --load bcp, or -1. */
 static int mssql_before_connect(db_conn *c, mig_err *err)
 {
-    if (!c->target || c->target->load != LOAD_BCP)
+    if (!use_bcp(c))
         return 0;
     SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_COPT_SS_BCP, (SQLPOINTER)SQL_BCP_ON,
                                      SQL_IS_INTEGER);
@@ -925,6 +931,16 @@ static int direct_layout(db_conn *c, dialect_direct *dd, const map_table *mt, mi
     return rc;
 }
 
+/* inspect: direct_layout, for bulk copy only. */
+static int mssql_inspect(db_conn *c, const map_table *t, dialect_direct *out, mig_err *err)
+{
+    if (!use_bcp(c)) {
+        out->layout = -1;
+        return 0;
+    }
+    return direct_layout(c, out, t, err);
+}
+
 /* Returns the fraction digits of canonical time or datetime text s. */
 static int frac_digits(const char *s, size_t len)
 {
@@ -1038,12 +1054,6 @@ static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table 
     dialect_column_list(out, d, t, NULL);
     sb_puts(out, ") VALUES ");
     dialect_values_rows(out, t->ncols, nrows);
-}
-
-/* Returns 1 when the connection loads by bulk copy. */
-static int use_bcp(const db_conn *c)
-{
-    return c->target && c->target->load == LOAD_BCP;
 }
 
 /* Returns 0 after filling t's #stage with rows [lo,hi): by bulk copy, or by
@@ -1243,10 +1253,7 @@ static int mssql_warm_up(db_conn *c, dialect_table_state **st, const mapping *m,
     const map_table *mt = &m->tables[t];
     /* a table the batches copy into directly needs no #stage until a copy
      * fails (a rerun's first batch then creates it) */
-    dialect_direct *dd = dialect_state_direct(st, t);
-    if (dd->layout == 0 && direct_layout(c, dd, mt, err) < 0)
-        return -1;
-    if (dd->layout > 0)
+    if (dialect_state_direct(st, t)->layout > 0)
         return 0;
     strbuf sql = STRBUF_INIT;
     /* the session is new (the worker's first statements): no stage yet, and
@@ -1362,6 +1369,7 @@ const dialect dialect_mssql = {
     .load_rows = mssql_load_rows,
     .load_rows_found = mssql_load_rows_found,
     .warm_up = mssql_warm_up,
+    .inspect = mssql_inspect,
     .table_state_free = dialect_state_free_generic,
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,

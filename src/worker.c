@@ -243,6 +243,14 @@ static int link_connect(const worker_link *link, worker *w, mig_err *err)
     return rc;
 }
 
+/* Give every table state what the engine's inspection found (worker_ctx
+ * direct), so that the dialect need not ask on this session. */
+static void seed_direct(worker *w)
+{
+    for (size_t t = 0; w->ctx->direct && t < w->ctx->map->ntables; t++)
+        *dialect_state_direct(&w->tstate[t], t) = w->ctx->direct[t];
+}
+
 /* Drop the statements of the old connection and connect again; returns 0
  * or -1 with err. */
 static int reconnect(run *r, mig_err *err)
@@ -256,6 +264,7 @@ static int reconnect(run *r, mig_err *err)
     r->link->disconnect(&w->conn);
     w->st->reconnects++;
     r->conn_used = 0;
+    seed_direct(w);
     return link_connect(r->link, w, err);
 }
 
@@ -365,6 +374,7 @@ static void *worker_main(void *arg)
     err_clear(&err);
     /* the engine starts the workers before it takes the run lock: the
      * session is prepared meanwhile, and what reads the tables waits */
+    seed_direct(w);
     warm_up(&r);
     if (ctx->wait_ready && ctx->wait_ready(ctx) < 0)
         return NULL;
