@@ -32,7 +32,6 @@ typedef struct dialect_table_state dialect_table_state;
 typedef struct dialect_direct {
     int layout; /* 0: not asked yet; 1: the path may be taken; -1: never */
     int frac;   /* fraction digits the table's time columns keep */
-    int probed; /* the path's first use on this session was checked */
 } dialect_direct;
 
 typedef struct dialect {

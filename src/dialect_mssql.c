@@ -1003,22 +1003,9 @@ static int direct_chosen(db_conn *c, dialect_table_state **st, const batch *b, s
         c->last_class = DBE_AGAIN;
         return -1;
     }
-    if (dd->layout < 0 || c->no_fast_path || !direct_values_fit(b, t, lo, hi, dd->frac))
+    if (dd->layout < 0 || c->no_fast_path)
         return 0;
-    if (dd->probed || b->map->tables[t].nkeys == 0)
-        return 1;
-    /* a session's first copy into a table: is the first row's key new?  A
-     * rerun of a loaded file would otherwise pay a failed copy and a new
-     * session (the stand-in's) before going through the #stage; here the
-     * table goes through the #stage for the rest of the session at the
-     * cost of one existence check of one key */
-    dd->probed = 1;
-    unsigned char stored = 0;
-    if (dialect_find_existing(c, st, b, t, &lo, 1, &stored, err) < 0)
-        return -1;
-    if (stored)
-        dd->layout = -1;
-    return !stored;
+    return direct_values_fit(b, t, lo, hi, dd->frac);
 }
 
 /* Returns 0 after bulk-copying rows [lo,hi) of table t into the table, with
