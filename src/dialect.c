@@ -43,7 +43,7 @@ struct dialect_table_state {
     size_t narr;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
-    dialect_direct direct;
+    dialect_direct direct;         /* the dialect's fast path (dialect_state_direct) */
 };
 
 /* ---- finding a dialect ---- */

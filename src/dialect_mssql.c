@@ -13,7 +13,8 @@
  * transaction.  The session runs with NOCOUNT ON, so the set-based
  * statements report their row count with an explicit SELECT @@ROWCOUNT.
  * What bulk copy does to the transaction, and why it goes through the
- * stage, is written above the bulk copy section. */
+ * stage, is written above the bulk copy section; when a batch may skip the
+ * stage and go straight into the table, above the section after it. */
 #include "config.h"
 #include "dialect.h"
 
@@ -1133,9 +1134,8 @@ static void move_sql(strbuf *sql, const db_conn *c, const map_table *mt, size_t 
 /* Plain INSERT by parameter array for the error policy on the insert path;
  * bulk copy straight into the table when direct_chosen says so (found
  * stays all 0: a stored key fails the copy); everything else through the
- * #stage: filled (bulk copy or parameter
- * array), checked, then moved by the policy's set-based statements in one
- * round trip.  With found (skip policy, bulk copy): the same round trip
+ * #stage: filled (bulk copy or parameter array), checked, then moved by
+ * the policy's set-based statements in one round trip.  With found (skip policy, bulk copy): the same round trip
  * first names the staged rows whose key is stored already (STAGE_FOUND),
  * and found[] gets them (load_rows_found). */
 static int load_table(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
