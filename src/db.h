@@ -46,7 +46,9 @@ typedef enum db_errclass {
     DBE_PERMISSION,  /* fatal */
     DBE_SCHEMA,      /* missing table/column: fatal */
     DBE_FATAL,       /* anything else: fatal */
-    DBE_CANCELLED    /* cancelled by db_cancel_request (the run stops) */
+    DBE_CANCELLED,   /* cancelled by db_cancel_request (the run stops) */
+    DBE_AGAIN        /* a dialect's fast path failed and is off for this
+                        range: roll back and run the range again at once */
 } db_errclass;
 
 /* Lets another thread cancel what a connection runs (the engine, when the
@@ -86,6 +88,8 @@ typedef struct db_conn {
     db_cancel *cancel;        /* or NULL; set by the owner after connecting */
     unsigned long rollbacks;  /* db_rollback calls: session state (a #temp
                                * table) may have gone back since */
+    int no_fast_path;         /* set by the owner: the dialect takes no path
+                               * that may fail with DBE_AGAIN */
 } db_conn;
 
 /* The steps of connecting, in order (dialect_connect runs them, with the

@@ -46,6 +46,7 @@ struct dialect_table_state {
     size_t narr;
     int stage_ready;              /* the dialect's stage is known to exist, empty */
     unsigned long stage_rollbacks; /* ... as long as c->rollbacks is still this */
+    dialect_direct direct;         /* the dialect's fast path (dialect_state_direct) */
 };
 
 /* ---- finding a dialect ---- */
@@ -432,6 +433,11 @@ void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *
     dialect_table_state *s = state_get(st, t);
     s->stage_ready = ready;
     s->stage_rollbacks = c->rollbacks;
+}
+
+dialect_direct *dialect_state_direct(dialect_table_state **st, size_t t)
+{
+    return &state_get(st, t)->direct;
 }
 
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st)

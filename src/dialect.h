@@ -26,6 +26,14 @@ typedef struct load_result {
  * dialect->table_state_free. */
 typedef struct dialect_table_state dialect_table_state;
 
+/* What a dialect learnt of table t for its fast path (SQL Server's bulk
+ * copy straight into the table), kept with t's state on the connection:
+ * plain numbers, the dialect's to read and set. */
+typedef struct dialect_direct {
+    int layout; /* 0: not asked yet; 1: the path may be taken; -1: never */
+    int frac;   /* fraction digits the table's time columns keep */
+} dialect_direct;
+
 typedef struct dialect {
     const char *name;  /* "sqlite", "postgresql", "sqlserver" */
     int single_writer; /* only one write transaction at a time (SQLite) */
@@ -105,6 +113,13 @@ typedef struct dialect {
      * #stage and run the move statements once on it, empty. */
     int (*warm_up)(db_conn *c, dialect_table_state **st, const mapping *m, size_t t,
                    dup_policy p, int found, mig_err *err);
+
+    /* Or NULL.  What the dialect's fast path needs to know of table t
+     * (dialect_direct), asked once a run on one connection, before the
+     * workers start, and handed to every worker's table state (also after
+     * a reconnect); returns 0, or -1 with err (then the fast path is not
+     * taken for t).  A table state without it asks for itself. */
+    int (*inspect)(db_conn *c, const map_table *t, dialect_direct *out, mig_err *err);
 
     /* SQL for the set-based existence check on table t.  nkeys > 0: the
      * statement takes nkeys parameter rows of t->nkeys parameters each (the
@@ -249,6 +264,8 @@ int dialect_load_columns_found(db_conn *c, dialect_table_state **st, const batch
 int dialect_stage_ready(dialect_table_state **st, size_t t, const db_conn *c);
 /* Mark t's stage ready (1) or in an unknown state (0) as of now. */
 void dialect_stage_set_ready(dialect_table_state **st, size_t t, const db_conn *c, int ready);
+/* Returns t's dialect_direct, zeroed at first. */
+dialect_direct *dialect_state_direct(dialect_table_state **st, size_t t);
 /* Free a table state of the shared machinery (table_state_free). */
 void dialect_state_free_generic(db_conn *c, dialect_table_state *st);
 

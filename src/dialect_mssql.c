@@ -13,7 +13,8 @@
  * transaction.  The session runs with NOCOUNT ON, so the set-based
  * statements report their row count with an explicit SELECT @@ROWCOUNT.
  * What bulk copy does to the transaction, and why it goes through the
- * stage, is written above the bulk copy section. */
+ * stage, is written above the bulk copy section; when a batch may skip the
+ * stage and go straight into the table, above the section after it. */
 #include "config.h"
 #include "dialect.h"
 
@@ -51,10 +52,16 @@ static int mssql_matches(const char *dbms)
     return strstr(dbms, "SQL Server") != NULL;
 }
 
+/* Returns 1 when the connection loads by bulk copy. */
+static int use_bcp(const db_conn *c)
+{
+    return c->target && c->target->load == LOAD_BCP;
+}
+
 /* Returns 0 after switching bulk copy on for --load bcp, or -1. */
 static int mssql_before_connect(db_conn *c, mig_err *err)
 {
-    if (!c->target || c->target->load != LOAD_BCP)
+    if (!use_bcp(c))
         return 0;
     SQLRETURN rc = SQLSetConnectAttr(c->dbc, SQL_COPT_SS_BCP, (SQLPOINTER)SQL_BCP_ON,
                                      SQL_IS_INTEGER);
@@ -674,15 +681,46 @@ static int bcp_call(db_conn *c, SQLINTEGER attr, void *params, const char *table
     return db_diag(c, SQL_HANDLE_DBC, c->dbc, MIG_EDB, err, what);
 }
 
-/* Returns 0 after bulk-copying rows [lo,hi) of table t into its #stage
- * (the bracketed name `stage`), or -1 with err. */
+/* Pad the bound char(n) value in buf (ASCII: n bytes) with spaces to n
+ * characters, as SQL Server stores it: the TDS test server's bulk copy
+ * stores char values as sent, and FreeTDS then hangs reading a char(3)
+ * value of 0 bytes (seen; INSERT pads them). */
+static void pad_char(unsigned char *buf, size_t n)
+{
+    int64_t len;
+    memcpy(&len, buf, sizeof len);
+    if (len < 0 || (size_t)len >= n)
+        return;
+    memset(buf + BCP_PREFIX + len, ' ', n - (size_t)len);
+    len = (int64_t)n;
+    memcpy(buf, &len, sizeof len);
+}
+
+/* The hints that make a bulk copy into the table act as INSERT does: CHECK
+ * and FOREIGN KEY constraints checked, triggers fired, a NULL kept NULL
+ * (not replaced by the column's DEFAULT).  FreeTDS sends them as
+ * "insert bulk t (...) with (...)"; the stand-in was seen to honour the
+ * CHECK constraint (refused) and KEEP_NULLS. */
+#define DIRECT_HINTS "CHECK_CONSTRAINTS, FIRE_TRIGGERS, KEEP_NULLS"
+
+/* Returns 0 after bulk-copying rows [lo,hi) of table t into `into` (a
+ * bracketed name): its #stage, with each row's position in [__pos], or
+ * (direct) the table itself, under DIRECT_HINTS; -1 with err, or -2 when
+ * the copy broke its contract (a row half sent, rows lost): the connection
+ * is not to be used again (class DBE_FATAL unless the link is gone). */
 static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
-                    const char *stage, mig_err *err)
+                    const char *into, int direct, mig_err *err)
 {
     const map_table *mt = &b->map->tables[t];
-    struct tdsodbc_impl_bcp_init_params init = {stage, NULL, NULL, BCP_DIRECTION_IN};
+    struct tdsodbc_impl_bcp_init_params init = {into, NULL, NULL, BCP_DIRECTION_IN};
     if (bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_INITA, &init, mt->name, "bcp_init", err) < 0)
         return -1;
+    if (direct) {
+        struct tdsodbc_impl_bcp_control_params hints = {BCPHINTS, (void *)DIRECT_HINTS};
+        if (bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_CONTROL, &hints, mt->name, "bcp_control",
+                     err) < 0)
+            return -1;
+    }
     size_t *cap = xcalloc(mt->ncols, sizeof *cap);
     unsigned char **buf = xcalloc(mt->ncols, sizeof *buf);
     int rc = 0;
@@ -693,6 +731,8 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
             if (v->len > 0 && (size_t)v->len + BCP_PREFIX > w)
                 w = (size_t)v->len + BCP_PREFIX;
         }
+        if (direct && (size_t)mt->cols[col].type.length + BCP_PREFIX > w)
+            w = (size_t)mt->cols[col].type.length + BCP_PREFIX; /* pad_char */
         cap[col] = w;
         buf[col] = xcalloc(1, w);
         struct tdsodbc_impl_bcp_bind_params bind = {buf[col], 0, 0, NULL, 0, 0, (int)col + 1};
@@ -702,14 +742,13 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
     }
     /* [__pos], the column after the mapping's: the row's position r - lo */
     unsigned char pos[BCP_PREFIX + sizeof(int64_t)];
-    if (rc == 0) {
+    if (rc == 0 && !direct) {
         int64_t len = sizeof(int64_t);
         memcpy(pos, &len, sizeof len);
         struct tdsodbc_impl_bcp_bind_params bind = {pos, BCP_PREFIX, SQL_VARLEN_DATA, NULL, 0,
                                                     BCP_TYPE_SQLINT8, (int)mt->ncols + 1};
         rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_BIND, &bind, mt->name, "bcp_bind", err);
     }
-    int sent = 0;
     for (size_t r = lo; r < hi && rc == 0; r++) {
         const value *v = batch_row(b, t, r);
         int64_t at = (int64_t)(r - lo);
@@ -719,13 +758,16 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
                                                cap[col]);
             assert(fits == 0);
             (void)fits;
+            if (direct && mt->cols[col].type.kind == CK_CHAR)
+                pad_char(buf[col], (size_t)mt->cols[col].type.length);
         }
         rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_SENDROW, NULL, mt->name, "bcp_sendrow", err);
-        sent = 1;
         /* half a row may be in the stream: no use of this connection is
          * safe any more, and retrying would fail the same way */
-        if (rc < 0 && c->last_class != DBE_CONNECTION)
+        if (rc < 0 && c->last_class != DBE_CONNECTION) {
             c->last_class = DBE_FATAL;
+            rc = -2;
+        }
     }
     /* bcp_done ends the copy (bcp_batch would start another); after a
      * failed bcp_sendrow the stream is broken and after a failed bcp_done
@@ -734,13 +776,258 @@ static int bcp_rows(db_conn *c, const batch *b, size_t t, size_t lo, size_t hi,
     if (rc == 0) {
         struct tdsodbc_impl_bcp_done_params done = {-1};
         rc = bcp_call(c, SQL_COPT_TDSODBC_IMPL_BCP_DONE, &done, mt->name, "bcp_done", err);
+        /* the server's count, when it sends one (-1: none) */
+        if (rc == 0 && done.rows >= 0 && (size_t)done.rows != hi - lo) {
+            c->last_class = DBE_FATAL;
+            rc = err_set(err, MIG_EDB, "%s: the server kept %d of the %zu rows sent by bulk copy",
+                         mt->name, done.rows, hi - lo) - 1;
+        }
     }
-    (void)sent;
     for (size_t col = 0; col < mt->ncols; col++)
         free(buf[col]);
     free(buf);
     free(cap);
     return rc;
+}
+
+/* ---- bulk copy straight into the table ----
+ *
+ * A batch whose rows are all new needs none of the #stage's work: bulk
+ * copied into the table itself, under DIRECT_HINTS, in the batch's
+ * transaction, each row is written once and the batch takes 3 round trips
+ * a table fewer.  The server settles what the stage's statements would
+ * have settled, by refusing: a stored or repeated key fails the copy
+ * (2627), so does a CHECK or FOREIGN KEY constraint.  Then the load fails
+ * with class DBE_AGAIN: the worker rolls the range back, runs it again
+ * through the #stage (duplicates skipped or updated, refused rows isolated
+ * with the server's message, as before), and keeps c->no_fast_path set for
+ * a while (worker.c).  On the TDS test server a refused bulk copy also
+ * ends the session (it reads the rest of the stream as a protocol error,
+ * and drops the link at the rollback); the worker then reconnects first,
+ * as after any lost link.  SQL Server reads the whole stream and keeps the
+ * session (not measured here).
+ *
+ * Taken only where the copy cannot go wrong on the client or differ from
+ * INSERT ... SELECT:
+ *   - the table is the mapping's own (direct_layout): its columns are the
+ *     mapping's, in order, of the types --create-tables gives them, and its
+ *     primary key is the mapping's key (else a skipped duplicate would be
+ *     stored twice);
+ *   - the table has no trigger: FIRE_TRIGGERS is sent, and SQL Server
+ *     documents that it fires them, but the TDS test server fires none in
+ *     a bulk copy (measured), so the insert path's behaviour is kept by
+ *     the #stage's INSERT ... SELECT wherever a trigger exists;
+ *   - every value converts on the client (direct_values_fit): varchar and
+ *     char text is ASCII (in every code page), dates and datetimes are from
+ *     1753 on (FreeTDS 1.3.17 converts earlier ones wrong in bulk copy:
+ *     1752-12-31 was stored as 1900-12-31, 0001-01-01 as 2001-01-01), time
+ *     fractions have no more digits than the column keeps (no client-side
+ *     rounding), and text fits FreeTDS's value buffer (bcp_values_fit).
+ *     A value FreeTDS cannot convert would fail bcp_sendrow with half a row
+ *     sent, which breaks the connection.
+ * Whether the copy ran in the transaction was measured on the stand-in
+ * only (the bulk copy section above); the stage's guard (@@TRANCOUNT and
+ * the staged count) is not run here, the server's row count from bcp_done
+ * is checked when it sends one. */
+
+#define DIRECT_YEAR_MIN 1753
+
+/* Returns 1 if a column the server describes as (type, max_length,
+ * precision, scale) is the column --create-tables makes for mc, and keeps
+ * the smaller of *frac and its fraction digits in *frac. */
+static int direct_column(const map_column *mc, const char *type, long len, long prec, long scale,
+                         int *frac)
+{
+    const col_type *t = &mc->type;
+    switch (t->kind) {
+    case CK_TINYINT:
+        return strcmp(type, "tinyint") == 0;
+    case CK_SMALLINT:
+        return strcmp(type, "smallint") == 0;
+    case CK_INT:
+        return strcmp(type, "int") == 0;
+    case CK_BIGINT:
+        return strcmp(type, "bigint") == 0;
+    case CK_BIT:
+        return strcmp(type, "bit") == 0;
+    case CK_DECIMAL:
+        return (strcmp(type, "decimal") == 0 || strcmp(type, "numeric") == 0) &&
+               prec == t->precision && scale == t->scale;
+    case CK_FLOAT:
+        return strcmp(type, "float") == 0 && len == 8;
+    case CK_VARCHAR:
+        return strcmp(type, "varchar") == 0 && len == t->length;
+    case CK_CHAR:
+        return strcmp(type, "char") == 0 && len == t->length;
+    case CK_NVARCHAR:
+        return strcmp(type, "nvarchar") == 0 && len == 2L * t->length;
+    case CK_NVARCHAR_MAX:
+        return strcmp(type, "nvarchar") == 0 && len == -1;
+    case CK_DATE:
+        return strcmp(type, "date") == 0;
+    case CK_TIME:
+    case CK_DATETIME:
+        if (strcmp(type, t->kind == CK_TIME ? "time" : "datetime2") != 0)
+            return 0;
+        if (scale < *frac)
+            *frac = (int)scale;
+        return 1;
+    case CK_UUID:
+        return strcmp(type, "uniqueidentifier") == 0;
+    }
+    return 0;
+}
+
+/* Returns 0 after setting dd->layout to 1 when table mt is the mapping's
+ * own and has no trigger (see above), -1 when not; -1 with err when the
+ * catalog query failed. */
+static int direct_layout(db_conn *c, dialect_direct *dd, const map_table *mt, mig_err *err)
+{
+    strbuf sql = STRBUF_INIT, q = STRBUF_INIT;
+    dialect_mssql_table(&q, mt->name);
+    sb_puts(&sql, "SELECT c.name, TYPE_NAME(c.system_type_id), c.max_length, c.precision, "
+                  "c.scale, CASE WHEN EXISTS (SELECT 1 FROM sys.indexes i JOIN "
+                  "sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = "
+                  "i.index_id WHERE i.object_id = c.object_id AND i.is_primary_key = 1 AND "
+                  "ic.column_id = c.column_id) THEN 1 ELSE 0 END, (SELECT COUNT(*) FROM "
+                  "sys.triggers tr WHERE tr.parent_id = c.object_id) FROM sys.columns c WHERE "
+                  "c.object_id = OBJECT_ID(N'");
+    put_literal(&sql, sb_str(&q));
+    sb_puts(&sql, "') ORDER BY c.column_id");
+    SQLHSTMT h = db_prepare(c, NULL, err);
+    int rc = h == SQL_NULL_HSTMT ? -1 : 0, ok = 1;
+    size_t n = 0;
+    dd->frac = 7;
+    SQLRETURN r = SQL_ERROR;
+    if (rc == 0)
+        r = SQLExecDirect(h, (SQLCHAR *)sb_str(&sql), SQL_NTS);
+    if (rc == 0 && !SQL_SUCCEEDED(r))
+        rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+    while (rc == 0 && SQL_SUCCEEDED(r = SQLFetch(h))) {
+        char name[512], type[64];
+        SQLBIGINT v[5];
+        SQLLEN ind;
+        int got = SQL_SUCCEEDED(SQLGetData(h, 1, SQL_C_CHAR, name, sizeof name, &ind)) &&
+                  ind >= 0 && (size_t)ind < sizeof name &&
+                  SQL_SUCCEEDED(SQLGetData(h, 2, SQL_C_CHAR, type, sizeof type, &ind)) &&
+                  ind >= 0 && (size_t)ind < sizeof type;
+        for (SQLUSMALLINT k = 0; got && k < 5; k++)
+            got = SQL_SUCCEEDED(SQLGetData(h, k + 3, SQL_C_SBIGINT, &v[k], 0, &ind)) &&
+                  ind != SQL_NULL_DATA;
+        if (!got) {
+            rc = db_diag(c, SQL_HANDLE_STMT, h, MIG_EDB, err, mt->name);
+            break;
+        }
+        const map_column *mc = n < mt->ncols ? &mt->cols[n] : NULL;
+        ok = ok && mc && strcmp(name, mc->name) == 0 && (v[3] != 0) == (mc->is_key != 0) &&
+             v[4] == 0 &&
+             direct_column(mc, type, (long)v[0], (long)v[1], (long)v[2], &dd->frac);
+        n++;
+    }
+    if (h != SQL_NULL_HSTMT)
+        SQLFreeHandle(SQL_HANDLE_STMT, h);
+    dd->layout = ok && n == mt->ncols ? 1 : -1;
+    sb_free(&sql);
+    sb_free(&q);
+    return rc;
+}
+
+/* inspect: direct_layout, for bulk copy only. */
+static int mssql_inspect(db_conn *c, const map_table *t, dialect_direct *out, mig_err *err)
+{
+    if (!use_bcp(c)) {
+        out->layout = -1;
+        return 0;
+    }
+    return direct_layout(c, out, t, err);
+}
+
+/* Returns the fraction digits of canonical time or datetime text s. */
+static int frac_digits(const char *s, size_t len)
+{
+    const char *dot = memchr(s, '.', len);
+    return dot ? (int)(len - (size_t)(dot + 1 - s)) : 0;
+}
+
+/* Returns 1 if every value of rows [lo,hi) of table t converts on the
+ * client exactly as the server would convert it (see above; frac: the
+ * fraction digits the table keeps). */
+static int direct_values_fit(const batch *b, size_t t, size_t lo, size_t hi, int frac)
+{
+    const map_table *mt = &b->map->tables[t];
+    if (!bcp_values_fit(b, t, lo, hi))
+        return 0;
+    for (size_t col = 0; col < mt->ncols; col++) {
+        col_kind k = mt->cols[col].type.kind;
+        for (size_t r = lo; r < hi; r++) {
+            const value *v = &batch_row(b, t, r)[col];
+            if (v->len < 0)
+                continue;
+            const char *s = batch_text(b, v);
+            size_t len = (size_t)v->len;
+            switch (k) {
+            case CK_VARCHAR:
+            case CK_CHAR:
+                for (size_t i = 0; i < len; i++)
+                    if ((unsigned char)s[i] >= 0x80)
+                        return 0;
+                break;
+            case CK_DATE:
+            case CK_DATETIME:
+                if (len < 4 || atoi(s) < DIRECT_YEAR_MIN ||
+                    (k == CK_DATETIME && frac_digits(s, len) > frac))
+                    return 0;
+                break;
+            case CK_TIME:
+                if (frac_digits(s, len) > frac)
+                    return 0;
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Returns 1 when rows [lo,hi) of table t go straight into the table, 0
+ * when through the #stage, -1 with err (the catalog query failed). */
+static int direct_chosen(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                         size_t lo, size_t hi, mig_err *err)
+{
+    dialect_direct *dd = dialect_state_direct(st, t);
+    if (dd->layout == 0 && direct_layout(c, dd, &b->map->tables[t], err) < 0) {
+        db_errclass cls = c->last_class;
+        if (cls == DBE_CONNECTION || cls == DBE_RETRY || cls == DBE_CANCELLED)
+            return -1;
+        dd->layout = -1; /* never on this connection; the range again */
+        c->last_class = DBE_AGAIN;
+        return -1;
+    }
+    if (dd->layout < 0 || c->no_fast_path)
+        return 0;
+    return direct_values_fit(b, t, lo, hi, dd->frac);
+}
+
+/* Returns 0 after bulk-copying rows [lo,hi) of table t into the table, with
+ * res counting them inserted; -1 with err, class DBE_AGAIN when the server
+ * refused the rows (the stage's turn: the range runs again). */
+static int load_direct(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+                       size_t lo, size_t hi, load_result *res, mig_err *err)
+{
+    strbuf q = STRBUF_INIT;
+    dialect_mssql_table(&q, b->map->tables[t].name);
+    int rc = bcp_rows(c, b, t, lo, hi, sb_str(&q), 1, err);
+    sb_free(&q);
+    if (rc == 0) {
+        res->inserted = hi - lo;
+        return 0;
+    }
+    db_errclass cls = c->last_class;
+    if (rc == -2 || cls == DBE_CONNECTION || cls == DBE_RETRY || cls == DBE_CANCELLED)
+        return -1; /* as for any statement */
+    c->last_class = DBE_AGAIN; /* the server refused: the stage settles it */
+    return -1;
 }
 
 /* ---- loading ---- */
@@ -770,12 +1057,6 @@ static void mssql_stage_fill_sql(strbuf *out, const dialect *d, const map_table 
     dialect_values_rows(out, t->ncols, nrows);
 }
 
-/* Returns 1 when the connection loads by bulk copy. */
-static int use_bcp(const db_conn *c)
-{
-    return c->target && c->target->load == LOAD_BCP;
-}
-
 /* Returns 0 after filling t's #stage with rows [lo,hi): by bulk copy, or by
  * a parameter array (the insert path, or values too long for FreeTDS's
  * bulk copy); -1 with err. */
@@ -796,7 +1077,7 @@ static int fill_stage(db_conn *c, dialect_table_state **st, const batch *b, size
     if (rc == 0 && use_bcp(c) && bcp_values_fit(b, t, lo, hi)) {
         sb_reset(&sql);
         dialect_mssql_stage_name(&sql, mt, t);
-        rc = bcp_rows(c, b, t, lo, hi, sb_str(&sql), err);
+        rc = bcp_rows(c, b, t, lo, hi, sb_str(&sql), 0, err);
     } else if (rc == 0) {
         SQLLEN changed = 0;
         rc = dialect_load_generic(c, st, b, t, lo, hi, STAGE_SLOT, MSSQL_INSERT_ROWS,
@@ -851,12 +1132,13 @@ static void move_sql(strbuf *sql, const db_conn *c, const map_table *mt, size_t 
 }
 
 /* Plain INSERT by parameter array for the error policy on the insert path;
- * everything else through the #stage: filled (bulk copy or parameter
- * array), checked, then moved by the policy's set-based statements in one
- * round trip.  With found (skip policy, bulk copy): the same round trip
+ * bulk copy straight into the table when direct_chosen says so (found
+ * stays all 0: a stored key fails the copy); everything else through the
+ * #stage: filled (bulk copy or parameter array), checked, then moved by
+ * the policy's set-based statements in one round trip.  With found (skip policy, bulk copy): the same round trip
  * first names the staged rows whose key is stored already (STAGE_FOUND),
  * and found[] gets them (load_rows_found). */
-static int load_staged(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
+static int load_table(db_conn *c, dialect_table_state **st, const batch *b, size_t t,
                        size_t lo, size_t hi, dup_policy policy, unsigned char *found,
                        load_result *res, mig_err *err)
 {
@@ -873,6 +1155,11 @@ static int load_staged(db_conn *c, dialect_table_state **st, const batch *b, siz
             return -1;
         res->inserted = n;
         return 0;
+    }
+    if (use_bcp(c)) {
+        int direct = direct_chosen(c, st, b, t, lo, hi, err);
+        if (direct != 0)
+            return direct < 0 ? -1 : load_direct(c, st, b, t, lo, hi, res, err);
     }
     if (fill_stage(c, st, b, t, lo, hi, err) < 0)
         return -1;
@@ -921,7 +1208,7 @@ static int mssql_load_rows(db_conn *c, dialect_table_state **st, const batch *b,
                            size_t lo, size_t hi, dup_policy policy, load_result *res,
                            mig_err *err)
 {
-    return load_staged(c, st, b, t, lo, hi, policy, NULL, res, err);
+    return load_table(c, st, b, t, lo, hi, policy, NULL, res, err);
 }
 
 /* load_rows_found: by bulk copy, the move statement names the rows it
@@ -934,7 +1221,7 @@ static int mssql_load_rows_found(db_conn *c, dialect_table_state **st, const bat
                                  mig_err *err)
 {
     if (use_bcp(c) && bcp_values_fit(b, t, lo, hi))
-        return load_staged(c, st, b, t, lo, hi, DUP_SKIP, found, res, err);
+        return load_table(c, st, b, t, lo, hi, DUP_SKIP, found, res, err);
     size_t n = hi - lo;
     size_t *rows = xcalloc(n ? n : 1, sizeof *rows);
     for (size_t i = 0; i < n; i++)
@@ -942,7 +1229,7 @@ static int mssql_load_rows_found(db_conn *c, dialect_table_state **st, const bat
     int rc = dialect_find_existing(c, st, b, t, rows, n, found, err);
     free(rows);
     if (rc == 0)
-        rc = load_staged(c, st, b, t, lo, hi, DUP_SKIP, NULL, res, err);
+        rc = load_table(c, st, b, t, lo, hi, DUP_SKIP, NULL, res, err);
     uint64_t nfound = 0;
     for (size_t i = 0; rc == 0 && i < n; i++)
         nfound += found[i];
@@ -964,6 +1251,10 @@ static int mssql_warm_up(db_conn *c, dialect_table_state **st, const mapping *m,
     if (!use_bcp(c))
         return 0;
     const map_table *mt = &m->tables[t];
+    /* a table the batches copy into directly needs no #stage until a copy
+     * fails (a rerun's first batch then creates it) */
+    if (dialect_state_direct(st, t)->layout > 0)
+        return 0;
     strbuf sql = STRBUF_INIT;
     /* the session is new (the worker's first statements): no stage yet, and
      * no IF OBJECT_ID(...) to compile (about 0.09 s of the stand-in's CPU
@@ -1078,6 +1369,7 @@ const dialect dialect_mssql = {
     .load_rows = mssql_load_rows,
     .load_rows_found = mssql_load_rows_found,
     .warm_up = mssql_warm_up,
+    .inspect = mssql_inspect,
     .table_state_free = dialect_state_free_generic,
     .exists_sql = mssql_exists_sql,
     .classify = mssql_classify,

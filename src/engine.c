@@ -88,6 +88,7 @@ typedef struct engine {
     int producer_done;
 
     atomic_int stop;             /* the run was asked to stop (engine_stop) */
+    dialect_direct *direct;      /* per table: the dialect's inspect, or NULL */
 } engine;
 
 /* The running engine, for engine_request_stop, and a request that came
@@ -855,6 +856,24 @@ static void *producer_main(void *arg)
 
 /* ---- set-up and tear-down ---- */
 
+/* Has the dialect inspect every table once, on c (the first worker's
+ * session, before the workers start), for all workers (wctx.direct).  A
+ * table it could not inspect is marked so: its fast path is not taken. */
+static void inspect_tables(engine *e, db_conn *c)
+{
+    const mapping *m = e->o->map;
+    if (!c->d || !c->d->inspect)
+        return;
+    e->direct = xcalloc(m->ntables, sizeof *e->direct);
+    for (size_t t = 0; t < m->ntables; t++) {
+        mig_err ierr;
+        if (c->d->inspect(c, &m->tables[t], &e->direct[t], &ierr) < 0)
+            e->direct[t].layout = -1;
+    }
+    db_rollback(c); /* ends the reading transaction */
+    e->wctx.direct = e->direct;
+}
+
 /* Returns 0 after connecting every worker (and creating tables), or -1. */
 static int open_workers(engine *e, mig_err *err)
 {
@@ -865,6 +884,7 @@ static int open_workers(engine *e, mig_err *err)
     db_conn *c0 = &e->workers[0].conn;
     if (e->o->create_tables && create_tables(c0, e->o->map, err) != 0)
         return -1;
+    inspect_tables(e, c0);
     /* One write transaction at a time when the target takes one writer, or
      * when the first table's key is not the routing key: two workers could
      * then settle the same top-row key at once, and each record's fate
@@ -881,6 +901,7 @@ static void engine_cleanup(engine *e)
         for (size_t i = 0; i < e->nworkers; i++)
             worker_close(&e->workers[i]);
     free(e->workers);
+    free(e->direct);
     for (size_t i = 0; i < e->nall; i++)
         batch_free(e->all[i]);
     free(e->all);

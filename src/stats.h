@@ -73,6 +73,7 @@ typedef struct stats_worker {
     uint64_t reconnects;
     uint64_t retries;     /* batch re-runs after a deadlock or lost link */
     uint64_t splits;      /* batch halvings to isolate failing records */
+    uint64_t redos;       /* batch re-runs after a dialect's fast path failed (DBE_AGAIN) */
     uint64_t keys;        /* key-set entries at the end */
     uint64_t keyset_bytes;  /* at the end */
     uint64_t keyset_resets; /* times the sets were emptied to stay in budget */

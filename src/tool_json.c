@@ -166,9 +166,10 @@ static void json_workers(FILE *out, const stats *s)
         fprintf(out,
                 "\"worker\": %zu, \"batches\": %" PRIu64 ", \"reuses\": %" PRIu64
                 ", \"reconnects\": %" PRIu64 ", \"retries\": %" PRIu64 ", \"splits\": %" PRIu64
-                ", \"keys\": %" PRIu64 ", \"keyset_kib\": %" PRIu64 ", \"keyset_resets\": %" PRIu64 "}",
-                i, k->batches, k->reuses, k->reconnects, k->retries, k->splits, k->keys,
-                (k->keyset_bytes + 1023) / 1024, k->keyset_resets);
+                ", \"redos\": %" PRIu64 ", \"keys\": %" PRIu64 ", \"keyset_kib\": %" PRIu64
+                ", \"keyset_resets\": %" PRIu64 "}",
+                i, k->batches, k->reuses, k->reconnects, k->retries, k->splits, k->redos,
+                k->keys, (k->keyset_bytes + 1023) / 1024, k->keyset_resets);
     }
     fputs(s->nworkers ? "\n  ],\n" : "],\n", out);
 }

@@ -35,7 +35,14 @@ typedef struct run {
     const worker_link *link; /* ctx->link, or the ODBC layer */
     uint32_t rng;       /* jitter of the backoff (xorshift state) */
     int conn_used;      /* a batch was committed on the current connection */
+    /* the dialect's fast path (DBE_AGAIN): off for the next fast_wait
+     * ranges after it failed, twice as long after each further failure */
+    unsigned long fast_wait, fast_backoff;
 } run;
+
+#define FAST_WAIT 8       /* ranges without the fast path after its first failure */
+#define FAST_WAIT_MAX 4096
+#define REDO_MAX 16       /* DBE_AGAIN for one range: more is a dialect's bug */
 
 /* ---- helpers ---- */
 
@@ -181,6 +188,7 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
     int rc = 1;
     double t0 = 0; /* the committed transaction's latency, for the report */
     /* pass > 0: the database disagreed with the settlement (settle_range) */
+    w->conn.no_fast_path = r->fast_wait > 0;
     for (int pass = 0; rc == 1; pass++) {
         settle_result_clear(&rr);
         if (lock)
@@ -210,6 +218,10 @@ static int try_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err)
         assert(rc != 1 || pass < 2); /* record by record, nothing is guessed */
     }
     if (rc == 0) {
+        if (r->fast_wait > 0)
+            r->fast_wait--;
+        else
+            r->fast_backoff = 0; /* the fast path worked again */
         stats_latency_add(&w->st->commit, stats_now() - t0);
         w->st->keyset_resets +=
             (uint64_t)settle_committed(&w->settle, w->ctx->stats, b, lo, hi, &rr);
@@ -231,6 +243,14 @@ static int link_connect(const worker_link *link, worker *w, mig_err *err)
     return rc;
 }
 
+/* Give every table state what the engine's inspection found (worker_ctx
+ * direct), so that the dialect need not ask on this session. */
+static void seed_direct(worker *w)
+{
+    for (size_t t = 0; w->ctx->direct && t < w->ctx->map->ntables; t++)
+        *dialect_state_direct(&w->tstate[t], t) = w->ctx->direct[t];
+}
+
 /* Drop the statements of the old connection and connect again; returns 0
  * or -1 with err. */
 static int reconnect(run *r, mig_err *err)
@@ -244,6 +264,7 @@ static int reconnect(run *r, mig_err *err)
     r->link->disconnect(&w->conn);
     w->st->reconnects++;
     r->conn_used = 0;
+    seed_direct(w);
     return link_connect(r->link, w, err);
 }
 
@@ -256,12 +277,30 @@ static int load_range(run *r, const batch *b, size_t lo, size_t hi, mig_err *err
     if (lo >= hi)
         return 0;
     double since = 0; /* first transient failure of this range */
+    int redos = 0;
     for (int attempt = 0;; attempt++) {
         if (try_range(r, b, lo, hi, err) == 0)
             return 0;
         db_errclass cls = w->conn.last_class;
         if (stopping(r) || cls == DBE_CANCELLED)
             return 1;
+        /* the dialect's fast path failed (SQL Server's bulk copy straight
+         * into the table met a duplicate or a refused row): the same range
+         * again at once without it, which settles or isolates what failed,
+         * on a new session (the TDS test server leaves the old one reading
+         * the rest of the refused copy as garbage) */
+        if (cls == DBE_AGAIN && redos++ < REDO_MAX) {
+            r->fast_backoff = r->fast_backoff ? 2 * r->fast_backoff : FAST_WAIT;
+            if (r->fast_backoff > FAST_WAIT_MAX)
+                r->fast_backoff = FAST_WAIT_MAX;
+            r->fast_wait = r->fast_backoff;
+            w->st->redos++;
+            if (reconnect(r, err) == 0) {
+                attempt--;
+                continue;
+            }
+            cls = DBE_CONNECTION; /* not regained: as after a lost link */
+        }
         if (cls == DBE_DATA || cls == DBE_DUPLICATE) {
             if (hi - lo == 1)
                 return reject_record(r, b, lo, err, err);
@@ -335,6 +374,7 @@ static void *worker_main(void *arg)
     err_clear(&err);
     /* the engine starts the workers before it takes the run lock: the
      * session is prepared meanwhile, and what reads the tables waits */
+    seed_direct(w);
     warm_up(&r);
     if (ctx->wait_ready && ctx->wait_ready(ctx) < 0)
         return NULL;

@@ -95,6 +95,8 @@ typedef struct worker_ctx {
      * stopped first.  Everything the engine set up is visible after it. */
     int (*wait_ready)(struct worker_ctx *ctx);
     void *engine;               /* for fail() and wait_ready() */
+    /* Or NULL: per table, what the dialect's inspect found (engine) */
+    const dialect_direct *direct;
 } worker_ctx;
 
 typedef struct worker {

@@ -268,10 +268,15 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
         deadlock = call == s->deadlock_call, stalls = call == s->stall_call;
     if (drop)
         fake.outage_end = fake.now + s->outage;
-    long bad = 0;
+    long bad = 0, refused = 0;
     for (size_t i = lo; i < hi && t == 0 && !bad; i++)
         if (is_bad((long)batch_row(b, t, i)[0].n.i))
             bad = (long)batch_row(b, t, i)[0].n.i;
+    for (size_t i = lo; i < hi && t == 0 && !c->no_fast_path && !refused; i++)
+        if (listed(s->fast_refused, (long)batch_row(b, t, i)[0].n.i))
+            refused = (long)batch_row(b, t, i)[0].n.i;
+    fake.fast_refusals += refused != 0;
+    fake.slow_loads += c->no_fast_path != 0;
     pthread_mutex_unlock(&fake.lock);
     if (stalls)
         return stall(c, err);
@@ -292,6 +297,10 @@ static int fake_load_rows(db_conn *c, dialect_table_state **st, const batch *b, 
         err_set(err, MIG_EDB, "insert: SQLSTATE %s: fake: %s", timeout ? "HYT00" : "40P01",
                 timeout ? "query timeout expired" : "deadlock detected");
         return -1;
+    }
+    if (refused) {
+        c->last_class = DBE_AGAIN;
+        return err_set(err, MIG_EDB, "insert: fake: the fast path met key %ld", refused);
     }
     if (bad) {
         c->last_class = DBE_DATA;

@@ -49,6 +49,12 @@ typedef struct fake_script {
                                     does not find (another process commits
                                     them meanwhile, or the server's
                                     comparison differs from ours) */
+    long fast_refused[FAKE_MAX_BAD]; /* a load holding one of these keys on a
+                                    connection without no_fast_path fails
+                                    with DBE_AGAIN (a fast path refused, as
+                                    SQL Server's bulk copy straight into the
+                                    table on a stored key); without the fast
+                                    path the same rows load as usual */
 } fake_script;
 
 typedef struct fake_state {
@@ -65,6 +71,8 @@ typedef struct fake_state {
     int warm_ups;            /* warm_up calls */
     int warm_ups_late;       /* ... on a connection that had loaded rows already */
     dup_policy warm_up_policy; /* the policy the last warm_up was given */
+    int fast_refusals;       /* loads failed with DBE_AGAIN (fast_refused) */
+    int slow_loads;          /* load calls on a connection with no_fast_path */
     unsigned char committed[FAKE_MAX_KEY + 1]; /* times each key was committed */
 } fake_state;
 

@@ -775,6 +775,9 @@ static void live_load(const db_target *t, const char *app_want, const char *cont
     dialect_table_state *st[2] = {NULL, NULL};
     for (int pass = 0; pass < 2; pass++) {
         load_result r0, r1;
+        /* the rerun as the worker runs it after a fast path failed
+         * (SQL Server's bulk copy straight into the table: the #stage) */
+        c.no_fast_path = pass;
         CU_ASSERT_EQUAL(db_begin(&c, &err), 0);
         CU_ASSERT_EQUAL(c.d->load_rows(&c, &st[0], b, 0, 0, 3, DUP_SKIP, &r0, &err), 0);
         CU_ASSERT_EQUAL(c.d->load_rows(&c, &st[1], b, 1, 0, 3, DUP_SKIP, &r1, &err), 0);
@@ -1495,7 +1498,8 @@ static void test_params_fill(void)
 
 /* A bulk-copy call that fails names the table, the call and the driver's
  * message: here a #stage made beforehand with a tinyint where migrate's
- * would hold a bigint, so that FreeTDS's conversion of 1000 fails in
+ * would hold a bigint (tp has a column the mapping lacks: no bulk copy
+ * straight into it), so that FreeTDS's conversion of 1000 fails in
  * bcp_sendrow on the client; the stream is then broken, so the failure
  * stops the run (DBE_FATAL) instead of being retried on that connection. */
 static void test_live_mssql_bcp_error(void)
@@ -1503,7 +1507,7 @@ static void test_live_mssql_bcp_error(void)
     db_target t;
     db_conn c;
     const char *const ddl[] = {
-        "DROP TABLE IF EXISTS tp", "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
+        "DROP TABLE IF EXISTS tp", "CREATE TABLE tp (id int NOT NULL PRIMARY KEY, x int NULL)",
         "CREATE TABLE [#stage_0_tp] (id tinyint NULL, [__ord] int IDENTITY(1,1))", NULL};
     if (!mssql_open(&t, &c, LOAD_BCP, ddl))
         return;
@@ -1594,9 +1598,10 @@ static void test_live_mssql_found(void)
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
+        /* x, a column the mapping lacks, keeps bulk copy on the #stage */
         const char *const ddl[] = {"DROP TABLE IF EXISTS tp",
-                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)",
-                                   "INSERT INTO tp VALUES (2), (5), (7)", NULL};
+                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY, x int NULL)",
+                                   "INSERT INTO tp (id) VALUES (2), (5), (7)", NULL};
         if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, ddl))
             break;
         dialect_table_state *st = NULL;
@@ -1789,8 +1794,10 @@ static void test_live_mssql_stage_reuse(void)
     for (int bcp = 0; bcp < 2; bcp++) {
         db_target t;
         db_conn c;
+        /* x, a column the mapping lacks, keeps bulk copy on the #stage */
         const char *const ddl[] = {"DROP TABLE IF EXISTS tp",
-                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY)", NULL};
+                                   "CREATE TABLE tp (id int NOT NULL PRIMARY KEY, x int NULL)",
+                                   NULL};
         if (!mssql_open(&t, &c, bcp ? LOAD_BCP : LOAD_INSERT, ddl))
             break;
         dialect_table_state *st = NULL;
@@ -1823,6 +1830,115 @@ static void test_live_mssql_stage_reuse(void)
         c.d->table_state_free(&c, st);
         mssql_close(&t, &c);
     }
+    mapping_free(m);
+}
+
+/* Bulk copy straight into the table (the table is the mapping's own, as
+ * create_table_sql makes it): new rows go in without a #stage; a stored key
+ * or a row the table's CHECK constraint refuses fails the copy with
+ * DBE_AGAIN (the constraint is checked: without CHECK_CONSTRAINTS the row
+ * would be stored) and changes nothing; the range run again on a new
+ * session without the fast path, as the worker runs it, settles the
+ * duplicate and isolates the refused row with the server's message. */
+static const char *MAP_TK =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"tk\" key=\"id\">"
+    "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+    "<column name=\"v\" path=\"@v\" type=\"int\"/>"
+    "</table></mapping>";
+
+/* Loads rows (ids[i], ids[i] * vmul) i < n into tk by load_rows_found;
+ * returns its rc, with found[] and *res filled. */
+static int tk_load(db_conn *c, dialect_table_state **st, const mapping *m, const int *ids,
+                   size_t n, int vmul, unsigned char *found, load_result *res, mig_err *err)
+{
+    batch *b = batch_new(m, n);
+    for (size_t r = 0; r < n; r++) {
+        batch_begin_record(b, 0, 1, (uint64_t)r + 1, "<r/>", 4);
+        value *v = batch_add_row(b, 0);
+        v[0].len = v[1].len = 0;
+        v[0].n.i = ids[r];
+        v[1].n.i = (int64_t)ids[r] * vmul;
+        batch_commit_record(b, 0);
+    }
+    memset(found, 0, n);
+    int rc = c->d->load_rows_found(c, st, b, 0, 0, n, found, res, err);
+    batch_free(b);
+    return rc;
+}
+
+/* Ends c's session after a failed fast path and opens a new one without
+ * it, as the worker does (the TDS test server drops the old one). */
+static void tk_reconnect(db_target *t, db_conn *c, dialect_table_state **st)
+{
+    c->d->table_state_free(c, *st);
+    *st = NULL;
+    db_rollback(c);
+    mssql_close(t, c);
+    CU_ASSERT_FATAL(mssql_open(t, c, LOAD_BCP, NULL));
+    c->no_fast_path = 1;
+}
+
+static void test_live_mssql_direct(void)
+{
+    mig_err err;
+    mapping *m = unit_mapping(MAP_TK);
+    strbuf ddl = STRBUF_INIT;
+    dialect_mssql.create_table_sql(&ddl, &m->tables[0]);
+    const char *const sql[] = {"DROP TABLE IF EXISTS tk", sb_str(&ddl),
+                               "ALTER TABLE tk ADD CONSTRAINT ck_tk CHECK (v < 100)",
+                               "INSERT INTO tk VALUES (5, 5)", NULL};
+    db_target t;
+    db_conn c;
+    if (!mssql_open(&t, &c, LOAD_BCP, sql)) {
+        sb_free(&ddl);
+        mapping_free(m);
+        return;
+    }
+    dialect_table_state *st = NULL;
+    load_result res;
+    unsigned char found[3];
+    /* all new: straight in, no #stage made */
+    int rc = tk_load(&c, &st, m, (const int[]){1, 2, 3}, 3, 1, found, &res, &err);
+    if (rc != 0)
+        fprintf(stderr, "\ndirect load: %s\n", err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(memcmp(found, (unsigned char[]){0, 0, 0}, 3) == 0);
+    CU_ASSERT_EQUAL(res.inserted, 3);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    char *got = select_all(&c, "SELECT COUNT(*) FROM tempdb.sys.objects WHERE object_id = "
+                               "OBJECT_ID(N'tempdb..[#stage_0_tk]')");
+    CU_ASSERT_STRING_EQUAL(got, "0\n");
+    free(got);
+    /* 5 is stored: the copy fails as a whole, the stage settles it */
+    rc = tk_load(&c, &st, m, (const int[]){4, 5, 6}, 3, 1, found, &res, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_EQUAL(c.last_class, DBE_AGAIN);
+    tk_reconnect(&t, &c, &st);
+    rc = tk_load(&c, &st, m, (const int[]){4, 5, 6}, 3, 1, found, &res, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT(memcmp(found, (unsigned char[]){0, 1, 0}, 3) == 0);
+    CU_ASSERT_EQUAL(res.inserted, 2);
+    CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    /* v = 100 * id breaks the CHECK constraint: refused in the copy, then
+     * by the stage's move, a data error with the server's message (the
+     * worker isolates the record by splitting) */
+    c.no_fast_path = 0;
+    rc = tk_load(&c, &st, m, (const int[]){7, 8, 9}, 3, 100, found, &res, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_EQUAL(c.last_class, DBE_AGAIN);
+    tk_reconnect(&t, &c, &st);
+    rc = tk_load(&c, &st, m, (const int[]){7, 8, 9}, 3, 100, found, &res, &err);
+    CU_ASSERT_EQUAL(rc, -1);
+    CU_ASSERT_EQUAL(c.last_class, DBE_DATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "tk: "));
+    db_rollback(&c);
+    got = select_all(&c, "SELECT id, v FROM tk ORDER BY id");
+    CU_ASSERT_STRING_EQUAL(got, "1|1\n2|2\n3|3\n4|4\n5|5\n6|6\n");
+    free(got);
+    c.d->table_state_free(&c, st);
+    mssql_close(&t, &c);
+    sb_free(&ddl);
     mapping_free(m);
 }
 
@@ -1990,6 +2106,7 @@ int main(void)
     UNIT_TEST(test_live_mssql_found);
     UNIT_TEST(test_live_mssql_found_long);
     UNIT_TEST(test_live_pgsql_found);
+    UNIT_TEST(test_live_mssql_direct);
     UNIT_TEST(test_live_mssql_defaults_triggers);
     UNIT_END();
 }

@@ -106,6 +106,7 @@ static void run_fake(int n, const fake_script *s, size_t workers, size_t batch_s
         out->w.retries += st->workers[i].retries;
         out->w.reconnects += st->workers[i].reconnects;
         out->w.splits += st->workers[i].splits;
+        out->w.redos += st->workers[i].redos;
         out->w.batches += st->workers[i].batches;
     }
     char why[256];
@@ -143,6 +144,34 @@ static void test_backoff_capped(void)
     /* jitter takes off up to half */
     CU_ASSERT_DOUBLE_EQUAL(worker_backoff(6, 5, 0), 2.5, 1e-9);
     CU_ASSERT_DOUBLE_EQUAL(worker_backoff(0, 5, 0.5), 0.075, 1e-9);
+}
+
+/* ---- a fast path the dialect gives up ---- */
+
+/* A load failing with DBE_AGAIN (SQL Server's bulk copy straight into the
+ * table met a stored key) runs again at once on a new connection without
+ * the fast path: not split, not retried as a transient error; the worker
+ * keeps the fast path off for the next 8 ranges and then tries it again
+ * (back to 8 after it worked).  One worker, 100 batches of 10: refused in
+ * batches 1 and 50, so 2 x 8 loads without it. */
+static void test_fast_path_refused(void)
+{
+    fake_script s = {.fast_refused = {5, 500}};
+    run_out r;
+    run_fake(1000, &s, 1, 10, 300, &r);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 1000);
+    CU_ASSERT_EQUAL(r.tot.rejected, 0);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(r.w.splits, 0);
+    CU_ASSERT_EQUAL(r.w.retries, 0);
+    CU_ASSERT_EQUAL(r.w.redos, 2);
+    CU_ASSERT_EQUAL(r.w.reconnects, 2);
+    CU_ASSERT_EQUAL(fake.fast_refusals, 2);
+    CU_ASSERT_EQUAL(fake.slow_loads, 16);
+    int dups;
+    CU_ASSERT_EQUAL(fake_committed(&dups), 1000);
+    CU_ASSERT_EQUAL(dups, 0);
 }
 
 /* ---- data errors: split down to the refused records ---- */
@@ -542,6 +571,7 @@ int main(void)
     UNIT_BEGIN("worker");
     UNIT_TEST(test_backoff_capped);
     UNIT_TEST(test_data_errors_split_and_reject);
+    UNIT_TEST(test_fast_path_refused);
     UNIT_TEST(test_outage_ridden_out);
     UNIT_TEST(test_outage_gives_up);
     UNIT_TEST(test_timeout_and_deadlock_retried);
