@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,19 @@ static int step_parse(const char **s, path_step *st, const ns_table *ns, const c
     return 0;
 }
 
+/* Returns 1 if p has a `..` after a child step (it can then reach a node twice). */
+static int path_may_repeat(const path *p)
+{
+    int down = 0;
+    for (size_t i = 0; i < p->nsteps; i++) {
+        if (p->steps[i].kind == STEP_ELEMENT)
+            down = 1;
+        else if (p->steps[i].kind == STEP_PARENT && down)
+            return 1;
+    }
+    return 0;
+}
+
 path *path_compile(const char *src, const ns_table *ns, char *err, size_t errlen)
 {
     assert(src);
@@ -309,6 +323,7 @@ path *path_compile(const char *src, const ns_table *ns, char *err, size_t errlen
             goto fail;
         }
     }
+    p->repeat = path_may_repeat(p);
     return p;
 fail:
     path_free(p);
@@ -384,22 +399,58 @@ static int pred_attr_ok(const path_step *st, const xmlNode *c)
 
 /* ---- evaluation ---- */
 
+/* One (step, node) pair a walk has been at. */
+typedef struct walk_seen {
+    const xmlNode *node; /* NULL: a free slot */
+    size_t step;
+} walk_seen;
+
 /* What a walk does with the nodes it reaches. */
 typedef struct walk {
     xmlNode *first;   /* path_value: the first node reached */
     xmlNode ***nodes; /* path_select: the caller's array, or NULL */
     size_t *n, *cap;
-    size_t start;     /* index of the first node appended by this call */
-    int dedup;        /* the path can reach a node twice */
+    int repeat;       /* the path can reach a node twice (path_may_repeat) */
+    walk_seen *seen;  /* when repeat: the pairs the walk has been at (owned) */
+    size_t nseen, seen_cap;
 } walk;
 
-/* Returns 1 if element nodes appended by this walk already hold x. */
-static int walk_has(const walk *w, const xmlNode *x)
+/* Returns the slot of (step, x) in seen[0..cap), cap a power of two: the
+ * pair's own, or the free one where it belongs. */
+static walk_seen *seen_slot(walk_seen *seen, size_t cap, size_t step, const xmlNode *x)
 {
-    for (size_t i = w->start; i < *w->n; i++)
-        if ((*w->nodes)[i] == x)
-            return 1;
-    return 0;
+    uint64_t h = ((uint64_t)(uintptr_t)x >> 4) * 0x9E3779B97F4A7C15u ^ (uint64_t)step * 0xC2B2AE3D27D4EB4Fu;
+    size_t i = (size_t)(h ^ h >> 29) & (cap - 1);
+    while (seen[i].node && (seen[i].node != x || seen[i].step != step))
+        i = (i + 1) & (cap - 1);
+    return &seen[i];
+}
+
+/* Returns 1 the first time the walk is at step `step` on node x, 0 after.
+ * A path with `..` after a child step reaches the same node by several
+ * ways (`c/..` reaches the parent once per c): walking on from it again
+ * can find nothing new, and without this each such pair of steps multiplies
+ * the walks by the number of c's (2^20 walks for `c/../` 20 times over two
+ * c's, found by fuzz_path). */
+static int walk_first_visit(walk *w, size_t step, const xmlNode *x)
+{
+    if (2 * (w->nseen + 1) > w->seen_cap) {
+        size_t ncap = w->seen_cap ? 2 * w->seen_cap : 64;
+        walk_seen *ns = xcalloc(ncap, sizeof *ns);
+        for (size_t i = 0; i < w->seen_cap; i++)
+            if (w->seen[i].node)
+                *seen_slot(ns, ncap, w->seen[i].step, w->seen[i].node) = w->seen[i];
+        free(w->seen);
+        w->seen = ns;
+        w->seen_cap = ncap;
+    }
+    walk_seen *s = seen_slot(w->seen, w->seen_cap, step, x);
+    if (s->node)
+        return 0;
+    s->node = x;
+    s->step = step;
+    w->nseen++;
+    return 1;
 }
 
 /* Records node x; returns 1 when the walk should stop (first node found). */
@@ -409,7 +460,7 @@ static int walk_emit(walk *w, xmlNode *x)
         w->first = x;
         return 1;
     }
-    if (x->type != XML_ELEMENT_NODE || (w->dedup && walk_has(w, x)))
+    if (x->type != XML_ELEMENT_NODE)
         return 0;
     if (*w->n == *w->cap) {
         *w->cap = *w->cap ? *w->cap * 2 : 16;
@@ -422,6 +473,11 @@ static int walk_emit(walk *w, xmlNode *x)
 /* Applies steps i.. of p to ctx; returns 1 when the walk should stop. */
 static int walk_steps(const path *p, size_t i, xmlNode *ctx, walk *w)
 {
+    /* Been here: everything from here was emitted then (path_select), or
+     * nothing was found (path_value would have stopped).  The step index
+     * only grows down the recursion, so that visit has ended. */
+    if (w->repeat && !walk_first_visit(w, i, ctx))
+        return 0;
     if (i == p->nsteps)
         return walk_emit(w, ctx);
 
@@ -523,7 +579,10 @@ int path_value(const path *p, xmlNode *ctx, strbuf *value)
 {
     assert(p && ctx && value);
     walk w = {0};
-    if (!walk_steps(p, 0, ctx, &w))
+    w.repeat = p->repeat;
+    int found = walk_steps(p, 0, ctx, &w);
+    free(w.seen);
+    if (!found)
         return 0;
     sb_reset(value);
     sb_grow(value, 0); /* "" rather than NULL even when the node is empty */
@@ -549,7 +608,10 @@ int path_value_ref(const path *p, xmlNode *ctx, strbuf *scratch, const char **s,
 {
     assert(p && ctx && scratch && s && n);
     walk w = {0};
-    if (!walk_steps(p, 0, ctx, &w))
+    w.repeat = p->repeat;
+    int found = walk_steps(p, 0, ctx, &w);
+    free(w.seen);
+    if (!found)
         return 0;
     const xmlNode *one = single_text(w.first);
     if (one && one->content) {
@@ -566,19 +628,6 @@ int path_value_ref(const path *p, xmlNode *ctx, strbuf *scratch, const char **s,
     return 1;
 }
 
-/* Returns 1 if p has a `..` after a child step (it can then reach a node twice). */
-static int path_may_repeat(const path *p)
-{
-    int down = 0;
-    for (size_t i = 0; i < p->nsteps; i++) {
-        if (p->steps[i].kind == STEP_ELEMENT)
-            down = 1;
-        else if (p->steps[i].kind == STEP_PARENT && down)
-            return 1;
-    }
-    return 0;
-}
-
 size_t path_select(const path *p, xmlNode *ctx, xmlNode ***nodes, size_t *n, size_t *cap)
 {
     assert(p && ctx && nodes && n && cap);
@@ -587,10 +636,11 @@ size_t path_select(const path *p, xmlNode *ctx, xmlNode ***nodes, size_t *n, siz
     w.nodes = nodes;
     w.n = n;
     w.cap = cap;
-    w.start = *n;
-    w.dedup = path_may_repeat(p);
+    w.repeat = p->repeat;
+    size_t start = *n;
     walk_steps(p, 0, ctx, &w);
-    return *n - w.start;
+    free(w.seen);
+    return *n - start;
 }
 
 /* ---- record path ---- */

@@ -62,6 +62,7 @@ typedef struct path {
     char *src;        /* the text as written, for messages */
     size_t nsteps;
     path_step *steps;
+    int repeat;       /* a `..` after a child step: a node can be reached twice */
 } path;
 
 /* Compile src using ns for prefixes.  Returns NULL with a one-line reason in

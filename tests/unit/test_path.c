@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <libxml/parser.h>
 
 #include "path.h"
@@ -422,6 +423,53 @@ static void test_select_grows(void)
     xmlFreeDoc(d);
 }
 
+/* `c/..` reaches the parent once per c: 40 such pairs over two c's were
+ * 2^40 walks (fuzz_path's slow unit took 100 s at 15 pairs), and one pair
+ * over 20,000 c's compared each of 20,000 emitted nodes with all before it.
+ * The alarm ends the test (it hung) where that comes back. */
+static void test_repeat_bounded(void)
+{
+    xmlDoc *d = doc_of("<r id='r'><c id='1'><a id='1a'/></c><c id='2'/><e id='e'>t</e></r>");
+    xmlNode *r = xmlDocGetRootElement(d);
+    char err[256], src[1024] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(src, "c/../");
+    char sel[1100], miss[1100], val_src[1100];
+    snprintf(sel, sizeof sel, "%sc", src);
+    snprintf(miss, sizeof miss, "%szz", src);
+    snprintf(val_src, sizeof val_src, "%se", src);
+    alarm(30);
+    path *p = path_compile(sel, &NS, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    xmlNode **nodes = NULL;
+    size_t n = 0, cap = 0;
+    CU_ASSERT_EQUAL(path_select(p, r, &nodes, &n, &cap), 2);
+    CU_ASSERT_STRING_EQUAL(ids(nodes, 0, n), "1,2");
+    path_free(p);
+    CU_ASSERT_STRING_EQUAL(val(r, miss), "<none:untouched>");
+    CU_ASSERT_STRING_EQUAL(val(r, val_src), "t");
+    xmlFreeDoc(d);
+
+    /* one pair over 20,000 c's: each c once, in order */
+    strbuf xml = STRBUF_INIT;
+    sb_puts(&xml, "<r>");
+    for (int i = 0; i < 20000; i++)
+        sb_printf(&xml, "<c id='%d'/>", i);
+    sb_puts(&xml, "</r>");
+    d = doc_of(sb_str(&xml));
+    p = path_compile("c/../c", &NS, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    n = 0;
+    CU_ASSERT_EQUAL(path_select(p, xmlDocGetRootElement(d), &nodes, &n, &cap), 20000);
+    CU_ASSERT_STRING_EQUAL(ids(nodes, 0, 3), "0,1,2");
+    CU_ASSERT_STRING_EQUAL(ids(nodes, 19998, 20000), "19998,19999");
+    alarm(0);
+    path_free(p);
+    free(nodes);
+    sb_free(&xml);
+    xmlFreeDoc(d);
+}
+
 /* ---- record path ---- */
 
 static void test_record_path(void)
@@ -490,6 +538,7 @@ int main(void)
     UNIT_TEST(test_value_ref);
     UNIT_TEST(test_select);
     UNIT_TEST(test_select_grows);
+    UNIT_TEST(test_repeat_bounded);
     UNIT_TEST(test_record_path);
     UNIT_END();
 }
