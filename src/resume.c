@@ -448,6 +448,44 @@ stop:
     resume_tracker_stop(t);
 }
 
+/* Bytes that end the plain part of a start tag: a quote or '>'. */
+static const unsigned char tag_stop[256] = {['"'] = 1, ['\''] = 1, ['>'] = 1};
+
+/* Returns the first byte of s[0..end) that is '>' or a quote, or end.
+ * (Byte by byte: tags are short; eight bytes at a time cost more here.) */
+static inline const char *tag_stop_at(const char *s, const char *end)
+{
+    while (s < end && !tag_stop[(unsigned char)*s])
+        s++;
+    return s;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Returns the 8 bytes at p as one word. */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Returns the characters in s[0..n) (UTF-8: bytes but continuation bytes). */
+static uint64_t chars_in(const char *s, size_t n)
+{
+    uint64_t cont = 0;
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        /* the high bit of each byte 10xxxxxx, summed by the multiply */
+        uint64_t w = load8(s + i), m = w & ~(w << 1) & HIGHS;
+        cont += ((m >> 7) * ONES) >> 56;
+    }
+    for (; i < n; i++)
+        cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return n - cont;
+}
+
 /* ---- the tap ---- */
 
 /* Adds bytes b[0..n) to the position, line and column (characters after
@@ -461,14 +499,9 @@ static void advance(resume_tracker *t, const char *b, size_t n)
         p = from = nl + 1;
         col = 1;
     }
-    for (; from < end; from++)
-        col += ((unsigned char)*from & 0xC0) != 0x80;
-    t->col = col;
+    t->col = col + chars_in(from, (size_t)(end - from));
     t->pos += n;
 }
-
-/* Bytes that end the plain part of a start tag: a quote or '>'. */
-static const unsigned char tag_stop[256] = {['"'] = 1, ['\''] = 1, ['>'] = 1};
 
 /* Handles the bytes before the first '<' (b[0..n)): a UTF-8 byte order
  * mark at the very start is kept as the head; anything else but white
@@ -493,8 +526,7 @@ static void before_start(resume_tracker *t, const char *b, size_t n)
 static const char *stag_end(const char *s, const char *end)
 {
     for (;;) {
-        while (s < end && !tag_stop[(unsigned char)*s])
-            s++;
+        s = tag_stop_at(s, end);
         if (s == end)
             return NULL;
         if (*s == '>')
@@ -649,8 +681,7 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
                     continue;
                 }
                 const char *s0 = q;
-                while (q < end && !tag_stop[(unsigned char)*q])
-                    q++;
+                q = tag_stop_at(q, end);
                 if (q > s0)
                     t->last = q[-1];
                 if (q == end || *q == '>')
