@@ -8,7 +8,8 @@
  * matches each new element against the record path exactly as the reader
  * does (same names, same namespace URIs).  Inside a record, and inside an
  * element that cannot hold one (off the record path), it only counts
- * depth.  Each record end becomes an event (seq, name, line of its start
+ * depth, and there skip_tags goes from tag to tag by memchr instead of
+ * byte by byte (most of the input is inside records).  Each record end becomes an event (seq, name, line of its start
  * tag, offset / line / column after its end tag, the prolog then), queued
  * until the reader hands that record out; prologs are shared between events
  * (refcounted) and rebuilt only when the ancestors change.
@@ -84,9 +85,9 @@ struct resume_tracker {
     anc stack[MAX_DEPTH];
     size_t depth;
     int skipping;              /* inside a record or an off-path element */
-    int quick;                 /* ... and then skip_tags counts depth */
     int skip_record;           /* ... a record */
     size_t skip_depth;
+    int quick;                 /* skip_tags reads what is skipped (0: the tokenizer) */
     strbuf rec_qname;
     uint64_t rec_line;
     snap *cur;                 /* prolog of the current ancestors, or NULL */

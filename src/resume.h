@@ -55,8 +55,8 @@ typedef struct resume_tracker resume_tracker;
 resume_tracker *resume_tracker_new(const record_path *rp, uint64_t base, uint64_t first_seq);
 void resume_tracker_free(resume_tracker *t);
 
-/* on 0: read the inside of records byte by byte with the tokenizer, not
- * with the quick skip (the reference the tests hold the skip to). */
+/* With on 0, t reads the inside of records byte by byte with its tokenizer
+ * instead of the quick skip: the reference the tests hold the skip to. */
 void resume_tracker_set_quick(resume_tracker *t, int on);
 
 /* The input tap: scan n more bytes of the stream (t is a resume_tracker). */
