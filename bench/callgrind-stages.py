@@ -194,6 +194,8 @@ def stages(path):
         "conversion": [("type_convert", callee_incl(lambda f: f[1] == "type_convert")),
                        ("rule_replace (PCRE2 substitute)",
                         callee_incl(lambda f: f[1] == "rule_replace"))],
+        "ledger": [("the tracker of record ends (resume_tracker_feed, incl. libc)",
+                    callee_incl(lambda f: f[1] == "resume_tracker_feed"))],
         "SQL + binding": [("db_params_bind + db_params_fill (incl. ODBC calls)",
                            callee_incl(lambda f: f[1] in ("db_params_bind", "db_params_fill"))),
                           ("dialect_find_existing (incl. ODBC calls)",

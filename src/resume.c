@@ -8,7 +8,8 @@
  * matches each new element against the record path exactly as the reader
  * does (same names, same namespace URIs).  Inside a record, and inside an
  * element that cannot hold one (off the record path), it only counts
- * depth.  Each record end becomes an event (seq, name, line of its start
+ * depth, and there skip_tags goes from tag to tag by memchr instead of
+ * byte by byte (most of the input is inside records).  Each record end becomes an event (seq, name, line of its start
  * tag, offset / line / column after its end tag, the prolog then), queued
  * until the reader hands that record out; prologs are shared between events
  * (refcounted) and rebuilt only when the ancestors change.
@@ -86,6 +87,7 @@ struct resume_tracker {
     int skipping;              /* inside a record or an off-path element */
     int skip_record;           /* ... a record */
     size_t skip_depth;
+    int quick;                 /* skip_tags reads what is skipped (0: the tokenizer) */
     strbuf rec_qname;
     uint64_t rec_line;
     snap *cur;                 /* prolog of the current ancestors, or NULL */
@@ -147,6 +149,7 @@ resume_tracker *resume_tracker_new(const record_path *rp, uint64_t base, uint64_
     t->pos = base;
     t->line = t->col = 1;
     t->seq = first_seq;
+    t->quick = 1;
     return t;
 }
 
@@ -182,6 +185,11 @@ void resume_tracker_stop(resume_tracker *t)
     t->depth = 0;
     snap_dirty(t);
     sb_free(&t->tok);
+}
+
+void resume_tracker_set_quick(resume_tracker *t, int on)
+{
+    t->quick = on;
 }
 
 void resume_tracker_free(resume_tracker *t)
@@ -441,6 +449,44 @@ stop:
     resume_tracker_stop(t);
 }
 
+/* Bytes that end the plain part of a start tag: a quote or '>'. */
+static const unsigned char tag_stop[256] = {['"'] = 1, ['\''] = 1, ['>'] = 1};
+
+/* Returns the first byte of s[0..end) that is '>' or a quote, or end.
+ * (Byte by byte: tags are short; eight bytes at a time cost more here.) */
+static inline const char *tag_stop_at(const char *s, const char *end)
+{
+    while (s < end && !tag_stop[(unsigned char)*s])
+        s++;
+    return s;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Returns the 8 bytes at p as one word. */
+static inline uint64_t load8(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Returns the characters in s[0..n) (UTF-8: bytes but continuation bytes). */
+static uint64_t chars_in(const char *s, size_t n)
+{
+    uint64_t cont = 0;
+    size_t i = 0;
+    for (; n - i >= 8; i += 8) {
+        /* the high bit of each byte 10xxxxxx, summed by the multiply */
+        uint64_t w = load8(s + i), m = w & ~(w << 1) & HIGHS;
+        cont += ((m >> 7) * ONES) >> 56;
+    }
+    for (; i < n; i++)
+        cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+    return n - cont;
+}
+
 /* ---- the tap ---- */
 
 /* Adds bytes b[0..n) to the position, line and column (characters after
@@ -454,14 +500,9 @@ static void advance(resume_tracker *t, const char *b, size_t n)
         p = from = nl + 1;
         col = 1;
     }
-    for (; from < end; from++)
-        col += ((unsigned char)*from & 0xC0) != 0x80;
-    t->col = col;
+    t->col = col + chars_in(from, (size_t)(end - from));
     t->pos += n;
 }
-
-/* Bytes that end the plain part of a start tag: a quote or '>'. */
-static const unsigned char tag_stop[256] = {['"'] = 1, ['\''] = 1, ['>'] = 1};
 
 /* Handles the bytes before the first '<' (b[0..n)): a UTF-8 byte order
  * mark at the very start is kept as the head; anything else but white
@@ -481,6 +522,99 @@ static void before_start(resume_tracker *t, const char *b, size_t n)
     }
 }
 
+/* Returns the '>' that ends the start tag whose bytes after '<' begin at
+ * s (the first '>' outside quotes), or NULL when it is not in s[0..end). */
+static const char *stag_end(const char *s, const char *end)
+{
+    for (;;) {
+        s = tag_stop_at(s, end);
+        if (s == end)
+            return NULL;
+        if (*s == '>')
+            return s;
+        const char *q = memchr(s + 1, *s, (size_t)(end - s - 1));
+        if (!q)
+            return NULL;
+        s = q + 1;
+    }
+}
+
+/* Returns the '>' that closes a comment, CDATA section or PI whose body
+ * begins at body: the first '>' after n - 1 bytes c (n: 3 for "-->" and
+ * "]]>", 2 for "?>"), those bytes all in the body as the tokenizer counts
+ * them; NULL when there is none in body[..end). */
+static const char *closer_end(const char *body, const char *end, char c, size_t n)
+{
+    if ((size_t)(end - body) < n)
+        return NULL;
+    for (const char *p = body + n - 1; p < end;) {
+        const char *gt = memchr(p, '>', (size_t)(end - p));
+        if (!gt)
+            return NULL;
+        if (gt[-1] == c && (n == 2 || gt[-2] == c))
+            return gt;
+        p = gt + 1;
+    }
+    return NULL;
+}
+
+/* Inside a record or an off-path element (t->skipping, between tags):
+ * counts depth over the whole tags in p[0..end) the quick way, memchr from
+ * tag to tag, and returns where the byte-by-byte tokenizer must take over:
+ * at the '<' of the end tag that closes the skipped element, of a tag not
+ * whole in this buffer or of anything but a start tag, end tag, comment,
+ * CDATA section or PI (the tokenizer stops there), or end.  It decides
+ * exactly what the tokenizer would (same depth, same ends of comments,
+ * CDATA and PIs, '>' inside quotes skipped, "/>" empty), and only the
+ * tokenizer notes anything (record ends, positions), so the marks do not
+ * depend on which of the two read a byte. */
+static const char *skip_tags(resume_tracker *t, const char *p, const char *end)
+{
+    size_t depth = t->skip_depth;
+    const char *gt;
+    for (;; p = gt + 1) {
+        const char *lt = memchr(p, '<', (size_t)(end - p));
+        if (!lt) {
+            p = end;
+            break;
+        }
+        p = lt; /* where the tokenizer takes over unless this tag is whole */
+        if (end - lt < 2)
+            break;
+        switch (lt[1]) {
+        case '/':
+            if (depth == 0)
+                goto out; /* the skipped element ends: the tokenizer notes it */
+            gt = memchr(lt + 2, '>', (size_t)(end - lt - 2));
+            if (!gt)
+                goto out;
+            depth--;
+            continue;
+        case '?':
+            gt = closer_end(lt + 2, end, '?', 2);
+            break;
+        case '!':
+            if (end - lt >= 4 && lt[2] == '-' && lt[3] == '-')
+                gt = closer_end(lt + 4, end, '-', 3);
+            else if (end - lt >= 9 && memcmp(lt + 2, "[CDATA[", 7) == 0)
+                gt = closer_end(lt + 9, end, ']', 3);
+            else
+                gt = NULL; /* a DOCTYPE, or cut: the tokenizer's */
+            break;
+        default:
+            gt = stag_end(lt + 1, end);
+            if (gt && gt[-1] != '/')
+                depth++;
+            break;
+        }
+        if (!gt)
+            break;
+    }
+out:
+    t->skip_depth = depth;
+    return p;
+}
+
 void resume_tracker_feed(void *arg, const char *buf, size_t n)
 {
     resume_tracker *t = arg;
@@ -491,6 +625,8 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
         char c = *p;
         switch (t->st) {
         case T_TEXT: {
+            if (t->skipping && t->quick)
+                p = skip_tags(t, p, end);
             const char *lt = memchr(p, '<', (size_t)(end - p));
             if (!t->started)
                 before_start(t, p, (size_t)((lt ? lt : end) - p));
@@ -546,8 +682,7 @@ void resume_tracker_feed(void *arg, const char *buf, size_t n)
                     continue;
                 }
                 const char *s0 = q;
-                while (q < end && !tag_stop[(unsigned char)*q])
-                    q++;
+                q = tag_stop_at(q, end);
                 if (q > s0)
                     t->last = q[-1];
                 if (q == end || *q == '>')

@@ -55,6 +55,10 @@ typedef struct resume_tracker resume_tracker;
 resume_tracker *resume_tracker_new(const record_path *rp, uint64_t base, uint64_t first_seq);
 void resume_tracker_free(resume_tracker *t);
 
+/* With on 0, t reads the inside of records byte by byte with its tokenizer
+ * instead of the quick skip: the reference the tests hold the skip to. */
+void resume_tracker_set_quick(resume_tracker *t, int on);
+
 /* The input tap: scan n more bytes of the stream (t is a resume_tracker). */
 void resume_tracker_feed(void *t, const char *buf, size_t n);
 

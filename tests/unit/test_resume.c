@@ -220,6 +220,116 @@ static void test_no_marks(void)
     CU_ASSERT_EQUAL(marks_of("<root><r id='1'/><r id='2'/><r id='4'/></root>", "/root/r"), 3);
 }
 
+/* Records of SPLIT_DOC (/a:root/a:r): id, the text that ends it and which
+ * occurrence of that text. */
+static const struct {
+    const char *start, *end;
+    int nth;
+} SPLIT_RECS[] = {
+    {"<a:r id=\"1\"", "</a:r>", 4},
+    {"<a:r id=\"2\"", "<a:r id=\"2\"/>", 1},
+    {"<a:r id=\"3\"", "</a:r></a:r>", 1},
+    {"<a:r id=\"4\"", "</a:r >", 1},
+    {"<a:r id=\"5\"", "<?p?></a:r>", 1},
+};
+
+/* What the quick skip must read exactly as the tokenizer does: CDATA and
+ * comments and PIs holding '<', '>' and the record's end tag, "--" in a
+ * comment, '>' and "/>" in attributes, self-closing and nested records of
+ * the same name, entity references, CRLF, multi-byte UTF-8, a tag broken
+ * over lines, and closers that are too short ("<!-->", "<?>"). */
+static const char SPLIT_DOC[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n"
+    "<a:root xmlns:a=\"urn:a\" note=\"x > y\">\r\n"
+    "  <a:r id=\"1\" v=\"a>b\" w='c/>'><x q=\"'\">t</x><![CDATA[ <a:r> </a:r> ]] ]> ]]>"
+    "<!-- </a:r> -- - ---><?p </a:r> ?></a:r>\r\n"
+    "  <a:r id=\"2\"/><a:r id=\"3\">caf\xC3\xA9 &amp; &#233; <y a='/>'/>"
+    "<a:r id='9'><a:r/></a:r></a:r>\r\n"
+    "  <a:r id=\"4\">\r\n\xE2\x82\xAC \xF0\x9F\x98\x80<z\r\n q=\"1\"\r\n/>\r\n</a:r >\r\n"
+    "  <other><a:r id='8'/></other>"
+    "<a:r id=\"5\"><!--><e>--><!---><e>--><![CDATA[]><e>]]><?q><e>?><?><e>?><w a='\">'/><?p?></a:r>\r\n"
+    "</a:root>\r\n";
+
+/* Returns the line of doc[0..at) + 1, and *col the characters after its
+ * last newline + 1. */
+static uint64_t line_col(const char *doc, size_t at, uint64_t *col)
+{
+    uint64_t line = 1;
+    *col = 1;
+    for (size_t i = 0; i < at; i++) {
+        if (doc[i] == '\n')
+            line++, *col = 1;
+        else if (((unsigned char)doc[i] & 0xC0) != 0x80)
+            (*col)++;
+    }
+    return line;
+}
+
+/* The marks do not depend on how the input is cut into reads, nor on
+ * whether the quick skip or the tokenizer reads the records: SPLIT_DOC fed
+ * in reads of every size from 1 byte to all of it, and in two reads cut at
+ * every byte, gives each record the mark right after its end tag (offset,
+ * line, column in characters, the declaration and root as prolog). */
+static void test_marks_any_split(void)
+{
+    enum { NREC = sizeof SPLIT_RECS / sizeof *SPLIT_RECS };
+    const char *doc = SPLIT_DOC;
+    size_t len = sizeof SPLIT_DOC - 1;
+    static const char prolog[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a:root xmlns:a=\"urn:a\" note=\"x > y\">";
+    uint64_t start_line[NREC], offset[NREC], line[NREC], col[NREC], c;
+    for (size_t i = 0; i < NREC; i++) {
+        const char *s = strstr(doc, SPLIT_RECS[i].start), *e = doc;
+        for (int k = 0; k < SPLIT_RECS[i].nth; k++)
+            e = strstr(k ? e + 1 : e, SPLIT_RECS[i].end);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+        start_line[i] = line_col(doc, (size_t)(s - doc), &c);
+        offset[i] = (uint64_t)(e - doc) + strlen(SPLIT_RECS[i].end);
+        line[i] = line_col(doc, offset[i], &col[i]);
+    }
+    /* known marks, by hand: record 4 ends on line 9 after "</a:r >" */
+    CU_ASSERT_EQUAL(line[3], 9);
+    CU_ASSERT_EQUAL(col[3], 8);
+    mapping *m = unit_map_for("/a:root/a:r");
+    size_t bad = 0, runs = 0;
+    for (int quick = 0; quick <= 1; quick++) {
+        for (size_t k = 1; k <= 2 * len; k++) {
+            /* k <= len: reads of k bytes; beyond: two reads cut at k - len */
+            resume_tracker *t = resume_tracker_new(m->record, 0, 0);
+            resume_tracker_set_quick(t, quick);
+            if (k <= len) {
+                for (size_t at = 0; at < len; at += k)
+                    resume_tracker_feed(t, doc + at, len - at < k ? len - at : k);
+            } else {
+                resume_tracker_feed(t, doc, k - len);
+                resume_tracker_feed(t, doc + (k - len), len - (k - len));
+            }
+            for (size_t i = 0; i < NREC; i++) {
+                resume_mark mk;
+                int ok = resume_tracker_record(t, i + 1, "a", "r", start_line[i], &mk) == 1 &&
+                         mk.seq == i + 1 && mk.offset == offset[i] && mk.line == line[i] &&
+                         mk.col == col[i] && mk.prolog_len == sizeof prolog - 1 &&
+                         memcmp(mk.prolog, prolog, mk.prolog_len) == 0;
+                if (!ok && bad++ == 0)
+                    fprintf(stderr, "\n  quick %d, split %zu: record %zu's mark differs"
+                            " (offset %llu line %llu col %llu, want %llu %llu %llu)\n",
+                            quick, k, i + 1, (unsigned long long)mk.offset,
+                            (unsigned long long)mk.line, (unsigned long long)mk.col,
+                            (unsigned long long)offset[i], (unsigned long long)line[i],
+                            (unsigned long long)col[i]);
+                if (!ok)
+                    break;
+            }
+            resume_tracker_free(t);
+            runs++;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(runs, 4 * len);
+    mapping_free(m);
+}
+
 int main(void)
 {
     UNIT_BEGIN("resume");
@@ -227,5 +337,6 @@ int main(void)
     UNIT_TEST(test_marks_anywhere);
     UNIT_TEST(test_marks_big_lines);
     UNIT_TEST(test_no_marks);
+    UNIT_TEST(test_marks_any_split);
     UNIT_END();
 }
