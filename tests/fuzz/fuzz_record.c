@@ -9,8 +9,8 @@
  * (past 4 KB without a start tag) in inputs of a few KB.
  *
  * The resume tracker (resume.c) scans the same bytes as an input tap, as the
- * engine runs it.  The first mark it gives (after a record) must point just
- * after a '>' of the input, and reading again from that mark (its prolog,
+ * engine runs it.  The mark after record 1 + (size / 2) % 4 (or the next it
+ * gives) must point just after a '>' of the input, and reading again from that mark (its prolog,
  * then the input's bytes from its offset: what a rerun does) must give the
  * same records after it (number, line, XML) and end the same way. */
 #include <stddef.h>
@@ -64,7 +64,7 @@ typedef struct mem_src {
     size_t left;
 } mem_src;
 
-/* Returns up to 7000 bytes of the remaining input. */
+/* Returns up to 7000 bytes of the remaining input, shown to the tap. */
 static ssize_t mem_read(input *in, char *buf, size_t len, mig_err *err)
 {
     (void)err;
@@ -75,6 +75,8 @@ static ssize_t mem_read(input *in, char *buf, size_t len, mig_err *err)
     memcpy(buf, m->p, n);
     m->p += n;
     m->left -= n;
+    if (n > 0 && in->tap) /* as input.c's layer shows its reads */
+        in->tap(in->tap_arg, buf, n);
     return (ssize_t)n;
 }
 
@@ -195,6 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0, cap = 0;
     resume_mark mk;
     int marked = 0, rc;
+    uint64_t want = 1 + (size / 2) % 4; /* the mark after this record, or the next */
     strbuf prolog = STRBUF_INIT;
     reader_record rec;
     while ((rc = reader_next(r, &rec, &err)) == 1) {
@@ -204,7 +207,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const xmlNode *nd = rec.node;
             const char *prefix = nd->ns && nd->ns->prefix ? (const char *)nd->ns->prefix : NULL;
             if (resume_tracker_record(tr, rec.seq, prefix, (const char *)nd->name, rec.line,
-                                      &mk) == 1) {
+                                      &mk) == 1 &&
+                rec.seq >= want) {
                 marked = 1;
                 sb_append(&prolog, mk.prolog, mk.prolog_len);
             }
