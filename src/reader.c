@@ -172,6 +172,9 @@ static void drop_ancestors(reader *r, size_t d);
 
 /* Marks record nodes of libxml2's tree already handed out (node->_private). */
 static char returned_marker;
+/* Marks the nodes inside a record that read_record copied (node->_private);
+ * an element copied points to its copy instead. */
+static char copied_marker;
 
 /* ---- accounting ---- */
 
@@ -2176,6 +2179,39 @@ static int open_at_error(const reader *r, xmlNodePtr n)
     return 0;
 }
 
+/* Appends to copy (the copy of element t of libxml2's tree) the children of
+ * t that read_record did not copy yet, in document order: those it copied
+ * are marked (copied_marker, or an element's copy to go on in). */
+static void finish_children(reader *r, xmlNodePtr t, xmlNodePtr copy)
+{
+    for (xmlNodePtr k = t->children; k; k = k->next) {
+        if (k->_private == &copied_marker)
+            continue;
+        if (k->type == XML_ELEMENT_NODE && k->_private)
+            finish_children(r, k, k->_private);
+        else
+            copy_tree(r, k->doc, k, r->too_big ? NULL : copy, 0);
+    }
+}
+
+/* Returns 1 after completing the copy of record src from libxml2's tree,
+ * when a well-formedness error stopped the reader inside it although the
+ * record had ended before the error: libxml2 parses ahead of the node it
+ * reports, so an error a few hundred bytes on surfaces here.  The rest of
+ * the record is in the tree (the reader frees only what it passed, which
+ * is copied); without this the record was dropped, uncounted, and the next
+ * one salvaged took its number (found by fuzz_record's resume check).
+ * Returns 0 when the record was still open at the error (or the error was
+ * not the parser's). */
+static int finish_from_tree(reader *r, xmlNodePtr src)
+{
+    if (!r->have_open || open_at_error(r, src) || r->have_read_err || !r->parse_err[0])
+        return 0;
+    if (!r->too_big)
+        finish_children(r, src, r->rec);
+    return 1;
+}
+
 /* Reads the rest of the record whose start tag the reader is on (src, at
  * depth depth), copying it; returns 1 with rec filled, or what the reader
  * returned (0 or -1) if the input ended inside it. */
@@ -2192,6 +2228,8 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
     xmlNodePtr cur = r->rec; /* where the next node's copy goes */
     for (;;) {
         int rc = move(r, 0);
+        if (rc < 0 && finish_from_tree(r, src))
+            return give_record(r, line ? line : record_line(src), rec);
         if (rc != 1)
             return rc;
         if (!line)
@@ -2215,12 +2253,14 @@ static int read_record(reader *r, xmlNodePtr src, int depth, reader_record *rec)
                                       &r->xml_bytes, &r->has_ent);
             if (!charge(r, cost) || take_cut(r))
                 c = NULL;
+            n->_private = c ? (void *)c : &copied_marker;
             if (xmlTextReaderIsEmptyElement(xr))
                 r->xml_bytes += 1;
             else
                 cur = c;
         } else {
             copy_leaf(r, n->doc, n, r->too_big ? NULL : cur, 0, 1);
+            n->_private = &copied_marker;
         }
         r->after_brk = 0;
     }
