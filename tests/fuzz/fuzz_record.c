@@ -168,7 +168,8 @@ static void check_resume(const uint8_t *data, size_t size, size_t max_bytes,
     for (size_t i = 0; i < m; i++) {
         const seen_rec *a = &recs[k + i], *b = &again[i];
         if (a->seq != b->seq || a->line != b->line || a->too_big != b->too_big ||
-            a->xml.len != b->xml.len || memcmp(a->xml.buf, b->xml.buf, a->xml.len) != 0)
+            a->xml.len != b->xml.len ||
+            (a->xml.len && memcmp(a->xml.buf, b->xml.buf, a->xml.len) != 0))
             __builtin_trap();
     }
     seen_free(again, m);
