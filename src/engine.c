@@ -866,12 +866,13 @@ static void *producer_main(void *arg)
 static void inspect_tables(engine *e, db_conn *c)
 {
     const mapping *m = e->o->map;
+    const worker_link *link = e->o->link ? e->o->link : &worker_link_odbc;
     for (size_t t = 0; t < m->ntables; t++) {
         mig_err ierr;
         if (c->d->inspect(c, &m->tables[t], &e->direct[t], &ierr) < 0)
             e->direct[t].layout = -1;
     }
-    db_rollback(c); /* ends the reading transaction */
+    link->rollback(c); /* ends the reading transaction */
 }
 
 /* worker_ctx inspect: worker 0 inspects the tables on c in its own thread,
