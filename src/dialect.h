@@ -115,10 +115,14 @@ typedef struct dialect {
                    dup_policy p, int found, mig_err *err);
 
     /* Or NULL.  What the dialect's fast path needs to know of table t
-     * (dialect_direct), asked once a run on one connection, before the
-     * workers start, and handed to every worker's table state (also after
-     * a reconnect); returns 0, or -1 with err (then the fast path is not
-     * taken for t).  A table state without it asks for itself. */
+     * (dialect_direct), asked once a run on one connection (the first
+     * worker's, in its thread, after --create-tables and before any
+     * worker's warm_up; the engine's own session logs in and takes the run
+     * lock meanwhile), and handed to every worker's table state (also
+     * after a reconnect); returns 0, or -1 with err (then the fast path is
+     * not taken for t).  It may run several statements in the open
+     * transaction, which the caller rolls back.  A table state without it
+     * asks for itself. */
     int (*inspect)(db_conn *c, const map_table *t, dialect_direct *out, mig_err *err);
 
     /* SQL for the set-based existence check on table t.  nkeys > 0: the

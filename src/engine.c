@@ -85,10 +85,14 @@ typedef struct engine {
     int failed;
     mig_err fail_err;
     int ready;                   /* run lock, ledger and reject file set up */
+    int inspected;               /* direct[] filled (workers_inspect) */
     int producer_done;
 
     atomic_int stop;             /* the run was asked to stop (engine_stop) */
-    dialect_direct *direct;      /* per table: the dialect's inspect, or NULL */
+    /* Per table: the dialect's inspect, or NULL.  Allocated before the
+     * workers start; its entries written by the first worker's thread
+     * alone, then read by every worker once inspected is set under lock. */
+    dialect_direct *direct;
 } engine;
 
 /* The running engine, for engine_request_stop, and a request that came
@@ -857,21 +861,39 @@ static void *producer_main(void *arg)
 /* ---- set-up and tear-down ---- */
 
 /* Has the dialect inspect every table once, on c (the first worker's
- * session, before the workers start), for all workers (wctx.direct).  A
- * table it could not inspect is marked so: its fast path is not taken. */
+ * session), for all workers (e->direct).  A table it could not inspect is
+ * marked so: its fast path is not taken. */
 static void inspect_tables(engine *e, db_conn *c)
 {
     const mapping *m = e->o->map;
-    if (!c->d || !c->d->inspect)
-        return;
-    e->direct = xcalloc(m->ntables, sizeof *e->direct);
+    const worker_link *link = e->o->link ? e->o->link : &worker_link_odbc;
     for (size_t t = 0; t < m->ntables; t++) {
         mig_err ierr;
         if (c->d->inspect(c, &m->tables[t], &e->direct[t], &ierr) < 0)
             e->direct[t].layout = -1;
     }
-    db_rollback(c); /* ends the reading transaction */
-    e->wctx.direct = e->direct;
+    link->rollback(c); /* ends the reading transaction */
+}
+
+/* worker_ctx inspect: worker 0 inspects the tables on c in its own thread,
+ * while this engine's thread logs in and takes the run lock and the
+ * ledger, then tells the others; they wait for it.  Returns 0, or -1 when
+ * the run failed first (e->direct is then not to be read). */
+static int workers_inspect(worker_ctx *ctx, size_t id, db_conn *c)
+{
+    engine *e = ctx->engine;
+    if (id == 0)
+        inspect_tables(e, c);
+    pthread_mutex_lock(&e->lock);
+    if (id == 0) {
+        e->inspected = 1;
+        pthread_cond_broadcast(&e->cond);
+    }
+    while (!e->inspected && !e->failed)
+        pthread_cond_wait(&e->cond, &e->lock);
+    int ok = e->inspected;
+    pthread_mutex_unlock(&e->lock);
+    return ok ? 0 : -1;
 }
 
 /* Returns 0 after connecting every worker (and creating tables), or -1. */
@@ -884,7 +906,13 @@ static int open_workers(engine *e, mig_err *err)
     db_conn *c0 = &e->workers[0].conn;
     if (e->o->create_tables && create_tables(c0, e->o->map, err) != 0)
         return -1;
-    inspect_tables(e, c0);
+    /* the tables exist now: the first worker inspects them once its thread
+     * runs (workers_inspect) */
+    if (c0->d && c0->d->inspect) {
+        e->direct = xcalloc(e->o->map->ntables, sizeof *e->direct);
+        e->wctx.direct = e->direct;
+        e->wctx.inspect = workers_inspect;
+    }
     /* One write transaction at a time when the target takes one writer, or
      * when the first table's key is not the routing key: two workers could
      * then settle the same top-row key at once, and each record's fate
@@ -1020,8 +1048,9 @@ int engine_run(const engine_opts *o, stats **out, mig_err *err)
      * report, not the reject file beside it */
     if (open_workers(&e, err) != 0)
         goto done;
-    /* the workers first: they prepare their sessions (dialect warm_up)
-     * while this thread takes the run lock and the ledger, then wait for
+    /* the workers first: the first one inspects the tables (dialect
+     * inspect) and all prepare their sessions (dialect warm_up) while this
+     * thread takes the run lock and the ledger, then wait for
      * it (wait_ready: what is set up below, under e.lock) before they read
      * a table (--preload-keys) or anything set up here */
     size_t started = 0;

@@ -373,7 +373,10 @@ static void *worker_main(void *arg)
     mig_err err;
     err_clear(&err);
     /* the engine starts the workers before it takes the run lock: the
-     * session is prepared meanwhile, and what reads the tables waits */
+     * tables are inspected and the session is prepared meanwhile, and what
+     * reads the tables waits */
+    if (ctx->inspect && ctx->inspect(ctx, w->id, &w->conn) < 0)
+        return NULL;
     seed_direct(w);
     warm_up(&r);
     if (ctx->wait_ready && ctx->wait_ready(ctx) < 0)

@@ -94,8 +94,14 @@ typedef struct worker_ctx {
      * their sessions up); returns 0 to go on, -1 when the run failed or
      * stopped first.  Everything the engine set up is visible after it. */
     int (*wait_ready)(struct worker_ctx *ctx);
-    void *engine;               /* for fail() and wait_ready() */
-    /* Or NULL: per table, what the dialect's inspect found (engine) */
+    /* Or NULL.  Called first thing in every worker's thread with its id and
+     * session: worker 0 has the dialect inspect the tables there (direct),
+     * the others wait until it has.  Returns 0 to go on, -1 when the run
+     * failed first (direct is then not to be read). */
+    int (*inspect)(struct worker_ctx *ctx, size_t id, db_conn *c);
+    void *engine;               /* for fail(), wait_ready() and inspect() */
+    /* Or NULL: per table, what the dialect's inspect found (engine); its
+     * entries are read only after inspect returned 0 */
     const dialect_direct *direct;
 } worker_ctx;
 

@@ -63,7 +63,7 @@ void fake_reset(const fake_script *s)
     fake.outage_end = 0;
     fake.calls = fake.connects = fake.failed_connects = fake.sleeps = fake.stopped = 0;
     fake.stalled = 0;
-    fake.warm_ups = fake.warm_ups_late = 0;
+    fake.warm_ups = fake.warm_ups_late = fake.warm_ups_blind = fake.inspects = 0;
     fake.warm_up_policy = DUP_DEFAULT;
     fake.max_sleep = fake.slept = 0;
     memset(fake.committed, 0, sizeof fake.committed);
@@ -353,10 +353,32 @@ static int fake_find_existing(db_conn *c, dialect_table_state **st, const batch 
 }
 
 /* Nothing to free: the fake keeps no per-table state. */
+/* The fake keeps nothing in a table state but what the worker seeds into
+ * it (dialect_state_direct). */
 static void fake_state_free(db_conn *c, dialect_table_state *st)
 {
-    (void)c;
-    (void)st;
+    dialect_state_free_generic(c, st);
+}
+
+/* The inspection's answer for every table: no fast path (the fake has
+ * none), and a frac no table state has by itself, so that warm_up can tell
+ * whether it was told. */
+#define FAKE_FRAC 5
+
+/* Returns 0 after counting the call and its thread (inspect). */
+static int fake_inspect(db_conn *c, const map_table *t, dialect_direct *out, mig_err *err)
+{
+    (void)t;
+    fake_conn *fc = (fake_conn *)c->dbc;
+    if (!fc || fc->dead)
+        return link_lost(c, err, "inspect");
+    pthread_mutex_lock(&fake.lock);
+    fake.inspects++;
+    fake.inspect_thread = pthread_self();
+    pthread_mutex_unlock(&fake.lock);
+    out->layout = -1;
+    out->frac = FAKE_FRAC;
+    return 0;
 }
 
 /* Every error the fake makes is classified already (last_class). */
@@ -372,9 +394,7 @@ static db_errclass fake_classify(const char *state, long native, const char *msg
 static int fake_warm_up(db_conn *c, dialect_table_state **st, const mapping *m, size_t t,
                         dup_policy p, int found, mig_err *err)
 {
-    (void)st;
     (void)m;
-    (void)t;
     (void)found;
     fake_conn *fc = (fake_conn *)c->dbc;
     if (!fc || fc->dead)
@@ -382,6 +402,7 @@ static int fake_warm_up(db_conn *c, dialect_table_state **st, const mapping *m, 
     pthread_mutex_lock(&fake.lock);
     fake.warm_ups++;
     fake.warm_ups_late += fc->loads > 0;
+    fake.warm_ups_blind += dialect_state_direct(st, t)->frac != FAKE_FRAC;
     fake.warm_up_policy = p;
     int drop = fake.script.warm_up_drop;
     pthread_mutex_unlock(&fake.lock);
@@ -401,4 +422,5 @@ const dialect fake_dialect = {
     .find_existing = fake_find_existing,
     .classify = fake_classify,
     .warm_up = fake_warm_up,
+    .inspect = fake_inspect,
 };

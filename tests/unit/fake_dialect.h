@@ -71,6 +71,9 @@ typedef struct fake_state {
     int warm_ups;            /* warm_up calls */
     int warm_ups_late;       /* ... on a connection that had loaded rows already */
     dup_policy warm_up_policy; /* the policy the last warm_up was given */
+    int warm_ups_blind;      /* ... on a table state not told the inspection */
+    int inspects;            /* inspect calls */
+    pthread_t inspect_thread; /* the thread of the last one */
     int fast_refusals;       /* loads failed with DBE_AGAIN (fast_refused) */
     int slow_loads;          /* load calls on a connection with no_fast_path */
     unsigned char committed[FAKE_MAX_KEY + 1]; /* times each key was committed */

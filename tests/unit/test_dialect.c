@@ -1942,6 +1942,225 @@ static void test_live_mssql_direct(void)
     mapping_free(m);
 }
 
+/* What the fast path learns of a table (dialect inspect, direct_layout)
+ * for the mapping's own table and for tables that differ from it in one
+ * thing each: the decision the catalog query over sys.columns, sys.indexes,
+ * sys.index_columns and sys.triggers gave (this test passed on it too, on
+ * the TDS test server, but for MAP_TI2's capitals), now from three cheaper
+ * statements.  Every table but the own one must keep the batches on the
+ * #stage path. */
+static const char *MAP_TI =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"ti\" key=\"id\">"
+    "<column name=\"id\" path=\"@id\" type=\"int\"/>"
+    "<column name=\"a\" path=\"@a\" type=\"nvarchar(20)\"/>"
+    "<column name=\"b\" path=\"@b\" type=\"nvarchar(max)\"/>"
+    "<column name=\"c\" path=\"@c\" type=\"decimal(12,2)\"/>"
+    "<column name=\"d\" path=\"@d\" type=\"datetime\"/>"
+    "<column name=\"e\" path=\"@e\" type=\"time\"/>"
+    "<column name=\"f\" path=\"@f\" type=\"varchar(10)\"/>"
+    "<column name=\"g\" path=\"@g\" type=\"char(3)\"/>"
+    "<column name=\"h\" path=\"@h\" type=\"float\"/>"
+    "<column name=\"i\" path=\"@i\" type=\"bit\"/>"
+    "<column name=\"k\" path=\"@k\" type=\"date\"/>"
+    "<column name=\"u\" path=\"@u\" type=\"uniqueidentifier\"/>"
+    "<column name=\"l\" path=\"@l\" type=\"bigint\"/>"
+    "</table></mapping>";
+
+/* A name to quote, in a schema, with a two-column key, one column in
+ * capitals: the old query said -1 for this one on the TDS test server only,
+ * whose sys.columns spells every name in lower case (SQL Server's keeps the
+ * case, and so does the result metadata now read). */
+static const char *MAP_TI2 =
+    "<mapping xmlns=\"urn:migrate:mapping:1\" record=\"/r\">"
+    "<table name=\"dbo.odd ti\" key=\"k2 K1\">"
+    "<column name=\"K1\" path=\"@a\" type=\"int\"/>"
+    "<column name=\"k2\" path=\"@b\" type=\"nvarchar(5)\"/>"
+    "<column name=\"v\" path=\"@c\" type=\"smallint\"/>"
+    "<column name=\"w\" path=\"@d\" type=\"tinyint\"/>"
+    "</table></mapping>";
+
+/* ti's columns as --create-tables makes them, in parts to vary */
+#define TI_ID "id int NOT NULL, "
+#define TI_A "a nvarchar(20) NULL, "
+#define TI_B "b nvarchar(max) NULL, "
+#define TI_C "c decimal(12,2) NULL, "
+#define TI_D "d datetime2(7) NULL, "
+#define TI_E "e time(7) NULL, "
+#define TI_REST                                                                            \
+    "f varchar(10) NULL, g char(3) NULL, h float NULL, i bit NULL, k date NULL, "           \
+    "u uniqueidentifier NULL, l bigint NULL"
+#define TI_PK ", CONSTRAINT pk_ti PRIMARY KEY (id))"
+#define TI_DROP "DROP TABLE IF EXISTS ti"
+
+/* Runs sql[] on c (NULL-terminated, each committed), then the dialect's
+ * inspect of table t; checks rc 0, the layout and, when it is 1, frac. */
+static void inspect_case(db_conn *c, const map_table *t, const char *what,
+                         const char *const *sql, int layout, int frac)
+{
+    mig_err err;
+    for (size_t i = 0; sql[i]; i++) {
+        int rc = db_exec(c, sql[i], &err);
+        if (rc != 0)
+            fprintf(stderr, "\n%s: %s: %s\n", what, sql[i], err.msg);
+        CU_ASSERT_EQUAL(rc, 0);
+        CU_ASSERT_EQUAL(db_commit(c, &err), 0);
+    }
+    dialect_direct dd = {0, 0};
+    int rc = c->d->inspect(c, t, &dd, &err);
+    if (rc != 0)
+        fprintf(stderr, "\n%s: inspect: %s\n", what, err.msg);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (dd.layout != layout || (layout > 0 && dd.frac != frac))
+        fprintf(stderr, "\n%s: layout %d frac %d, want %d %d\n", what, dd.layout, dd.frac,
+                layout, frac);
+    CU_ASSERT_EQUAL(dd.layout, layout);
+    if (layout > 0)
+        CU_ASSERT_EQUAL(dd.frac, frac);
+    db_rollback(c);
+}
+
+static void test_live_mssql_inspect(void)
+{
+    mapping *m = unit_mapping(MAP_TI), *m2 = unit_mapping(MAP_TI2);
+    const map_table *t = &m->tables[0];
+    strbuf own = STRBUF_INIT, own2 = STRBUF_INIT;
+    dialect_mssql.create_table_sql(&own, t);
+    dialect_mssql.create_table_sql(&own2, &m2->tables[0]);
+    db_target tg;
+    db_conn c;
+    if (!mssql_open(&tg, &c, LOAD_BCP, NULL)) {
+        sb_free(&own);
+        sb_free(&own2);
+        mapping_free(m);
+        mapping_free(m2);
+        return;
+    }
+    const char *const make_own[] = {TI_DROP, sb_str(&own), NULL};
+    for (size_t i = 0; make_own[i]; i++) {
+        mig_err err;
+        CU_ASSERT_EQUAL(db_exec(&c, make_own[i], &err), 0);
+        CU_ASSERT_EQUAL(db_commit(&c, &err), 0);
+    }
+    /* the fraction digits the server keeps of datetime2(7) and time(7), as
+     * its catalog says (SQL Server 7, the TDS test server 6) */
+    char *keep = select_all(&c, "SELECT MIN(scale) FROM sys.columns WHERE object_id = "
+                                "OBJECT_ID(N'ti') AND name IN ('d', 'e')");
+    int frac = atoi(keep);
+    free(keep);
+    CU_ASSERT(frac == 6 || frac == 7);
+    inspect_case(&c, t, "own", (const char *const[]){NULL}, 1, frac);
+    /* datetime2(3) and time(0): fewer digits kept, the path still taken */
+    inspect_case(&c, t, "datetime2(3)",
+                 (const char *const[]){TI_DROP,
+                                       "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C
+                                       "d datetime2(3) NULL, " TI_E TI_REST TI_PK,
+                                       NULL},
+                 1, 3);
+    inspect_case(&c, t, "time(0)",
+                 (const char *const[]){TI_DROP,
+                                       "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D
+                                       "e time(0) NULL, " TI_REST TI_PK,
+                                       NULL},
+                 1, 0);
+    /* a bare CREATE TABLE with the same columns is the mapping's own too */
+    inspect_case(&c, t, "same columns",
+                 (const char *const[]){TI_DROP,
+                                       "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                                       TI_REST TI_PK,
+                                       NULL},
+                 1, frac);
+    static const struct {
+        const char *what, *ddl;
+    } other[] = {
+        {"other order", "CREATE TABLE ti (" TI_ID TI_B TI_A TI_C TI_D TI_E TI_REST TI_PK},
+        {"extra column", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E TI_REST
+                         ", z int NULL" TI_PK},
+        {"extra column first", "CREATE TABLE ti (z int NULL, " TI_ID TI_A TI_B TI_C TI_D TI_E
+                               TI_REST TI_PK},
+        {"missing column", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                           "f varchar(10) NULL, g char(3) NULL, h float NULL, i bit NULL, "
+                           "k date NULL, u uniqueidentifier NULL" TI_PK},
+        {"other name", "CREATE TABLE ti (" TI_ID "aa nvarchar(20) NULL, " TI_B TI_C TI_D TI_E
+                       TI_REST TI_PK},
+        {"varchar for nvarchar", "CREATE TABLE ti (" TI_ID "a varchar(20) NULL, " TI_B TI_C TI_D
+                                 TI_E TI_REST TI_PK},
+        {"nvarchar length", "CREATE TABLE ti (" TI_ID "a nvarchar(21) NULL, " TI_B TI_C TI_D
+                            TI_E TI_REST TI_PK},
+        {"nvarchar(max) for nvarchar(20)", "CREATE TABLE ti (" TI_ID "a nvarchar(max) NULL, "
+                                           TI_B TI_C TI_D TI_E TI_REST TI_PK},
+        {"nvarchar(4000) for nvarchar(max)", "CREATE TABLE ti (" TI_ID TI_A
+                                             "b nvarchar(4000) NULL, " TI_C TI_D TI_E TI_REST
+                                             TI_PK},
+        {"ntext for nvarchar(max)", "CREATE TABLE ti (" TI_ID TI_A "b ntext NULL, " TI_C TI_D
+                                    TI_E TI_REST TI_PK},
+        {"decimal precision", "CREATE TABLE ti (" TI_ID TI_A TI_B "c decimal(13,2) NULL, " TI_D
+                              TI_E TI_REST TI_PK},
+        {"decimal scale", "CREATE TABLE ti (" TI_ID TI_A TI_B "c decimal(12,3) NULL, " TI_D
+                          TI_E TI_REST TI_PK},
+        {"datetime for datetime2", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C "d datetime NULL, "
+                                   TI_E TI_REST TI_PK},
+        {"datetimeoffset", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C "d datetimeoffset NULL, "
+                           TI_E TI_REST TI_PK},
+        {"real for float", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                           "f varchar(10) NULL, g char(3) NULL, h real NULL, i bit NULL, "
+                           "k date NULL, u uniqueidentifier NULL, l bigint NULL" TI_PK},
+        {"varchar length", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                           "f varchar(11) NULL, g char(3) NULL, h float NULL, i bit NULL, "
+                           "k date NULL, u uniqueidentifier NULL, l bigint NULL" TI_PK},
+        {"int for bigint", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                           "f varchar(10) NULL, g char(3) NULL, h float NULL, i bit NULL, "
+                           "k date NULL, u uniqueidentifier NULL, l int NULL" TI_PK},
+        {"key of two columns", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E TI_REST
+                               ", CONSTRAINT pk_ti PRIMARY KEY (id, l))"},
+        {"other key", "CREATE TABLE ti (id int NOT NULL, a nvarchar(20) NOT NULL, " TI_B TI_C
+                      TI_D TI_E TI_REST ", CONSTRAINT pk_ti PRIMARY KEY (a))"},
+        {"no key", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E TI_REST ")"},
+        {"unique, no key", "CREATE TABLE ti (" TI_ID TI_A TI_B TI_C TI_D TI_E TI_REST
+                           ", CONSTRAINT uq_ti UNIQUE (id))"},
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        inspect_case(&c, t, other[i].what, (const char *const[]){TI_DROP, other[i].ddl, NULL}, -1,
+                     0);
+    /* a trigger: the bulk copy would not fire it on the TDS test server */
+    inspect_case(&c, t, "trigger",
+                 (const char *const[]){TI_DROP, sb_str(&own),
+                                       "CREATE TRIGGER tg_ti ON ti AFTER INSERT AS "
+                                       "UPDATE ti SET l = 0 WHERE 1 = 0",
+                                       NULL},
+                 -1, 0);
+    /* a view of that name over the mapping's own table (the TDS test
+     * server's OBJECT_ID finds it as a table too), and no table */
+    inspect_case(&c, t, "view",
+                 (const char *const[]){TI_DROP,
+                                       "DROP TABLE IF EXISTS ti_base",
+                                       "CREATE TABLE ti_base (" TI_ID TI_A TI_B TI_C TI_D TI_E
+                                       TI_REST TI_PK,
+                                       "CREATE VIEW ti AS SELECT * FROM ti_base", NULL},
+                 -1, 0);
+    inspect_case(&c, t, "missing table",
+                 (const char *const[]){"DROP VIEW ti", "DROP TABLE ti_base", NULL}, -1, 0);
+    /* the own table again after all that: nothing left over on the session */
+    inspect_case(&c, t, "own again", (const char *const[]){sb_str(&own), NULL}, 1, frac);
+    /* a quoted name in a schema, a key of two columns in another order */
+    inspect_case(&c, &m2->tables[0], "odd name",
+                 (const char *const[]){"DROP TABLE IF EXISTS [odd ti]", sb_str(&own2), NULL}, 1,
+                 7);
+    inspect_case(&c, &m2->tables[0], "odd name, one key column",
+                 (const char *const[]){"DROP TABLE IF EXISTS [odd ti]",
+                                       "CREATE TABLE [odd ti] (K1 int NOT NULL, k2 nvarchar(5) "
+                                       "NOT NULL PRIMARY KEY, v smallint NULL, w tinyint NULL)",
+                                       NULL},
+                 -1, 0);
+    inspect_case(&c, &m2->tables[0], "cleanup",
+                 (const char *const[]){TI_DROP, "DROP TABLE IF EXISTS [odd ti]", NULL}, -1, 0);
+    mssql_close(&tg, &c);
+    sb_free(&own);
+    sb_free(&own2);
+    mapping_free(m);
+    mapping_free(m2);
+}
+
 /* A table whose name needs quoting (a space; a ']' the TDS test server
  * cannot parse even doubled, "[a]]b]"), with a DEFAULT on
  * a nullable column and an INSERT trigger, loaded by both methods under
@@ -2107,6 +2326,7 @@ int main(void)
     UNIT_TEST(test_live_mssql_found_long);
     UNIT_TEST(test_live_pgsql_found);
     UNIT_TEST(test_live_mssql_direct);
+    UNIT_TEST(test_live_mssql_inspect);
     UNIT_TEST(test_live_mssql_defaults_triggers);
     UNIT_END();
 }

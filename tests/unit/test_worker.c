@@ -515,6 +515,22 @@ static void test_warm_up_before_loading(void)
     CU_ASSERT_EQUAL(dups, 0);
 }
 
+/* The first worker inspects the tables once, in its own thread (not the
+ * engine's, which takes the run lock meanwhile), and every worker's table
+ * states know the answer before its warm_up. */
+static void test_inspect_in_first_worker(void)
+{
+    run_out r;
+    run_fake(200, NULL, 3, 20, 300, &r);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_EQUAL(r.tot.loaded, 200);
+    CU_ASSERT(r.sums_ok);
+    CU_ASSERT_EQUAL(fake.inspects, 1); /* one table */
+    CU_ASSERT(!pthread_equal(fake.inspect_thread, pthread_self()));
+    CU_ASSERT_EQUAL(fake.warm_ups, 3);
+    CU_ASSERT_EQUAL(fake.warm_ups_blind, 0);
+}
+
 /* A warm-up that fails costs nothing but the time: here it drops the link,
  * and each worker reconnects at its first batch and loads every record
  * exactly once. */
@@ -585,5 +601,6 @@ int main(void)
     UNIT_TEST(test_database_disagrees);
     UNIT_TEST(test_warm_up_before_loading);
     UNIT_TEST(test_warm_up_failure_costs_nothing);
+    UNIT_TEST(test_inspect_in_first_worker);
     UNIT_END();
 }
