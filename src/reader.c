@@ -754,7 +754,9 @@ static inline __attribute__((always_inline)) size_t lex_to_end(reader *r, const 
  * further than where a break or a cut may fall (then byte by byte).
  * LEX_WATCH returns 1 with *st the offset of the last start tag's '<' in p
  * (-1: the last byte of the bytes before), or 0 if no start tag begins in
- * p.  LEX_EMIT goes back to watching (filter_track) at a start tag.
+ * p.  LEX_EMIT stops at a start tag, to go back to watching: it returns 1
+ * with *st the offset of the tag's name in p (the bytes from there are the
+ * watch's), or 0 after all of p.
  * Inlined in each caller, whose mode is a constant: the watch, which sees
  * every byte of the input, carries none of the other modes' work. */
 static inline __attribute__((always_inline)) int lex(reader *r, const char *p, size_t n,
@@ -836,13 +838,13 @@ static inline __attribute__((always_inline)) int lex(reader *r, const char *p, s
                     found = 1;
                 } else if (mode == LEX_EMIT) {
                     /* back to watching, from its '<' */
-                    fout_put(r, p + from, n - from);
+                    fout_put(r, p + from, i0 - from);
                     r->in_slow = 0;
                     r->since_st = 1;
                     r->tail[0] = '<';
                     r->ntail = 1;
-                    filter_track(r, p + i0, n - i0);
-                    return 0;
+                    *st = (ptrdiff_t)i0;
+                    return 1;
                 } else {
                     r->prev = c;
                     r->amp = 0;
@@ -1062,11 +1064,39 @@ static void filter_track(reader *r, const char *p, size_t n)
  * bytes buf holds for libxml2 now (the rest waits in r->fout). */
 static size_t filter(reader *r, char *buf, size_t n, size_t cap)
 {
-    if (!r->in_slow) {
-        filter_track(r, buf, n);
-        return n;
+    /* The watch takes at most the bytes that bring it to the point where it
+     * decides (more than BREAK_AT or LEX_AFTER bytes after the last start
+     * tag), so that it decides at that byte whatever the reads' sizes: the
+     * rest of a read then goes through the lexer too.  When the decision
+     * came at the end of a read instead, a tag the bound should have cut
+     * went to libxml2 whole or not depending on where the reads split the
+     * input (found by fuzz_record's resume check). */
+    uint64_t at = BREAK_AT < LEX_AFTER ? BREAK_AT : LEX_AFTER;
+    size_t i = 0;
+    int mixed = 0; /* the output is in r->fout (else buf is, as read) */
+    while (i < n) {
+        if (!r->in_slow) {
+            size_t k = n - i;
+            if (r->lx != L_LOST && r->since_st <= at && at + 1 - r->since_st < k)
+                k = (size_t)(at + 1 - r->since_st);
+            filter_track(r, buf + i, k);
+            if (mixed)
+                fout_put(r, buf + i, k);
+            i += k;
+            continue;
+        }
+        if (!mixed) {
+            fout_put(r, buf, i); /* what the watch passed */
+            mixed = 1;
+        }
+        ptrdiff_t st = 0;
+        if (lex(r, buf + i, n - i, LEX_EMIT, &st))
+            i += (size_t)st; /* watching again from there */
+        else
+            i = n;
     }
-    lex(r, buf, n, LEX_EMIT, NULL);
+    if (!mixed)
+        return n;
     size_t k = r->nfout < cap ? r->nfout : cap;
     if (k)
         memcpy(buf, r->fout, k);
@@ -1178,6 +1208,8 @@ static int read_cb(void *ctx, char *buf, int len)
     if (r->filt_on && n > 0 && fresh) {
         r->nfout = r->fout_pos = 0;
         n = (ssize_t)filter(r, buf, (size_t)n, (size_t)len);
+        if (n == 0)
+            return read_cb(ctx, buf, len); /* all dropped in a cut: not the end */
     }
     if (!r->nonblank)
         r->nonblank = has_nonblank(buf, (size_t)n);
