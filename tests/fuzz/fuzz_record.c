@@ -254,12 +254,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     reader_close(r);
     /* Not compared for an input that is not UTF-8 throughout, or where
-     * either reading found a record too large: whether the input filter
-     * cuts a tag longer than the bound before libxml2 meets a fault inside
-     * it (a byte that is not UTF-8, a '<' in an attribute value: the record
-     * is then rejected as too large and the reading goes on, else libxml2
-     * stops there) depends on where the reads split the input (found by
-     * this check; README "Known limits"). */
+     * either reading found a record too large: a rerun from a mark next to
+     * such a record can end the file differently (README "Known limits").
+     * What this check found there first, a tag cut or not depending on the
+     * reads' sizes, is fixed (test_cut_any_read_size); the cases left were
+     * a mark's prolog the filter then cut, with max_bytes 4 KB. */
     if (marked && utf8_chars((const char *)data, size) >= 0 && !any_too_big(recs, n)) {
         mk.prolog = prolog.buf ? prolog.buf : "";
         check_resume(data, size, max_bytes, &mk, recs, n, rc);
