@@ -218,10 +218,16 @@ kill_case() {
     "$MIGRATE" --no-progress -m "$m" "${t[@]}" -r "$work/rejects.xml" --workers 1 \
         --batch-size 20 "$work/a.xml" > /dev/null 2>&1 &
     local pid=$! i
-    for i in $(seq 1 400); do
+    # The run goes on 20 ms at a time (SIGSTOP/SIGCONT) and the rows are
+    # counted while it is stopped, so it cannot finish the file between two
+    # counts however fast or loaded the machine is (polling while it ran, a
+    # CI run once saw it finish first: exit 1, not killed).
+    kill -STOP "$pid" 2>/dev/null
+    for i in $(seq 1 3000); do
         [ "$(rows "$m" 2>/dev/null || echo 0)" -ge 200 ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
+        kill -CONT "$pid" 2>/dev/null || break
+        sleep 0.02
+        kill -STOP "$pid" 2>/dev/null || break
     done
     kill -9 "$pid" 2>/dev/null
     wait "$pid"
