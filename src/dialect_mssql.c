@@ -995,9 +995,9 @@ static int layout_column(db_conn *c, SQLHSTMT h, SQLUSMALLINT col, const map_col
 static int layout_keys(db_conn *c, SQLHSTMT h, const map_table *mt, unsigned char *key, int *ok,
                        mig_err *err)
 {
-    const char *dot = strchr(mt->name, '.');
-    char *schema = dot ? xstrndup(mt->name, (size_t)(dot - mt->name)) : xstrdup("dbo");
-    const char *table = dot ? dot + 1 : mt->name;
+    const char *table = bare_name(mt->name);
+    char *schema = table != mt->name ? xstrndup(mt->name, (size_t)(table - 1 - mt->name))
+                                     : xstrdup("dbo");
     SQLRETURN r = SQLPrimaryKeys(h, NULL, 0, (SQLCHAR *)schema, SQL_NTS, (SQLCHAR *)table, SQL_NTS);
     free(schema);
     int rc = SQL_SUCCEEDED(r) ? 0 : db_run_failed(c, h, err, "inspect");
